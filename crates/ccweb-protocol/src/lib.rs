@@ -1,0 +1,9 @@
+//! Wire types shared by the server, the store and (generated) the web UI:
+//! REST bodies, the session object and both WebSocket protocols.
+//!
+//! Names follow `shared/API.md`; this crate has no I/O so every consumer can use it.
+
+pub mod session;
+pub mod terminal;
+
+pub use session::{SessionInfo, SessionMode, SessionState, Usage};

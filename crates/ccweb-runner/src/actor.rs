@@ -1,0 +1,479 @@
+//! The session actor: the one owner of a terminal session's child, PTY,
+//! terminal state and viewers. Everybody else talks to it through a
+//! [`TerminalHandle`].
+
+use bytes::Bytes;
+use nix::sys::signal::Signal;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::process::{self, signal_group, Child};
+use crate::screen::TerminalState;
+use crate::viewer::{Push, Viewer, ViewerEvent, ViewerQueue};
+use crate::RunnerError;
+
+/// Commands queued to the actor at once; senders wait when it is full.
+const COMMAND_QUEUE: usize = 256;
+/// After the process exited, how long to wait for the PTY to drain (other
+/// holders of the terminal are signalled meanwhile).
+const EXIT_DRAIN: Duration = Duration::from_secs(3);
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct SpawnSpec {
+    /// Program path (or a name looked up in `PATH` of the child env).
+    pub program: PathBuf,
+    /// Arguments after the program.
+    pub args: Vec<OsString>,
+    /// Working directory (already checked against the allowed roots).
+    pub cwd: PathBuf,
+    /// The child's whole environment; `TERM` is added.
+    pub env: Vec<(OsString, OsString)>,
+    /// Initial width.
+    pub cols: u16,
+    /// Initial height.
+    pub rows: u16,
+}
+
+/// Tunables of a terminal session.
+#[derive(Debug, Clone)]
+pub struct TerminalConfig {
+    /// Lines of scrollback kept for re-drawing late viewers.
+    pub scrollback_lines: usize,
+    /// Output bytes a viewer may have queued before it is re-synced.
+    pub viewer_queue_bytes: usize,
+    /// Between SIGTERM and SIGKILL when stopping.
+    pub stop_grace: Duration,
+    /// Stop after this long without input, output or viewers.
+    pub idle_timeout: Option<Duration>,
+}
+
+impl Default for TerminalConfig {
+    fn default() -> Self {
+        Self {
+            scrollback_lines: 2000,
+            viewer_queue_bytes: 2 * 1024 * 1024,
+            stop_grace: Duration::from_secs(5),
+            idle_timeout: None,
+        }
+    }
+}
+
+/// Why a session's process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// It exited by itself.
+    Exit,
+    /// A user stopped it.
+    Stop,
+    /// The idle timeout stopped it.
+    Idle,
+    /// The server shut down.
+    Shutdown,
+}
+
+impl EndReason {
+    /// The stored and reported spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Exit => "exit",
+            EndReason::Stop => "stop",
+            EndReason::Idle => "idle",
+            EndReason::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// How a session ended.
+#[derive(Debug, Clone)]
+pub struct ExitInfo {
+    /// Exit code (128 + signal number when killed by a signal).
+    pub code: i32,
+    /// Why.
+    pub reason: EndReason,
+    /// The last screen, as a restore frame.
+    pub final_screen: Bytes,
+    /// When.
+    pub at: SystemTime,
+}
+
+pub(crate) enum Command {
+    Attach {
+        reply: oneshot::Sender<(Viewer, u16, u16)>,
+    },
+    Detach {
+        viewer: u64,
+    },
+    Resync {
+        viewer: u64,
+    },
+    Resize {
+        cols: u16,
+        rows: u16,
+    },
+    Stop {
+        reason: EndReason,
+    },
+    Contents {
+        reply: oneshot::Sender<String>,
+    },
+}
+
+/// State shared read-only with handles (written by the actor or input path).
+#[derive(Debug)]
+struct Shared {
+    viewers: AtomicU32,
+    size: Mutex<(u16, u16)>,
+    activity: Mutex<(Instant, SystemTime)>,
+    pid: i32,
+}
+
+impl Shared {
+    fn touch(&self) {
+        *self.activity.lock().unwrap_or_else(|e| e.into_inner()) =
+            (Instant::now(), SystemTime::now());
+    }
+    fn last_activity(&self) -> (Instant, SystemTime) {
+        *self.activity.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A cheap, cloneable handle to a running terminal session.
+#[derive(Clone, Debug)]
+pub struct TerminalHandle {
+    commands: mpsc::Sender<Command>,
+    input: mpsc::Sender<Bytes>,
+    shared: Arc<Shared>,
+    exit: watch::Receiver<Option<ExitInfo>>,
+}
+
+impl TerminalHandle {
+    /// Attaches a viewer: its first event redraws the current screen, then
+    /// live output follows with nothing missing in between. Also returns
+    /// the size at the moment of the snapshot.
+    pub async fn attach(&self) -> Result<(Viewer, u16, u16), RunnerError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Attach { reply })
+            .await
+            .map_err(|_| RunnerError::Gone)?;
+        rx.await.map_err(|_| RunnerError::Gone)
+    }
+
+    /// Types bytes into the PTY. Waits (only this caller) when the program
+    /// does not read its input.
+    pub async fn input(&self, data: Bytes) -> Result<(), RunnerError> {
+        if self.is_finished() {
+            return Err(RunnerError::Gone);
+        }
+        self.shared.touch();
+        self.input.send(data).await.map_err(|_| RunnerError::Gone)
+    }
+
+    /// Resizes the PTY (already clamped by the caller, see [`crate::clamp_size`]).
+    pub async fn resize(&self, cols: u16, rows: u16) -> Result<(), RunnerError> {
+        self.commands
+            .send(Command::Resize { cols, rows })
+            .await
+            .map_err(|_| RunnerError::Gone)
+    }
+
+    /// Asks the process to stop (SIGTERM to its group, SIGKILL after the grace period).
+    pub async fn stop(&self, reason: EndReason) {
+        let _ = self.commands.send(Command::Stop { reason }).await;
+    }
+
+    /// Waits until the session has ended and returns how.
+    pub async fn wait(&self) -> ExitInfo {
+        let mut rx = self.exit.clone();
+        loop {
+            if let Some(info) = rx.borrow_and_update().clone() {
+                return info;
+            }
+            if rx.changed().await.is_err() {
+                // The actor ended without publishing (it panicked).
+                return ExitInfo {
+                    code: -1,
+                    reason: EndReason::Exit,
+                    final_screen: Bytes::new(),
+                    at: SystemTime::now(),
+                };
+            }
+        }
+    }
+
+    /// Whether the session has ended.
+    pub fn is_finished(&self) -> bool {
+        self.exit.borrow().is_some()
+    }
+
+    /// The visible screen as text (tests, diagnostics).
+    pub async fn contents(&self) -> Result<String, RunnerError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Contents { reply })
+            .await
+            .map_err(|_| RunnerError::Gone)?;
+        rx.await.map_err(|_| RunnerError::Gone)
+    }
+
+    /// Viewers attached now.
+    pub fn viewers(&self) -> u32 {
+        self.shared.viewers.load(Ordering::Relaxed)
+    }
+
+    /// Current `(cols, rows)`.
+    pub fn size(&self) -> (u16, u16) {
+        *self.shared.size.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Last input, output, attach or detach.
+    pub fn last_activity(&self) -> SystemTime {
+        self.shared.last_activity().1
+    }
+
+    /// The child's process id (also its process group id).
+    pub fn pid(&self) -> i32 {
+        self.shared.pid
+    }
+}
+
+/// Starts `spec` in a PTY and its actor on `tracker`. The actor stops the
+/// process when `cancel` fires (reason `Shutdown`).
+pub fn spawn_terminal(
+    spec: SpawnSpec,
+    config: TerminalConfig,
+    cancel: CancellationToken,
+    tracker: &TaskTracker,
+) -> Result<TerminalHandle, RunnerError> {
+    let child = process::spawn(&spec)?;
+    let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
+    let (exit_tx, exit_rx) = watch::channel(None);
+    let shared = Arc::new(Shared {
+        viewers: AtomicU32::new(0),
+        size: Mutex::new((spec.cols, spec.rows)),
+        activity: Mutex::new((Instant::now(), SystemTime::now())),
+        pid: child.pid.as_raw(),
+    });
+    let handle = TerminalHandle {
+        commands: cmd_tx.clone(),
+        input: child.input.clone(),
+        shared: shared.clone(),
+        exit: exit_rx,
+    };
+    let actor = Actor {
+        term: TerminalState::new(spec.cols, spec.rows, config.scrollback_lines),
+        config,
+        child,
+        commands: cmd_rx,
+        self_tx: cmd_tx,
+        viewers: Vec::new(),
+        next_viewer: 0,
+        shared,
+        stop_reason: None,
+    };
+    tracker.spawn(actor.run(cancel, exit_tx));
+    Ok(handle)
+}
+
+struct Actor {
+    term: TerminalState,
+    config: TerminalConfig,
+    child: Child,
+    commands: mpsc::Receiver<Command>,
+    /// Given to viewers so they can ask for a re-sync.
+    self_tx: mpsc::Sender<Command>,
+    viewers: Vec<(u64, Arc<ViewerQueue>)>,
+    next_viewer: u64,
+    shared: Arc<Shared>,
+    stop_reason: Option<EndReason>,
+}
+
+impl Actor {
+    async fn run(mut self, cancel: CancellationToken, exit_tx: watch::Sender<Option<ExitInfo>>) {
+        let mut eof = false;
+        let mut exit_code: Option<i32> = None;
+        let mut kill_at: Option<tokio::time::Instant> = None;
+        let mut give_up_at: Option<tokio::time::Instant> = None;
+        let idle_check = self
+            .config
+            .idle_timeout
+            .map(|t| (t / 10).clamp(Duration::from_millis(50), Duration::from_secs(30)))
+            .unwrap_or(Duration::from_secs(3600));
+        let mut idle_tick = tokio::time::interval(idle_check);
+        idle_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let far = || tokio::time::Instant::now() + Duration::from_secs(86_400);
+
+        loop {
+            if eof && exit_code.is_some() {
+                break;
+            }
+            tokio::select! {
+                // Output first: everything the program wrote is processed
+                // before its exit is announced.
+                biased;
+                chunk = self.child.output.recv(), if !eof => match chunk {
+                    Some(data) => self.on_output(data),
+                    None => eof = true,
+                },
+                code = &mut self.child.exited, if exit_code.is_none() => {
+                    exit_code = Some(code.unwrap_or(-1));
+                    // Whatever else still holds the terminal belongs to this
+                    // session: ask it to go, then make it.
+                    signal_group(self.child.pid, Signal::SIGHUP);
+                    signal_group(self.child.pid, Signal::SIGTERM);
+                    let now = tokio::time::Instant::now();
+                    kill_at = Some(kill_at.map_or(now + self.config.stop_grace, |k| k.min(now + self.config.stop_grace)));
+                    give_up_at = Some(now + self.config.stop_grace + EXIT_DRAIN);
+                }
+                Some(cmd) = self.commands.recv() => self.on_command(cmd, &mut kill_at),
+                () = cancel.cancelled(), if self.stop_reason.is_none() => {
+                    self.begin_stop(EndReason::Shutdown, &mut kill_at);
+                }
+                () = tokio::time::sleep_until(kill_at.unwrap_or_else(far)), if kill_at.is_some() => {
+                    signal_group(self.child.pid, Signal::SIGKILL);
+                    kill_at = None;
+                }
+                () = tokio::time::sleep_until(give_up_at.unwrap_or_else(far)), if give_up_at.is_some() => {
+                    tracing::warn!(pid = self.child.pid.as_raw(), "terminal still held open after exit; giving up on the rest of its output");
+                    break;
+                }
+                _ = idle_tick.tick(), if self.config.idle_timeout.is_some() && self.stop_reason.is_none() => {
+                    self.check_idle(&mut kill_at);
+                }
+            }
+        }
+        // Make sure nothing of the group outlives the session.
+        signal_group(self.child.pid, Signal::SIGKILL);
+        self.finish(exit_code.unwrap_or(-1), &exit_tx);
+    }
+
+    fn on_output(&mut self, data: Bytes) {
+        self.term.process(&data);
+        self.shared.touch();
+        let mut pruned = false;
+        for (_, queue) in &self.viewers {
+            if queue.push_output(&data) == Push::Closed {
+                pruned = true;
+            }
+        }
+        if pruned {
+            self.prune();
+        }
+    }
+
+    fn on_command(&mut self, cmd: Command, kill_at: &mut Option<tokio::time::Instant>) {
+        match cmd {
+            Command::Attach { reply } => {
+                let id = self.next_viewer;
+                self.next_viewer += 1;
+                let queue = ViewerQueue::new(self.config.viewer_queue_bytes);
+                queue.push_snapshot(Bytes::from(self.term.snapshot()), false);
+                let viewer = Viewer::new(id, queue.clone(), self.self_tx.clone());
+                let (cols, rows) = self.term.size();
+                if reply.send((viewer, cols, rows)).is_ok() {
+                    self.viewers.push((id, queue));
+                    self.count_viewers();
+                }
+            }
+            Command::Detach { viewer } => {
+                self.viewers.retain(|(id, _)| *id != viewer);
+                self.count_viewers();
+            }
+            Command::Resync { viewer } => {
+                if let Some((_, queue)) = self.viewers.iter().find(|(id, _)| *id == viewer) {
+                    if queue.needs_resync() {
+                        queue.push_snapshot(Bytes::from(self.term.snapshot()), true);
+                    }
+                }
+            }
+            Command::Resize { cols, rows } => {
+                if self.term.size() == (cols, rows) {
+                    return;
+                }
+                let size = portable_pty::PtySize {
+                    rows,
+                    cols,
+                    pixel_width: 0,
+                    pixel_height: 0,
+                };
+                if let Err(e) = self.child.master.resize(size) {
+                    tracing::warn!(error = %e, "PTY resize failed");
+                    return;
+                }
+                self.term.resize(cols, rows);
+                *self.shared.size.lock().unwrap_or_else(|e| e.into_inner()) = (cols, rows);
+                for (_, queue) in &self.viewers {
+                    queue.push_control(ViewerEvent::Resize { cols, rows });
+                }
+            }
+            Command::Stop { reason } => self.begin_stop(reason, kill_at),
+            Command::Contents { reply } => {
+                let _ = reply.send(self.term.contents());
+            }
+        }
+    }
+
+    fn begin_stop(&mut self, reason: EndReason, kill_at: &mut Option<tokio::time::Instant>) {
+        if self.stop_reason.is_some() {
+            return;
+        }
+        self.stop_reason = Some(reason);
+        signal_group(self.child.pid, Signal::SIGTERM);
+        *kill_at = Some(tokio::time::Instant::now() + self.config.stop_grace);
+    }
+
+    fn check_idle(&mut self, kill_at: &mut Option<tokio::time::Instant>) {
+        let Some(timeout) = self.config.idle_timeout else {
+            return;
+        };
+        if !self.viewers.is_empty() {
+            return;
+        }
+        if self.shared.last_activity().0.elapsed() >= timeout {
+            tracing::info!(
+                pid = self.child.pid.as_raw(),
+                "idle timeout: stopping session"
+            );
+            self.begin_stop(EndReason::Idle, kill_at);
+        }
+    }
+
+    fn prune(&mut self) {
+        self.viewers.retain(|(_, q)| !q.is_closed());
+        self.count_viewers();
+    }
+
+    fn count_viewers(&self) {
+        self.shared
+            .viewers
+            .store(self.viewers.len() as u32, Ordering::Relaxed);
+        self.shared.touch();
+    }
+
+    fn finish(self, code: i32, exit_tx: &watch::Sender<Option<ExitInfo>>) {
+        let final_screen = Bytes::from(self.term.snapshot());
+        for (_, queue) in &self.viewers {
+            // A viewer that fell behind still gets the last screen, then
+            // the exit: every viewer ends in the same state.
+            if queue.needs_resync() {
+                queue.push_snapshot(final_screen.clone(), true);
+            }
+            queue.push_control(ViewerEvent::Exit { code });
+        }
+        self.shared.viewers.store(0, Ordering::Relaxed);
+        let info = ExitInfo {
+            code,
+            reason: self.stop_reason.unwrap_or(EndReason::Exit),
+            final_screen,
+            at: SystemTime::now(),
+        };
+        exit_tx.send_replace(Some(info));
+    }
+}

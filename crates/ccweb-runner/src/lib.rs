@@ -1,0 +1,58 @@
+//! Runs a program (the Claude Code CLI) in a PTY, one actor per session.
+//!
+//! The actor owns the child, the PTY master, the terminal state and the
+//! viewers. A blocking reader thread feeds it PTY output over a bounded
+//! channel; a writer thread takes input the same way. Viewers get bounded
+//! queues, so a slow viewer is re-synced from the terminal state instead of
+//! slowing the PTY or anyone else.
+
+mod actor;
+mod process;
+pub mod screen;
+mod viewer;
+
+pub use actor::{spawn_terminal, EndReason, ExitInfo, SpawnSpec, TerminalConfig, TerminalHandle};
+pub use screen::TerminalState;
+pub use viewer::{Viewer, ViewerEvent};
+
+/// Failures of the runner.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    /// The PTY could not be opened or the program could not be started.
+    #[error("could not start {program}: {message}")]
+    Spawn {
+        /// The program that was to run.
+        program: String,
+        /// What went wrong (portable-pty reports `anyhow` errors; this is their text).
+        message: String,
+    },
+    /// The session's actor has finished; the process is gone.
+    #[error("the session's process has ended")]
+    Gone,
+}
+
+/// Smallest accepted terminal width or height.
+pub const MIN_DIMENSION: u16 = 2;
+/// Largest accepted terminal width, in cells.
+pub const MAX_COLS: u16 = 1000;
+/// Largest accepted terminal height, in cells.
+pub const MAX_ROWS: u16 = 500;
+
+/// Clamps a requested size (possibly negative or huge) to sane bounds.
+pub fn clamp_size(cols: i64, rows: i64) -> (u16, u16) {
+    let clamp = |v: i64, max: u16| v.clamp(i64::from(MIN_DIMENSION), i64::from(max)) as u16;
+    (clamp(cols, MAX_COLS), clamp(rows, MAX_ROWS))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clamp_size_bounds_zero_negative_and_huge_sizes() {
+        assert_eq!(clamp_size(0, 0), (MIN_DIMENSION, MIN_DIMENSION));
+        assert_eq!(clamp_size(-5, -1), (MIN_DIMENSION, MIN_DIMENSION));
+        assert_eq!(clamp_size(65535, 65535), (MAX_COLS, MAX_ROWS));
+        assert_eq!(clamp_size(120, 35), (120, 35));
+    }
+}

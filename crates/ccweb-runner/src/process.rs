@@ -1,0 +1,171 @@
+//! The child process in its PTY: spawning, the reader, writer and waiter
+//! threads, and signals to its process group.
+
+use bytes::Bytes;
+use nix::sys::signal::{killpg, Signal};
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::Pid;
+use portable_pty::{native_pty_system, CommandBuilder, MasterPty, PtySize};
+use std::io::{Read, Write};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::actor::SpawnSpec;
+use crate::RunnerError;
+
+/// Size of one PTY read; also the largest output chunk.
+const READ_CHUNK_BYTES: usize = 64 * 1024;
+/// Output chunks in flight between the reader thread and the actor. When
+/// full, the reader thread waits, the kernel's PTY buffer fills, and the
+/// program blocks on write: back-pressure from the actor only, never from a socket.
+const READER_QUEUE_CHUNKS: usize = 32;
+/// Input writes in flight to the writer thread.
+const WRITER_QUEUE_WRITES: usize = 64;
+
+/// A running child and the channels to its threads.
+pub(crate) struct Child {
+    /// PTY master, for resizing. Dropped when the actor ends.
+    pub(crate) master: Box<dyn MasterPty + Send>,
+    /// Process id, also the process group id (the child is a session leader).
+    pub(crate) pid: Pid,
+    /// Output from the reader thread; closes at EOF/EIO.
+    pub(crate) output: mpsc::Receiver<Bytes>,
+    /// Input to the writer thread.
+    pub(crate) input: mpsc::Sender<Bytes>,
+    /// Exit code from the waiter thread (128 + signal when signalled).
+    pub(crate) exited: oneshot::Receiver<i32>,
+}
+
+fn spawn_error(spec: &SpawnSpec, e: impl std::fmt::Display) -> RunnerError {
+    RunnerError::Spawn {
+        program: spec.program.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// Starts the program in a new PTY, in its own session and process group.
+pub(crate) fn spawn(spec: &SpawnSpec) -> Result<Child, RunnerError> {
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows: spec.rows,
+            cols: spec.cols,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .map_err(|e| spawn_error(spec, e))?;
+    let mut cmd = CommandBuilder::new(&spec.program);
+    cmd.args(&spec.args);
+    cmd.cwd(&spec.cwd);
+    // Only what the server passes on reaches the child (no server secrets).
+    cmd.env_clear();
+    for (k, v) in &spec.env {
+        cmd.env(k, v);
+    }
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("COLORTERM", "truecolor");
+    let child = pair
+        .slave
+        .spawn_command(cmd)
+        .map_err(|e| spawn_error(spec, e))?;
+    // Our copy of the slave must close, or the reader never sees EOF.
+    drop(pair.slave);
+    let raw_pid = child
+        .process_id()
+        .ok_or_else(|| spawn_error(spec, "no process id"))?;
+    let pid = Pid::from_raw(i32::try_from(raw_pid).map_err(|e| spawn_error(spec, e))?);
+    // The waiter thread reaps with waitpid; the std Child handle is not needed
+    // (dropping it neither kills nor waits).
+    drop(child);
+
+    let reader = pair
+        .master
+        .try_clone_reader()
+        .map_err(|e| spawn_error(spec, e))?;
+    let writer = pair
+        .master
+        .take_writer()
+        .map_err(|e| spawn_error(spec, e))?;
+    let (out_tx, out_rx) = mpsc::channel(READER_QUEUE_CHUNKS);
+    let (in_tx, in_rx) = mpsc::channel(WRITER_QUEUE_WRITES);
+    let (exit_tx, exit_rx) = oneshot::channel();
+
+    let name = format!("pty-{raw_pid}");
+    let threads = std::thread::Builder::new()
+        .name(format!("{name}-read"))
+        .spawn(move || read_loop(reader, out_tx))
+        .and_then(|_| {
+            std::thread::Builder::new()
+                .name(format!("{name}-write"))
+                .spawn(move || write_loop(writer, in_rx))
+        })
+        .and_then(|_| {
+            std::thread::Builder::new()
+                .name(format!("{name}-wait"))
+                .spawn(move || {
+                    let _ = exit_tx.send(wait_for(pid));
+                })
+        });
+    if let Err(e) = threads {
+        // Without its threads the child cannot be served: take it down.
+        signal_group(pid, Signal::SIGKILL);
+        return Err(spawn_error(spec, e));
+    }
+    Ok(Child {
+        master: pair.master,
+        pid,
+        output: out_rx,
+        input: in_tx,
+        exited: exit_rx,
+    })
+}
+
+/// Reads the PTY until EOF or EIO (the last slave fd closed); the kernel
+/// hands out buffered output before EIO, so nothing written is lost.
+fn read_loop(mut reader: Box<dyn Read + Send>, tx: mpsc::Sender<Bytes>) {
+    let mut buf = vec![0u8; READ_CHUNK_BYTES];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                if tx.blocking_send(Bytes::copy_from_slice(&buf[..n])).is_err() {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+}
+
+fn write_loop(mut writer: Box<dyn Write + Send>, mut rx: mpsc::Receiver<Bytes>) {
+    while let Some(data) = rx.blocking_recv() {
+        if writer
+            .write_all(&data)
+            .and_then(|()| writer.flush())
+            .is_err()
+        {
+            break;
+        }
+    }
+}
+
+/// Waits for the child and turns its status into one exit code.
+fn wait_for(pid: Pid) -> i32 {
+    loop {
+        match waitpid(pid, None) {
+            Ok(WaitStatus::Exited(_, code)) => return code,
+            Ok(WaitStatus::Signaled(_, sig, _)) => return 128 + sig as i32,
+            Ok(_) => continue,
+            Err(nix::errno::Errno::EINTR) => continue,
+            // ECHILD: already reaped (cannot happen: only this thread waits).
+            Err(_) => return -1,
+        }
+    }
+}
+
+/// Sends a signal to the child's whole process group. Errors (the group is
+/// already gone) are expected and ignored.
+pub(crate) fn signal_group(pid: Pid, signal: Signal) {
+    if let Err(e) = killpg(pid, signal) {
+        tracing::trace!(%pid, ?signal, error = %e, "killpg");
+    }
+}

@@ -1,0 +1,283 @@
+//! A viewer's bounded queue between the session actor and one socket.
+//!
+//! The actor pushes without ever waiting. When a viewer's queue would pass
+//! its byte budget, its queued output is dropped and the viewer is marked
+//! for re-sync: the next time its socket asks for data, the actor puts a
+//! fresh snapshot of the terminal in the queue and live output follows it.
+//! Memory per viewer stays bounded and nobody else is slowed down.
+
+use bytes::Bytes;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::{mpsc, Notify};
+
+use crate::actor::Command;
+
+/// What a viewer receives, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ViewerEvent {
+    /// A frame that redraws the whole screen (first frame, or after a re-sync).
+    Snapshot(Bytes),
+    /// Live PTY output.
+    Output(Bytes),
+    /// The terminal size changed.
+    Resize {
+        /// Columns.
+        cols: u16,
+        /// Rows.
+        rows: u16,
+    },
+    /// The process ended; nothing follows.
+    Exit {
+        /// Exit code (128 + signal number when killed by a signal).
+        code: i32,
+    },
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
+    items: VecDeque<ViewerEvent>,
+    /// Bytes of output held in `items`.
+    bytes: usize,
+    /// Output was dropped; a snapshot must come before anything else.
+    needs_resync: bool,
+    /// A re-sync request is with the actor.
+    resync_requested: bool,
+    /// The viewer went away (set on drop) or the session ended.
+    closed: bool,
+    /// How many times this viewer was re-synced.
+    resyncs: u64,
+}
+
+/// The shared half of a viewer's queue.
+#[derive(Debug)]
+pub(crate) struct ViewerQueue {
+    state: Mutex<QueueState>,
+    notify: Notify,
+    budget_bytes: usize,
+}
+
+/// Result of pushing output into a viewer's queue.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Push {
+    /// Queued.
+    Queued,
+    /// Dropped: the viewer is behind and will be re-synced.
+    Dropped,
+    /// The viewer is gone; the actor should forget it.
+    Closed,
+}
+
+impl ViewerQueue {
+    pub(crate) fn new(budget_bytes: usize) -> Arc<Self> {
+        Arc::new(Self {
+            state: Mutex::new(QueueState::default()),
+            notify: Notify::new(),
+            budget_bytes,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        // A panic while holding this lock cannot leave the queue
+        // inconsistent in a way that matters; keep going.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues live output unless the viewer is behind. Never waits.
+    pub(crate) fn push_output(&self, data: &Bytes) -> Push {
+        let mut s = self.lock();
+        if s.closed {
+            return Push::Closed;
+        }
+        if s.needs_resync {
+            return Push::Dropped;
+        }
+        if s.bytes + data.len() > self.budget_bytes {
+            s.items
+                .retain(|e| !matches!(e, ViewerEvent::Output(_) | ViewerEvent::Snapshot(_)));
+            s.bytes = 0;
+            s.needs_resync = true;
+            drop(s);
+            self.notify.notify_one();
+            return Push::Dropped;
+        }
+        s.bytes += data.len();
+        s.items.push_back(ViewerEvent::Output(data.clone()));
+        drop(s);
+        self.notify.notify_one();
+        Push::Queued
+    }
+
+    /// Replaces whatever is queued by a snapshot (attach or re-sync).
+    pub(crate) fn push_snapshot(&self, frame: Bytes, is_resync: bool) {
+        let mut s = self.lock();
+        s.items
+            .retain(|e| !matches!(e, ViewerEvent::Output(_) | ViewerEvent::Snapshot(_)));
+        s.bytes = frame.len();
+        s.items.push_back(ViewerEvent::Snapshot(frame));
+        s.needs_resync = false;
+        s.resync_requested = false;
+        if is_resync {
+            s.resyncs += 1;
+        }
+        drop(s);
+        self.notify.notify_one();
+    }
+
+    /// Queues a control event (resize, exit); these are tiny and never dropped.
+    pub(crate) fn push_control(&self, event: ViewerEvent) -> Push {
+        let mut s = self.lock();
+        if s.closed {
+            return Push::Closed;
+        }
+        s.items.push_back(event);
+        drop(s);
+        self.notify.notify_one();
+        Push::Queued
+    }
+
+    pub(crate) fn needs_resync(&self) -> bool {
+        self.lock().needs_resync
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    pub(crate) fn close(&self) {
+        self.lock().closed = true;
+        self.notify.notify_one();
+    }
+}
+
+/// One attached viewer: receives the session's frames in order.
+///
+/// Dropping it detaches the viewer.
+#[derive(Debug)]
+pub struct Viewer {
+    pub(crate) id: u64,
+    pub(crate) queue: Arc<ViewerQueue>,
+    pub(crate) commands: mpsc::Sender<Command>,
+    /// Set after `Exit` was handed out.
+    finished: bool,
+}
+
+impl Viewer {
+    pub(crate) fn new(id: u64, queue: Arc<ViewerQueue>, commands: mpsc::Sender<Command>) -> Self {
+        Self {
+            id,
+            queue,
+            commands,
+            finished: false,
+        }
+    }
+
+    /// The next event; `None` once the session has ended and everything,
+    /// `Exit` included, was received. Cancel-safe.
+    pub async fn recv(&mut self) -> Option<ViewerEvent> {
+        loop {
+            if self.finished {
+                return None;
+            }
+            let notified = self.queue.notify.notified();
+            let request_resync = {
+                let mut s = self.queue.lock();
+                if let Some(event) = s.items.pop_front() {
+                    if let ViewerEvent::Output(b) | ViewerEvent::Snapshot(b) = &event {
+                        s.bytes = s.bytes.saturating_sub(b.len());
+                    }
+                    if matches!(event, ViewerEvent::Exit { .. }) {
+                        self.finished = true;
+                    }
+                    return Some(event);
+                }
+                if s.closed {
+                    return None;
+                }
+                let ask = s.needs_resync && !s.resync_requested;
+                if ask {
+                    s.resync_requested = true;
+                }
+                ask
+            };
+            if request_resync
+                && self
+                    .commands
+                    .send(Command::Resync { viewer: self.id })
+                    .await
+                    .is_err()
+            {
+                // The actor is gone; it re-syncs everyone before it ends, so
+                // an empty closed queue means there is nothing more.
+                return None;
+            }
+            notified.await;
+        }
+    }
+
+    /// Like [`recv`](Self::recv), but joins consecutive output into one
+    /// buffer of at most `max_bytes` (fewer, larger socket frames).
+    pub async fn recv_batch(&mut self, max_bytes: usize) -> Option<ViewerEvent> {
+        let first = self.recv().await?;
+        let ViewerEvent::Output(first) = first else {
+            return Some(first);
+        };
+        let mut s = self.queue.lock();
+        if !matches!(s.items.front(), Some(ViewerEvent::Output(_))) {
+            return Some(ViewerEvent::Output(first));
+        }
+        let mut joined = Vec::with_capacity(max_bytes.min(first.len() * 4));
+        joined.extend_from_slice(&first);
+        while let Some(ViewerEvent::Output(next)) = s.items.front() {
+            if joined.len() + next.len() > max_bytes {
+                break;
+            }
+            joined.extend_from_slice(next);
+            let len = next.len();
+            s.items.pop_front();
+            s.bytes = s.bytes.saturating_sub(len);
+        }
+        Some(ViewerEvent::Output(Bytes::from(joined)))
+    }
+
+    /// How many times this viewer fell behind and was re-synced.
+    pub fn resyncs(&self) -> u64 {
+        self.queue.lock().resyncs
+    }
+}
+
+impl Drop for Viewer {
+    fn drop(&mut self) {
+        self.queue.close();
+        // Best effort: if the actor's queue is full it prunes closed viewers
+        // on its next push anyway.
+        let _ = self.commands.try_send(Command::Detach { viewer: self.id });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_past_the_budget_is_dropped_and_marks_a_resync() {
+        let q = ViewerQueue::new(10);
+        assert_eq!(q.push_output(&Bytes::from_static(b"12345")), Push::Queued);
+        assert_eq!(q.push_output(&Bytes::from_static(b"123456")), Push::Dropped);
+        assert!(q.needs_resync());
+        assert_eq!(q.push_output(&Bytes::from_static(b"1")), Push::Dropped);
+        q.push_snapshot(Bytes::from_static(b"snap"), true);
+        assert!(!q.needs_resync());
+        assert_eq!(q.push_output(&Bytes::from_static(b"1")), Push::Queued);
+    }
+
+    #[test]
+    fn control_events_survive_a_resync() {
+        let q = ViewerQueue::new(4);
+        q.push_control(ViewerEvent::Resize { cols: 1, rows: 2 });
+        q.push_output(&Bytes::from_static(b"too long"));
+        let s = q.lock();
+        assert_eq!(s.items.len(), 1);
+        assert!(matches!(s.items[0], ViewerEvent::Resize { .. }));
+    }
+}

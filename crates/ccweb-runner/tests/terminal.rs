@@ -1,0 +1,271 @@
+//! PTY mechanics of the session actor, with plain shell programs.
+#![allow(clippy::unwrap_used)]
+
+use bytes::Bytes;
+use ccweb_runner::{
+    spawn_terminal, EndReason, SpawnSpec, TerminalConfig, TerminalHandle, ViewerEvent,
+};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+fn sh(script: &str) -> SpawnSpec {
+    SpawnSpec {
+        program: "/bin/sh".into(),
+        args: vec!["-c".into(), script.into()],
+        cwd: std::env::temp_dir(),
+        env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+        cols: 80,
+        rows: 24,
+    }
+}
+
+fn start(script: &str, config: TerminalConfig) -> (TerminalHandle, TaskTracker, CancellationToken) {
+    let tracker = TaskTracker::new();
+    let cancel = CancellationToken::new();
+    let h = spawn_terminal(sh(script), config, cancel.clone(), &tracker).unwrap();
+    (h, tracker, cancel)
+}
+
+/// Collects output until Exit; returns (bytes, exit code).
+async fn drain(viewer: &mut ccweb_runner::Viewer) -> (Vec<u8>, i32) {
+    let mut out = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(20), viewer.recv())
+            .await
+            .expect("viewer stalled")
+        {
+            Some(ViewerEvent::Output(b)) | Some(ViewerEvent::Snapshot(b)) => {
+                out.extend_from_slice(&b)
+            }
+            Some(ViewerEvent::Resize { .. }) => {}
+            Some(ViewerEvent::Exit { code }) => return (out, code),
+            None => panic!("ended without exit"),
+        }
+    }
+}
+
+fn pid_alive(pid: i32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
+}
+
+#[tokio::test]
+async fn all_output_written_before_exit_reaches_the_viewer_before_the_exit_event() {
+    // 4 MB of output, then exit 7 immediately: the ttyd failure case.
+    let (h, _t, _c) = start(
+        "sleep 0.3; head -c 3000000 /dev/zero | base64 -w 100; echo end-of-output; exit 7",
+        TerminalConfig {
+            viewer_queue_bytes: 64 << 20,
+            ..Default::default()
+        },
+    );
+    let (mut v, _, _) = h.attach().await.unwrap();
+    let (out, code) = drain(&mut v).await;
+    assert_eq!(code, 7);
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("end-of-output"), "last line arrived");
+    let a_count = out.iter().filter(|&&b| b == b'A').count();
+    assert_eq!(
+        a_count, 4_000_000,
+        "every byte of the base64 output arrived"
+    );
+    let info = h.wait().await;
+    assert_eq!(info.reason, EndReason::Exit);
+}
+
+#[tokio::test]
+async fn a_late_viewer_gets_the_current_screen_then_live_output() {
+    let (h, _t, _c) = start(
+        "printf 'first screen line\\r\\n'; read x; printf 'after %s\\r\\n' \"$x\"; sleep 5",
+        TerminalConfig::default(),
+    );
+    // Wait for the first line to be processed.
+    for _ in 0..100 {
+        if h.contents().await.unwrap().contains("first screen line") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (mut v, cols, rows) = h.attach().await.unwrap();
+    assert_eq!((cols, rows), (80, 24));
+    let Some(ViewerEvent::Snapshot(frame)) = v.recv().await else {
+        panic!("snapshot first")
+    };
+    let mut p = vt100::Parser::new(24.try_into().unwrap(), 80.try_into().unwrap(), 0);
+    p.process(&frame);
+    assert!(p.screen().contents().contains("first screen line"));
+    h.input(Bytes::from_static(b"typed\r")).await.unwrap();
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("after typed") {
+        match tokio::time::timeout(Duration::from_secs(5), v.recv())
+            .await
+            .unwrap()
+        {
+            Some(ViewerEvent::Output(b)) => seen.extend_from_slice(&b),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    h.stop(EndReason::Stop).await;
+    assert_eq!(h.wait().await.reason, EndReason::Stop);
+}
+
+#[tokio::test]
+async fn resize_reaches_the_program_and_every_viewer() {
+    let (h, _t, _c) = start("read x; stty size; sleep 5", TerminalConfig::default());
+    let (mut v1, _, _) = h.attach().await.unwrap();
+    let (mut v2, _, _) = h.attach().await.unwrap();
+    h.resize(132, 43).await.unwrap();
+    h.input(Bytes::from_static(b"\r")).await.unwrap();
+    for v in [&mut v1, &mut v2] {
+        let mut saw_resize = false;
+        let mut text = Vec::new();
+        while !String::from_utf8_lossy(&text).contains("43 132") {
+            match tokio::time::timeout(Duration::from_secs(5), v.recv())
+                .await
+                .unwrap()
+            {
+                Some(ViewerEvent::Resize {
+                    cols: 132,
+                    rows: 43,
+                }) => saw_resize = true,
+                Some(ViewerEvent::Output(b)) | Some(ViewerEvent::Snapshot(b)) => {
+                    text.extend_from_slice(&b)
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert!(saw_resize);
+    }
+    assert_eq!(h.size(), (132, 43));
+    h.stop(EndReason::Stop).await;
+    h.wait().await;
+}
+
+#[tokio::test]
+async fn a_viewer_that_stops_reading_is_resynced_and_slows_nobody() {
+    let config = TerminalConfig {
+        viewer_queue_bytes: 64 * 1024,
+        ..Default::default()
+    };
+    let (h, _t, _c) = start(
+        "sleep 0.3; head -c 6000000 /dev/zero | base64 -w 100; echo DONE-MARKER",
+        config,
+    );
+    let (mut fast, _, _) = h.attach().await.unwrap();
+    let (mut slow, _, _) = h.attach().await.unwrap();
+    // The fast viewer reads everything; the slow one reads nothing meanwhile.
+    let (out, code) = drain(&mut fast).await;
+    assert_eq!(code, 0);
+    assert!(String::from_utf8_lossy(&out).contains("DONE-MARKER"));
+    // Far more than the slow viewer's budget was printed; it kept at most that
+    // much, and catches up from a snapshot showing the final screen.
+    let (slow_out, slow_code) = drain(&mut slow).await;
+    assert_eq!(slow_code, 0);
+    assert!(
+        slow_out.len() < 8_000_000 / 4,
+        "slow viewer got a resync, not the whole stream"
+    );
+    assert!(slow.resyncs() >= 1);
+    let mut p = vt100::Parser::new(24.try_into().unwrap(), 80.try_into().unwrap(), 0);
+    p.process(&slow_out);
+    assert!(p.screen().contents().contains("DONE-MARKER"));
+}
+
+#[tokio::test]
+async fn stop_kills_the_whole_process_group_including_background_children() {
+    let (h, _t, _c) = start(
+        "sleep 1000 & echo child=$!; trap '' TERM; while true; do sleep 1; done",
+        TerminalConfig {
+            stop_grace: Duration::from_millis(500),
+            ..Default::default()
+        },
+    );
+    let (mut v, _, _) = h.attach().await.unwrap();
+    let mut text = String::new();
+    let bg_pid: i32 = loop {
+        if let Some(ViewerEvent::Output(b)) | Some(ViewerEvent::Snapshot(b)) = v.recv().await {
+            text.push_str(&String::from_utf8_lossy(&b));
+            if let Some(rest) = text.split("child=").nth(1) {
+                if let Some(num) = rest.split_whitespace().next() {
+                    if rest.contains('\n') {
+                        break num.trim().parse().unwrap();
+                    }
+                }
+            }
+        }
+    };
+    let pid = h.pid();
+    assert!(pid_alive(pid) && pid_alive(bg_pid));
+    h.stop(EndReason::Stop).await;
+    let info = h.wait().await;
+    assert_eq!(info.reason, EndReason::Stop);
+    assert_eq!(
+        info.code,
+        128 + 9,
+        "SIGTERM was ignored, so SIGKILL ended it"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!pid_alive(pid), "shell gone and reaped");
+    assert!(!pid_alive(bg_pid), "background child gone");
+}
+
+#[tokio::test]
+async fn idle_session_without_viewers_is_stopped_with_reason_idle() {
+    let config = TerminalConfig {
+        idle_timeout: Some(Duration::from_millis(400)),
+        ..Default::default()
+    };
+    let (h, _t, _c) = start("sleep 1000", config);
+    let info = tokio::time::timeout(Duration::from_secs(10), h.wait())
+        .await
+        .unwrap();
+    assert_eq!(info.reason, EndReason::Idle);
+}
+
+#[tokio::test]
+async fn a_session_with_a_viewer_is_not_idle() {
+    let config = TerminalConfig {
+        idle_timeout: Some(Duration::from_millis(300)),
+        ..Default::default()
+    };
+    let (h, _t, _c) = start("sleep 1000", config);
+    let (v, _, _) = h.attach().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(!h.is_finished());
+    drop(v);
+    let info = tokio::time::timeout(Duration::from_secs(10), h.wait())
+        .await
+        .unwrap();
+    assert_eq!(info.reason, EndReason::Idle);
+}
+
+#[tokio::test]
+async fn cancellation_stops_sessions_with_reason_shutdown_and_the_tracker_drains() {
+    let (h, tracker, cancel) = start("sleep 1000", TerminalConfig::default());
+    cancel.cancel();
+    tracker.close();
+    tokio::time::timeout(Duration::from_secs(10), tracker.wait())
+        .await
+        .unwrap();
+    let info = h.wait().await;
+    assert_eq!(info.reason, EndReason::Shutdown);
+    assert_eq!(info.code, 128 + 15);
+}
+
+#[tokio::test]
+async fn a_missing_program_is_a_spawn_error() {
+    let tracker = TaskTracker::new();
+    let mut spec = sh("true");
+    spec.program = "/nonexistent/claude".into();
+    let err = spawn_terminal(
+        spec,
+        TerminalConfig::default(),
+        CancellationToken::new(),
+        &tracker,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/claude"), "{err}");
+}
