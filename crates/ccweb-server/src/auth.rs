@@ -1,0 +1,357 @@
+//! Who is calling: the `Auth` extractor (API token or cookie, with the
+//! Origin/CSRF check for cookies), and the login endpoints.
+
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+use crate::error::ApiError;
+use crate::json::ApiJson;
+use crate::state::AppState;
+use ccweb_store::{TokenScope, User};
+
+/// Name of the login cookie.
+pub const COOKIE_NAME: &str = "ccweb_session";
+/// Header carrying the CSRF token as an alternative to `Origin`.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// Longest username or password accepted at login, in bytes.
+const MAX_CREDENTIAL_BYTES: usize = 1024;
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone)]
+pub enum Via {
+    /// A bearer API token.
+    Token(TokenScope),
+    /// The login cookie.
+    Cookie,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    /// The user.
+    pub user: User,
+    /// How.
+    pub via: Via,
+}
+
+fn is_state_changing(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// The login cookie's value, if any.
+fn cookie_value(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE_NAME)
+        .map(|(_, value)| value)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Checks the `Host` header against the policy (DNS rebinding).
+pub fn check_host(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let host = headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if state.origins.host_allowed(host) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "host_not_allowed",
+            "this server does not answer to that Host; set public_url or allowed_hosts",
+        ))
+    }
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        check_host(state, &parts.headers)?;
+        if let Some(token) = bearer(&parts.headers) {
+            let Some((user, token)) = state.store.authenticate_api_token(token).await? else {
+                return Err(ApiError::Unauthorized);
+            };
+            if token.scope == TokenScope::Read
+                && (is_state_changing(&parts.method) || is_websocket_upgrade(&parts.headers))
+            {
+                // A read token may watch (readonly sockets are checked by the socket handler).
+                if !(is_websocket_upgrade(&parts.headers)
+                    && parts.uri.query().is_some_and(|q| q.contains("readonly=1")))
+                {
+                    return Err(ApiError::forbidden(
+                        "read_only_token",
+                        "this API token is read-only",
+                    ));
+                }
+            }
+            return Ok(Auth {
+                user,
+                via: Via::Token(token.scope),
+            });
+        }
+        let Some(secret) = cookie_value(&parts.headers) else {
+            return Err(ApiError::Unauthorized);
+        };
+        let idle = Duration::from_secs(state.config.login_idle_ttl_secs);
+        let Some((user, login)) = state.store.authenticate_login_session(secret, idle).await?
+        else {
+            return Err(ApiError::Unauthorized);
+        };
+        let upgrade = is_websocket_upgrade(&parts.headers);
+        if upgrade || is_state_changing(&parts.method) {
+            let host = parts
+                .headers
+                .get(HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("");
+            let origin_ok = parts
+                .headers
+                .get(ORIGIN)
+                .and_then(|o| o.to_str().ok())
+                .is_some_and(|o| state.origins.origin_allowed(o, host));
+            // Browsers always send Origin on WebSocket upgrades; the CSRF
+            // header is an alternative for plain requests only.
+            let csrf_ok = !upgrade
+                && parts
+                    .headers
+                    .get(CSRF_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| constant_time_eq(v.as_bytes(), login.csrf_token.as_bytes()));
+            if !origin_ok && !csrf_ok {
+                return Err(ApiError::forbidden(
+                    "origin_not_allowed",
+                    "cross-origin request refused: send a same-origin Origin header or X-CSRF-Token",
+                ));
+            }
+        }
+        Ok(Auth {
+            user,
+            via: Via::Cookie,
+        })
+    }
+}
+
+/// Compares secrets without an early exit.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The one-time login token's hash.
+pub fn hash_token(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+fn session_cookie(state: &AppState, secret: &str, max_age_secs: u64) -> HeaderValue {
+    let secure = if state.config.behind_https() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let value = format!(
+        "{COOKIE_NAME}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"
+    );
+    // The secret is hex, so the header value is always valid.
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Creates a login session for `user` and answers with its cookie.
+async fn start_login(
+    state: &AppState,
+    user: &User,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let ttl = Duration::from_secs(state.config.login_ttl_secs);
+    let (login, secret) = state.store.create_login_session(user.id, ttl).await?;
+    tracing::info!(user = %user.name, "login");
+    let body = json!({
+        "user": {"id": user.id, "name": user.name, "is_admin": user.is_admin},
+        "csrf_token": login.csrf_token,
+    });
+    let mut resp = (status, Json(body)).into_response();
+    resp.headers_mut().insert(
+        SET_COOKIE,
+        session_cookie(state, &secret, state.config.login_ttl_secs),
+    );
+    Ok(resp)
+}
+
+/// `POST /api/auth/login` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    username: String,
+    password: String,
+}
+
+/// `POST /api/auth/login`: password login.
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> Result<Response, ApiError> {
+    check_login_origin(&state, &headers)?;
+    if body.username.len() > MAX_CREDENTIAL_BYTES || body.password.len() > MAX_CREDENTIAL_BYTES {
+        return Err(ApiError::bad_request(
+            "invalid_credentials",
+            "username or password is too long",
+        ));
+    }
+    match state
+        .store
+        .verify_password(&body.username, &body.password)
+        .await?
+    {
+        Some(user) => start_login(&state, &user, StatusCode::OK).await,
+        None => {
+            tracing::info!(user = %body.username.chars().take(64).collect::<String>().escape_debug(), "failed login");
+            Err(ApiError::Unauthorized)
+        }
+    }
+}
+
+/// `POST /api/auth/token` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenBody {
+    token: String,
+}
+
+/// `POST /api/auth/token`: exchange the one-time login token or an API
+/// token for a cookie session.
+pub async fn token_login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<TokenBody>,
+) -> Result<Response, ApiError> {
+    check_login_origin(&state, &headers)?;
+    if body.token.len() > MAX_CREDENTIAL_BYTES {
+        return Err(ApiError::Unauthorized);
+    }
+    let user = match redeem_one_time(&state, &body.token).await? {
+        Some(user) => user,
+        None => match state.store.authenticate_api_token(&body.token).await? {
+            Some((user, t)) if t.scope == TokenScope::Full => user,
+            _ => return Err(ApiError::Unauthorized),
+        },
+    };
+    start_login(&state, &user, StatusCode::OK).await
+}
+
+/// Login endpoints change state (they set a cookie), so a cross-site page
+/// must not be able to log a victim into an attacker's account.
+fn check_login_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    check_host(state, headers)?;
+    let host = headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    match headers.get(ORIGIN).and_then(|o| o.to_str().ok()) {
+        // Scripts (curl) send no Origin; browsers always do on POST.
+        None => Ok(()),
+        Some(o) if state.origins.origin_allowed(o, host) => Ok(()),
+        Some(_) => Err(ApiError::forbidden(
+            "origin_not_allowed",
+            "cross-origin login refused",
+        )),
+    }
+}
+
+/// Uses up the one-time token if `token` is it; returns the admin it logs in.
+async fn redeem_one_time(state: &AppState, token: &str) -> Result<Option<User>, ApiError> {
+    let hash = hash_token(token);
+    let matched = {
+        let mut slot = state
+            .one_time_token
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match *slot {
+            Some(expected) if constant_time_eq(&expected, &hash) => {
+                *slot = None;
+                true
+            }
+            _ => false,
+        }
+    };
+    if !matched {
+        return Ok(None);
+    }
+    Ok(state.store.first_admin().await?)
+}
+
+/// `GET /login?token=…` query.
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    token: Option<String>,
+}
+
+/// `GET /login?token=…`: the one-time URL printed at start. Sets the
+/// cookie and redirects to `/` (dropping the token from the address bar).
+pub async fn login_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Result<Response, ApiError> {
+    check_host(&state, &headers)?;
+    let Some(token) = q.token else {
+        return Ok((StatusCode::OK, axum::response::Html(LOGIN_HELP)).into_response());
+    };
+    let Some(user) = redeem_one_time(&state, &token).await? else {
+        return Err(ApiError::forbidden("invalid_login_token", "this login link is invalid or was already used; restart ccweb serve for a new one or log in with a password"));
+    };
+    let mut resp = start_login(&state, &user, StatusCode::OK).await?;
+    let cookie = resp.headers_mut().remove(SET_COOKIE);
+    let mut redirect = Redirect::to("/").into_response();
+    if let Some(c) = cookie {
+        redirect.headers_mut().insert(SET_COOKIE, c);
+    }
+    Ok(redirect)
+}
+
+const LOGIN_HELP: &str = "<!doctype html><title>ccweb login</title><p>Open the login link that <code>ccweb serve</code> printed, or POST /api/auth/login.</p>";
+
+/// `POST /api/auth/logout`: ends this login session.
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    check_login_origin(&state, &headers)?;
+    if let Some(secret) = cookie_value(&headers) {
+        state.store.delete_login_session(secret).await?;
+    }
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    resp.headers_mut()
+        .insert(SET_COOKIE, session_cookie(&state, "", 0));
+    Ok(resp)
+}
+
+/// `GET /api/me`.
+pub async fn me(auth: Auth) -> Json<serde_json::Value> {
+    Json(
+        json!({"user": {"id": auth.user.id, "name": auth.user.name, "is_admin": auth.user.is_admin}}),
+    )
+}

@@ -1,0 +1,3 @@
+//! REST handlers, one module per feature.
+
+pub mod sessions;

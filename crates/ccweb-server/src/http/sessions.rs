@@ -1,0 +1,173 @@
+//! `/api/claude/sessions…`: create, list, get, rename, stop, resume.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::json::ApiJson;
+use crate::sessions::{validate_title, CreateSession};
+use crate::state::AppState;
+use ccweb_store::SessionRecord;
+
+/// Parses a session id; anything else is a 404 like an unknown id.
+pub fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::NotFound("no such session".into()))
+}
+
+/// Loads a session the caller may see: their own, or any for an admin.
+/// Others' sessions are 404, exactly like missing ones.
+pub async fn visible_session(
+    state: &AppState,
+    auth: &Auth,
+    raw_id: &str,
+) -> Result<SessionRecord, ApiError> {
+    let id = parse_id(raw_id)?;
+    match state.store.get_session(id).await? {
+        Some(r) if r.owner_id == auth.user.id || auth.user.is_admin => Ok(r),
+        _ => Err(ApiError::NotFound("no such session".into())),
+    }
+}
+
+/// Loads a session only its owner may change (rename, resume); for
+/// everyone else it does not exist.
+async fn owned_session(
+    state: &AppState,
+    auth: &Auth,
+    raw_id: &str,
+) -> Result<SessionRecord, ApiError> {
+    let r = visible_session(state, auth, raw_id).await?;
+    if r.owner_id != auth.user.id {
+        return Err(ApiError::NotFound("no such session".into()));
+    }
+    Ok(r)
+}
+
+/// `POST /api/claude/sessions`.
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<CreateSession>,
+) -> Result<Response, ApiError> {
+    if state.is_shutting_down() {
+        return Err(ApiError::Unavailable {
+            code: "shutting_down",
+            message: "the server is shutting down".into(),
+        });
+    }
+    let info = state.sessions.create(&auth.user, body).await?;
+    Ok((StatusCode::CREATED, Json(info)).into_response())
+}
+
+/// `GET /api/claude/sessions` query.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    #[serde(default)]
+    all: bool,
+}
+
+/// `GET /api/claude/sessions`.
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if q.all && !auth.user.is_admin {
+        return Err(ApiError::forbidden(
+            "admin_only",
+            "only admins may list everyone's sessions",
+        ));
+    }
+    let owner = if q.all { None } else { Some(auth.user.id) };
+    let sessions: Vec<_> = state
+        .store
+        .list_sessions(owner)
+        .await?
+        .into_iter()
+        .map(|r| state.sessions.info(r))
+        .collect();
+    Ok(Json(json!({ "sessions": sessions })))
+}
+
+/// `GET /api/claude/sessions/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let r = visible_session(&state, &auth, &id).await?;
+    Ok(Json(state.sessions.info(r)).into_response())
+}
+
+/// `PATCH /api/claude/sessions/{id}` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rename {
+    title: String,
+}
+
+/// `PATCH /api/claude/sessions/{id}`: rename.
+pub async fn rename(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Rename>,
+) -> Result<Response, ApiError> {
+    let r = owned_session(&state, &auth, &id).await?;
+    let title = validate_title(&body.title)?;
+    if title.is_empty() {
+        return Err(ApiError::bad_request(
+            "invalid_title",
+            "title must not be empty",
+        ));
+    }
+    let r = state.store.set_session_title(r.id, &title).await?;
+    Ok(Json(state.sessions.info(r)).into_response())
+}
+
+/// `DELETE /api/claude/sessions/{id}` query.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteQuery {
+    #[serde(default)]
+    purge: bool,
+}
+
+/// `DELETE /api/claude/sessions/{id}`: stop; `?purge=true` also deletes the record.
+pub async fn delete(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(q): Query<DeleteQuery>,
+) -> Result<Response, ApiError> {
+    // Admins may stop anyone's session.
+    let r = visible_session(&state, &auth, &id).await?;
+    state.sessions.stop(r.id).await;
+    if q.purge {
+        state.store.delete_session(r.id).await?;
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let r = state
+        .store
+        .get_session(r.id)
+        .await?
+        .ok_or(ApiError::NotFound("no such session".into()))?;
+    Ok(Json(state.sessions.info(r)).into_response())
+}
+
+/// `POST /api/claude/sessions/{id}/resume`.
+pub async fn resume(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let r = owned_session(&state, &auth, &id).await?;
+    let info = state.sessions.resume(r).await?;
+    Ok(Json(info).into_response())
+}

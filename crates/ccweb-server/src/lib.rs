@@ -1,0 +1,187 @@
+//! ccweb's HTTP and WebSocket server: the API of `shared/API.md` over the
+//! session runner and the store.
+//!
+//! [`Server::bind`] prepares everything and binds the listener (so tests can
+//! use port 0 and read the address); [`Server::run`] serves until the
+//! shutdown future resolves, then stops sessions and drains every task.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod json;
+pub mod origin;
+pub mod paths;
+pub mod sessions;
+pub mod state;
+pub mod ws;
+
+use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use config::{AuthMode, Config, ConfigError, LogFormat};
+use state::{AppState, Inner};
+
+/// Name of the admin created when token auth starts with no users.
+pub const DEFAULT_ADMIN: &str = "admin";
+
+/// Start-up and serving failures.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The listen address could not be bound.
+    #[error("could not listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] ccweb_store::StoreError),
+    /// Serving failed.
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A bound, ready server.
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+    login_url: Option<String>,
+}
+
+impl Server {
+    /// Prepares state (marks sessions of a previous run as stopped, creates
+    /// the first admin and the one-time login token in token mode) and
+    /// binds the listener. `config` must be validated.
+    pub async fn bind(config: Config, store: ccweb_store::Store) -> Result<Self, ServerError> {
+        let now = time::OffsetDateTime::now_utc();
+        let orphaned = store.mark_orphaned_sessions(now).await?;
+        if orphaned > 0 {
+            tracing::info!(
+                count = orphaned,
+                "sessions of a previous run marked stopped"
+            );
+        }
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let local = listener.local_addr()?;
+        let mut one_time = None;
+        let mut login_url = None;
+        if config.auth == AuthMode::Token {
+            if store.first_admin().await?.is_none() {
+                let user = store.create_user(DEFAULT_ADMIN, None, true).await?;
+                tracing::info!(user = %user.name, "created the first admin");
+            }
+            let token = hex::encode(rand::random::<[u8; 32]>());
+            one_time = Some(auth::hash_token(&token));
+            let base = match &config.public_url {
+                Some(url) => url.trim_end_matches('/').to_owned(),
+                None if local.ip().is_unspecified() => format!("http://127.0.0.1:{}", local.port()),
+                None => format!("http://{local}"),
+            };
+            login_url = Some(format!("{base}/login?token={token}"));
+        }
+        let cancel = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let sessions = sessions::SessionManager::new(
+            config.clone(),
+            store.clone(),
+            cancel.clone(),
+            tracker.clone(),
+        );
+        let state = AppState::new(Inner {
+            origins: origin::OriginPolicy::new(&config),
+            config,
+            store,
+            sessions,
+            cancel,
+            tracker,
+            one_time_token: Mutex::new(one_time),
+            shutting_down: AtomicBool::new(false),
+        });
+        Ok(Self {
+            listener,
+            state,
+            login_url,
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The one-time login URL (token auth only). Print it; never log it.
+    pub fn login_url(&self) -> Option<&str> {
+        self.login_url.as_deref()
+    }
+
+    /// Serves until `shutdown` resolves; then stops accepting, closes
+    /// sockets with a reason, stops every session (grace, then kill),
+    /// waits for all tasks (bounded by `shutdown_timeout_secs`) and closes
+    /// the database.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        use axum::serve::ListenerExt;
+        let state = self.state;
+        let app = app::router(state.clone());
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY");
+            }
+        });
+        let cancel = state.cancel.clone();
+        let server = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { cancel.cancelled().await });
+        let mut server = std::pin::pin!(server.into_future());
+        let mut shutdown = std::pin::pin!(shutdown);
+        let served_early = tokio::select! {
+            () = &mut shutdown => None,
+            r = &mut server => Some(r),
+        };
+        tracing::info!("shutting down");
+        state.shutting_down.store(true, Ordering::Relaxed);
+        state.cancel.cancel();
+        state.tracker.close();
+        let limit = Duration::from_secs(state.config.shutdown_timeout_secs);
+        let drained = tokio::time::timeout(limit, async {
+            if served_early.is_none() {
+                let _ = server.await;
+            }
+            state.tracker.wait().await;
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                tasks = state.tracker.len(),
+                "shutdown timeout: exiting with tasks still running"
+            );
+        }
+        state.store.close().await;
+        tracing::info!("stopped");
+        match served_early {
+            Some(Err(e)) => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,461 @@
+//! The session manager: starts sessions (checking paths and limits), keeps
+//! the handles of live ones, and records how each one ended.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use uuid::Uuid;
+
+use ccweb_protocol::{SessionInfo, SessionMode, SessionState, Usage};
+use ccweb_runner::{spawn_terminal, EndReason, SpawnSpec, TerminalConfig, TerminalHandle};
+use ccweb_store::{NewSession, SessionEnd, SessionRecord, Store, User};
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::paths::resolve_working_dir;
+
+/// Default terminal size when the client does not say.
+const DEFAULT_COLS: u16 = 120;
+/// Default terminal height.
+const DEFAULT_ROWS: u16 = 35;
+/// Longest title, in characters.
+const MAX_TITLE_CHARS: usize = 200;
+/// Permission modes the CLI knows.
+const PERMISSION_MODES: [&str; 6] = [
+    "default",
+    "acceptEdits",
+    "plan",
+    "bypassPermissions",
+    "dontAsk",
+    "auto",
+];
+
+/// `POST /api/claude/sessions` body.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSession {
+    /// terminal or chat.
+    pub mode: SessionMode,
+    /// Where the CLI runs.
+    pub working_dir: String,
+    /// Title; defaults to the directory's name.
+    pub title: Option<String>,
+    /// Model name or alias.
+    pub model: Option<String>,
+    /// CLI permission mode.
+    pub permission_mode: Option<String>,
+    /// A Claude session id to continue.
+    pub resume: Option<String>,
+    /// Initial width.
+    pub cols: Option<i64>,
+    /// Initial height.
+    pub rows: Option<i64>,
+}
+
+/// Checks a title: bounded, no control characters.
+pub fn validate_title(title: &str) -> Result<String, ApiError> {
+    let title = title.trim();
+    if title.chars().count() > MAX_TITLE_CHARS {
+        return Err(ApiError::bad_request(
+            "invalid_title",
+            format!("title is longer than {MAX_TITLE_CHARS} characters"),
+        ));
+    }
+    if title.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "invalid_title",
+            "title must not contain control characters",
+        ));
+    }
+    Ok(title.to_owned())
+}
+
+fn validate_model(model: &str) -> Result<(), ApiError> {
+    let ok = !model.is_empty()
+        && model.len() <= 128
+        && model.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && model
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._:-[]/@".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "invalid_model",
+            "model must be a model name such as \"sonnet\" or \"claude-sonnet-5\"",
+        ))
+    }
+}
+
+fn validate_claude_session_id(id: &str) -> Result<String, ApiError> {
+    Uuid::parse_str(id)
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| {
+            ApiError::bad_request(
+                "invalid_resume",
+                "resume must be a Claude session id (a UUID)",
+            )
+        })
+}
+
+/// Starts and tracks sessions.
+#[derive(Clone)]
+pub struct SessionManager {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    live: Mutex<HashMap<Uuid, TerminalHandle>>,
+    slots: Arc<Semaphore>,
+    store: Store,
+    config: Config,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl SessionManager {
+    /// A manager for `config` whose sessions stop when `cancel` fires.
+    pub fn new(
+        config: Config,
+        store: Store,
+        cancel: CancellationToken,
+        tracker: TaskTracker,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                live: Mutex::new(HashMap::new()),
+                slots: Arc::new(Semaphore::new(config.max_sessions)),
+                store,
+                config,
+                cancel,
+                tracker,
+            }),
+        }
+    }
+
+    /// The handle of a live session.
+    pub fn handle(&self, id: Uuid) -> Option<TerminalHandle> {
+        self.inner
+            .live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .cloned()
+    }
+
+    /// Number of live sessions.
+    pub fn live_count(&self) -> usize {
+        self.inner
+            .live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
+    /// The session object: the record plus live numbers.
+    pub fn info(&self, r: SessionRecord) -> SessionInfo {
+        let live = self.handle(r.id);
+        let (cols, rows) = live.as_ref().map_or((r.cols, r.rows), TerminalHandle::size);
+        let last_activity_at = live
+            .as_ref()
+            .map(|h| OffsetDateTime::from(h.last_activity()))
+            .map_or(r.last_activity_at, |t| t.max(r.last_activity_at));
+        SessionInfo {
+            id: r.id,
+            owner: r.owner_name,
+            mode: r.mode,
+            state: r.state,
+            working_dir: r.working_dir,
+            title: r.title,
+            created_at: r.created_at,
+            last_activity_at,
+            ended_at: r.ended_at,
+            exit_code: r.exit_code,
+            end_reason: r.end_reason,
+            claude_session_id: r.claude_session_id,
+            model: r.model,
+            permission_mode: r.permission_mode,
+            cols,
+            rows,
+            viewers: live.as_ref().map_or(0, TerminalHandle::viewers),
+            usage: Usage {
+                cost_usd: r.cost_usd,
+                input_tokens: r.input_tokens,
+                output_tokens: r.output_tokens,
+            },
+        }
+    }
+
+    /// Validates a request and starts a new session for `owner`.
+    pub async fn create(&self, owner: &User, req: CreateSession) -> Result<SessionInfo, ApiError> {
+        if req.mode == SessionMode::Chat {
+            return Err(ApiError::NotImplemented(
+                "chat sessions are not available yet; use mode \"terminal\"".into(),
+            ));
+        }
+        let cwd = resolve_working_dir(&req.working_dir, &self.inner.config.allowed_roots)?;
+        let title = match &req.title {
+            Some(t) => validate_title(t)?,
+            None => cwd
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "/".into()),
+        };
+        if let Some(m) = &req.model {
+            validate_model(m)?;
+        }
+        let permission_mode = req
+            .permission_mode
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        if !PERMISSION_MODES.contains(&permission_mode.as_str()) {
+            return Err(ApiError::bad_request(
+                "invalid_permission_mode",
+                format!(
+                    "permission_mode must be one of {}",
+                    PERMISSION_MODES.join(", ")
+                ),
+            ));
+        }
+        let resume = req
+            .resume
+            .as_deref()
+            .map(validate_claude_session_id)
+            .transpose()?;
+        let (cols, rows) = ccweb_runner::clamp_size(
+            req.cols.unwrap_or(i64::from(DEFAULT_COLS)),
+            req.rows.unwrap_or(i64::from(DEFAULT_ROWS)),
+        );
+        let permit = self.slot()?;
+        let now = OffsetDateTime::now_utc();
+        let record = self
+            .inner
+            .store
+            .insert_session(&NewSession {
+                id: Uuid::new_v4(),
+                owner_id: owner.id,
+                mode: req.mode,
+                state: SessionState::Starting,
+                working_dir: cwd.to_string_lossy().into_owned(),
+                title,
+                created_at: now,
+                claude_session_id: Some(
+                    resume.clone().unwrap_or_else(|| Uuid::new_v4().to_string()),
+                ),
+                model: req.model.clone(),
+                permission_mode,
+                cols,
+                rows,
+            })
+            .await?;
+        self.start(record, resume.is_some(), permit).await
+    }
+
+    /// Starts a stopped or exited session again, continuing its conversation.
+    pub async fn resume(&self, record: SessionRecord) -> Result<SessionInfo, ApiError> {
+        if record.state.is_live() || self.handle(record.id).is_some() {
+            return Err(ApiError::conflict(
+                "session_running",
+                "the session is already running",
+            ));
+        }
+        if self.inner.cancel.is_cancelled() {
+            return Err(ApiError::Unavailable {
+                code: "shutting_down",
+                message: "the server is shutting down".into(),
+            });
+        }
+        let permit = self.slot()?;
+        self.inner
+            .store
+            .set_session_state(record.id, SessionState::Starting)
+            .await?;
+        self.start(record, true, permit).await
+    }
+
+    /// A running-session slot, or 503 past the global limit.
+    fn slot(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        self.inner
+            .slots
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| ApiError::Unavailable {
+                code: "at_capacity",
+                message: format!(
+                    "the server runs its maximum of {} sessions; stop one and try again",
+                    self.inner.config.max_sessions
+                ),
+            })
+    }
+
+    async fn start(
+        &self,
+        record: SessionRecord,
+        continuing: bool,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<SessionInfo, ApiError> {
+        let store = &self.inner.store;
+        let spec = self.spawn_spec(&record, continuing);
+        let terminal = TerminalConfig {
+            scrollback_lines: self.inner.config.scrollback_lines,
+            viewer_queue_bytes: self.inner.config.viewer_queue_bytes,
+            stop_grace: Duration::from_secs(self.inner.config.stop_grace_secs),
+            idle_timeout: self.inner.config.idle_timeout(),
+        };
+        let handle = match spawn_terminal(
+            spec,
+            terminal,
+            self.inner.cancel.child_token(),
+            &self.inner.tracker,
+        ) {
+            Ok(h) => h,
+            Err(e) => {
+                let end = SessionEnd {
+                    state: SessionState::Failed,
+                    exit_code: None,
+                    end_reason: "error".into(),
+                    ended_at: OffsetDateTime::now_utc(),
+                    final_screen: None,
+                };
+                store.mark_session_ended(record.id, &end).await?;
+                tracing::warn!(session = %record.id, error = %e, "spawn failed");
+                return Err(ApiError::SpawnFailed(e.to_string()));
+            }
+        };
+        let id = record.id;
+        tracing::info!(session = %id, pid = handle.pid(), dir = %record.working_dir, "session started");
+        self.inner
+            .live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, handle.clone());
+        store
+            .mark_session_running(id, OffsetDateTime::now_utc())
+            .await?;
+        let manager = self.clone();
+        self.inner.tracker.spawn(async move {
+            let info = handle.wait().await;
+            let state = if info.reason == EndReason::Exit { SessionState::Exited } else { SessionState::Stopped };
+            let end = SessionEnd {
+                state,
+                exit_code: Some(info.code),
+                end_reason: info.reason.as_str().into(),
+                ended_at: OffsetDateTime::from(info.at),
+                final_screen: Some(info.final_screen.to_vec()),
+            };
+            let store = &manager.inner.store;
+            if let Err(e) = store.touch_session(id, OffsetDateTime::from(handle.last_activity())).await {
+                tracing::warn!(session = %id, error = %e, "could not record activity");
+            }
+            let (cols, rows) = handle.size();
+            let _ = store.set_session_size(id, cols, rows).await;
+            if let Err(e) = store.mark_session_ended(id, &end).await {
+                tracing::error!(session = %id, error = %e, "could not record the end of a session");
+            }
+            manager.inner.live.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+            tracing::info!(session = %id, code = info.code, reason = info.reason.as_str(), "session ended");
+            drop(permit);
+        });
+        let record = store
+            .get_session(id)
+            .await?
+            .ok_or(ApiError::NotFound("session vanished".into()))?;
+        Ok(self.info(record))
+    }
+
+    /// Stops a live session and waits (bounded) until it has ended.
+    pub async fn stop(&self, id: Uuid) {
+        let Some(handle) = self.handle(id) else {
+            return;
+        };
+        handle.stop(EndReason::Stop).await;
+        let limit = Duration::from_secs(self.inner.config.stop_grace_secs + 5);
+        let _ = tokio::time::timeout(limit, handle.wait()).await;
+        // Let the supervisor record the end before the caller reads it.
+        for _ in 0..100 {
+            if self.handle(id).is_none() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    fn spawn_spec(&self, r: &SessionRecord, continuing: bool) -> SpawnSpec {
+        let config = &self.inner.config;
+        let env = child_env(config);
+        let mut args: Vec<OsString> = config.claude_args.iter().map(OsString::from).collect();
+        if let Some(sid) = &r.claude_session_id {
+            // --resume only works once the CLI has written the conversation;
+            // before the first prompt, reuse the same id as a new session.
+            let exists = continuing
+                && transcript_path(&env, Path::new(&r.working_dir), sid)
+                    .is_some_and(|p| p.exists());
+            args.push(if exists { "--resume" } else { "--session-id" }.into());
+            args.push(sid.into());
+        }
+        if let Some(m) = &r.model {
+            args.push("--model".into());
+            args.push(m.into());
+        }
+        if r.permission_mode != "default" {
+            args.push("--permission-mode".into());
+            args.push(r.permission_mode.clone().into());
+        }
+        SpawnSpec {
+            program: config.claude_bin.clone(),
+            args,
+            cwd: PathBuf::from(&r.working_dir),
+            env,
+            cols: r.cols,
+            rows: r.rows,
+        }
+    }
+}
+
+/// The CLI's environment: allow-listed variables of the server, then the
+/// configured extras. Nothing else of the server's (secrets) gets through.
+fn child_env(config: &Config) -> Vec<(OsString, OsString)> {
+    let allowed = |name: &str| {
+        config.child_env.iter().any(|p| match p.strip_suffix('*') {
+            Some(prefix) => name.starts_with(prefix),
+            None => name == p,
+        })
+    };
+    let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
+        .filter(|(k, _)| {
+            k.to_str()
+                .is_some_and(|k| allowed(k) && !k.starts_with("CCWEB_"))
+        })
+        .collect();
+    for (k, v) in &config.child_env_set {
+        env.retain(|(name, _)| name != k.as_str());
+        env.push((k.into(), v.into()));
+    }
+    env
+}
+
+/// Where the CLI keeps the conversation `sid` of `cwd` (see the CLI fact sheet, §6).
+fn transcript_path(env: &[(OsString, OsString)], cwd: &Path, sid: &str) -> Option<PathBuf> {
+    let get = |key: &str| {
+        env.iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| PathBuf::from(v))
+    };
+    let base = get("CLAUDE_CONFIG_DIR").or_else(|| get("HOME").map(|h| h.join(".claude")))?;
+    let encoded: String = cwd
+        .to_string_lossy()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    Some(
+        base.join("projects")
+            .join(encoded)
+            .join(format!("{sid}.jsonl")),
+    )
+}

@@ -1,0 +1,221 @@
+//! `GET /api/claude/sessions/{id}/chat` for terminal sessions: the seed's
+//! behaviour. PTY output goes out as `text_delta` (`raw: true`) and a
+//! `user_message` is typed into the PTY followed by Enter.
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use bytes::Bytes;
+
+use ccweb_protocol::terminal::{RawChatClientMsg, RawChatServerMsg};
+use ccweb_protocol::{SessionInfo, SessionMode};
+use ccweb_runner::{TerminalHandle, ViewerEvent};
+
+use super::terminal::{forced_readonly, SocketQuery};
+use super::{
+    close, is_too_large, send_json, CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_TOO_BIG,
+    MAX_OUTPUT_FRAME_BYTES,
+};
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::http::sessions::visible_session;
+use crate::state::AppState;
+
+/// The upgrade handler.
+pub async fn chat(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(q): Query<SocketQuery>,
+) -> Result<Response, ApiError> {
+    let record = visible_session(&state, &auth, &id).await?;
+    if record.mode != SessionMode::Terminal {
+        return Err(ApiError::NotImplemented(
+            "chat sessions are not available yet".into(),
+        ));
+    }
+    let readonly = q.readonly()? || forced_readonly(&auth, record.owner_id);
+    let handle = state.sessions.handle(record.id);
+    let info = state.sessions.info(record);
+    let max = state.config.ws_max_message_bytes;
+    let tracker = state.tracker.clone();
+    Ok(ws
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| {
+            tracker.track_future(async move {
+                let mut socket = socket;
+                run(&mut socket, &state, info, handle, readonly).await;
+            })
+        }))
+}
+
+/// Turns PTY bytes into text without splitting a UTF-8 sequence across
+/// messages: an incomplete tail waits for the next chunk.
+#[derive(Default)]
+struct Utf8Carry {
+    pending: Vec<u8>,
+}
+
+impl Utf8Carry {
+    fn decode(&mut self, chunk: &[u8]) -> String {
+        self.pending.extend_from_slice(chunk);
+        let mut out = String::new();
+        let mut rest: &[u8] = &self.pending;
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(s) => {
+                    out.push_str(s);
+                    rest = &[];
+                    break;
+                }
+                Err(e) => {
+                    let (good, bad) = rest.split_at(e.valid_up_to());
+                    out.push_str(std::str::from_utf8(good).unwrap_or_default());
+                    match e.error_len() {
+                        Some(n) => {
+                            out.push('\u{FFFD}');
+                            rest = &bad[n..];
+                        }
+                        None => {
+                            rest = bad;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        self.pending = rest.to_vec();
+        out
+    }
+}
+
+fn delta(data: String) -> RawChatServerMsg {
+    RawChatServerMsg::TextDelta { raw: true, data }
+}
+
+async fn run(
+    socket: &mut WebSocket,
+    state: &AppState,
+    info: SessionInfo,
+    handle: Option<TerminalHandle>,
+    readonly: bool,
+) {
+    let attached = match &handle {
+        Some(h) => h.attach().await.ok(),
+        None => None,
+    };
+    let exit_code = info.exit_code;
+    let id = info.id;
+    if !send_json(
+        socket,
+        &RawChatServerMsg::Connected {
+            session: Box::new(info),
+            last_seq: 0,
+        },
+    )
+    .await
+    {
+        return;
+    }
+    let (Some(handle), Some((mut viewer, _, _))) = (handle, attached) else {
+        let screen = state
+            .store
+            .final_screen(id)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let code = exit_code.unwrap_or(-1);
+        if send_json(
+            socket,
+            &delta(String::from_utf8_lossy(&screen).into_owned()),
+        )
+        .await
+            && send_json(socket, &RawChatServerMsg::Exit { code }).await
+        {
+            close(socket, CLOSE_NORMAL, "session ended").await;
+        }
+        return;
+    };
+    let mut utf8 = Utf8Carry::default();
+    loop {
+        tokio::select! {
+            () = state.cancel.cancelled() => {
+                close(socket, CLOSE_GOING_AWAY, "server shutting down").await;
+                return;
+            }
+            event = viewer.recv_batch(MAX_OUTPUT_FRAME_BYTES) => {
+                let msg = match event {
+                    Some(ViewerEvent::Snapshot(b) | ViewerEvent::Output(b)) => delta(utf8.decode(&b)),
+                    Some(ViewerEvent::Resize { .. }) => continue,
+                    Some(ViewerEvent::Exit { code }) => {
+                        if send_json(socket, &RawChatServerMsg::Exit { code }).await {
+                            close(socket, CLOSE_NORMAL, "session ended").await;
+                        }
+                        return;
+                    }
+                    None => return close(socket, CLOSE_NORMAL, "session ended").await,
+                };
+                if !send_json(socket, &msg).await {
+                    return;
+                }
+            }
+            msg = socket.recv() => {
+                let reply = match msg {
+                    None | Some(Ok(Message::Close(_))) => return,
+                    Some(Err(e)) => {
+                        if is_too_large(&e) {
+                            close(socket, CLOSE_TOO_BIG, "message too large").await;
+                        }
+                        return;
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
+                    Some(Ok(Message::Binary(_))) => Some(("bad_message", "send JSON text messages on the chat socket".to_owned())),
+                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<RawChatClientMsg>(&text) {
+                        Ok(RawChatClientMsg::Ping) => {
+                            if !send_json(socket, &RawChatServerMsg::Pong).await {
+                                return;
+                            }
+                            None
+                        }
+                        Ok(RawChatClientMsg::UserMessage { .. }) if readonly => Some(("readonly", "this viewer is read-only".to_owned())),
+                        Ok(RawChatClientMsg::UserMessage { text }) => {
+                            // Text first, Enter separately: the TUI treats a
+                            // burst with a newline inside as a paste.
+                            let typed = handle.input(Bytes::from(text)).await;
+                            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+                            match typed.and(handle.input(Bytes::from_static(b"\r")).await) {
+                                Ok(()) => None,
+                                Err(_) => Some(("session_ended", "the session has ended".to_owned())),
+                            }
+                        }
+                        Err(e) => Some(("bad_message", format!("could not read that message: {e}"))),
+                    },
+                };
+                if let Some((code, message)) = reply {
+                    if !send_json(socket, &RawChatServerMsg::Error { code: code.into(), message }).await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf8_split_across_chunks_is_joined_and_garbage_replaced() {
+        let mut c = Utf8Carry::default();
+        let bytes = "héllo ✳".as_bytes();
+        let (a, b) = bytes.split_at(bytes.len() - 2);
+        let first = c.decode(a);
+        let second = c.decode(b);
+        assert_eq!(first + &second, "héllo ✳");
+        assert_eq!(c.decode(b"a\xffb"), "a\u{FFFD}b");
+    }
+}

@@ -1,0 +1,176 @@
+//! The `ccweb` binary: command-line parsing, configuration, logging,
+//! signals and exit codes (0 ok, 1 failure, 2 bad usage or configuration).
+
+mod cli;
+mod settings;
+
+use anyhow::Context;
+use clap::Parser;
+use std::io::Write;
+use std::process::ExitCode;
+
+use cli::{Cli, Command, TokenCommand, UserCommand};
+use settings::SettingsError;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ccweb: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let usage = e.chain().any(|c| {
+                c.downcast_ref::<SettingsError>().is_some()
+                    || matches!(
+                        c.downcast_ref::<ccweb_store::StoreError>(),
+                        Some(ccweb_store::StoreError::InvalidInput(_))
+                    )
+            });
+            eprintln!("ccweb: {e:#}");
+            ExitCode::from(if usage { 2 } else { 1 })
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(flags) => serve(&cli.global, flags).await,
+        Command::User(cmd) => {
+            let store = open_store(&cli.global).await?;
+            let result = user(&store, cmd).await;
+            store.close().await;
+            result
+        }
+        Command::Token(TokenCommand::Create {
+            user,
+            name,
+            expires,
+            scope,
+        }) => {
+            let store = open_store(&cli.global).await?;
+            let result = async {
+                let u = store
+                    .user_by_name(&user)
+                    .await?
+                    .with_context(|| format!("no user named {user:?}"))?;
+                let expires_at = expires
+                    .as_deref()
+                    .map(|s| {
+                        settings::parse_duration(s).map(|d| time::OffsetDateTime::now_utc() + d)
+                    })
+                    .transpose()?;
+                let (_, secret) = store
+                    .create_api_token(u.id, &name, scope, expires_at)
+                    .await?;
+                writeln!(std::io::stdout(), "{secret}")?;
+                Ok(())
+            }
+            .await;
+            store.close().await;
+            result
+        }
+    }
+}
+
+async fn user(store: &ccweb_store::Store, cmd: UserCommand) -> anyhow::Result<()> {
+    let mut out = std::io::stdout();
+    match cmd {
+        UserCommand::Add {
+            name,
+            admin,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("reading the password from stdin")?;
+                Some(line.trim_end_matches(['\r', '\n']).to_owned())
+            } else {
+                None
+            };
+            let u = store.create_user(&name, password.as_deref(), admin).await?;
+            writeln!(
+                out,
+                "created user {}{}",
+                u.name,
+                if u.is_admin { " (admin)" } else { "" }
+            )?;
+        }
+        UserCommand::List => {
+            writeln!(
+                out,
+                "{:<24} {:<6} {:<9} {:<8} created",
+                "name", "admin", "disabled", "password"
+            )?;
+            for u in store.list_users().await? {
+                let created = u
+                    .created_at
+                    .format(&time::format_description::well_known::Rfc3339)?;
+                writeln!(
+                    out,
+                    "{:<24} {:<6} {:<9} {:<8} {created}",
+                    u.name, u.is_admin, u.disabled, u.has_password
+                )?;
+            }
+        }
+        UserCommand::Disable { name } => {
+            let u = store
+                .set_user_disabled(&name, true)
+                .await
+                .map_err(|e| match e {
+                    ccweb_store::StoreError::NotFound => anyhow::anyhow!("no user named {name:?}"),
+                    other => other.into(),
+                })?;
+            writeln!(out, "disabled user {}", u.name)?;
+        }
+    }
+    Ok(())
+}
+
+async fn open_store(global: &cli::Global) -> anyhow::Result<ccweb_store::Store> {
+    let config = settings::load(global, &cli::ServeFlags::default())?;
+    settings::open_store(&config).await
+}
+
+async fn serve(global: &cli::Global, flags: cli::ServeFlags) -> anyhow::Result<()> {
+    let config = settings::load(global, &flags)?;
+    settings::init_tracing(config.log_format);
+    let store = settings::open_store(&config).await?;
+    if which(&config.claude_bin).is_none() {
+        tracing::warn!(claude_bin = %config.claude_bin.display(), "the Claude Code CLI was not found; sessions will fail to start");
+    }
+    let server = ccweb_server::Server::bind(config, store).await?;
+    let addr = server.local_addr()?;
+    tracing::info!(%addr, "listening");
+    if let Some(url) = server.login_url() {
+        // Printed, never logged: the URL carries a login secret.
+        let mut err = std::io::stderr();
+        let _ = writeln!(
+            err,
+            "\n  ccweb is running. Open this one-time login link:\n\n    {url}\n"
+        );
+    }
+    server.run(settings::shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Finds a program the way the child's `exec` would.
+fn which(program: &std::path::Path) -> Option<std::path::PathBuf> {
+    if program.components().count() > 1 {
+        return program.is_file().then(|| program.to_path_buf());
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|p| p.is_file())
+    })
+}
