@@ -1,0 +1,496 @@
+//! Test support: a real `ccweb serve` process on 127.0.0.1:0 with its own
+//! data dir and allowed root, HTTP and WebSocket clients, and process
+//! inspection. The server is killed and its files removed on `Drop`.
+#![allow(dead_code, clippy::unwrap_used, unreachable_pub)]
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message;
+
+pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Path of the built binary.
+pub fn ccweb_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ccweb"))
+}
+
+/// How to start a test server.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// TOML appended to the generated config file.
+    pub extra_toml: String,
+    /// Extra environment for the server process (and so for the CLI).
+    pub env: Vec<(String, String)>,
+    /// The program sessions run; default `/bin/sh` running `script`.
+    pub claude_bin: PathBuf,
+    /// Arguments before ccweb's own (for `/bin/sh`: `-c SCRIPT sh`).
+    pub claude_args: Vec<String>,
+}
+
+impl Options {
+    /// Sessions run `sh -c script` (ccweb's own arguments land in `$1…`).
+    pub fn shell(script: &str) -> Self {
+        Self {
+            extra_toml: String::new(),
+            env: Vec::new(),
+            claude_bin: "/bin/sh".into(),
+            claude_args: vec!["-c".into(), script.into(), "sh".into()],
+        }
+    }
+
+    /// An interactive shell that echoes what it is sent.
+    pub fn interactive_shell() -> Self {
+        Self::shell("PS1='$ ' exec /bin/sh -i")
+    }
+
+    /// Adds TOML lines to the config.
+    pub fn toml(mut self, lines: &str) -> Self {
+        self.extra_toml.push_str(lines);
+        self.extra_toml.push('\n');
+        self
+    }
+}
+
+/// A running `ccweb serve`.
+pub struct TestServer {
+    pub child: Option<Child>,
+    pub addr: String,
+    pub base: String,
+    pub data_dir: PathBuf,
+    pub root: PathBuf,
+    pub dir: tempfile::TempDir,
+    pub logs: Arc<Mutex<Vec<String>>>,
+    pub login_url: String,
+    /// The admin's cookie (`ccweb_session=…`) from the one-time URL.
+    pub admin_cookie: String,
+    /// A full-scope API token of the admin.
+    pub admin_token: String,
+    pub options: Options,
+    pub http: reqwest::Client,
+}
+
+fn toml_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap()
+}
+
+impl TestServer {
+    /// Starts a server and logs the admin in.
+    pub async fn start(options: Options) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("data");
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(root.join("project")).unwrap();
+        std::fs::create_dir_all(&data_dir).unwrap();
+        let root = std::fs::canonicalize(&root).unwrap();
+        Self::start_in(dir, data_dir, root, options).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, data_dir: PathBuf, root: PathBuf, options: Options) -> TestServer {
+        let args: Vec<String> = options.claude_args.iter().map(|a| toml_str(a)).collect();
+        let config = format!(
+            "listen = \"127.0.0.1:0\"\nallowed_roots = [{}]\nclaude_bin = {}\nclaude_args = [{}]\nstop_grace_secs = 2\nshutdown_timeout_secs = 15\nlog_format = \"json\"\n{}",
+            toml_str(root.to_str().unwrap()),
+            toml_str(options.claude_bin.to_str().unwrap()),
+            args.join(", "),
+            options.extra_toml
+        );
+        std::fs::write(data_dir.join("ccweb.toml"), config).unwrap();
+        let mut cmd = Command::new(ccweb_bin());
+        cmd.arg("--data-dir").arg(&data_dir).arg("serve").current_dir(&root);
+        cmd.env("RUST_LOG", "info");
+        for (k, v) in &options.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        {
+            let logs = logs.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    logs.lock().unwrap().push(line);
+                }
+            });
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let (addr, login_url) = loop {
+            let found = {
+                let logs = logs.lock().unwrap();
+                let addr = logs.iter().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find_map(|v| {
+                    (v["fields"]["message"] == "listening").then(|| v["fields"]["addr"].as_str().unwrap().to_owned())
+                });
+                let url = logs.iter().find_map(|l| l.trim().strip_prefix("http://").map(|u| format!("http://{u}")));
+                addr.zip(url)
+            };
+            if let Some(found) = found {
+                break found;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("ccweb exited with {status}: {:#?}", logs.lock().unwrap());
+            }
+            assert!(Instant::now() < deadline, "ccweb did not start: {:#?}", logs.lock().unwrap());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let mut server = TestServer {
+            child: Some(child),
+            base: format!("http://{addr}"),
+            addr,
+            data_dir,
+            root,
+            dir,
+            logs,
+            login_url,
+            admin_cookie: String::new(),
+            admin_token: String::new(),
+            options,
+            http,
+        };
+        let resp = server.http.get(&server.login_url).send().await.unwrap();
+        assert_eq!(resp.status(), 303, "one-time login URL works");
+        server.admin_cookie = cookie_of(&resp);
+        server.admin_token = server.cli(&["token", "create", "--user", "admin"], None).trim().to_owned();
+        server
+    }
+
+    /// Runs `ccweb --data-dir … ARGS` and returns stdout (panics on failure).
+    pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let out = self.cli_output(args, stdin);
+        assert!(out.status.success(), "ccweb {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs `ccweb --data-dir … ARGS`.
+    pub fn cli_output(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+        let mut child = Command::new(ccweb_bin())
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(args)
+            .current_dir(&self.root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(input) = stdin {
+            child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        }
+        drop(child.stdin.take());
+        child.wait_with_output().unwrap()
+    }
+
+    /// Creates a user with a password and returns a full-scope API token of theirs.
+    pub fn add_user(&self, name: &str, password: &str) -> String {
+        self.cli(&["user", "add", name, "--password-stdin"], Some(&format!("{password}\n")));
+        self.cli(&["token", "create", "--user", name], None).trim().to_owned()
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The origin browsers would send.
+    pub fn origin(&self) -> String {
+        self.base.clone()
+    }
+
+    /// A request with the admin's bearer token.
+    pub fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.req_as(&self.admin_token, method, path)
+    }
+
+    /// A request with `token`.
+    pub fn req_as(&self, token: &str, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, self.url(path)).bearer_auth(token)
+    }
+
+    /// Creates a terminal session in `root/project` (or `dir`) as `token`; returns the session JSON.
+    pub async fn create_session_as(&self, token: &str, body: Value) -> (u16, Value) {
+        let resp = self.req_as(token, reqwest::Method::POST, "/api/claude/sessions").json(&body).send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap())
+    }
+
+    /// Creates a terminal session in `root/project` as the admin; panics unless 201.
+    pub async fn create_session(&self) -> Value {
+        let body = serde_json::json!({"mode": "terminal", "working_dir": self.root.join("project")});
+        let (status, v) = self.create_session_as(&self.admin_token, body).await;
+        assert_eq!(status, 201, "{v}");
+        v
+    }
+
+    /// GET a session as the admin.
+    pub async fn session(&self, id: &str) -> Value {
+        self.req(reqwest::Method::GET, &format!("/api/claude/sessions/{id}")).send().await.unwrap().json().await.unwrap()
+    }
+
+    /// Waits until the session's state is `state`.
+    pub async fn wait_state(&self, id: &str, state: &str, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let s = self.session(id).await;
+            if s["state"] == state {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "session never reached {state}: {s}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Opens a socket (`kind` = terminal or chat) with the admin's token.
+    pub async fn ws(&self, id: &str, kind: &str, query: &str) -> Ws {
+        self.ws_with(&format!("/api/claude/sessions/{id}/{kind}{query}"), &[("authorization", &format!("Bearer {}", self.admin_token))])
+            .await
+            .unwrap()
+    }
+
+    /// Opens a socket with explicit headers; `Err(status)` when refused.
+    pub async fn ws_with(&self, path: &str, headers: &[(&str, &str)]) -> Result<Ws, u16> {
+        let mut req = format!("ws://{}{path}", self.addr).into_client_request().unwrap();
+        for (k, v) in headers {
+            req.headers_mut().insert(
+                tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        match tokio_tungstenite::connect_async(req).await {
+            Ok((ws, _)) => Ok(ws),
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
+            Err(e) => panic!("websocket error: {e}"),
+        }
+    }
+
+    /// Sends SIGTERM and waits for exit; returns the exit code.
+    pub fn terminate(&mut self, timeout: Duration) -> Option<i32> {
+        let mut child = self.child.take()?;
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("ccweb did not exit within {timeout:?} of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Restarts the server on the same data dir (new port, new login URL).
+    pub async fn restart(mut self) -> TestServer {
+        self.terminate(Duration::from_secs(20));
+        let dir = tempfile::tempdir().unwrap();
+        let old = std::mem::replace(&mut self.dir, dir);
+        let data_dir = self.data_dir.clone();
+        let root = self.root.clone();
+        let options = self.options.clone();
+        drop(self);
+        Self::start_in(old, data_dir, root, options).await
+    }
+
+    /// Every log line so far.
+    pub fn log_text(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The `name=value` of a response's Set-Cookie.
+pub fn cookie_of(resp: &reqwest::Response) -> String {
+    let raw = resp.headers().get("set-cookie").expect("a cookie is set").to_str().unwrap();
+    raw.split(';').next().unwrap().to_owned()
+}
+
+/// Folds a terminal socket into a screen: parses control messages, feeds
+/// binary frames to a vt100 emulator.
+pub struct TermClient {
+    pub ws: Ws,
+    pub parser: vt100::Parser,
+    pub controls: Vec<Value>,
+    pub bytes: Vec<u8>,
+    pub exit: Option<i64>,
+    pub closed: Option<(u16, String)>,
+}
+
+impl TermClient {
+    /// Reads the `connected` message and sizes the emulator from it.
+    pub async fn connect(ws: Ws) -> TermClient {
+        let mut c = TermClient {
+            ws,
+            parser: vt100::Parser::new(24.try_into().unwrap(), 80.try_into().unwrap(), 1000),
+            controls: Vec::new(),
+            bytes: Vec::new(),
+            exit: None,
+            closed: None,
+        };
+        let first = c.next().await.expect("a first message");
+        let Message::Text(t) = first else { panic!("first message must be text, got {first:?}") };
+        let v: Value = serde_json::from_str(&t).unwrap();
+        assert_eq!(v["type"], "connected", "{v}");
+        let (cols, rows) = (v["cols"].as_u64().unwrap() as u16, v["rows"].as_u64().unwrap() as u16);
+        c.parser.set_size(rows.try_into().unwrap(), cols.try_into().unwrap());
+        c.controls.push(v);
+        c
+    }
+
+    async fn next(&mut self) -> Option<Message> {
+        match tokio::time::timeout(Duration::from_secs(30), self.ws.next()).await {
+            Ok(Some(Ok(m))) => Some(m),
+            Ok(_) => None,
+            Err(_) => panic!("socket silent for 30 s"),
+        }
+    }
+
+    /// Handles one message; false when the socket ended.
+    pub async fn step(&mut self) -> bool {
+        let Some(msg) = self.next().await else { return false };
+        match msg {
+            Message::Binary(b) => {
+                self.parser.process(&b);
+                self.bytes.extend_from_slice(&b);
+            }
+            Message::Text(t) => {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if v["type"] == "resize" {
+                    let (c, r) = (v["cols"].as_u64().unwrap() as u16, v["rows"].as_u64().unwrap() as u16);
+                    self.parser.set_size(r.try_into().unwrap(), c.try_into().unwrap());
+                }
+                if v["type"] == "exit" {
+                    self.exit = v["code"].as_i64();
+                }
+                self.controls.push(v);
+            }
+            Message::Close(frame) => {
+                self.closed = Some(frame.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((1005, String::new())));
+                return false;
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// Reads until `pred` holds on the screen text; panics after `timeout`.
+    pub async fn wait_for(&mut self, timeout: Duration, pred: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + timeout;
+        while !pred(&self.screen()) {
+            assert!(Instant::now() < deadline, "screen never matched; it shows:\n{}", self.screen());
+            let remaining = deadline - Instant::now();
+            match tokio::time::timeout(remaining, self.step()).await {
+                Ok(true) => {}
+                Ok(false) => assert!(pred(&self.screen()), "socket ended; screen:\n{}", self.screen()),
+                Err(_) => panic!("screen never matched; it shows:\n{}", self.screen()),
+            }
+        }
+    }
+
+    /// Reads until the socket closes.
+    pub async fn read_to_end(&mut self) {
+        while self.step().await {}
+    }
+
+    /// Reads until a control message of `kind` arrives and returns it.
+    pub async fn wait_control(&mut self, kind: &str) -> Value {
+        loop {
+            if let Some(v) = self.controls.iter().find(|v| v["type"] == kind) {
+                return v.clone();
+            }
+            assert!(self.step().await, "socket ended before a {kind} message");
+        }
+    }
+
+    pub fn screen(&self) -> String {
+        self.parser.screen().contents()
+    }
+
+    pub async fn send_text(&mut self, json: Value) {
+        self.ws.send(Message::Text(json.to_string().into())).await.unwrap();
+    }
+
+    pub async fn send_bytes(&mut self, data: &[u8]) {
+        self.ws.send(Message::Binary(data.to_vec().into())).await.unwrap();
+    }
+}
+
+/// Open file descriptors of a process.
+pub fn fd_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
+}
+
+/// Threads of a process.
+pub fn thread_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task")).map(|d| d.count()).unwrap_or(0)
+}
+
+/// Live (non-zombie) descendants of `pid`, and zombie children.
+pub fn descendants(pid: u32) -> (Vec<u32>, Vec<u32>) {
+    let mut parents = std::collections::HashMap::new();
+    let mut states = std::collections::HashMap::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { continue };
+        let Some(after) = stat.rsplit_once(") ") else { continue };
+        let mut fields = after.1.split_whitespace();
+        let state = fields.next().unwrap_or("?").to_owned();
+        let ppid: u32 = fields.next().and_then(|f| f.parse().ok()).unwrap_or(0);
+        parents.insert(p, ppid);
+        states.insert(p, state);
+    }
+    let mut live = Vec::new();
+    let mut zombies = Vec::new();
+    let mut frontier = vec![pid];
+    while let Some(parent) = frontier.pop() {
+        for (&child, &pp) in &parents {
+            if pp == parent {
+                if states[&child] == "Z" {
+                    zombies.push(child);
+                } else {
+                    live.push(child);
+                }
+                frontier.push(child);
+            }
+        }
+    }
+    (live, zombies)
+}
+
+/// Whether a process exists (and is not a zombie).
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+}
+
+/// Polls `f` until true or panics with `what`.
+pub async fn eventually(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The path as a JSON string value.
+pub fn p(path: &Path) -> Value {
+    Value::String(path.to_str().unwrap().to_owned())
+}
