@@ -20,7 +20,8 @@ async fn connected_comes_first_then_the_screen_then_live_output_and_input() {
     c.wait_for(T, |s| s.contains("$ ")).await;
     c.send_bytes(b"echo hel''lo-binary\r").await;
     c.wait_for(T, |s| s.contains("hello-binary")).await;
-    c.send_text(json!({"type": "input", "data": "echo te''xt-input\r"})).await;
+    c.send_text(json!({"type": "input", "data": "echo te''xt-input\r"}))
+        .await;
     c.wait_for(T, |s| s.contains("text-input")).await;
     c.send_text(json!({"type": "ping"})).await;
     c.wait_control("pong").await;
@@ -29,41 +30,74 @@ async fn connected_comes_first_then_the_screen_then_live_output_and_input() {
 #[tokio::test]
 async fn a_reconnecting_viewer_sees_exactly_the_current_screen() {
     let server = TestServer::start(Options::interactive_shell()).await;
-    let id = server.create_session().await["id"].as_str().unwrap().to_owned();
+    let id = server.create_session().await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut first = TermClient::connect(server.ws(&id, "terminal", "").await).await;
     first.wait_for(T, |s| s.contains("$ ")).await;
-    first.send_bytes(b"printf '\\033[1;31mred\\033[0m plain\\n'; echo mark''er-1\r").await;
+    first
+        .send_bytes(b"printf '\\033[1;31mred\\033[0m plain\\n'; echo mark''er-1\r")
+        .await;
     first.wait_for(T, |s| s.contains("marker-1")).await;
     // Let any trailing prompt output arrive too.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    while tokio::time::timeout(Duration::from_millis(200), first.step()).await.is_ok() {}
+    while tokio::time::timeout(Duration::from_millis(200), first.step())
+        .await
+        .is_ok()
+    {}
     drop(first);
     let mut again = TermClient::connect(server.ws(&id, "terminal", "").await).await;
     again.step().await; // the restore frame
     let mut reference = TermClient::connect(server.ws(&id, "terminal", "").await).await;
     reference.step().await;
     assert!(again.screen().contains("marker-1"));
-    assert_eq!(again.parser.screen().contents_formatted(), reference.parser.screen().contents_formatted());
-    assert_eq!(again.parser.screen().cursor_position(), reference.parser.screen().cursor_position());
-    let cell = again.parser.screen().cell(again.screen().lines().position(|l| l.starts_with("red")).unwrap() as u16, 0).unwrap();
+    assert_eq!(
+        again.parser.screen().contents_formatted(),
+        reference.parser.screen().contents_formatted()
+    );
+    assert_eq!(
+        again.parser.screen().cursor_position(),
+        reference.parser.screen().cursor_position()
+    );
+    let cell = again
+        .parser
+        .screen()
+        .cell(
+            again
+                .screen()
+                .lines()
+                .position(|l| l.starts_with("red"))
+                .unwrap() as u16,
+            0,
+        )
+        .unwrap();
     assert!(cell.bold(), "attributes are restored too");
 }
 
 #[tokio::test]
 async fn resize_is_clamped_reaches_the_pty_and_is_announced_to_other_viewers() {
     let server = TestServer::start(Options::interactive_shell()).await;
-    let id = server.create_session().await["id"].as_str().unwrap().to_owned();
+    let id = server.create_session().await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut a = TermClient::connect(server.ws(&id, "terminal", "").await).await;
     let mut b = TermClient::connect(server.ws(&id, "terminal", "").await).await;
     a.wait_for(T, |s| s.contains("$ ")).await;
-    a.send_text(json!({"type": "resize", "cols": 100, "rows": 30})).await;
+    a.send_text(json!({"type": "resize", "cols": 100, "rows": 30}))
+        .await;
     let r = b.wait_control("resize").await;
-    assert_eq!((r["cols"].as_u64(), r["rows"].as_u64()), (Some(100), Some(30)));
+    assert_eq!(
+        (r["cols"].as_u64(), r["rows"].as_u64()),
+        (Some(100), Some(30))
+    );
     a.send_bytes(b"stty size\r").await;
     a.wait_for(T, |s| s.contains("30 100")).await;
     b.wait_for(T, |s| s.contains("30 100")).await;
     for (cols, rows) in [(0, 0), (-4, -4), (65535, 65535)] {
-        a.send_text(json!({"type": "resize", "cols": cols, "rows": rows})).await;
+        a.send_text(json!({"type": "resize", "cols": cols, "rows": rows}))
+            .await;
     }
     a.send_bytes(b"clear; stty size\r").await;
     a.wait_for(T, |s| s.contains("500 1000")).await;
@@ -73,10 +107,22 @@ async fn resize_is_clamped_reaches_the_pty_and_is_announced_to_other_viewers() {
 #[tokio::test]
 async fn bad_messages_get_error_replies_and_the_socket_stays_usable() {
     let server = TestServer::start(Options::interactive_shell()).await;
-    let id = server.create_session().await["id"].as_str().unwrap().to_owned();
+    let id = server.create_session().await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut c = TermClient::connect(server.ws(&id, "terminal", "").await).await;
-    for bad in ["not json", "{\"type\":\"bogus\"}", "{\"type\":\"resize\",\"cols\":\"x\",\"rows\":1}", "{\"type\":\"resize\",\"cols\":1,\"rows\":1,\"extra\":1}", "[]", &"[".repeat(10_000)] {
-        c.ws.send(tokio_tungstenite::tungstenite::Message::Text(bad.into())).await.unwrap();
+    for bad in [
+        "not json",
+        "{\"type\":\"bogus\"}",
+        "{\"type\":\"resize\",\"cols\":\"x\",\"rows\":1}",
+        "{\"type\":\"resize\",\"cols\":1,\"rows\":1,\"extra\":1}",
+        "[]",
+        &"[".repeat(10_000),
+    ] {
+        c.ws.send(tokio_tungstenite::tungstenite::Message::Text(bad.into()))
+            .await
+            .unwrap();
         let before = c.controls.len();
         while c.controls.len() == before {
             assert!(c.step().await);
@@ -94,24 +140,38 @@ use futures_util::SinkExt;
 #[tokio::test]
 async fn readonly_viewers_see_output_but_cannot_type_or_resize() {
     let server = TestServer::start(Options::interactive_shell()).await;
-    let id = server.create_session().await["id"].as_str().unwrap().to_owned();
+    let id = server.create_session().await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut ro = TermClient::connect(server.ws(&id, "terminal", "?readonly=1").await).await;
     assert_eq!(ro.controls[0]["readonly"], true);
     ro.send_bytes(b"echo should-not-run\r").await;
     assert_eq!(ro.wait_control("error").await["code"], "readonly");
-    ro.send_text(json!({"type": "resize", "cols": 50, "rows": 10})).await;
+    ro.send_text(json!({"type": "resize", "cols": 50, "rows": 10}))
+        .await;
     let mut rw = TermClient::connect(server.ws(&id, "terminal", "").await).await;
     rw.send_bytes(b"echo from-wr''iter\r").await;
     ro.wait_for(T, |s| s.contains("from-writer")).await;
     assert!(!ro.screen().contains("should-not-run"));
-    assert_eq!(server.session(&id).await["cols"], 120, "read-only resize ignored");
+    assert_eq!(
+        server.session(&id).await["cols"],
+        120,
+        "read-only resize ignored"
+    );
 }
 
 #[tokio::test]
 async fn every_viewer_gets_all_output_before_exit_even_when_the_program_exits_at_once() {
     // 3 MB then exit 3: ttyd drops the tail here.
-    let server = TestServer::start(Options::shell("sleep 0.5; head -c 2250000 /dev/zero | base64 -w 76; echo the-end; exit 3")).await;
-    let id = server.create_session().await["id"].as_str().unwrap().to_owned();
+    let server = TestServer::start(Options::shell(
+        "sleep 0.5; head -c 2250000 /dev/zero | base64 -w 76; echo the-end; exit 3",
+    ))
+    .await;
+    let id = server.create_session().await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut viewers = Vec::new();
     for _ in 0..3 {
         viewers.push(TermClient::connect(server.ws(&id, "terminal", "").await).await);
@@ -123,7 +183,10 @@ async fn every_viewer_gets_all_output_before_exit_even_when_the_program_exits_at
         assert_eq!(text.matches('A').count(), 3_000_000, "no byte lost");
         let exit_at = v.controls.iter().position(|c| c["type"] == "exit").unwrap();
         assert_eq!(exit_at, v.controls.len() - 1, "exit is the last message");
-        assert!(text.trim_end().ends_with("the-end"), "output ends with the last line");
+        assert!(
+            text.trim_end().ends_with("the-end"),
+            "output ends with the last line"
+        );
         assert_eq!(v.closed.as_ref().map(|c| c.0), Some(1000));
     }
     let s = server.wait_state(&id, "exited", T).await;
@@ -134,11 +197,16 @@ async fn every_viewer_gets_all_output_before_exit_even_when_the_program_exits_at
 #[tokio::test]
 async fn a_viewer_that_stops_reading_does_not_slow_the_others() {
     let server = TestServer::start(
-        Options::shell("sleep 1; head -c 12000000 /dev/zero | base64 -w 100; echo the-end; sleep 30")
-            .toml("viewer_queue_bytes = 8388608"),
+        Options::shell(
+            "sleep 1; head -c 12000000 /dev/zero | base64 -w 100; echo the-end; sleep 30",
+        )
+        .toml("viewer_queue_bytes = 8388608"),
     )
     .await;
-    let id = server.create_session().await["id"].as_str().unwrap().to_owned();
+    let id = server.create_session().await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // Connected, then never read again: its socket buffer and queue fill up.
     let stalled = server.ws(&id, "terminal", "").await;
     let mut fast = TermClient::connect(server.ws(&id, "terminal", "").await).await;
@@ -148,7 +216,11 @@ async fn a_viewer_that_stops_reading_does_not_slow_the_others() {
     let mut tail = Vec::new();
     while !String::from_utf8_lossy(&tail).contains("the-end") {
         use futures_util::StreamExt;
-        let msg = tokio::time::timeout(Duration::from_secs(60), fast.ws.next()).await.unwrap().unwrap().unwrap();
+        let msg = tokio::time::timeout(Duration::from_secs(60), fast.ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         if let tokio_tungstenite::tungstenite::Message::Binary(b) = msg {
             count += b.iter().filter(|&&c| c == b'A').count();
             tail.extend_from_slice(&b);
@@ -157,17 +229,34 @@ async fn a_viewer_that_stops_reading_does_not_slow_the_others() {
         }
     }
     assert_eq!(count, 16_000_000, "the fast viewer got every byte");
-    eprintln!("fast viewer got 16 MB in {:?} next to a stalled one", start.elapsed());
+    eprintln!(
+        "fast viewer got 16 MB in {:?} next to a stalled one",
+        start.elapsed()
+    );
     // The stalled viewer, once it reads, catches up from a snapshot.
-    let mut late = TermClient { ws: stalled, parser: vt100::Parser::new(35.try_into().unwrap(), 120.try_into().unwrap(), 0), controls: vec![], bytes: vec![], exit: None, closed: None };
-    late.wait_for(Duration::from_secs(60), |s| s.contains("the-end")).await;
-    assert!(late.bytes.len() < 16_000_000, "the stalled viewer was re-synced, not sent everything");
+    let mut late = TermClient {
+        ws: stalled,
+        parser: vt100::Parser::new(35.try_into().unwrap(), 120.try_into().unwrap(), 0),
+        controls: vec![],
+        bytes: vec![],
+        exit: None,
+        closed: None,
+    };
+    late.wait_for(Duration::from_secs(60), |s| s.contains("the-end"))
+        .await;
+    assert!(
+        late.bytes.len() < 16_000_000,
+        "the stalled viewer was re-synced, not sent everything"
+    );
 }
 
 #[tokio::test]
 async fn an_ended_session_replays_its_last_screen_and_exit_code() {
     let server = TestServer::start(Options::shell("echo last-words; exit 5")).await;
-    let id = server.create_session().await["id"].as_str().unwrap().to_owned();
+    let id = server.create_session().await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     server.wait_state(&id, "exited", T).await;
     let mut c = TermClient::connect(server.ws(&id, "terminal", "").await).await;
     c.read_to_end().await;
@@ -177,26 +266,45 @@ async fn an_ended_session_replays_its_last_screen_and_exit_code() {
 
 #[tokio::test]
 async fn oversized_messages_close_the_socket_with_1009() {
-    let server = TestServer::start(Options::interactive_shell().toml("ws_max_message_bytes = 65536")).await;
-    let id = server.create_session().await["id"].as_str().unwrap().to_owned();
+    let server =
+        TestServer::start(Options::interactive_shell().toml("ws_max_message_bytes = 65536")).await;
+    let id = server.create_session().await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut c = TermClient::connect(server.ws(&id, "terminal", "").await).await;
-    let _ = c.ws.send(tokio_tungstenite::tungstenite::Message::Binary(vec![b'a'; 200_000].into())).await;
+    let _ =
+        c.ws.send(tokio_tungstenite::tungstenite::Message::Binary(
+            vec![b'a'; 200_000].into(),
+        ))
+        .await;
     c.read_to_end().await;
     assert_eq!(c.closed.map(|c| c.0), Some(1009));
-    assert_eq!(server.session(&id).await["state"], "running", "the session is unharmed");
+    assert_eq!(
+        server.session(&id).await["state"],
+        "running",
+        "the session is unharmed"
+    );
 }
 
 #[tokio::test]
 async fn the_chat_socket_of_a_terminal_session_streams_raw_text_and_types_messages() {
     let server = TestServer::start(Options::interactive_shell()).await;
-    let id = server.create_session().await["id"].as_str().unwrap().to_owned();
+    let id = server.create_session().await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut ws = server.ws(&id, "chat", "").await;
     use futures_util::StreamExt;
     let mut text = String::new();
     let mut connected = false;
     let mut sent = false;
     while !text.contains("typed-via-chat") || !text.contains("42") {
-        let msg = tokio::time::timeout(T, ws.next()).await.unwrap().unwrap().unwrap();
+        let msg = tokio::time::timeout(T, ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         let v: serde_json::Value = serde_json::from_str(msg.to_text().unwrap()).unwrap();
         match v["type"].as_str().unwrap() {
             "connected" => connected = true,
@@ -207,7 +315,13 @@ async fn the_chat_socket_of_a_terminal_session_streams_raw_text_and_types_messag
             other => panic!("unexpected {other}: {v}"),
         }
         if connected && !sent && text.contains("$ ") {
-            ws.send(tokio_tungstenite::tungstenite::Message::Text(json!({"type": "user_message", "text": "echo typed-via-chat $((40+2))"}).to_string().into())).await.unwrap();
+            ws.send(tokio_tungstenite::tungstenite::Message::Text(
+                json!({"type": "user_message", "text": "echo typed-via-chat $((40+2))"})
+                    .to_string()
+                    .into(),
+            ))
+            .await
+            .unwrap();
             sent = true;
         }
     }

@@ -21,6 +21,11 @@ use crate::error::ApiError;
 use crate::http::sessions::visible_session;
 use crate::state::AppState;
 
+/// Pause between typing a message and pressing Enter: the TUI takes a
+/// longer burst as a paste, where Enter would become a newline (about 50 ms
+/// of quiet is needed; the CLI fact sheet and fake-anthropic's README).
+const ENTER_DELAY: std::time::Duration = std::time::Duration::from_millis(150);
+
 /// The upgrade handler.
 pub async fn chat(
     ws: WebSocketUpgrade,
@@ -185,7 +190,7 @@ async fn run(
                             // Text first, Enter separately: the TUI treats a
                             // burst with a newline inside as a paste.
                             let typed = handle.input(Bytes::from(text)).await;
-                            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+                            tokio::time::sleep(ENTER_DELAY).await;
                             match typed.and(handle.input(Bytes::from_static(b"\r")).await) {
                                 Ok(()) => None,
                                 Err(_) => Some(("session_ended", "the session has ended".to_owned())),

@@ -14,7 +14,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 
-pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Path of the built binary.
 pub fn ccweb_bin() -> PathBuf {
@@ -92,7 +93,12 @@ impl TestServer {
         Self::start_in(dir, data_dir, root, options).await
     }
 
-    async fn start_in(dir: tempfile::TempDir, data_dir: PathBuf, root: PathBuf, options: Options) -> TestServer {
+    async fn start_in(
+        dir: tempfile::TempDir,
+        data_dir: PathBuf,
+        root: PathBuf,
+        options: Options,
+    ) -> TestServer {
         let args: Vec<String> = options.claude_args.iter().map(|a| toml_str(a)).collect();
         let config = format!(
             "listen = \"127.0.0.1:0\"\nallowed_roots = [{}]\nclaude_bin = {}\nclaude_args = [{}]\nstop_grace_secs = 2\nshutdown_timeout_secs = 15\nlog_format = \"json\"\n{}",
@@ -103,12 +109,19 @@ impl TestServer {
         );
         std::fs::write(data_dir.join("ccweb.toml"), config).unwrap();
         let mut cmd = Command::new(ccweb_bin());
-        cmd.arg("--data-dir").arg(&data_dir).arg("serve").current_dir(&root);
+        cmd.arg("--data-dir")
+            .arg(&data_dir)
+            .arg("serve")
+            .current_dir(&root);
         cmd.env("RUST_LOG", "info");
         for (k, v) in &options.env {
             cmd.env(k, v);
         }
-        let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let logs = Arc::new(Mutex::new(Vec::new()));
         let stderr = child.stderr.take().unwrap();
         {
@@ -123,10 +136,18 @@ impl TestServer {
         let (addr, login_url) = loop {
             let found = {
                 let logs = logs.lock().unwrap();
-                let addr = logs.iter().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find_map(|v| {
-                    (v["fields"]["message"] == "listening").then(|| v["fields"]["addr"].as_str().unwrap().to_owned())
+                let addr = logs
+                    .iter()
+                    .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                    .find_map(|v| {
+                        (v["fields"]["message"] == "listening")
+                            .then(|| v["fields"]["addr"].as_str().unwrap().to_owned())
+                    });
+                let url = logs.iter().find_map(|l| {
+                    l.trim()
+                        .strip_prefix("http://")
+                        .map(|u| format!("http://{u}"))
                 });
-                let url = logs.iter().find_map(|l| l.trim().strip_prefix("http://").map(|u| format!("http://{u}")));
                 addr.zip(url)
             };
             if let Some(found) = found {
@@ -135,10 +156,17 @@ impl TestServer {
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("ccweb exited with {status}: {:#?}", logs.lock().unwrap());
             }
-            assert!(Instant::now() < deadline, "ccweb did not start: {:#?}", logs.lock().unwrap());
+            assert!(
+                Instant::now() < deadline,
+                "ccweb did not start: {:#?}",
+                logs.lock().unwrap()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
         let mut server = TestServer {
             child: Some(child),
             base: format!("http://{addr}"),
@@ -156,14 +184,21 @@ impl TestServer {
         let resp = server.http.get(&server.login_url).send().await.unwrap();
         assert_eq!(resp.status(), 303, "one-time login URL works");
         server.admin_cookie = cookie_of(&resp);
-        server.admin_token = server.cli(&["token", "create", "--user", "admin"], None).trim().to_owned();
+        server.admin_token = server
+            .cli(&["token", "create", "--user", "admin"], None)
+            .trim()
+            .to_owned();
         server
     }
 
     /// Runs `ccweb --data-dir … ARGS` and returns stdout (panics on failure).
     pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> String {
         let out = self.cli_output(args, stdin);
-        assert!(out.status.success(), "ccweb {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "ccweb {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -180,7 +215,12 @@ impl TestServer {
             .spawn()
             .unwrap();
         if let Some(input) = stdin {
-            child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
         }
         drop(child.stdin.take());
         child.wait_with_output().unwrap()
@@ -188,8 +228,13 @@ impl TestServer {
 
     /// Creates a user with a password and returns a full-scope API token of theirs.
     pub fn add_user(&self, name: &str, password: &str) -> String {
-        self.cli(&["user", "add", name, "--password-stdin"], Some(&format!("{password}\n")));
-        self.cli(&["token", "create", "--user", name], None).trim().to_owned()
+        self.cli(
+            &["user", "add", name, "--password-stdin"],
+            Some(&format!("{password}\n")),
+        );
+        self.cli(&["token", "create", "--user", name], None)
+            .trim()
+            .to_owned()
     }
 
     /// The server's process id.
@@ -212,20 +257,31 @@ impl TestServer {
     }
 
     /// A request with `token`.
-    pub fn req_as(&self, token: &str, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    pub fn req_as(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
         self.http.request(method, self.url(path)).bearer_auth(token)
     }
 
     /// Creates a terminal session in `root/project` (or `dir`) as `token`; returns the session JSON.
     pub async fn create_session_as(&self, token: &str, body: Value) -> (u16, Value) {
-        let resp = self.req_as(token, reqwest::Method::POST, "/api/claude/sessions").json(&body).send().await.unwrap();
+        let resp = self
+            .req_as(token, reqwest::Method::POST, "/api/claude/sessions")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap())
     }
 
     /// Creates a terminal session in `root/project` as the admin; panics unless 201.
     pub async fn create_session(&self) -> Value {
-        let body = serde_json::json!({"mode": "terminal", "working_dir": self.root.join("project")});
+        let body =
+            serde_json::json!({"mode": "terminal", "working_dir": self.root.join("project")});
         let (status, v) = self.create_session_as(&self.admin_token, body).await;
         assert_eq!(status, 201, "{v}");
         v
@@ -233,7 +289,13 @@ impl TestServer {
 
     /// GET a session as the admin.
     pub async fn session(&self, id: &str) -> Value {
-        self.req(reqwest::Method::GET, &format!("/api/claude/sessions/{id}")).send().await.unwrap().json().await.unwrap()
+        self.req(reqwest::Method::GET, &format!("/api/claude/sessions/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     /// Waits until the session's state is `state`.
@@ -244,21 +306,29 @@ impl TestServer {
             if s["state"] == state {
                 return s;
             }
-            assert!(Instant::now() < deadline, "session never reached {state}: {s}");
+            assert!(
+                Instant::now() < deadline,
+                "session never reached {state}: {s}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
     /// Opens a socket (`kind` = terminal or chat) with the admin's token.
     pub async fn ws(&self, id: &str, kind: &str, query: &str) -> Ws {
-        self.ws_with(&format!("/api/claude/sessions/{id}/{kind}{query}"), &[("authorization", &format!("Bearer {}", self.admin_token))])
-            .await
-            .unwrap()
+        self.ws_with(
+            &format!("/api/claude/sessions/{id}/{kind}{query}"),
+            &[("authorization", &format!("Bearer {}", self.admin_token))],
+        )
+        .await
+        .unwrap()
     }
 
     /// Opens a socket with explicit headers; `Err(status)` when refused.
     pub async fn ws_with(&self, path: &str, headers: &[(&str, &str)]) -> Result<Ws, u16> {
-        let mut req = format!("ws://{}{path}", self.addr).into_client_request().unwrap();
+        let mut req = format!("ws://{}{path}", self.addr)
+            .into_client_request()
+            .unwrap();
         for (k, v) in headers {
             req.headers_mut().insert(
                 tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
@@ -320,7 +390,12 @@ impl Drop for TestServer {
 
 /// The `name=value` of a response's Set-Cookie.
 pub fn cookie_of(resp: &reqwest::Response) -> String {
-    let raw = resp.headers().get("set-cookie").expect("a cookie is set").to_str().unwrap();
+    let raw = resp
+        .headers()
+        .get("set-cookie")
+        .expect("a cookie is set")
+        .to_str()
+        .unwrap();
     raw.split(';').next().unwrap().to_owned()
 }
 
@@ -347,11 +422,17 @@ impl TermClient {
             closed: None,
         };
         let first = c.next().await.expect("a first message");
-        let Message::Text(t) = first else { panic!("first message must be text, got {first:?}") };
+        let Message::Text(t) = first else {
+            panic!("first message must be text, got {first:?}")
+        };
         let v: Value = serde_json::from_str(&t).unwrap();
         assert_eq!(v["type"], "connected", "{v}");
-        let (cols, rows) = (v["cols"].as_u64().unwrap() as u16, v["rows"].as_u64().unwrap() as u16);
-        c.parser.set_size(rows.try_into().unwrap(), cols.try_into().unwrap());
+        let (cols, rows) = (
+            v["cols"].as_u64().unwrap() as u16,
+            v["rows"].as_u64().unwrap() as u16,
+        );
+        c.parser
+            .set_size(rows.try_into().unwrap(), cols.try_into().unwrap());
         c.controls.push(v);
         c
     }
@@ -366,7 +447,9 @@ impl TermClient {
 
     /// Handles one message; false when the socket ended.
     pub async fn step(&mut self) -> bool {
-        let Some(msg) = self.next().await else { return false };
+        let Some(msg) = self.next().await else {
+            return false;
+        };
         match msg {
             Message::Binary(b) => {
                 self.parser.process(&b);
@@ -375,8 +458,12 @@ impl TermClient {
             Message::Text(t) => {
                 let v: Value = serde_json::from_str(&t).unwrap();
                 if v["type"] == "resize" {
-                    let (c, r) = (v["cols"].as_u64().unwrap() as u16, v["rows"].as_u64().unwrap() as u16);
-                    self.parser.set_size(r.try_into().unwrap(), c.try_into().unwrap());
+                    let (c, r) = (
+                        v["cols"].as_u64().unwrap() as u16,
+                        v["rows"].as_u64().unwrap() as u16,
+                    );
+                    self.parser
+                        .set_size(r.try_into().unwrap(), c.try_into().unwrap());
                 }
                 if v["type"] == "exit" {
                     self.exit = v["code"].as_i64();
@@ -384,7 +471,11 @@ impl TermClient {
                 self.controls.push(v);
             }
             Message::Close(frame) => {
-                self.closed = Some(frame.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((1005, String::new())));
+                self.closed = Some(
+                    frame
+                        .map(|f| (u16::from(f.code), f.reason.to_string()))
+                        .unwrap_or((1005, String::new())),
+                );
                 return false;
             }
             _ => {}
@@ -396,11 +487,19 @@ impl TermClient {
     pub async fn wait_for(&mut self, timeout: Duration, pred: impl Fn(&str) -> bool) {
         let deadline = Instant::now() + timeout;
         while !pred(&self.screen()) {
-            assert!(Instant::now() < deadline, "screen never matched; it shows:\n{}", self.screen());
+            assert!(
+                Instant::now() < deadline,
+                "screen never matched; it shows:\n{}",
+                self.screen()
+            );
             let remaining = deadline - Instant::now();
             match tokio::time::timeout(remaining, self.step()).await {
                 Ok(true) => {}
-                Ok(false) => assert!(pred(&self.screen()), "socket ended; screen:\n{}", self.screen()),
+                Ok(false) => assert!(
+                    pred(&self.screen()),
+                    "socket ended; screen:\n{}",
+                    self.screen()
+                ),
                 Err(_) => panic!("screen never matched; it shows:\n{}", self.screen()),
             }
         }
@@ -426,22 +525,32 @@ impl TermClient {
     }
 
     pub async fn send_text(&mut self, json: Value) {
-        self.ws.send(Message::Text(json.to_string().into())).await.unwrap();
+        self.ws
+            .send(Message::Text(json.to_string().into()))
+            .await
+            .unwrap();
     }
 
     pub async fn send_bytes(&mut self, data: &[u8]) {
-        self.ws.send(Message::Binary(data.to_vec().into())).await.unwrap();
+        self.ws
+            .send(Message::Binary(data.to_vec().into()))
+            .await
+            .unwrap();
     }
 }
 
 /// Open file descriptors of a process.
 pub fn fd_count(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
 }
 
 /// Threads of a process.
 pub fn thread_count(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/task")).map(|d| d.count()).unwrap_or(0)
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| d.count())
+        .unwrap_or(0)
 }
 
 /// Live (non-zombie) descendants of `pid`, and zombie children.
@@ -449,9 +558,15 @@ pub fn descendants(pid: u32) -> (Vec<u32>, Vec<u32>) {
     let mut parents = std::collections::HashMap::new();
     let mut states = std::collections::HashMap::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { continue };
-        let Some(after) = stat.rsplit_once(") ") else { continue };
+        let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        let Some(after) = stat.rsplit_once(") ") else {
+            continue;
+        };
         let mut fields = after.1.split_whitespace();
         let state = fields.next().unwrap_or("?").to_owned();
         let ppid: u32 = fields.next().and_then(|f| f.parse().ok()).unwrap_or(0);

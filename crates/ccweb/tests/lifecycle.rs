@@ -1,0 +1,179 @@
+//! Process lifecycle of the server: graceful shutdown, restart, and no
+//! leaked tasks, file descriptors, threads or child processes.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{descendants, eventually, fd_count, thread_count, Options, TermClient, TestServer};
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(15);
+
+#[tokio::test]
+async fn sigterm_closes_sockets_with_a_reason_stops_children_and_exits_zero() {
+    // The program ignores SIGTERM, so shutdown must escalate to SIGKILL.
+    let mut server = TestServer::start(Options::shell(
+        "trap '' TERM; echo ready; sleep 1000 & while true; do sleep 1; done",
+    ))
+    .await;
+    let mut sockets = Vec::new();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let id = server.create_session().await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut c = TermClient::connect(server.ws(&id, "terminal", "").await).await;
+        c.wait_for(T, |s| s.contains("ready")).await;
+        sockets.push(c);
+        ids.push(id);
+    }
+    let (children, _) = descendants(server.pid());
+    assert!(
+        children.len() >= 4,
+        "two shells and their sleeps: {children:?}"
+    );
+    let started = std::time::Instant::now();
+    let code = server.terminate(Duration::from_secs(20));
+    assert_eq!(code, Some(0), "clean exit; logs:\n{}", server.log_text());
+    eprintln!("shutdown took {:?}", started.elapsed());
+    for c in &mut sockets {
+        c.read_to_end().await;
+        let (code, reason) = c.closed.clone().expect("a close frame");
+        assert_eq!(code, 1001);
+        assert!(reason.contains("shutting down"), "{reason}");
+    }
+    for pid in children {
+        assert!(!common::alive(pid), "child {pid} survived shutdown");
+    }
+    // After a restart nothing claims to run.
+    let server = server.restart().await;
+    for id in &ids {
+        let s = server.session(id).await;
+        assert_eq!(s["state"], "stopped", "{s}");
+        assert_eq!(s["end_reason"], "shutdown");
+    }
+}
+
+#[tokio::test]
+async fn sessions_of_a_killed_server_show_as_stopped_after_restart() {
+    let mut server = TestServer::start(Options::shell("sleep 1000")).await;
+    let id = server.create_session().await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (children, _) = descendants(server.pid());
+    let mut child = server.child.take().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The orphaned CLI is not ours to manage any more; clean up for the test.
+    for pid in children {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    let server = server.restart().await;
+    let s = server.session(&id).await;
+    assert_eq!(s["state"], "stopped", "{s}");
+    assert_eq!(s["end_reason"], "server_restart");
+}
+
+#[tokio::test]
+async fn opening_and_closing_many_sessions_and_sockets_leaks_nothing() {
+    let server =
+        TestServer::start(Options::shell("echo ready; exec sleep 1000").toml("max_sessions = 64"))
+            .await;
+    let pid = server.pid();
+    // Warm up once so lazily created resources (pools, runtime threads) exist.
+    let warm = server.create_session().await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    drop(TermClient::connect(server.ws(&warm, "terminal", "").await).await);
+    server
+        .req(
+            reqwest::Method::DELETE,
+            &format!("/api/claude/sessions/{warm}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let base_fds = non_db_fds(pid);
+    let base_threads = thread_count(pid);
+    for round in 0..3 {
+        let mut ids = Vec::new();
+        let mut clients = Vec::new();
+        for _ in 0..8 {
+            let id = server.create_session().await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            for _ in 0..2 {
+                clients.push(TermClient::connect(server.ws(&id, "terminal", "").await).await);
+            }
+            ids.push(id);
+        }
+        assert!(
+            fd_count(pid) > base_fds.0 + base_fds.1,
+            "round {round}: sessions hold fds"
+        );
+        drop(clients);
+        for id in &ids {
+            let resp = server
+                .req(
+                    reqwest::Method::DELETE,
+                    &format!("/api/claude/sessions/{id}"),
+                )
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+        }
+    }
+    eventually(T, "children gone", || descendants(pid).0.is_empty()).await;
+    assert!(descendants(pid).1.is_empty(), "no zombies");
+    // Database connections come and go with the pool (bounded by its size);
+    // everything else (PTYs, sockets, pipes) must return to the baseline.
+    // Sockets get a little slack for the test client's own keep-alive pool.
+    eventually(T, "PTY and pipe fds back to baseline", || {
+        non_db_fds(pid).0 <= base_fds.0
+    })
+    .await;
+    eventually(T, "sockets back to baseline", || {
+        non_db_fds(pid).1 <= base_fds.1 + 2
+    })
+    .await;
+    eventually(T, "threads back to baseline", || {
+        thread_count(pid) <= base_threads + 2
+    })
+    .await;
+    let list: serde_json::Value = server
+        .req(reqwest::Method::GET, "/api/claude/sessions")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["viewers"] == 0 && s["state"] == "stopped"));
+}
+
+/// (PTY, pipe and other non-socket fds, sockets) of a process, leaving out
+/// the database's files.
+fn non_db_fds(pid: u32) -> (usize, usize) {
+    let targets: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .map(|p| p.display().to_string())
+        .filter(|t| !t.contains("ccweb.db"))
+        .collect();
+    let sockets = targets.iter().filter(|t| t.starts_with("socket:")).count();
+    (targets.len() - sockets, sockets)
+}
