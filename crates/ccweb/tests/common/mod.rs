@@ -114,6 +114,10 @@ impl TestServer {
             .arg("serve")
             .current_dir(&root);
         cmd.env("RUST_LOG", "info");
+        // The developer's own Claude settings must not leak into tests.
+        for name in fake_anthropic::INHERITED_ENV_TO_REMOVE {
+            cmd.env_remove(name);
+        }
         for (k, v) in &options.env {
             cmd.env(k, v);
         }

@@ -1,0 +1,241 @@
+//! End to end with the real Claude Code CLI (pinned, from npm) in a PTY,
+//! talking to the project's fake Messages API.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{descendants, eventually, Options, TermClient, TestServer};
+use fake_anthropic::{ClaudeEnv, FakeAnthropic, Reply};
+use serde_json::json;
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(30);
+/// The TUI's welcome header and the footer of its empty input box.
+const WELCOME: &str = "Claude Code v2.1.197";
+const READY: &str = "? for shortcuts";
+
+/// Bind every field: `..` would drop the HOME directory (and with it the
+/// CLI's settings) at once.
+struct Setup {
+    server: TestServer,
+    fake: FakeAnthropic,
+    _home: tempfile::TempDir,
+}
+
+/// A server whose sessions run the real CLI with a private HOME that
+/// trusts the test project, against a fresh fake API.
+async fn setup() -> Option<Setup> {
+    let claude = fake_anthropic::require_claude_bin()?;
+    let fake = FakeAnthropic::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let env = ClaudeEnv::prepare(home.path(), &fake.base_url(), &[]).unwrap();
+    let options = Options {
+        extra_toml: String::new(),
+        env: env.envs(),
+        claude_bin: claude,
+        claude_args: Vec::new(),
+    };
+    let server = TestServer::start(options).await;
+    env.trust(&server.root.join("project")).unwrap();
+    Some(Setup {
+        server,
+        fake,
+        _home: home,
+    })
+}
+
+/// Types a prompt the way a person does: text, a pause, then Enter.
+async fn submit(c: &mut TermClient, text: &str) {
+    c.send_bytes(text.as_bytes()).await;
+    c.wait_for(T, |s| s.contains(text)).await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    c.send_bytes(b"\r").await;
+}
+
+#[tokio::test]
+async fn the_cli_shows_its_welcome_screen_and_the_fake_models_reply_reaches_every_viewer() {
+    let Some(Setup {
+        server,
+        fake,
+        _home,
+    }) = setup().await
+    else {
+        return;
+    };
+    fake.push(Reply::text("Bonjour from the fake model."));
+    let id = server.create_session().await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut a = TermClient::connect(server.ws(&id, "terminal", "").await).await;
+    a.wait_for(T, |s| s.contains(WELCOME) && s.contains(READY))
+        .await;
+    let mut b = TermClient::connect(server.ws(&id, "terminal", "?readonly=1").await).await;
+    b.step().await;
+    assert!(
+        b.screen().contains(WELCOME),
+        "a late viewer sees the welcome screen:\n{}",
+        b.screen()
+    );
+    submit(&mut a, "Please greet me").await;
+    a.wait_for(T, |s| s.contains("Bonjour from the fake model."))
+        .await;
+    b.wait_for(T, |s| s.contains("Bonjour from the fake model."))
+        .await;
+    let asked = fake
+        .requests()
+        .iter()
+        .any(|r| r.to_string().contains("Please greet me"));
+    assert!(asked, "the prompt reached the API");
+    let s = server.session(&id).await;
+    assert_eq!(s["viewers"], 2);
+}
+
+#[tokio::test]
+async fn resize_reaches_the_cli_and_a_reconnect_redraws_its_screen() {
+    let Some(Setup {
+        server,
+        fake: _fake,
+        _home,
+    }) = setup().await
+    else {
+        return;
+    };
+    let id = server.create_session().await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut a = TermClient::connect(server.ws(&id, "terminal", "").await).await;
+    a.wait_for(T, |s| s.contains(READY)).await;
+    submit(&mut a, "Say something").await;
+    a.wait_for(T, |s| s.contains(fake_anthropic::DEFAULT_REPLY_TEXT))
+        .await;
+    // The input box's rule spans the terminal; after a resize the CLI redraws it at the new width.
+    let widest_rule = |screen: &str| {
+        screen
+            .lines()
+            .map(|l| l.trim_end().chars().filter(|&c| c == '─').count())
+            .max()
+            .unwrap_or(0)
+    };
+    assert!(
+        widest_rule(&a.screen()) > 100,
+        "rule at 120 columns:\n{}",
+        a.screen()
+    );
+    a.send_text(json!({"type": "resize", "cols": 90, "rows": 30}))
+        .await;
+    a.wait_control("resize").await;
+    a.wait_for(T, |s| {
+        let w = widest_rule(s);
+        (80..=90).contains(&w)
+    })
+    .await;
+    // Let the redraw settle, then compare a fresh viewer's screen with ours.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    while tokio::time::timeout(Duration::from_millis(300), a.step())
+        .await
+        .is_ok()
+    {}
+    let mut again = TermClient::connect(server.ws(&id, "terminal", "").await).await;
+    again.step().await;
+    let (rows, cols) = again.parser.screen().size();
+    assert_eq!((rows.get(), cols.get()), (30, 90));
+    assert_eq!(
+        again.screen(),
+        a.screen(),
+        "the reconnect shows exactly the same screen"
+    );
+    assert!(again.screen().contains(fake_anthropic::DEFAULT_REPLY_TEXT));
+}
+
+#[tokio::test]
+async fn stop_leaves_no_process_and_resume_continues_the_conversation() {
+    let Some(Setup {
+        server,
+        fake,
+        _home,
+    }) = setup().await
+    else {
+        return;
+    };
+    let s = server.create_session().await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    let claude_id = s["claude_session_id"].as_str().unwrap().to_owned();
+    let mut a = TermClient::connect(server.ws(&id, "terminal", "").await).await;
+    a.wait_for(T, |s| s.contains(READY)).await;
+    submit(&mut a, "Remember the word pineapple").await;
+    a.wait_for(T, |s| s.contains(fake_anthropic::DEFAULT_REPLY_TEXT))
+        .await;
+    let (children, _) = descendants(server.pid());
+    assert!(!children.is_empty());
+    let resp = server
+        .req(
+            reqwest::Method::DELETE,
+            &format!("/api/claude/sessions/{id}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let stopped: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(stopped["state"], "stopped");
+    assert_eq!(stopped["exit_code"], 143, "the CLI exits 143 on SIGTERM");
+    a.read_to_end().await;
+    assert_eq!(a.exit, Some(143));
+    eventually(T, "no CLI process left", || {
+        descendants(server.pid()).0.is_empty()
+    })
+    .await;
+    for pid in children {
+        assert!(!common::alive(pid));
+    }
+    // Resume: the same Claude conversation, shown again by the CLI.
+    let resp = server
+        .req(
+            reqwest::Method::POST,
+            &format!("/api/claude/sessions/{id}/resume"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resumed: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(resumed["claude_session_id"], claude_id.as_str());
+    let mut b = TermClient::connect(server.ws(&id, "terminal", "").await).await;
+    b.wait_for(T, |s| s.contains("pineapple") && s.contains(READY))
+        .await;
+    fake.push(Reply::text("Yes, pineapple."));
+    submit(&mut b, "What was the word").await;
+    b.wait_for(T, |s| s.contains("Yes, pineapple.")).await;
+    let last = fake.requests().last().unwrap().to_string();
+    assert!(
+        last.contains("Remember the word pineapple"),
+        "the API got the earlier conversation"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_with_a_live_cli_shuts_down_cleanly() {
+    let Some(Setup {
+        mut server,
+        fake: _fake,
+        _home,
+    }) = setup().await
+    else {
+        return;
+    };
+    let id = server.create_session().await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut a = TermClient::connect(server.ws(&id, "terminal", "").await).await;
+    a.wait_for(T, |s| s.contains(READY)).await;
+    let (children, _) = descendants(server.pid());
+    assert_eq!(server.terminate(Duration::from_secs(20)), Some(0));
+    a.read_to_end().await;
+    assert_eq!(a.closed.as_ref().map(|c| c.0), Some(1001));
+    for pid in children {
+        assert!(!common::alive(pid), "CLI process {pid} outlived the server");
+    }
+}
