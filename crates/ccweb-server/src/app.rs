@@ -8,7 +8,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::error::error_body;
+use crate::auth::Auth;
+use crate::error::{error_body, ApiError};
 use crate::state::AppState;
 use crate::{auth, http, ws};
 
@@ -19,6 +20,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/token", post(auth::token_login))
         .route("/auth/logout", post(auth::logout))
         .route("/me", get(auth::me))
+        .route("/admin/status", get(admin_status))
         .route(
             "/claude/sessions",
             post(http::sessions::create).get(http::sessions::list),
@@ -74,6 +76,24 @@ async fn json_too_large(resp: Response) -> Response {
         );
     }
     resp
+}
+
+/// `GET /api/admin/status`: live counts for operators (and leak tests).
+async fn admin_status(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if !auth.user.is_admin {
+        return Err(ApiError::forbidden(
+            "admin_only",
+            "only admins may read the server status",
+        ));
+    }
+    Ok(Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "live_sessions": state.sessions.live_count(),
+        "tasks": state.tracker.len(),
+    })))
 }
 
 async fn healthz() -> Json<serde_json::Value> {

@@ -1,7 +1,7 @@
 //! Who is calling: the `Auth` extractor (API token or cookie, with the
 //! Origin/CSRF check for cookies), and the login endpoints.
 
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -314,7 +314,7 @@ pub struct LoginQuery {
 pub async fn login_page(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<LoginQuery>,
+    crate::json::ApiQuery(q): crate::json::ApiQuery<LoginQuery>,
 ) -> Result<Response, ApiError> {
     check_host(&state, &headers)?;
     let Some(token) = q.token else {

@@ -54,11 +54,11 @@ pub(crate) struct ServeFlags {
     #[serde(rename = "allowed_roots", skip_serializing_if = "Vec::is_empty")]
     pub(crate) allowed_roots: Vec<PathBuf>,
     /// Authentication mode: token (default) or password.
-    #[arg(long, value_name = "MODE")]
+    #[arg(long, value_name = "MODE", value_parser = ["token", "password"])]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) auth: Option<String>,
     /// Log format: text (default) or json.
-    #[arg(long, value_name = "FORMAT")]
+    #[arg(long, value_name = "FORMAT", value_parser = ["text", "json"])]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) log_format: Option<String>,
 }

@@ -57,16 +57,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             let store = open_store(&cli.global).await?;
             let result = async {
-                let u = store
-                    .user_by_name(&user)
-                    .await?
-                    .with_context(|| format!("no user named {user:?}"))?;
+                // Arguments first: bad usage is exit 2, whatever the database says.
                 let expires_at = expires
                     .as_deref()
                     .map(|s| {
                         settings::parse_duration(s).map(|d| time::OffsetDateTime::now_utc() + d)
                     })
                     .transpose()?;
+                let u = store
+                    .user_by_name(&user)
+                    .await?
+                    .with_context(|| format!("no user named {user:?}"))?;
                 let (_, secret) = store
                     .create_api_token(u.id, &name, scope, expires_at)
                     .await?;

@@ -44,9 +44,17 @@ pub(crate) fn load(global: &Global, flags: &ServeFlags) -> Result<Config, Settin
         allowed_roots: vec![start_dir],
         ..Config::default()
     };
-    let keys = config_keys();
-    let env = Env::prefixed("CCWEB_")
-        .filter(move |k| keys.iter().any(|key| k.as_str().eq_ignore_ascii_case(key)));
+    let scalar_keys: Vec<String> = config_keys()
+        .into_iter()
+        .filter(|k| !LIST_KEYS.contains(&k.as_str()))
+        .collect();
+    let env = Figment::new()
+        .merge(
+            Env::prefixed("CCWEB_")
+                .map(|k| k.as_str().to_ascii_lowercase().into())
+                .filter(move |k| scalar_keys.iter().any(|key| k.as_str() == key)),
+        )
+        .merge(Serialized::defaults(env_lists()));
     // Where the file is depends on the data dir, which the file cannot move.
     let data_dir = Figment::from(Serialized::defaults(&defaults))
         .merge(env.clone())
@@ -86,6 +94,45 @@ pub(crate) fn load(global: &Global, flags: &ServeFlags) -> Result<Config, Settin
     Ok(config)
 }
 
+/// Keys whose value is a list. In the environment they are written
+/// comma-separated (`CCWEB_ALLOWED_ROOTS=/srv/a,/srv/b`) or as a TOML array
+/// (`CCWEB_CLAUDE_ARGS='["--verbose"]'`).
+const LIST_KEYS: [&str; 5] = [
+    "allowed_roots",
+    "claude_args",
+    "allowed_origins",
+    "allowed_hosts",
+    "child_env",
+];
+
+/// The list-valued `CCWEB_*` variables, split.
+fn env_lists() -> std::collections::BTreeMap<&'static str, Vec<String>> {
+    let mut lists = std::collections::BTreeMap::new();
+    for key in LIST_KEYS {
+        let Ok(value) = std::env::var(format!("CCWEB_{}", key.to_ascii_uppercase())) else {
+            continue;
+        };
+        let trimmed = value.trim();
+        let items: Vec<String> = match toml::from_str::<toml::Table>(&format!("v = {trimmed}")) {
+            Ok(t) if trimmed.starts_with('[') => match t.get("v") {
+                Some(toml::Value::Array(a)) => a
+                    .iter()
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                    .collect(),
+                _ => Vec::new(),
+            },
+            _ => trimmed
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        };
+        lists.insert(key, items);
+    }
+    lists
+}
+
 #[derive(serde::Serialize)]
 struct DataDirFlag {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -117,8 +164,10 @@ fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
 pub(crate) fn init_tracing(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

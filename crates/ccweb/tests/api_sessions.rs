@@ -357,27 +357,36 @@ async fn invalid_create_requests_are_refused_with_a_code_and_a_helpful_message()
 async fn a_body_over_max_body_bytes_is_413_json() {
     let server =
         TestServer::start(Options::shell("exec sleep 1000").toml("max_body_bytes = 4096")).await;
+    // Each on a connection of its own: the server may close one whose body it did not read.
+    let client = || {
+        reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap()
+    };
     let big = json!({"mode": "terminal", "working_dir": "project", "title": "x".repeat(10_000)});
-    assert_error(
-        "10 KB create",
-        &create_json(&server, big.clone()).await,
-        413,
-        "too_large",
-    );
-    let login = server
-        .http
+    let resp = client()
+        .post(server.url(SESSIONS))
+        .bearer_auth(&server.admin_token)
+        .json(&big)
+        .send()
+        .await
+        .unwrap();
+    assert_error("10 KB create", &answer(resp).await, 413, "too_large");
+    let resp = client()
         .post(server.url("/api/auth/login"))
         .json(&json!({"username": "u".repeat(10_000), "password": "x"}))
         .send()
         .await
         .unwrap();
-    assert_error("10 KB login", &answer(login).await, 413, "too_large");
+    assert_error("10 KB login", &answer(resp).await, 413, "too_large");
     // Streamed without a Content-Length too.
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
         (0..10).map(|_| Ok(vec![b' '; 1024])).collect();
     let stream = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
-    let resp = server
-        .req(Method::POST, SESSIONS)
+    let resp = client()
+        .post(server.url(SESSIONS))
+        .bearer_auth(&server.admin_token)
         .header("content-type", "application/json")
         .body(stream)
         .send()
@@ -399,7 +408,6 @@ async fn a_body_over_max_body_bytes_is_413_json() {
 }
 
 #[tokio::test]
-#[ignore = "BUG: ApiJson maps every body-limit rejection to ApiError::TooLarge { limit: 0 }, so the 413 message reads \"request body too large (limit 0 bytes)\" instead of naming max_body_bytes"]
 async fn the_413_message_names_the_real_limit() {
     let server =
         TestServer::start(Options::shell("exec sleep 1000").toml("max_body_bytes = 4096")).await;
@@ -479,6 +487,30 @@ async fn unknown_sessions_paths_and_methods_are_json_404_and_405() {
         let a = answer(server.req(method.clone(), path).send().await.unwrap()).await;
         assert_error(&format!("{method} {path}"), &a, 405, "method_not_allowed");
     }
+}
+
+#[tokio::test]
+async fn bad_query_strings_are_400_json() {
+    let server = TestServer::start(Options::shell("exec sleep 1000")).await;
+    let id = server.create_session().await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (method, path) in [
+        (Method::GET, "/api/claude/sessions?all=maybe".to_owned()),
+        (Method::GET, "/api/claude/sessions?bogus=1".to_owned()),
+        (Method::DELETE, format!("{SESSIONS}/{id}?purge=yes")),
+        (Method::DELETE, format!("{SESSIONS}/{id}?bogus=1")),
+    ] {
+        let (status, b) = answer(server.req(method.clone(), &path).send().await.unwrap()).await;
+        assert_eq!(status, 400, "{method} {path}: {b}");
+        assert!(b["error"]["code"].is_string(), "{method} {path}: {b}");
+    }
+    assert_eq!(
+        server.session(&id).await["state"],
+        "running",
+        "a refused stop stops nothing"
+    );
 }
 
 #[tokio::test]
@@ -565,12 +597,6 @@ async fn other_users_sessions_do_not_exist_for_them_and_admins_watch_read_only()
     let mut want = vec![admins.clone(), bobs.clone()];
     want.sort();
     assert_eq!(all_ids, want);
-    assert_error(
-        "?all=maybe",
-        &list_as(&server, &server.admin_token, "?all=maybe").await,
-        400,
-        "invalid_body",
-    );
 
     // The admin may look at bob's session, and only watch it.
     assert_eq!(server.session(&bobs).await["owner"], "bob");
@@ -712,19 +738,6 @@ async fn stop_ends_the_process_records_why_and_purge_deletes_the_record() {
     assert!(!common::alive(pid2[0]));
     let (_, list) = list_as(&server, &server.admin_token, "").await;
     assert!(ids(&list).is_empty());
-    assert_error(
-        "?purge=yes",
-        &answer(
-            server
-                .req(Method::DELETE, &format!("{SESSIONS}/{id2}?purge=yes"))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await,
-        400,
-        "invalid_body",
-    );
 }
 
 #[tokio::test]
@@ -946,7 +959,7 @@ async fn a_program_that_cannot_start_fails_cleanly_and_the_server_stays_healthy(
             "{path}"
         );
     }
-    // A failed session cannot be attached to as if it ran, but answers.
+    // The failed record stays readable.
     let id = sessions[0]["id"].as_str().unwrap();
     assert_eq!(server.session(id).await["state"], "failed");
 }

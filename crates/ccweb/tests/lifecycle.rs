@@ -101,6 +101,7 @@ async fn opening_and_closing_many_sessions_and_sockets_leaks_nothing() {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let base_fds = non_db_fds(pid);
+    let base_tasks = server.status().await["tasks"].as_u64().unwrap();
     let base_threads = thread_count(pid);
     for round in 0..3 {
         let mut ids = Vec::new();
@@ -145,6 +146,15 @@ async fn opening_and_closing_many_sessions_and_sockets_leaks_nothing() {
         non_db_fds(pid).1 <= base_fds.1 + 2
     })
     .await;
+    let deadline = std::time::Instant::now() + T;
+    while server.status().await["tasks"].as_u64().unwrap() > base_tasks {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "tracked tasks back to baseline"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(server.status().await["live_sessions"], 0);
     eventually(T, "threads back to baseline", || {
         thread_count(pid) <= base_threads + 2
     })

@@ -1,6 +1,6 @@
 //! `/api/claude/sessions…`: create, list, get, rename, stop, resume.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::json::ApiJson;
+use crate::json::{ApiJson, ApiQuery};
 use crate::sessions::{validate_title, CreateSession};
 use crate::state::AppState;
 use ccweb_store::SessionRecord;
@@ -76,7 +76,7 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     if q.all && !auth.user.is_admin {
         return Err(ApiError::forbidden(
@@ -144,7 +144,7 @@ pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-    Query(q): Query<DeleteQuery>,
+    ApiQuery(q): ApiQuery<DeleteQuery>,
 ) -> Result<Response, ApiError> {
     // Admins may stop anyone's session.
     let r = visible_session(&state, &auth, &id).await?;

@@ -2,8 +2,10 @@
 //! behaviour. PTY output goes out as `text_delta` (`raw: true`) and a
 //! `user_message` is typed into the PTY followed by Enter.
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
+use axum::extract::ws::{Message, WebSocket};
+use axum::extract::{Path, State};
+
+use crate::json::{ApiQuery, Upgrade};
 use axum::response::Response;
 use bytes::Bytes;
 
@@ -28,11 +30,11 @@ const ENTER_DELAY: std::time::Duration = std::time::Duration::from_millis(150);
 
 /// The upgrade handler.
 pub async fn chat(
-    ws: WebSocketUpgrade,
     State(state): State<AppState>,
     auth: Auth,
+    Upgrade(ws): Upgrade,
     Path(id): Path<String>,
-    Query(q): Query<SocketQuery>,
+    ApiQuery(q): ApiQuery<SocketQuery>,
 ) -> Result<Response, ApiError> {
     let record = visible_session(&state, &auth, &id).await?;
     if record.mode != SessionMode::Terminal {

@@ -1,8 +1,10 @@
 //! `GET /api/claude/sessions/{id}/terminal`: the terminal WebSocket.
 //! Binary frames carry raw bytes both ways; text frames carry JSON control.
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
+use axum::extract::ws::{Message, WebSocket};
+use axum::extract::{Path, State};
+
+use crate::json::{ApiQuery, Upgrade};
 use axum::response::Response;
 use bytes::Bytes;
 use serde::Deserialize;
@@ -51,11 +53,11 @@ pub fn forced_readonly(auth: &Auth, owner: uuid::Uuid) -> bool {
 
 /// The upgrade handler.
 pub async fn terminal(
-    ws: WebSocketUpgrade,
     State(state): State<AppState>,
     auth: Auth,
+    Upgrade(ws): Upgrade,
     Path(id): Path<String>,
-    Query(q): Query<SocketQuery>,
+    ApiQuery(q): ApiQuery<SocketQuery>,
 ) -> Result<Response, ApiError> {
     let record = visible_session(&state, &auth, &id).await?;
     let readonly = q.readonly()? || forced_readonly(&auth, record.owner_id);

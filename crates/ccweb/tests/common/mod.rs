@@ -302,6 +302,17 @@ impl TestServer {
             .unwrap()
     }
 
+    /// `GET /api/admin/status` as the admin.
+    pub async fn status(&self) -> Value {
+        self.req(reqwest::Method::GET, "/api/admin/status")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Waits until the session's state is `state`.
     pub async fn wait_state(&self, id: &str, state: &str, timeout: Duration) -> Value {
         let deadline = Instant::now() + timeout;
