@@ -113,7 +113,10 @@ impl ViewerQueue {
         let mut s = self.lock();
         s.items
             .retain(|e| !matches!(e, ViewerEvent::Output(_) | ViewerEvent::Snapshot(_)));
-        s.bytes = frame.len();
+        // The budget counts live output only: a snapshot larger than the
+        // budget (long scrollback, wide screen) must not cause another
+        // re-sync at once. Memory stays bounded by budget + one snapshot.
+        s.bytes = 0;
         s.items.push_back(ViewerEvent::Snapshot(frame));
         s.needs_resync = false;
         s.resync_requested = false;
@@ -183,7 +186,7 @@ impl Viewer {
             let request_resync = {
                 let mut s = self.queue.lock();
                 if let Some(event) = s.items.pop_front() {
-                    if let ViewerEvent::Output(b) | ViewerEvent::Snapshot(b) = &event {
+                    if let ViewerEvent::Output(b) = &event {
                         s.bytes = s.bytes.saturating_sub(b.len());
                     }
                     if matches!(event, ViewerEvent::Exit { .. }) {
@@ -269,6 +272,14 @@ mod tests {
         q.push_snapshot(Bytes::from_static(b"snap"), true);
         assert!(!q.needs_resync());
         assert_eq!(q.push_output(&Bytes::from_static(b"1")), Push::Queued);
+    }
+
+    #[test]
+    fn a_snapshot_larger_than_the_budget_does_not_trigger_another_resync() {
+        let q = ViewerQueue::new(10);
+        q.push_snapshot(Bytes::from(vec![b'x'; 100]), false);
+        assert_eq!(q.push_output(&Bytes::from_static(b"12345")), Push::Queued);
+        assert!(!q.needs_resync());
     }
 
     #[test]

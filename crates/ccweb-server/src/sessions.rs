@@ -228,6 +228,9 @@ impl SessionManager {
             .as_deref()
             .map(validate_claude_session_id)
             .transpose()?;
+        if let Some(sid) = &resume {
+            self.check_resumable(owner, &cwd, sid).await?;
+        }
         let (cols, rows) = ccweb_runner::clamp_size(
             req.cols.unwrap_or(i64::from(DEFAULT_COLS)),
             req.rows.unwrap_or(i64::from(DEFAULT_ROWS)),
@@ -277,6 +280,22 @@ impl SessionManager {
             .set_session_state(record.id, SessionState::Starting)
             .await?;
         self.start(record, true, permit).await
+    }
+
+    /// A conversation may be continued when the CLI has it on disk for this
+    /// directory (it looks nowhere else) and no other user's session ran
+    /// it. Both failures look the same: no existence oracle.
+    async fn check_resumable(&self, owner: &User, cwd: &Path, sid: &str) -> Result<(), ApiError> {
+        let env = child_env(&self.inner.config);
+        let on_disk = transcript_path(&env, cwd, sid).is_some_and(|p| p.is_file());
+        let owners = self.inner.store.claude_session_owners(sid).await?;
+        if !on_disk || owners.iter().any(|o| *o != owner.id) {
+            return Err(ApiError::NotFound(format!(
+                "no Claude conversation {sid} to continue in {}",
+                cwd.display()
+            )));
+        }
+        Ok(())
     }
 
     /// A running-session slot, or 503 past the global limit.

@@ -317,6 +317,20 @@ impl Store {
             .collect::<Result<_, _>>()?)
     }
 
+    /// Owners of the sessions that ran the Claude conversation `claude_session_id`
+    /// (to keep one user from resuming another's conversation).
+    pub async fn claude_session_owners(&self, claude_session_id: &str) -> Result<Vec<Uuid>> {
+        let owners: Vec<(String,)> =
+            sqlx::query_as("SELECT DISTINCT owner_id FROM sessions WHERE claude_session_id = $1")
+                .bind(claude_session_id)
+                .fetch_all(&self.pool)
+                .await?;
+        owners
+            .into_iter()
+            .map(|(id,)| crate::codec::parse_uuid("owner_id", &id).map_err(StoreError::from))
+            .collect()
+    }
+
     /// Renames a session and returns it; `NotFound` if it does not exist.
     pub async fn set_session_title(&self, id: Uuid, title: &str) -> Result<SessionRecord> {
         found(

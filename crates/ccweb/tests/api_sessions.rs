@@ -195,15 +195,16 @@ async fn create_answers_201_with_the_whole_session_object_and_defaults() {
         (Some(1000), Some(500))
     );
     assert_eq!(s["title"], "root");
-    // A resume id is kept as the Claude session id.
+    // A conversation the CLI does not have on disk for that directory cannot
+    // be continued (claude_cli.rs proves the positive case with real transcripts).
     let cid = "0b7a3c1e-52a6-4f5e-9d1c-2e8f7a6b5c4d";
     let (status, s) = create_json(
         &server,
         json!({"mode": "terminal", "working_dir": "project", "resume": cid.to_uppercase()}),
     )
     .await;
-    assert_eq!(status, 201, "{s}");
-    assert_eq!(s["claude_session_id"], cid);
+    assert_eq!(status, 404, "{s}");
+    assert!(s["error"]["message"].as_str().unwrap().contains(cid), "{s}");
     // A literal `%2e%2e` directory is just a name: nothing is percent-decoded.
     std::fs::create_dir(server.root.join("%2e%2e")).unwrap();
     let (status, s) = create_json(
@@ -217,7 +218,7 @@ async fn create_answers_201_with_the_whole_session_object_and_defaults() {
         server.root.join("%2e%2e").to_str().unwrap()
     );
     let (_, list) = list_as(&server, &server.admin_token, "").await;
-    assert_eq!(ids(&list).len(), 5);
+    assert_eq!(ids(&list).len(), 4);
 }
 
 #[tokio::test]

@@ -213,6 +213,36 @@ async fn stop_leaves_no_process_and_resume_continues_the_conversation() {
         last.contains("Remember the word pineapple"),
         "the API got the earlier conversation"
     );
+
+    // A new session can continue the same conversation; another user cannot.
+    let project = server.root.join("project");
+    let body = json!({"mode": "terminal", "working_dir": project, "resume": claude_id});
+    let bob = server.add_user("bob", "bob-password-1");
+    let (status, refused) = server.create_session_as(&bob, body.clone()).await;
+    assert_eq!(status, 404, "{refused}");
+    let unknown =
+        json!({"mode": "terminal", "working_dir": project, "resume": uuid::Uuid::new_v4()});
+    let (status, same) = server.create_session_as(&bob, unknown).await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        same["error"]["code"], refused["error"]["code"],
+        "no existence oracle"
+    );
+    server
+        .req(
+            reqwest::Method::DELETE,
+            &format!("/api/claude/sessions/{id}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (status, s) = server.create_session_as(&server.admin_token, body).await;
+    assert_eq!(status, 201, "{s}");
+    assert_eq!(s["claude_session_id"], claude_id.as_str());
+    let mut c =
+        TermClient::connect(server.ws(s["id"].as_str().unwrap(), "terminal", "").await).await;
+    c.wait_for(T, |s| s.contains("pineapple") && s.contains(READY))
+        .await;
 }
 
 #[tokio::test]
