@@ -2,10 +2,8 @@
 //! behaviour. PTY output goes out as `text_delta` (`raw: true`) and a
 //! `user_message` is typed into the PTY followed by Enter.
 
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::WebSocket;
 use axum::extract::{Path, State};
-
-use crate::json::{ApiQuery, Upgrade};
 use axum::response::Response;
 use bytes::Bytes;
 
@@ -13,14 +11,13 @@ use ccweb_protocol::terminal::{RawChatClientMsg, RawChatServerMsg};
 use ccweb_protocol::{SessionInfo, SessionMode};
 use ccweb_runner::{TerminalHandle, ViewerEvent};
 
-use super::terminal::{forced_readonly, SocketQuery};
 use super::{
-    close, is_too_large, send_json, CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_TOO_BIG,
-    MAX_OUTPUT_FRAME_BYTES,
+    authorize, close, incoming, send_json, upgrade, Incoming, Keepalive, SocketQuery,
+    CLOSE_GOING_AWAY, CLOSE_NORMAL, MAX_OUTPUT_FRAME_BYTES,
 };
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::http::sessions::visible_session;
+use crate::json::{ApiQuery, Upgrade};
 use crate::state::AppState;
 
 /// Pause between typing a message and pressing Enter: the TUI takes a
@@ -36,26 +33,22 @@ pub async fn chat(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<SocketQuery>,
 ) -> Result<Response, ApiError> {
-    let record = visible_session(&state, &auth, &id).await?;
-    if record.mode != SessionMode::Terminal {
+    let attach = authorize(&state, &auth, &id, &q).await?;
+    if attach.info.mode != SessionMode::Terminal {
         return Err(ApiError::NotImplemented(
             "chat sessions are not available yet".into(),
         ));
     }
-    let readonly = q.readonly()? || forced_readonly(&auth, record.owner_id);
-    let handle = state.sessions.handle(record.id);
-    let info = state.sessions.info(record);
-    let max = state.config.ws_max_message_bytes;
-    let tracker = state.tracker.clone();
-    Ok(ws
-        .max_message_size(max)
-        .max_frame_size(max)
-        .on_upgrade(move |socket| {
-            tracker.track_future(async move {
-                let mut socket = socket;
-                run(&mut socket, &state, info, handle, readonly).await;
-            })
-        }))
+    Ok(upgrade(ws, &state.clone(), move |mut socket| async move {
+        run(
+            &mut socket,
+            &state,
+            attach.info,
+            attach.handle,
+            attach.readonly,
+        )
+        .await;
+    }))
 }
 
 /// Turns PTY bytes into text without splitting a UTF-8 sequence across
@@ -147,6 +140,7 @@ async fn run(
         return;
     };
     let mut utf8 = Utf8Carry::default();
+    let mut keepalive = Keepalive::new(state);
     loop {
         tokio::select! {
             () = state.cancel.cancelled() => {
@@ -170,17 +164,12 @@ async fn run(
                 }
             }
             msg = socket.recv() => {
-                let reply = match msg {
-                    None | Some(Ok(Message::Close(_))) => return,
-                    Some(Err(e)) => {
-                        if is_too_large(&e) {
-                            close(socket, CLOSE_TOO_BIG, "message too large").await;
-                        }
-                        return;
-                    }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
-                    Some(Ok(Message::Binary(_))) => Some(("bad_message", "send JSON text messages on the chat socket".to_owned())),
-                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<RawChatClientMsg>(&text) {
+                keepalive.heard();
+                let reply = match incoming(socket, msg).await {
+                    Incoming::End => return,
+                    Incoming::Control => None,
+                    Incoming::Binary(_) => Some(("bad_message", "send JSON text messages on the chat socket".to_owned())),
+                    Incoming::Text(text) => match serde_json::from_str::<RawChatClientMsg>(&text) {
                         Ok(RawChatClientMsg::Ping) => {
                             if !send_json(socket, &RawChatServerMsg::Pong).await {
                                 return;
@@ -188,16 +177,7 @@ async fn run(
                             None
                         }
                         Ok(RawChatClientMsg::UserMessage { .. }) if readonly => Some(("readonly", "this viewer is read-only".to_owned())),
-                        Ok(RawChatClientMsg::UserMessage { text }) => {
-                            // Text first, Enter separately: the TUI treats a
-                            // burst with a newline inside as a paste.
-                            let typed = handle.input(Bytes::from(text)).await;
-                            tokio::time::sleep(ENTER_DELAY).await;
-                            match typed.and(handle.input(Bytes::from_static(b"\r")).await) {
-                                Ok(()) => None,
-                                Err(_) => Some(("session_ended", "the session has ended".to_owned())),
-                            }
-                        }
+                        Ok(RawChatClientMsg::UserMessage { text }) => type_message(&handle, text).await,
                         Err(e) => Some(("bad_message", format!("could not read that message: {e}"))),
                     },
                 };
@@ -207,7 +187,23 @@ async fn run(
                     }
                 }
             }
+            alive = keepalive.tick() => {
+                if !Keepalive::ping(socket, alive).await {
+                    return;
+                }
+            }
         }
+    }
+}
+
+/// Types `text` into the PTY, then Enter after a pause; an error reply
+/// when the session has ended.
+async fn type_message(handle: &TerminalHandle, text: String) -> Option<(&'static str, String)> {
+    let typed = handle.input(Bytes::from(text)).await;
+    tokio::time::sleep(ENTER_DELAY).await;
+    match typed.and(handle.input(Bytes::from_static(b"\r")).await) {
+        Ok(()) => None,
+        Err(_) => Some(("session_ended", "the session has ended".to_owned())),
     }
 }
 

@@ -3,53 +3,21 @@
 
 use axum::extract::ws::{Message, WebSocket};
 use axum::extract::{Path, State};
-
-use crate::json::{ApiQuery, Upgrade};
 use axum::response::Response;
 use bytes::Bytes;
-use serde::Deserialize;
-use std::time::{Duration, Instant};
 
 use ccweb_protocol::terminal::{TerminalClientMsg, TerminalServerMsg};
 use ccweb_protocol::SessionInfo;
 use ccweb_runner::{clamp_size, TerminalHandle, ViewerEvent};
 
 use super::{
-    close, is_too_large, send, send_json, CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_TOO_BIG,
-    MAX_OUTPUT_FRAME_BYTES,
+    authorize, close, incoming, send, send_json, upgrade, Incoming, Keepalive, SocketQuery,
+    CLOSE_GOING_AWAY, CLOSE_NORMAL, MAX_OUTPUT_FRAME_BYTES,
 };
-use crate::auth::{Auth, Via};
+use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::http::sessions::visible_session;
+use crate::json::{ApiQuery, Upgrade};
 use crate::state::AppState;
-use ccweb_store::TokenScope;
-
-/// Query of both socket endpoints.
-#[derive(Deserialize)]
-pub struct SocketQuery {
-    /// `1` or `true`: attach without input.
-    readonly: Option<String>,
-}
-
-impl SocketQuery {
-    /// Whether the viewer asked for read-only.
-    pub fn readonly(&self) -> Result<bool, ApiError> {
-        match self.readonly.as_deref() {
-            None | Some("0") | Some("false") => Ok(false),
-            Some("1") | Some("true") => Ok(true),
-            Some(_) => Err(ApiError::bad_request(
-                "invalid_query",
-                "readonly must be 1 or 0",
-            )),
-        }
-    }
-}
-
-/// Whether `auth` may only watch this session: asked for, a read-only
-/// token, or an admin looking at someone else's session.
-pub fn forced_readonly(auth: &Auth, owner: uuid::Uuid) -> bool {
-    matches!(auth.via, Via::Token(TokenScope::Read)) || auth.user.id != owner
-}
 
 /// The upgrade handler.
 pub async fn terminal(
@@ -59,24 +27,13 @@ pub async fn terminal(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<SocketQuery>,
 ) -> Result<Response, ApiError> {
-    let record = visible_session(&state, &auth, &id).await?;
-    let readonly = q.readonly()? || forced_readonly(&auth, record.owner_id);
-    let handle = state.sessions.handle(record.id);
-    let info = state.sessions.info(record);
-    let max = state.config.ws_max_message_bytes;
-    let tracker = state.tracker.clone();
-    Ok(ws
-        .max_message_size(max)
-        .max_frame_size(max)
-        .on_upgrade(move |socket| {
-            tracker.track_future(async move {
-                let mut socket = socket;
-                match handle {
-                    Some(h) => run(&mut socket, &state, info, h, readonly).await,
-                    None => replay_ended(&mut socket, &state, info).await,
-                }
-            })
-        }))
+    let attach = authorize(&state, &auth, &id, &q).await?;
+    Ok(upgrade(ws, &state.clone(), move |mut socket| async move {
+        match attach.handle {
+            Some(h) => run(&mut socket, &state, attach.info, h, attach.readonly).await,
+            None => replay_ended(&mut socket, &state, attach.info).await,
+        }
+    }))
 }
 
 /// An ended session: its last screen, then `exit`.
@@ -128,23 +85,16 @@ async fn run(
     info.viewers = handle.viewers();
     info.cols = cols;
     info.rows = rows;
-    if !send_json(
-        socket,
-        &TerminalServerMsg::Connected {
-            session: Box::new(info),
-            cols,
-            rows,
-            readonly,
-        },
-    )
-    .await
-    {
+    let connected = TerminalServerMsg::Connected {
+        session: Box::new(info),
+        cols,
+        rows,
+        readonly,
+    };
+    if !send_json(socket, &connected).await {
         return;
     }
-    let ping_every = Duration::from_secs(state.config.ws_ping_interval_secs);
-    let mut ping = tokio::time::interval(ping_every);
-    ping.tick().await;
-    let mut last_heard = Instant::now();
+    let mut keepalive = Keepalive::new(state);
     loop {
         tokio::select! {
             () = state.cancel.cancelled() => {
@@ -152,7 +102,7 @@ async fn run(
                 return;
             }
             event = viewer.recv_batch(MAX_OUTPUT_FRAME_BYTES) => {
-                let ok = match event {
+                let sent = match event {
                     Some(ViewerEvent::Snapshot(b) | ViewerEvent::Output(b)) => send(socket, Message::Binary(b)).await,
                     Some(ViewerEvent::Resize { cols, rows }) => send_json(socket, &TerminalServerMsg::Resize { cols, rows }).await,
                     Some(ViewerEvent::Exit { code }) => {
@@ -166,35 +116,17 @@ async fn run(
                         return;
                     }
                 };
-                if !ok {
+                if !sent {
                     return;
                 }
             }
             msg = socket.recv() => {
-                last_heard = Instant::now();
-                let reply = match msg {
-                    None | Some(Ok(Message::Close(_))) => return,
-                    Some(Err(e)) => {
-                        if is_too_large(&e) {
-                            close(socket, CLOSE_TOO_BIG, "message too large").await;
-                        }
-                        return;
-                    }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
-                    Some(Ok(Message::Binary(data))) => input(&handle, readonly, data).await,
-                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<TerminalClientMsg>(&text) {
-                        Ok(TerminalClientMsg::Ping) => Some(TerminalServerMsg::Pong),
-                        Ok(TerminalClientMsg::Input { data }) => input(&handle, readonly, Bytes::from(data)).await,
-                        Ok(TerminalClientMsg::Resize { cols, rows }) => {
-                            if readonly {
-                                Some(error_msg("readonly", "this viewer is read-only"))
-                            } else {
-                                let (cols, rows) = clamp_size(cols, rows);
-                                handle.resize(cols, rows).await.err().map(|_| error_msg("session_ended", "the session has ended"))
-                            }
-                        }
-                        Err(e) => Some(error_msg("bad_message", format!("could not read that message: {e}"))),
-                    },
+                keepalive.heard();
+                let reply = match incoming(socket, msg).await {
+                    Incoming::End => return,
+                    Incoming::Control => None,
+                    Incoming::Binary(data) => input(&handle, readonly, data).await,
+                    Incoming::Text(text) => on_text(&handle, readonly, &text).await,
                 };
                 if let Some(reply) = reply {
                     if !send_json(socket, &reply).await {
@@ -202,16 +134,35 @@ async fn run(
                     }
                 }
             }
-            _ = ping.tick() => {
-                if last_heard.elapsed() > ping_every * 2 {
-                    close(socket, CLOSE_GOING_AWAY, "ping timeout").await;
-                    return;
-                }
-                if !send(socket, Message::Ping(Bytes::new())).await {
+            alive = keepalive.tick() => {
+                if !Keepalive::ping(socket, alive).await {
                     return;
                 }
             }
         }
+    }
+}
+
+/// Handles one JSON control message; returns the reply, if any.
+async fn on_text(handle: &TerminalHandle, readonly: bool, text: &str) -> Option<TerminalServerMsg> {
+    match serde_json::from_str::<TerminalClientMsg>(text) {
+        Ok(TerminalClientMsg::Ping) => Some(TerminalServerMsg::Pong),
+        Ok(TerminalClientMsg::Input { data }) => input(handle, readonly, Bytes::from(data)).await,
+        Ok(TerminalClientMsg::Resize { .. }) if readonly => {
+            Some(error_msg("readonly", "this viewer is read-only"))
+        }
+        Ok(TerminalClientMsg::Resize { cols, rows }) => {
+            let (cols, rows) = clamp_size(cols, rows);
+            handle
+                .resize(cols, rows)
+                .await
+                .err()
+                .map(|_| error_msg("session_ended", "the session has ended"))
+        }
+        Err(e) => Some(error_msg(
+            "bad_message",
+            format!("could not read that message: {e}"),
+        )),
     }
 }
 
