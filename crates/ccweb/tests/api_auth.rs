@@ -5,52 +5,19 @@
 
 mod common;
 
-use common::{Options, TermClient, TestServer};
-use reqwest::Method;
+use common::{
+    answer, assert_error, call, one_shot_client, status_of, Options, TermClient, TestServer,
+    SESSIONS,
+};
+use reqwest::{Method, RequestBuilder};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(15);
-const SESSIONS: &str = "/api/claude/sessions";
-
-/// Status and JSON body of a response (panics unless the body is JSON).
-async fn answer(resp: reqwest::Response) -> (u16, Value) {
-    let status = resp.status().as_u16();
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let text = resp.text().await.unwrap();
-    let body: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|_| panic!("{status}: body is not JSON ({ct}): {text:?}"));
-    assert!(
-        ct.starts_with("application/json"),
-        "{status}: content-type {ct:?} for {text}"
-    );
-    (status, body)
-}
-
-/// Asserts a `{"error":{"code","message"}}` answer with this status and code.
-fn assert_error(what: &str, (status, body): &(u16, Value), want_status: u16, want_code: &str) {
-    assert_eq!(*status, want_status, "{what}: {body}");
-    assert_eq!(body["error"]["code"], want_code, "{what}: {body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "{what}: a message: {body}"
-    );
-}
 
 /// The session body every create in this file sends.
 fn create_body(server: &TestServer) -> Value {
     json!({"mode": "terminal", "working_dir": server.root.join("project")})
-}
-
-/// Live processes under the server (its sessions' programs).
-fn children(server: &TestServer) -> usize {
-    common::descendants(server.pid()).0.len()
 }
 
 /// The one-time token in the printed login URL.
@@ -63,42 +30,68 @@ fn cookie_secret(cookie: &str) -> &str {
     cookie.split_once('=').unwrap().1
 }
 
-/// Logs in with a password; returns (cookie, csrf token).
-async fn password_login(server: &TestServer, user: &str, password: &str) -> (String, String) {
-    let resp = server
+/// A password login request.
+fn login_request(server: &TestServer, user: &str, password: &str) -> RequestBuilder {
+    server
         .http
         .post(server.url("/api/auth/login"))
         .json(&json!({"username": user, "password": password}))
-        .send()
-        .await
-        .unwrap();
+}
+
+/// A request to exchange an API token for a cookie.
+fn token_request(server: &TestServer, token: &str) -> RequestBuilder {
+    server
+        .http
+        .post(server.url("/api/auth/token"))
+        .json(&json!({"token": token}))
+}
+
+/// Sends a login request that must succeed; returns (cookie, csrf token).
+async fn logged_in(req: RequestBuilder) -> (String, String) {
+    let resp = req.send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let cookie = common::cookie_of(&resp);
     let body: Value = resp.json().await.unwrap();
     (cookie, body["csrf_token"].as_str().unwrap().to_owned())
+}
+
+/// Logs in with a password; returns (cookie, csrf token).
+async fn password_login(server: &TestServer, user: &str, password: &str) -> (String, String) {
+    logged_in(login_request(server, user, password)).await
 }
 
 /// Exchanges an API token for a cookie; returns (cookie, csrf token).
 async fn token_login(server: &TestServer, token: &str) -> (String, String) {
-    let resp = server
-        .http
-        .post(server.url("/api/auth/token"))
-        .json(&json!({"token": token}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let cookie = common::cookie_of(&resp);
-    let body: Value = resp.json().await.unwrap();
-    (cookie, body["csrf_token"].as_str().unwrap().to_owned())
+    logged_in(token_request(server, token)).await
 }
 
-/// A client that opens a new connection for every request.
-fn one_shot_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .pool_max_idle_per_host(0)
-        .build()
-        .unwrap()
+/// `GET /api/me` with a login cookie.
+fn me_by_cookie(server: &TestServer, cookie: &str) -> RequestBuilder {
+    server.req_cookie(cookie, Method::GET, "/api/me")
+}
+
+/// Attaches a terminal viewer the way a browser does: with a login cookie
+/// and the server's own Origin.
+async fn cookie_terminal(server: &TestServer, id: &str, cookie: &str) -> TermClient {
+    let ws = server
+        .ws_with(
+            &format!("{SESSIONS}/{id}/terminal"),
+            &[("cookie", cookie), ("origin", &server.origin())],
+        )
+        .await
+        .unwrap();
+    TermClient::connect(ws).await
+}
+
+/// A read-only API token of `user`.
+fn read_token(server: &TestServer, user: &str) -> String {
+    server
+        .cli(
+            &["token", "create", "--user", user, "--scope", "read"],
+            None,
+        )
+        .trim()
+        .to_owned()
 }
 
 /// Asserts none of `secrets` appears in the server's log (its stderr, less
@@ -131,11 +124,8 @@ fn assert_not_logged(server: &TestServer, secrets: &[&str]) {
 #[tokio::test]
 async fn every_api_route_without_credentials_is_401_json_and_no_socket_spawns_anything() {
     let server = TestServer::start(Options::shell("exec sleep 1000")).await;
-    let id = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let before = children(&server);
+    let id = server.create_session_id().await;
+    let before = server.children().len();
     let one = format!("{SESSIONS}/{id}");
     let resume = format!("{one}/resume");
     let routes: Vec<(Method, &str, Option<Value>)> = vec![
@@ -168,7 +158,7 @@ async fn every_api_route_without_credentials_is_401_json_and_no_socket_spawns_an
             if let Some(b) = body {
                 req = req.json(b);
             }
-            let a = answer(req.send().await.unwrap()).await;
+            let a = call(req).await;
             assert_error(
                 &format!("{method} {path} with {headers:?}"),
                 &a,
@@ -177,70 +167,46 @@ async fn every_api_route_without_credentials_is_401_json_and_no_socket_spawns_an
             );
         }
     }
+    let origin = server.origin();
     for kind in ["terminal", "chat"] {
         let path = format!("{one}/{kind}");
-        assert_eq!(
-            server.ws_with(&path, &[]).await.err(),
-            Some(401),
-            "{kind} socket without credentials"
-        );
-        assert_eq!(
-            server
-                .ws_with(&path, &[("origin", &server.origin())])
-                .await
-                .err(),
-            Some(401),
-            "{kind} socket with only an Origin"
-        );
-        assert_eq!(
-            server
-                .ws_with(&path, &[("cookie", "ccweb_session=0123456789abcdef")])
-                .await
-                .err(),
-            Some(401),
-            "{kind} socket with a made-up cookie"
-        );
-        assert_eq!(
-            server
-                .ws_with(&path, &[("authorization", "Bearer ccweb_nope")])
-                .await
-                .err(),
-            Some(401),
-            "{kind} socket with a made-up token"
-        );
+        for (headers, what) in [
+            (vec![], "without credentials"),
+            (vec![("origin", origin.as_str())], "with only an Origin"),
+            (
+                vec![("cookie", "ccweb_session=0123456789abcdef")],
+                "with a made-up cookie",
+            ),
+            (
+                vec![("authorization", "Bearer ccweb_nope")],
+                "with a made-up token",
+            ),
+        ] {
+            assert_eq!(
+                server.ws_with(&path, &headers).await.err(),
+                Some(401),
+                "{kind} socket {what}"
+            );
+        }
     }
     // Nothing was stopped, renamed, created or spawned.
     let s = server.session(&id).await;
     assert_eq!(s["state"], "running");
     assert_eq!(s["title"], "project");
     assert_eq!(s["viewers"], 0);
-    let list: Value = server
-        .req(Method::GET, SESSIONS)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(list["sessions"].as_array().unwrap().len(), 1);
-    assert_eq!(children(&server), before);
+    assert_eq!(server.sessions().await.len(), 1);
+    assert_eq!(server.children().len(), before);
 }
 
 #[tokio::test]
 async fn a_plain_get_on_a_socket_route_without_credentials_is_401_json() {
     let server = TestServer::start(Options::shell("exec sleep 1000")).await;
-    let id = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = server.create_session_id().await;
     for kind in ["terminal", "chat"] {
-        let a = answer(
+        let a = call(
             server
                 .http
-                .get(server.url(&format!("{SESSIONS}/{id}/{kind}")))
-                .send()
-                .await
-                .unwrap(),
+                .get(server.url(&format!("{SESSIONS}/{id}/{kind}"))),
         )
         .await;
         assert_error(&format!("plain GET {kind}"), &a, 401, "unauthorized");
@@ -251,11 +217,8 @@ async fn a_plain_get_on_a_socket_route_without_credentials_is_401_json() {
 async fn forged_tampered_and_disabled_users_credentials_are_401() {
     let server = TestServer::start(Options::shell("exec sleep 1000")).await;
     let bob = server.add_user("bob", "bob-password-123");
-    let me = |token: String| {
-        let req = server.req_as(&token, Method::GET, "/api/me");
-        async move { answer(req.send().await.unwrap()).await }
-    };
-    let ok = me(bob.clone()).await;
+    let me = |token: &str| call(server.req_as(token, Method::GET, "/api/me"));
+    let ok = me(&bob).await;
     assert_eq!(ok.0, 200);
     assert_eq!(ok.1["user"]["name"], "bob");
     assert_eq!(ok.1["user"]["is_admin"], false);
@@ -282,74 +245,37 @@ async fn forged_tampered_and_disabled_users_credentials_are_401() {
     forged.push("x".repeat(100_000));
     for token in forged {
         let what = format!("token {:?}", &token[..token.len().min(40)]);
-        assert_error(&what, &me(token).await, 401, "unauthorized");
+        assert_error(&what, &me(&token).await, 401, "unauthorized");
     }
     // Wrong schemes carrying the real token.
     for header in [format!("Basic {bob}"), bob.clone(), format!("Token {bob}")] {
-        let a = answer(
-            server
-                .http
-                .get(server.url("/api/me"))
-                .header("authorization", header.clone())
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        assert_error(&header, &a, 401, "unauthorized");
+        let req = server
+            .http
+            .get(server.url("/api/me"))
+            .header("authorization", header.clone());
+        assert_error(&header, &call(req).await, 401, "unauthorized");
     }
 
     // Disabling bob ends his token and his cookie session at once.
     let (cookie, _) = password_login(&server, "bob", "bob-password-123").await;
-    let with_cookie = || {
-        server
-            .http
-            .get(server.url("/api/me"))
-            .header("cookie", cookie.clone())
-            .send()
-    };
-    assert_eq!(with_cookie().await.unwrap().status(), 200);
+    assert_eq!(status_of(me_by_cookie(&server, &cookie)).await, 200);
     server.cli(&["user", "disable", "bob"], None);
-    assert_error(
-        "disabled user's token",
-        &me(bob.clone()).await,
-        401,
-        "unauthorized",
-    );
-    assert_error(
-        "disabled user's cookie",
-        &answer(with_cookie().await.unwrap()).await,
-        401,
-        "unauthorized",
-    );
-    let relogin = server
-        .http
-        .post(server.url("/api/auth/login"))
-        .json(&json!({"username": "bob", "password": "bob-password-123"}))
-        .send()
-        .await
-        .unwrap();
-    assert_error(
-        "disabled user's password login",
-        &answer(relogin).await,
-        401,
-        "unauthorized",
-    );
-    let tok = server
-        .http
-        .post(server.url("/api/auth/token"))
-        .json(&json!({"token": bob}))
-        .send()
-        .await
-        .unwrap();
-    assert_error(
-        "disabled user's token login",
-        &answer(tok).await,
-        401,
-        "unauthorized",
-    );
+    for (what, req) in [
+        (
+            "disabled user's token",
+            server.req_as(&bob, Method::GET, "/api/me"),
+        ),
+        ("disabled user's cookie", me_by_cookie(&server, &cookie)),
+        (
+            "disabled user's password login",
+            login_request(&server, "bob", "bob-password-123"),
+        ),
+        ("disabled user's token login", token_request(&server, &bob)),
+    ] {
+        assert_error(what, &call(req).await, 401, "unauthorized");
+    }
     // The admin is unaffected.
-    assert_eq!(me(server.admin_token.clone()).await.0, 200);
+    assert_eq!(me(&server.admin_token).await.0, 200);
     assert_not_logged(&server, &[&bob, "bob-password-123", cookie_secret(&cookie)]);
 }
 
@@ -357,44 +283,22 @@ async fn forged_tampered_and_disabled_users_credentials_are_401() {
 async fn the_one_time_login_url_works_once_and_only_with_its_token() {
     let server = TestServer::start(Options::shell("exec sleep 1000")).await;
     // The harness used it already.
-    let again = answer(server.http.get(&server.login_url).send().await.unwrap()).await;
-    assert_error("reused one-time URL", &again, 403, "invalid_login_token");
-    let wrong = answer(
-        server
-            .http
-            .get(server.url("/login?token=0123456789abcdef0123456789abcdef"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_error("wrong one-time token", &wrong, 403, "invalid_login_token");
-    assert_error(
-        "empty one-time token",
-        &answer(
-            server
-                .http
-                .get(server.url("/login?token="))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await,
-        403,
-        "invalid_login_token",
-    );
+    for (what, url) in [
+        ("reused one-time URL", server.login_url.clone()),
+        (
+            "wrong one-time token",
+            server.url("/login?token=0123456789abcdef0123456789abcdef"),
+        ),
+        ("empty one-time token", server.url("/login?token=")),
+    ] {
+        let a = call(server.http.get(url)).await;
+        assert_error(what, &a, 403, "invalid_login_token");
+    }
     // Nor can the used token be exchanged at the API.
     let used = one_time_token(&server);
-    let tok = server
-        .http
-        .post(server.url("/api/auth/token"))
-        .json(&json!({"token": used}))
-        .send()
-        .await
-        .unwrap();
     assert_error(
         "used one-time token at /api/auth/token",
-        &answer(tok).await,
+        &call(token_request(&server, &used)).await,
         401,
         "unauthorized",
     );
@@ -408,14 +312,10 @@ async fn the_one_time_login_url_works_once_and_only_with_its_token() {
         .starts_with("text/html"));
     assert!(help.text().await.unwrap().contains("/api/auth/login"));
     // The cookie the harness got from it works.
-    let me = server
-        .http
-        .get(server.url("/api/me"))
-        .header("cookie", &server.admin_cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(me.status(), 200);
+    assert_eq!(
+        status_of(me_by_cookie(&server, &server.admin_cookie)).await,
+        200
+    );
     assert_not_logged(
         &server,
         &[
@@ -437,9 +337,10 @@ async fn password_login_sets_a_safe_fresh_cookie_and_fails_alike_for_wrong_passw
         if let Some(c) = cookie {
             req = req.header("cookie", c);
         }
-        req.send()
+        req
     };
     let resp = login(json!({"username": "carol", "password": password}), None)
+        .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
@@ -474,27 +375,9 @@ async fn password_login_sets_a_safe_fresh_cookie_and_fails_alike_for_wrong_passw
     assert!(body["csrf_token"].as_str().unwrap().len() >= 16);
 
     // Wrong password and unknown user look the same.
-    let wrong = answer(
-        login(
-            json!({"username": "carol", "password": "wrong-password-canary"}),
-            None,
-        )
-        .await
-        .unwrap(),
-    )
-    .await;
-    let unknown = answer(
-        login(json!({"username": "nobody", "password": password}), None)
-            .await
-            .unwrap(),
-    )
-    .await;
-    let passwordless = answer(
-        login(json!({"username": "admin", "password": ""}), None)
-            .await
-            .unwrap(),
-    )
-    .await;
+    let wrong = call(login_request(&server, "carol", "wrong-password-canary")).await;
+    let unknown = call(login_request(&server, "nobody", password)).await;
+    let passwordless = call(login_request(&server, "admin", "")).await;
     assert_error("wrong password", &wrong, 401, "unauthorized");
     assert_eq!(wrong, unknown, "no user-existence oracle");
     assert_eq!(
@@ -508,7 +391,7 @@ async fn password_login_sets_a_safe_fresh_cookie_and_fails_alike_for_wrong_passw
         json!({"username": "carol", "password": 5}),
         json!({"username": "carol", "password": password, "admin": true}),
     ] {
-        let (status, b) = answer(login(bad.clone(), None).await.unwrap()).await;
+        let (status, b) = call(login(bad.clone(), None)).await;
         assert_eq!(status, 400, "{bad}: {b}");
     }
 
@@ -529,13 +412,10 @@ async fn password_login_sets_a_safe_fresh_cookie_and_fails_alike_for_wrong_passw
             json!({"username": "carol", "password": "p".repeat(2000)}),
         ),
     ] {
-        let resp = one_shot_client()
+        let req = one_shot_client()
             .post(server.url("/api/auth/login"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let (status, b) = answer(resp).await;
+            .json(&body);
+        let (status, b) = call(req).await;
         assert!(status == 400 || status == 413, "{what}: {status} {b}");
     }
     assert!(
@@ -553,6 +433,7 @@ async fn password_login_sets_a_safe_fresh_cookie_and_fails_alike_for_wrong_passw
         json!({"username": "carol", "password": password}),
         Some(first.clone()),
     )
+    .send()
     .await
     .unwrap();
     let second = common::cookie_of(&resp);
@@ -561,6 +442,7 @@ async fn password_login_sets_a_safe_fresh_cookie_and_fails_alike_for_wrong_passw
         json!({"username": "carol", "password": password}),
         Some("ccweb_session=attacker-chosen-value-0123456789".into()),
     )
+    .send()
     .await
     .unwrap();
     let third = common::cookie_of(&resp);
@@ -568,49 +450,24 @@ async fn password_login_sets_a_safe_fresh_cookie_and_fails_alike_for_wrong_passw
         !third.contains("attacker-chosen"),
         "a planted cookie is not adopted"
     );
+    let name_by_cookie = |cookie: &str| {
+        let req = me_by_cookie(&server, cookie);
+        async move {
+            let me: Value = req.send().await.unwrap().json().await.unwrap();
+            me["user"]["name"].clone()
+        }
+    };
     for c in [&first, &second, &third] {
-        let me: Value = server
-            .http
-            .get(server.url("/api/me"))
-            .header("cookie", c.as_str())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(me["user"]["name"], "carol");
+        assert_eq!(name_by_cookie(c).await, "carol");
     }
 
     // Token login: a full API token gives a cookie; garbage and read tokens do not.
     let (tcookie, csrf) = token_login(&server, &carol).await;
     assert!(!csrf.is_empty());
-    let me: Value = server
-        .http
-        .get(server.url("/api/me"))
-        .header("cookie", tcookie.as_str())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(me["user"]["name"], "carol");
-    let read = server
-        .cli(
-            &["token", "create", "--user", "carol", "--scope", "read"],
-            None,
-        )
-        .trim()
-        .to_owned();
+    assert_eq!(name_by_cookie(&tcookie).await, "carol");
+    let read = read_token(&server, "carol");
     for bad in ["garbage", &read, &format!("{carol}x"), ""] {
-        let resp = server
-            .http
-            .post(server.url("/api/auth/token"))
-            .json(&json!({"token": bad}))
-            .send()
-            .await
-            .unwrap();
+        let resp = token_request(&server, bad).send().await.unwrap();
         assert!(resp.headers().get("set-cookie").is_none());
         assert_error(
             &format!("token login with {bad:?}"),
@@ -639,18 +496,9 @@ async fn password_login_sets_a_safe_fresh_cookie_and_fails_alike_for_wrong_passw
 async fn after_logout_the_old_cookie_is_refused() {
     let server = TestServer::start(Options::shell("exec sleep 1000")).await;
     let (cookie, csrf) = token_login(&server, &server.admin_token).await;
-    let me = || {
-        server
-            .http
-            .get(server.url("/api/me"))
-            .header("cookie", cookie.clone())
-            .send()
-    };
-    assert_eq!(me().await.unwrap().status(), 200);
+    assert_eq!(status_of(me_by_cookie(&server, &cookie)).await, 200);
     let out = server
-        .http
-        .post(server.url("/api/auth/logout"))
-        .header("cookie", cookie.clone())
+        .req_cookie(&cookie, Method::POST, "/api/auth/logout")
         .header("origin", server.origin())
         .send()
         .await
@@ -663,34 +511,25 @@ async fn after_logout_the_old_cookie_is_refused() {
     );
     assert_error(
         "replayed cookie",
-        &answer(me().await.unwrap()).await,
+        &call(me_by_cookie(&server, &cookie)).await,
         401,
         "unauthorized",
     );
     let create = server
-        .http
-        .post(server.url(SESSIONS))
-        .header("cookie", cookie.clone())
+        .req_cookie(&cookie, Method::POST, SESSIONS)
         .header("x-csrf-token", csrf.clone())
-        .json(&create_body(&server))
-        .send()
-        .await
-        .unwrap();
+        .json(&create_body(&server));
     assert_error(
         "replayed cookie with its CSRF token",
-        &answer(create).await,
+        &call(create).await,
         401,
         "unauthorized",
     );
     // Other login sessions of the same user are not affected.
-    let me2 = server
-        .http
-        .get(server.url("/api/me"))
-        .header("cookie", &server.admin_cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(me2.status(), 200);
+    assert_eq!(
+        status_of(me_by_cookie(&server, &server.admin_cookie)).await,
+        200
+    );
     assert_not_logged(&server, &[cookie_secret(&cookie), &csrf]);
 }
 
@@ -698,23 +537,11 @@ async fn after_logout_the_old_cookie_is_refused() {
 #[ignore = "issue 5 (security): logout deletes the login session but leaves that session's open WebSockets running (security checklist: closed with 1008 within 1 s)"]
 async fn logout_closes_the_sockets_of_that_login_session() {
     let server = TestServer::start(Options::interactive_shell()).await;
-    let id = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = server.create_session_id().await;
     let (cookie, _) = token_login(&server, &server.admin_token).await;
-    let ws = server
-        .ws_with(
-            &format!("{SESSIONS}/{id}/terminal"),
-            &[("cookie", &cookie), ("origin", &server.origin())],
-        )
-        .await
-        .unwrap();
-    let mut c = TermClient::connect(ws).await;
+    let mut c = cookie_terminal(&server, &id, &cookie).await;
     let out = server
-        .http
-        .post(server.url("/api/auth/logout"))
-        .header("cookie", cookie.clone())
+        .req_cookie(&cookie, Method::POST, "/api/auth/logout")
         .send()
         .await
         .unwrap();
@@ -737,25 +564,12 @@ async fn cookie_state_changes_need_the_exact_own_origin_or_the_csrf_token() {
     };
     let create = |headers: Vec<(&'static str, String)>| {
         let mut req = server
-            .http
-            .post(server.url(SESSIONS))
-            .header("cookie", cookie.clone())
+            .req_cookie(&cookie, Method::POST, SESSIONS)
             .json(&create_body(&server));
         for (k, v) in headers {
             req = req.header(k, v);
         }
-        async move { answer(req.send().await.unwrap()).await }
-    };
-    let count = || async {
-        let v: Value = server
-            .req(Method::GET, SESSIONS)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        v["sessions"].as_array().unwrap().len()
+        call(req)
     };
 
     assert_error(
@@ -789,47 +603,36 @@ async fn cookie_state_changes_need_the_exact_own_origin_or_the_csrf_token() {
             "origin_not_allowed",
         );
     }
-    // Forwarding headers from the client do not make a foreign origin ours.
-    let forwarded = create(vec![
-        ("origin", "http://evil.example".into()),
-        ("x-forwarded-host", "evil.example".into()),
-        ("forwarded", "host=evil.example;proto=http".into()),
-    ])
-    .await;
-    assert_error("X-Forwarded-Host", &forwarded, 403, "origin_not_allowed");
-    assert_error(
-        "wrong CSRF token",
-        &create(vec![(
-            "x-csrf-token",
-            "0123456789abcdef0123456789abcdef".into(),
-        )])
-        .await,
-        403,
-        "origin_not_allowed",
-    );
-    assert_error(
-        "empty CSRF token",
-        &create(vec![("x-csrf-token", String::new())]).await,
-        403,
-        "origin_not_allowed",
-    );
-    assert_error(
-        "another login's CSRF token",
-        &create(vec![("x-csrf-token", other_csrf.clone())]).await,
-        403,
-        "origin_not_allowed",
-    );
-    assert_error(
-        "a wrong CSRF token with a foreign Origin",
-        &create(vec![
-            ("x-csrf-token", "nope".into()),
-            ("origin", "http://evil.example".into()),
-        ])
-        .await,
-        403,
-        "origin_not_allowed",
-    );
-    assert_eq!(count().await, 0, "nothing was created");
+    for (what, headers) in [
+        // Forwarding headers from the client do not make a foreign origin ours.
+        (
+            "X-Forwarded-Host",
+            vec![
+                ("origin", "http://evil.example".into()),
+                ("x-forwarded-host", "evil.example".into()),
+                ("forwarded", "host=evil.example;proto=http".into()),
+            ],
+        ),
+        (
+            "wrong CSRF token",
+            vec![("x-csrf-token", "0123456789abcdef0123456789abcdef".into())],
+        ),
+        ("empty CSRF token", vec![("x-csrf-token", String::new())]),
+        (
+            "another login's CSRF token",
+            vec![("x-csrf-token", other_csrf.clone())],
+        ),
+        (
+            "a wrong CSRF token with a foreign Origin",
+            vec![
+                ("x-csrf-token", "nope".into()),
+                ("origin", "http://evil.example".into()),
+            ],
+        ),
+    ] {
+        assert_error(what, &create(headers).await, 403, "origin_not_allowed");
+    }
+    assert_eq!(server.sessions().await.len(), 0, "nothing was created");
 
     let own = create(vec![("origin", server.origin())]).await;
     assert_eq!(own.0, 201, "own origin: {}", own.1);
@@ -842,79 +645,47 @@ async fn cookie_state_changes_need_the_exact_own_origin_or_the_csrf_token() {
         .await
         .unwrap();
     assert_eq!(bearer.status(), 201, "bearer tokens need no Origin");
-    assert_eq!(count().await, 3);
+    assert_eq!(server.sessions().await.len(), 3);
 
     // The same holds for rename and stop.
     let id = own.1["id"].as_str().unwrap().to_owned();
     let path = format!("{SESSIONS}/{id}");
-    let patch = server
-        .http
-        .patch(server.url(&path))
-        .header("cookie", cookie.clone())
-        .header("origin", "http://evil.example")
-        .json(&json!({"title": "pwned"}))
-        .send()
-        .await
-        .unwrap();
-    assert_error(
-        "cross-site rename",
-        &answer(patch).await,
-        403,
-        "origin_not_allowed",
-    );
-    let del = server
-        .http
-        .delete(server.url(&path))
-        .header("cookie", cookie.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_error(
-        "stop without Origin",
-        &answer(del).await,
-        403,
-        "origin_not_allowed",
-    );
-    let resume = server
-        .http
-        .post(server.url(&format!("{path}/resume")))
-        .header("cookie", cookie.clone())
-        .header("origin", "null")
-        .send()
-        .await
-        .unwrap();
-    assert_error(
-        "resume from Origin null",
-        &answer(resume).await,
-        403,
-        "origin_not_allowed",
-    );
+    for (what, req) in [
+        (
+            "cross-site rename",
+            server
+                .req_cookie(&cookie, Method::PATCH, &path)
+                .header("origin", "http://evil.example")
+                .json(&json!({"title": "pwned"})),
+        ),
+        (
+            "stop without Origin",
+            server.req_cookie(&cookie, Method::DELETE, &path),
+        ),
+        (
+            "resume from Origin null",
+            server
+                .req_cookie(&cookie, Method::POST, &format!("{path}/resume"))
+                .header("origin", "null"),
+        ),
+    ] {
+        assert_error(what, &call(req).await, 403, "origin_not_allowed");
+    }
     let s = server.session(&id).await;
     assert_eq!(
         (s["state"].as_str(), s["title"].as_str()),
         (Some("running"), Some("project"))
     );
     // Reading needs no Origin.
-    let get = server
-        .http
-        .get(server.url(&path))
-        .header("cookie", cookie.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(get.status(), 200);
+    assert_eq!(
+        status_of(server.req_cookie(&cookie, Method::GET, &path)).await,
+        200
+    );
     // A cross-site login is refused too (login CSRF).
-    let login = server
-        .http
-        .post(server.url("/api/auth/token"))
-        .header("origin", "http://evil.example")
-        .json(&json!({"token": server.admin_token}))
-        .send()
-        .await
-        .unwrap();
+    let login = token_request(&server, &server.admin_token).header("origin", "http://evil.example");
     assert_error(
         "cross-site login",
-        &answer(login).await,
+        &call(login).await,
         403,
         "origin_not_allowed",
     );
@@ -944,9 +715,7 @@ async fn cookie_state_changes_need_the_exact_own_origin_or_the_csrf_token() {
         .get("access-control-allow-credentials")
         .is_none());
     let get = server
-        .http
-        .get(server.url(SESSIONS))
-        .header("cookie", cookie.clone())
+        .req_cookie(&cookie, Method::GET, SESSIONS)
         .header("origin", "http://evil.example")
         .send()
         .await
@@ -966,10 +735,7 @@ async fn repeated_wrong_passwords_are_rate_limited() {
     server.add_user("erin", "erin-password-123");
     let mut limited = None;
     for _ in 0..10 {
-        let resp = server
-            .http
-            .post(server.url("/api/auth/login"))
-            .json(&json!({"username": "erin", "password": "guess-guess"}))
+        let resp = login_request(&server, "erin", "guess-guess")
             .send()
             .await
             .unwrap();
@@ -987,12 +753,9 @@ async fn repeated_wrong_passwords_are_rate_limited() {
 #[tokio::test]
 async fn cookie_websocket_upgrades_need_the_own_origin_and_tokens_do_not() {
     let server = TestServer::start(Options::interactive_shell()).await;
-    let id = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = server.create_session_id().await;
     let (cookie, csrf) = token_login(&server, &server.admin_token).await;
-    let before = children(&server);
+    let before = server.children().len();
     for kind in ["terminal", "chat"] {
         let path = format!("{SESSIONS}/{id}/{kind}");
         for origin in [
@@ -1020,21 +783,14 @@ async fn cookie_websocket_upgrades_need_the_own_origin_and_tokens_do_not() {
             "{kind}: the CSRF header does not replace Origin on sockets"
         );
     }
-    assert_eq!(children(&server), before, "nothing was spawned");
+    assert_eq!(server.children().len(), before, "nothing was spawned");
     assert_eq!(
         server.session(&id).await["viewers"],
         0,
         "nobody got attached"
     );
     // Own origin with the cookie: works.
-    let ws = server
-        .ws_with(
-            &format!("{SESSIONS}/{id}/terminal"),
-            &[("cookie", &cookie), ("origin", &server.origin())],
-        )
-        .await
-        .unwrap();
-    let mut c = TermClient::connect(ws).await;
+    let mut c = cookie_terminal(&server, &id, &cookie).await;
     assert_eq!(c.controls[0]["session"]["id"], id.as_str());
     c.send_bytes(b"echo via-co''okie\r").await;
     c.wait_for(T, |s| s.contains("via-cookie")).await;
@@ -1061,63 +817,41 @@ async fn a_foreign_host_header_is_refused_even_with_valid_credentials() {
         &format!("127.0.0.1.attacker.example:{port}"),
         "",
     ] {
-        let get = server
-            .req(Method::GET, SESSIONS)
-            .header("host", host)
-            .send()
-            .await
-            .unwrap();
+        let get = server.req(Method::GET, SESSIONS).header("host", host);
         assert_error(
             &format!("GET with Host {host:?}"),
-            &answer(get).await,
+            &call(get).await,
             403,
             "host_not_allowed",
         );
         let post = server
             .req(Method::POST, SESSIONS)
             .header("host", host)
-            .json(&create_body(&server))
-            .send()
-            .await
-            .unwrap();
+            .json(&create_body(&server));
         assert_error(
             &format!("POST with Host {host:?}"),
-            &answer(post).await,
+            &call(post).await,
             403,
             "host_not_allowed",
         );
     }
-    // With the cookie and a matching (rebound) Origin too.
-    let post = server
-        .http
-        .post(server.url(SESSIONS))
-        .header("host", evil.as_str())
-        .header("cookie", &server.admin_cookie)
-        .header("origin", format!("http://{evil}"))
-        .json(&create_body(&server))
-        .send()
-        .await
-        .unwrap();
-    assert_error(
-        "rebound origin and host",
-        &answer(post).await,
-        403,
-        "host_not_allowed",
-    );
-    let login = server
-        .http
-        .post(server.url("/api/auth/token"))
-        .header("host", evil.as_str())
-        .json(&json!({"token": server.admin_token}))
-        .send()
-        .await
-        .unwrap();
-    assert_error(
-        "login through a rebound name",
-        &answer(login).await,
-        403,
-        "host_not_allowed",
-    );
+    for (what, req) in [
+        // With the cookie and a matching (rebound) Origin too.
+        (
+            "rebound origin and host",
+            server
+                .req_cookie(&server.admin_cookie, Method::POST, SESSIONS)
+                .header("host", evil.as_str())
+                .header("origin", format!("http://{evil}"))
+                .json(&create_body(&server)),
+        ),
+        (
+            "login through a rebound name",
+            token_request(&server, &server.admin_token).header("host", evil.as_str()),
+        ),
+    ] {
+        assert_error(what, &call(req).await, 403, "host_not_allowed");
+    }
     let ws = server
         .ws_with(
             "/api/claude/sessions/00000000-0000-4000-8000-000000000000/terminal",
@@ -1128,15 +862,7 @@ async fn a_foreign_host_header_is_refused_even_with_valid_credentials() {
         )
         .await;
     assert_eq!(ws.err(), Some(403), "socket through a rebound name");
-    let list: Value = server
-        .req(Method::GET, SESSIONS)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(list["sessions"].as_array().unwrap().len(), 0);
+    assert_eq!(server.sessions().await.len(), 0);
     // Loopback names on any port are fine (SSH tunnels).
     let ok = server
         .req(Method::GET, "/api/me")
@@ -1159,79 +885,45 @@ async fn form_posts_with_a_cookie_are_415_and_create_nothing() {
         ("application/x-www-form-urlencoded", format!("{body}=")),
         ("multipart/form-data; boundary=XyZ", multipart),
     ];
+    // The admin's cookie POST from `origin`.
+    let form_post = |origin: String| {
+        server
+            .req_cookie(&server.admin_cookie, Method::POST, SESSIONS)
+            .header("origin", origin)
+    };
     for (ct, payload) in cases {
-        let resp = server
-            .http
-            .post(server.url(SESSIONS))
-            .header("cookie", &server.admin_cookie)
-            .header("origin", server.origin())
+        let post = form_post(server.origin())
             .header("content-type", ct)
-            .body(payload)
-            .send()
-            .await
-            .unwrap();
+            .body(payload);
         assert_error(
             &format!("cookie POST as {ct}"),
-            &answer(resp).await,
+            &call(post).await,
             415,
             "unsupported_media_type",
         );
     }
     // Without a content type too.
-    let resp = server
-        .http
-        .post(server.url(SESSIONS))
-        .header("cookie", &server.admin_cookie)
-        .header("origin", server.origin())
-        .body(body.clone())
-        .send()
-        .await
-        .unwrap();
     assert_error(
         "no content type",
-        &answer(resp).await,
+        &call(form_post(server.origin()).body(body.clone())).await,
         415,
         "unsupported_media_type",
     );
     // Cross-site form posts are refused whatever the type.
-    let resp = server
-        .http
-        .post(server.url(SESSIONS))
-        .header("cookie", &server.admin_cookie)
-        .header("origin", "http://evil.example")
+    let post = form_post("http://evil.example".into())
         .header("content-type", "text/plain")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let (status, b) = answer(resp).await;
+        .body(body);
+    let (status, b) = call(post).await;
     assert!(status == 403 || status == 415, "{status} {b}");
-    let list: Value = server
-        .req(Method::GET, SESSIONS)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(list["sessions"].as_array().unwrap().len(), 0);
-    assert_eq!(children(&server), 0);
+    assert_eq!(server.sessions().await.len(), 0);
+    assert_eq!(server.children().len(), 0);
 }
 
 #[tokio::test]
 async fn a_read_only_token_can_look_but_not_change_anything() {
     let server = TestServer::start(Options::interactive_shell()).await;
-    let id = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let read = server
-        .cli(
-            &["token", "create", "--user", "admin", "--scope", "read"],
-            None,
-        )
-        .trim()
-        .to_owned();
+    let id = server.create_session_id().await;
+    let read = read_token(&server, "admin");
     let path = format!("{SESSIONS}/{id}");
     for p in [
         SESSIONS,
@@ -1239,8 +931,11 @@ async fn a_read_only_token_can_look_but_not_change_anything() {
         "/api/me",
         "/api/claude/sessions?all=true",
     ] {
-        let resp = server.req_as(&read, Method::GET, p).send().await.unwrap();
-        assert_eq!(resp.status(), 200, "GET {p}");
+        assert_eq!(
+            status_of(server.req_as(&read, Method::GET, p)).await,
+            200,
+            "GET {p}"
+        );
     }
     let refused = [
         server
@@ -1265,23 +960,19 @@ async fn a_read_only_token_can_look_but_not_change_anything() {
     }
     // Sockets: only read-only ones.
     let auth = format!("Bearer {read}");
-    assert_eq!(
-        server
-            .ws_with(&format!("{path}/terminal"), &[("authorization", &auth)])
-            .await
-            .err(),
-        Some(403)
-    );
-    assert_eq!(
-        server
-            .ws_with(
-                &format!("{path}/terminal?readonly=0"),
-                &[("authorization", &auth)]
-            )
-            .await
-            .err(),
-        Some(403)
-    );
+    for query in ["", "?readonly=0"] {
+        assert_eq!(
+            server
+                .ws_with(
+                    &format!("{path}/terminal{query}"),
+                    &[("authorization", &auth)]
+                )
+                .await
+                .err(),
+            Some(403),
+            "terminal{query}"
+        );
+    }
     // A query that merely contains `readonly=1` is refused or attached read-only.
     if let Ok(ws) = server
         .ws_with(
@@ -1308,15 +999,7 @@ async fn a_read_only_token_can_look_but_not_change_anything() {
         (s["state"].as_str(), s["title"].as_str()),
         (Some("running"), Some("project"))
     );
-    let list: Value = server
-        .req(Method::GET, SESSIONS)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(list["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(server.sessions().await.len(), 1);
     assert_not_logged(&server, &[&read]);
 }
 
@@ -1333,71 +1016,51 @@ async fn secrets_never_reach_the_log() {
         "ccweb_canary-forged-token-88e1",
         "canary-cookie-value-0c4f",
     ];
-    let r = server
-        .http
-        .post(server.url("/api/auth/login"))
-        .json(&json!({"username": "dave", "password": canaries[0]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
-    let r = server
-        .http
-        .post(server.url("/api/auth/token"))
-        .json(&json!({"token": canaries[1]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
-    let r = server
-        .req_as(canaries[1], Method::GET, SESSIONS)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
-    let r = server
-        .http
-        .get(server.url("/api/me"))
-        .header("cookie", format!("ccweb_session={}", canaries[2]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
-    let r = server
-        .http
-        .get(server.url(&format!("/login?token={}", canaries[1])))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 403);
+    let refused = [
+        (
+            "wrong password",
+            login_request(&server, "dave", canaries[0]),
+            401,
+        ),
+        (
+            "forged token login",
+            token_request(&server, canaries[1]),
+            401,
+        ),
+        (
+            "forged bearer token",
+            server.req_as(canaries[1], Method::GET, SESSIONS),
+            401,
+        ),
+        (
+            "made-up cookie",
+            me_by_cookie(&server, &format!("ccweb_session={}", canaries[2])),
+            401,
+        ),
+        (
+            "forged one-time token",
+            server
+                .http
+                .get(server.url(&format!("/login?token={}", canaries[1]))),
+            403,
+        ),
+    ];
+    for (what, req, status) in refused {
+        assert_eq!(status_of(req).await, status, "{what}");
+    }
     // Work done with each credential.
-    let s = server
+    let by_token = server
         .req_as(&dave, Method::POST, SESSIONS)
-        .json(&create_body(&server))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(s.status(), 201);
-    let s = server
-        .http
-        .post(server.url(SESSIONS))
-        .header("cookie", cookie.clone())
+        .json(&create_body(&server));
+    assert_eq!(status_of(by_token).await, 201);
+    let by_cookie = server
+        .req_cookie(&cookie, Method::POST, SESSIONS)
         .header("x-csrf-token", csrf.clone())
-        .json(&create_body(&server))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(s.status(), 201);
-    let r = server
-        .http
-        .post(server.url("/api/auth/logout"))
-        .header("cookie", tcookie.clone())
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
-    let r = server.http.get(&server.login_url).send().await.unwrap();
-    assert_eq!(r.status(), 403);
+        .json(&create_body(&server));
+    assert_eq!(status_of(by_cookie).await, 201);
+    let logout = server.req_cookie(&tcookie, Method::POST, "/api/auth/logout");
+    assert!(logout.send().await.unwrap().status().is_success());
+    assert_eq!(status_of(server.http.get(&server.login_url)).await, 403);
     assert_not_logged(
         &server,
         &[

@@ -5,59 +5,25 @@
 
 mod common;
 
-use common::{Options, TermClient, TestServer};
+use common::{
+    answer, assert_error, call, one_shot_client, status_of, Options, TermClient, TestServer,
+    SESSIONS,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(15);
-const SESSIONS: &str = "/api/claude/sessions";
-
-/// Status and JSON body of a response (panics unless the body is JSON).
-async fn answer(resp: reqwest::Response) -> (u16, Value) {
-    let status = resp.status().as_u16();
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let text = resp.text().await.unwrap();
-    let body: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|_| panic!("{status}: body is not JSON ({ct}): {text:?}"));
-    assert!(
-        ct.starts_with("application/json"),
-        "{status}: content-type {ct:?} for {text}"
-    );
-    (status, body)
-}
-
-/// Asserts a `{"error":{"code","message"}}` answer; returns the message.
-fn assert_error(
-    what: &str,
-    (status, body): &(u16, Value),
-    want_status: u16,
-    want_code: &str,
-) -> String {
-    assert_eq!(*status, want_status, "{what}: {body}");
-    assert_eq!(body["error"]["code"], want_code, "{what}: {body}");
-    let message = body["error"]["message"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    assert!(!message.is_empty(), "{what}: a message: {body}");
-    message
-}
 
 /// POSTs a raw JSON text as the admin.
 async fn create_raw(server: &TestServer, body: &str) -> (u16, Value) {
-    let resp = server
-        .req(Method::POST, SESSIONS)
-        .header("content-type", "application/json")
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap();
-    answer(resp).await
+    call(
+        server
+            .req(Method::POST, SESSIONS)
+            .header("content-type", "application/json")
+            .body(body.to_owned()),
+    )
+    .await
 }
 
 async fn create_json(server: &TestServer, body: Value) -> (u16, Value) {
@@ -66,14 +32,7 @@ async fn create_json(server: &TestServer, body: Value) -> (u16, Value) {
 
 /// The caller's session list.
 async fn list_as(server: &TestServer, token: &str, query: &str) -> (u16, Value) {
-    answer(
-        server
-            .req_as(token, Method::GET, &format!("{SESSIONS}{query}"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
+    call(server.req_as(token, Method::GET, &format!("{SESSIONS}{query}"))).await
 }
 
 fn ids(list: &Value) -> Vec<String> {
@@ -83,11 +42,6 @@ fn ids(list: &Value) -> Vec<String> {
         .iter()
         .map(|s| s["id"].as_str().unwrap().to_owned())
         .collect()
-}
-
-/// Live processes under the server.
-fn children(server: &TestServer) -> Vec<u32> {
-    common::descendants(server.pid()).0
 }
 
 fn is_rfc3339(v: &Value) -> bool {
@@ -329,14 +283,11 @@ async fn invalid_create_requests_are_refused_with_a_code_and_a_helpful_message()
         assert!(m.contains(hint), "{body}: {m:?} should mention {hint:?}");
     }
     // Invalid UTF-8 is a 400, not a 500.
-    let resp = server
+    let not_utf8 = server
         .req(Method::POST, SESSIONS)
         .header("content-type", "application/json")
-        .body(b"{\"mode\":\"terminal\",\"working_dir\":\"\xff\xfe\"}".to_vec())
-        .send()
-        .await
-        .unwrap();
-    let (status, b) = answer(resp).await;
+        .body(b"{\"mode\":\"terminal\",\"working_dir\":\"\xff\xfe\"}".to_vec());
+    let (status, b) = call(not_utf8).await;
     assert_eq!(status, 400, "{b}");
     // 200 characters is fine (multi-byte ones too).
     let (status, s) = create_json(
@@ -351,7 +302,7 @@ async fn invalid_create_requests_are_refused_with_a_code_and_a_helpful_message()
         1,
         "none of the refused requests left a session behind"
     );
-    assert_eq!(children(&server).len(), 1, "nor a process");
+    assert_eq!(server.children().len(), 1, "nor a process");
 }
 
 #[tokio::test]
@@ -359,41 +310,26 @@ async fn a_body_over_max_body_bytes_is_413_json() {
     let server =
         TestServer::start(Options::shell("exec sleep 1000").toml("max_body_bytes = 4096")).await;
     // Each on a connection of its own: the server may close one whose body it did not read.
-    let client = || {
-        reqwest::Client::builder()
-            .pool_max_idle_per_host(0)
-            .build()
-            .unwrap()
-    };
     let big = json!({"mode": "terminal", "working_dir": "project", "title": "x".repeat(10_000)});
-    let resp = client()
+    let create = one_shot_client()
         .post(server.url(SESSIONS))
         .bearer_auth(&server.admin_token)
-        .json(&big)
-        .send()
-        .await
-        .unwrap();
-    assert_error("10 KB create", &answer(resp).await, 413, "too_large");
-    let resp = client()
+        .json(&big);
+    assert_error("10 KB create", &call(create).await, 413, "too_large");
+    let login = one_shot_client()
         .post(server.url("/api/auth/login"))
-        .json(&json!({"username": "u".repeat(10_000), "password": "x"}))
-        .send()
-        .await
-        .unwrap();
-    assert_error("10 KB login", &answer(resp).await, 413, "too_large");
+        .json(&json!({"username": "u".repeat(10_000), "password": "x"}));
+    assert_error("10 KB login", &call(login).await, 413, "too_large");
     // Streamed without a Content-Length too.
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
         (0..10).map(|_| Ok(vec![b' '; 1024])).collect();
     let stream = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
-    let resp = client()
+    let chunked = one_shot_client()
         .post(server.url(SESSIONS))
         .bearer_auth(&server.admin_token)
         .header("content-type", "application/json")
-        .body(stream)
-        .send()
-        .await
-        .unwrap();
-    assert_error("10 KB chunked", &answer(resp).await, 413, "too_large");
+        .body(stream);
+    assert_error("10 KB chunked", &call(chunked).await, 413, "too_large");
     let (_, list) = list_as(&server, &server.admin_token, "").await;
     assert_eq!(ids(&list).len(), 0);
     // A body under the limit still works.
@@ -472,7 +408,7 @@ async fn unknown_sessions_paths_and_methods_are_json_404_and_405() {
         "/nope",
         "/api/auth/oidc/nope",
     ] {
-        let a = answer(server.req(Method::GET, path).send().await.unwrap()).await;
+        let a = call(server.req(Method::GET, path)).await;
         assert_error(path, &a, 404, "not_found");
     }
     for (method, path) in [
@@ -485,7 +421,7 @@ async fn unknown_sessions_paths_and_methods_are_json_404_and_405() {
         (Method::GET, "/api/auth/login"),
         (Method::POST, "/api/me"),
     ] {
-        let a = answer(server.req(method.clone(), path).send().await.unwrap()).await;
+        let a = call(server.req(method.clone(), path)).await;
         assert_error(&format!("{method} {path}"), &a, 405, "method_not_allowed");
     }
 }
@@ -493,17 +429,14 @@ async fn unknown_sessions_paths_and_methods_are_json_404_and_405() {
 #[tokio::test]
 async fn bad_query_strings_are_400_json() {
     let server = TestServer::start(Options::shell("exec sleep 1000")).await;
-    let id = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = server.create_session_id().await;
     for (method, path) in [
         (Method::GET, "/api/claude/sessions?all=maybe".to_owned()),
         (Method::GET, "/api/claude/sessions?bogus=1".to_owned()),
         (Method::DELETE, format!("{SESSIONS}/{id}?purge=yes")),
         (Method::DELETE, format!("{SESSIONS}/{id}?bogus=1")),
     ] {
-        let (status, b) = answer(server.req(method.clone(), &path).send().await.unwrap()).await;
+        let (status, b) = call(server.req(method.clone(), &path)).await;
         assert_eq!(status, 400, "{method} {path}: {b}");
         assert!(b["error"]["code"].is_string(), "{method} {path}: {b}");
     }
@@ -518,10 +451,7 @@ async fn bad_query_strings_are_400_json() {
 async fn other_users_sessions_do_not_exist_for_them_and_admins_watch_read_only() {
     let server = TestServer::start(Options::interactive_shell()).await;
     let bob = server.add_user("bob", "bob-password-123");
-    let admins = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let admins = server.create_session_id().await;
     let (status, b) = server
         .create_session_as(&bob, json!({"mode": "terminal", "working_dir": "project"}))
         .await;
@@ -543,7 +473,7 @@ async fn other_users_sessions_do_not_exist_for_them_and_admins_watch_read_only()
             if let Some(b) = &body {
                 req = req.json(b);
             }
-            async move { answer(req.send().await.unwrap()).await }
+            call(req)
         };
         let theirs = send(&admins).await;
         assert_error(
@@ -601,7 +531,7 @@ async fn other_users_sessions_do_not_exist_for_them_and_admins_watch_read_only()
 
     // The admin may look at bob's session, and only watch it.
     assert_eq!(server.session(&bobs).await["owner"], "bob");
-    let mut c = TermClient::connect(server.ws(&bobs, "terminal", "").await).await;
+    let mut c = server.terminal(&bobs, "").await;
     assert_eq!(c.controls[0]["readonly"], true);
     c.send_bytes(b"echo admin-was-here\r").await;
     assert_eq!(c.wait_control("error").await["code"], "readonly");
@@ -624,15 +554,9 @@ async fn other_users_sessions_do_not_exist_for_them_and_admins_watch_read_only()
 #[tokio::test]
 async fn rename_changes_the_title_and_refuses_bad_ones() {
     let server = TestServer::start(Options::shell("exec sleep 1000")).await;
-    let id = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = server.create_session_id().await;
     let path = format!("{SESSIONS}/{id}");
-    let patch = |body: Value| {
-        let req = server.req(Method::PATCH, &path).json(&body);
-        async move { answer(req.send().await.unwrap()).await }
-    };
+    let patch = |body: Value| call(server.req(Method::PATCH, &path).json(&body));
     let (status, s) = patch(json!({"title": "Refactor the parser ✨"})).await;
     assert_eq!(status, 200, "{s}");
     assert_eq!(s["title"], "Refactor the parser ✨");
@@ -662,29 +586,24 @@ async fn rename_changes_the_title_and_refuses_bad_ones() {
 #[tokio::test]
 async fn stop_ends_the_process_records_why_and_purge_deletes_the_record() {
     let server = TestServer::start(Options::shell("exec sleep 1000")).await;
-    let id = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let pids = children(&server);
+    let id = server.create_session_id().await;
+    let pids = server.children();
     assert_eq!(pids.len(), 1, "one program: {pids:?}");
     let path = format!("{SESSIONS}/{id}");
-    let (status, s) = answer(server.req(Method::DELETE, &path).send().await.unwrap()).await;
-    assert_eq!(status, 200, "{s}");
+    let s = server.stop_session(&id).await;
     assert_eq!(s["id"], id.as_str());
     assert_eq!(s["state"], "stopped");
     assert_eq!(s["end_reason"], "stop");
     assert_eq!(s["exit_code"], 128 + 15, "killed by SIGTERM");
     assert!(is_rfc3339(&s["ended_at"]), "{s}");
     assert!(!common::alive(pids[0]), "the program is gone");
-    assert!(children(&server).is_empty());
+    assert!(server.children().is_empty());
     common::eventually(T, "the program is reaped", || {
         common::descendants(server.pid()).1.is_empty()
     })
     .await;
     // Stopping again is harmless and changes nothing.
-    let (status, again) = answer(server.req(Method::DELETE, &path).send().await.unwrap()).await;
-    assert_eq!(status, 200);
+    let again = server.stop_session(&id).await;
     assert_eq!(
         (again["state"].clone(), again["ended_at"].clone()),
         (s["state"].clone(), s["ended_at"].clone())
@@ -695,21 +614,17 @@ async fn stop_ends_the_process_records_why_and_purge_deletes_the_record() {
         "the record stays"
     );
     // Purge.
-    let resp = server
-        .req(Method::DELETE, &format!("{path}?purge=true"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 204);
+    let purge = server.req(Method::DELETE, &format!("{path}?purge=true"));
+    assert_eq!(status_of(purge).await, 204);
     assert_error(
         "GET after purge",
-        &answer(server.req(Method::GET, &path).send().await.unwrap()).await,
+        &call(server.req(Method::GET, &path)).await,
         404,
         "not_found",
     );
     assert_error(
         "DELETE after purge",
-        &answer(server.req(Method::DELETE, &path).send().await.unwrap()).await,
+        &call(server.req(Method::DELETE, &path)).await,
         404,
         "not_found",
     );
@@ -724,18 +639,11 @@ async fn stop_ends_the_process_records_why_and_purge_deletes_the_record() {
         Some(404)
     );
     // Purging a running session stops it too.
-    let id2 = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let pid2 = children(&server);
+    let id2 = server.create_session_id().await;
+    let pid2 = server.children();
     assert_eq!(pid2.len(), 1);
-    let resp = server
-        .req(Method::DELETE, &format!("{SESSIONS}/{id2}?purge=true"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 204);
+    let purge = server.req(Method::DELETE, &format!("{SESSIONS}/{id2}?purge=true"));
+    assert_eq!(status_of(purge).await, 204);
     assert!(!common::alive(pid2[0]));
     let (_, list) = list_as(&server, &server.admin_token, "").await;
     assert!(ids(&list).is_empty());
@@ -750,22 +658,14 @@ async fn resume_restarts_an_ended_session_and_refuses_a_running_one() {
     let resume = format!("{SESSIONS}/{id}/resume");
     let m = assert_error(
         "resume running",
-        &answer(server.req(Method::POST, &resume).send().await.unwrap()).await,
+        &call(server.req(Method::POST, &resume)).await,
         409,
         "session_running",
     );
     assert!(m.contains("running"), "{m}");
-    let first = children(&server);
-    assert_eq!(
-        server
-            .req(Method::DELETE, &format!("{SESSIONS}/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    let (status, s) = answer(server.req(Method::POST, &resume).send().await.unwrap()).await;
+    let first = server.children();
+    server.stop_session(&id).await;
+    let (status, s) = call(server.req(Method::POST, &resume)).await;
     assert_eq!(status, 200, "{s}");
     assert_eq!(s["id"], id.as_str(), "the same session");
     assert_eq!(s["state"], "running");
@@ -782,17 +682,17 @@ async fn resume_restarts_an_ended_session_and_refuses_a_running_one() {
         (Value::Null, Value::Null, Value::Null),
         "no stale end: {s}"
     );
-    let second = children(&server);
+    let second = server.children();
     assert!(
         !second.is_empty() && second.iter().all(|p| !first.contains(p)),
         "a new process: {first:?} then {second:?}"
     );
-    let mut c = TermClient::connect(server.ws(&id, "terminal", "").await).await;
+    let mut c = server.terminal(&id, "").await;
     c.send_bytes(b"echo back-ag''ain\r").await;
     c.wait_for(T, |s| s.contains("back-again")).await;
     assert_error(
         "resume again",
-        &answer(server.req(Method::POST, &resume).send().await.unwrap()).await,
+        &call(server.req(Method::POST, &resume)).await,
         409,
         "session_running",
     );
@@ -804,10 +704,7 @@ async fn resume_restarts_an_ended_session_and_refuses_a_running_one() {
 async fn the_global_session_limit_answers_503_until_one_stops() {
     let server =
         TestServer::start(Options::shell("exec sleep 1000").toml("max_sessions = 2")).await;
-    let a = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let a = server.create_session_id().await;
     let _b = server.create_session().await;
     let body = json!({"mode": "terminal", "working_dir": "project"});
     let m = assert_error(
@@ -822,27 +719,12 @@ async fn the_global_session_limit_answers_503_until_one_stops() {
     assert_error("third, another user", &(status, b), 503, "at_capacity");
     let (_, all) = list_as(&server, &server.admin_token, "?all=true").await;
     assert_eq!(ids(&all).len(), 2, "refused creates leave no record");
-    assert_eq!(children(&server).len(), 2);
+    assert_eq!(server.children().len(), 2);
     // Stopping one frees a slot; resuming it then is refused instead.
-    assert_eq!(
-        server
-            .req(Method::DELETE, &format!("{SESSIONS}/{a}"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    server.stop_session(&a).await;
     let (status, c) = create_json(&server, body.clone()).await;
     assert_eq!(status, 201, "{c}");
-    let resumed = answer(
-        server
-            .req(Method::POST, &format!("{SESSIONS}/{a}/resume"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let resumed = call(server.req(Method::POST, &format!("{SESSIONS}/{a}/resume"))).await;
     assert_error("resume past the limit", &resumed, 503, "at_capacity");
     assert_eq!(
         server.session(&a).await["state"],
@@ -855,15 +737,9 @@ async fn the_global_session_limit_answers_503_until_one_stops() {
 async fn idle_sessions_are_stopped_but_watched_ones_are_not() {
     let server =
         TestServer::start(Options::shell("exec sleep 1000").toml("idle_timeout_secs = 1")).await;
-    let idle = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let watched = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let viewer = TermClient::connect(server.ws(&watched, "terminal", "").await).await;
+    let idle = server.create_session_id().await;
+    let watched = server.create_session_id().await;
+    let viewer = server.terminal(&watched, "").await;
     let s = server
         .wait_state(&idle, "stopped", Duration::from_secs(10))
         .await;
@@ -880,16 +756,13 @@ async fn idle_sessions_are_stopped_but_watched_ones_are_not() {
         .wait_state(&watched, "stopped", Duration::from_secs(10))
         .await;
     assert_eq!(w["end_reason"], "idle");
-    assert!(children(&server).is_empty());
+    assert!(server.children().is_empty());
 }
 
 #[tokio::test]
 async fn a_program_that_exits_by_itself_is_exited_with_its_code() {
     let server = TestServer::start(Options::shell("exit 7")).await;
-    let id = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = server.create_session_id().await;
     let s = server.wait_state(&id, "exited", T).await;
     assert_eq!(s["exit_code"], 7);
     assert_eq!(s["end_reason"], "exit");
@@ -900,15 +773,7 @@ async fn a_program_that_exits_by_itself_is_exited_with_its_code() {
     })
     .await;
     // Stopping an exited session changes nothing.
-    let (status, again) = answer(
-        server
-            .req(Method::DELETE, &format!("{SESSIONS}/{id}"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200);
+    let again = server.stop_session(&id).await;
     assert_eq!(
         (
             again["state"].as_str(),
@@ -946,7 +811,7 @@ async fn a_program_that_cannot_start_fails_cleanly_and_the_server_stays_healthy(
         assert_eq!(s["end_reason"], "error", "{s}");
         assert!(is_rfc3339(&s["ended_at"]), "{s}");
     }
-    assert!(children(&server).is_empty());
+    assert!(server.children().is_empty());
     for path in ["/healthz", "/readyz"] {
         assert_eq!(
             server
@@ -968,17 +833,9 @@ async fn a_program_that_cannot_start_fails_cleanly_and_the_server_stays_healthy(
 #[tokio::test]
 async fn health_and_readiness_are_open_without_credentials() {
     let server = TestServer::start(Options::shell("exec sleep 1000")).await;
-    let (status, b) = answer(
-        server
-            .http
-            .get(server.url("/healthz"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, b) = call(server.http.get(server.url("/healthz"))).await;
     assert_eq!(status, 200, "{b}");
-    let (status, b) = answer(server.http.get(server.url("/readyz")).send().await.unwrap()).await;
+    let (status, b) = call(server.http.get(server.url("/readyz"))).await;
     assert_eq!(status, 200, "{b}");
     // Garbage credentials do not turn them into 401s.
     let r = server

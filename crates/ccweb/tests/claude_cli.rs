@@ -4,9 +4,9 @@
 
 mod common;
 
-use common::{descendants, eventually, Options, TermClient, TestServer};
+use common::{eventually, Options, TermClient, TestServer, SESSIONS};
 use fake_anthropic::{ClaudeEnv, FakeAnthropic, Reply};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(30);
@@ -44,6 +44,15 @@ async fn setup() -> Option<Setup> {
     })
 }
 
+/// Creates a session and attaches a viewer once the CLI shows its empty
+/// input box; returns the session and the viewer.
+async fn ready_session(server: &TestServer) -> (Value, TermClient) {
+    let s = server.create_session().await;
+    let mut c = server.terminal(s["id"].as_str().unwrap(), "").await;
+    c.wait_for(T, |s| s.contains(READY)).await;
+    (s, c)
+}
+
 /// Types a prompt the way a person does: text, a pause, then Enter.
 async fn submit(c: &mut TermClient, text: &str) {
     c.send_bytes(text.as_bytes()).await;
@@ -63,14 +72,11 @@ async fn the_cli_shows_its_welcome_screen_and_the_fake_models_reply_reaches_ever
         return;
     };
     fake.push(Reply::text("Bonjour from the fake model."));
-    let id = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut a = TermClient::connect(server.ws(&id, "terminal", "").await).await;
+    let id = server.create_session_id().await;
+    let mut a = server.terminal(&id, "").await;
     a.wait_for(T, |s| s.contains(WELCOME) && s.contains(READY))
         .await;
-    let mut b = TermClient::connect(server.ws(&id, "terminal", "?readonly=1").await).await;
+    let mut b = server.terminal(&id, "?readonly=1").await;
     b.step().await;
     assert!(
         b.screen().contains(WELCOME),
@@ -101,12 +107,8 @@ async fn resize_reaches_the_cli_and_a_reconnect_redraws_its_screen() {
     else {
         return;
     };
-    let id = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut a = TermClient::connect(server.ws(&id, "terminal", "").await).await;
-    a.wait_for(T, |s| s.contains(READY)).await;
+    let (s, mut a) = ready_session(&server).await;
+    let id = s["id"].as_str().unwrap();
     submit(&mut a, "Say something").await;
     a.wait_for(T, |s| s.contains(fake_anthropic::DEFAULT_REPLY_TEXT))
         .await;
@@ -137,7 +139,7 @@ async fn resize_reaches_the_cli_and_a_reconnect_redraws_its_screen() {
         .await
         .is_ok()
     {}
-    let mut again = TermClient::connect(server.ws(&id, "terminal", "").await).await;
+    let mut again = server.terminal(id, "").await;
     again.step().await;
     let (rows, cols) = again.parser.screen().size();
     assert_eq!((rows.get(), cols.get()), (30, 90));
@@ -159,50 +161,33 @@ async fn stop_leaves_no_process_and_resume_continues_the_conversation() {
     else {
         return;
     };
-    let s = server.create_session().await;
+    let (s, mut a) = ready_session(&server).await;
     let id = s["id"].as_str().unwrap().to_owned();
     let claude_id = s["claude_session_id"].as_str().unwrap().to_owned();
-    let mut a = TermClient::connect(server.ws(&id, "terminal", "").await).await;
-    a.wait_for(T, |s| s.contains(READY)).await;
     submit(&mut a, "Remember the word pineapple").await;
     a.wait_for(T, |s| s.contains(fake_anthropic::DEFAULT_REPLY_TEXT))
         .await;
-    let (children, _) = descendants(server.pid());
+    let children = server.children();
     assert!(!children.is_empty());
-    let resp = server
-        .req(
-            reqwest::Method::DELETE,
-            &format!("/api/claude/sessions/{id}"),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let stopped: serde_json::Value = resp.json().await.unwrap();
+    let stopped = server.stop_session(&id).await;
     assert_eq!(stopped["state"], "stopped");
     assert_eq!(stopped["exit_code"], 143, "the CLI exits 143 on SIGTERM");
     a.read_to_end().await;
     assert_eq!(a.exit, Some(143));
-    eventually(T, "no CLI process left", || {
-        descendants(server.pid()).0.is_empty()
-    })
-    .await;
+    eventually(T, "no CLI process left", || server.children().is_empty()).await;
     for pid in children {
         assert!(!common::alive(pid));
     }
     // Resume: the same Claude conversation, shown again by the CLI.
     let resp = server
-        .req(
-            reqwest::Method::POST,
-            &format!("/api/claude/sessions/{id}/resume"),
-        )
+        .req(reqwest::Method::POST, &format!("{SESSIONS}/{id}/resume"))
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let resumed: serde_json::Value = resp.json().await.unwrap();
+    let resumed: Value = resp.json().await.unwrap();
     assert_eq!(resumed["claude_session_id"], claude_id.as_str());
-    let mut b = TermClient::connect(server.ws(&id, "terminal", "").await).await;
+    let mut b = server.terminal(&id, "").await;
     b.wait_for(T, |s| s.contains("pineapple") && s.contains(READY))
         .await;
     fake.push(Reply::text("Yes, pineapple."));
@@ -228,19 +213,11 @@ async fn stop_leaves_no_process_and_resume_continues_the_conversation() {
         same["error"]["code"], refused["error"]["code"],
         "no existence oracle"
     );
-    server
-        .req(
-            reqwest::Method::DELETE,
-            &format!("/api/claude/sessions/{id}"),
-        )
-        .send()
-        .await
-        .unwrap();
+    server.stop_session(&id).await;
     let (status, s) = server.create_session_as(&server.admin_token, body).await;
     assert_eq!(status, 201, "{s}");
     assert_eq!(s["claude_session_id"], claude_id.as_str());
-    let mut c =
-        TermClient::connect(server.ws(s["id"].as_str().unwrap(), "terminal", "").await).await;
+    let mut c = server.terminal(s["id"].as_str().unwrap(), "").await;
     c.wait_for(T, |s| s.contains("pineapple") && s.contains(READY))
         .await;
 }
@@ -255,13 +232,8 @@ async fn sigterm_with_a_live_cli_shuts_down_cleanly() {
     else {
         return;
     };
-    let id = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut a = TermClient::connect(server.ws(&id, "terminal", "").await).await;
-    a.wait_for(T, |s| s.contains(READY)).await;
-    let (children, _) = descendants(server.pid());
+    let (_, mut a) = ready_session(&server).await;
+    let children = server.children();
     assert_eq!(server.terminate(Duration::from_secs(20)), Some(0));
     a.read_to_end().await;
     assert_eq!(a.closed.as_ref().map(|c| c.0), Some(1001));

@@ -5,7 +5,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 struct Dirs {
@@ -29,22 +29,8 @@ fn dirs() -> Dirs {
 
 /// Runs `ccweb` to completion (it must not be `serve` unless it fails fast).
 fn run(d: &Dirs, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
-    let mut cmd = Command::new(common::ccweb_bin());
-    cmd.arg("--data-dir")
-        .arg(&d.data)
-        .args(args)
-        .current_dir(&d.root);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
+    let mut cmd = common::ccweb(&d.data, &d.root, args);
+    common::run_with_input(cmd.envs(env.iter().copied()), stdin)
 }
 
 fn stderr(o: &Output) -> String {
@@ -53,20 +39,9 @@ fn stderr(o: &Output) -> String {
 
 /// Starts `serve`, waits for its `listening` log line, kills it; returns the address.
 fn listening_addr(d: &Dirs, args: &[&str], env: &[(&str, &str)]) -> String {
-    let mut cmd = Command::new(common::ccweb_bin());
-    cmd.arg("--data-dir")
-        .arg(&d.data)
-        .args(args)
-        .current_dir(&d.root)
-        .env("RUST_LOG", "info");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut cmd = common::ccweb(&d.data, &d.root, args);
+    cmd.env("RUST_LOG", "info").envs(env.iter().copied());
+    let mut child = common::spawn_logging(&mut cmd);
     let reader = BufReader::new(child.stderr.take().unwrap());
     // A watchdog: if the line never comes, killing the server ends the read loop.
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{descendants, eventually, fd_count, thread_count, Options, TermClient, TestServer};
+use common::{descendants, eventually, fd_count, thread_count, Options, TestServer};
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(15);
@@ -19,16 +19,13 @@ async fn sigterm_closes_sockets_with_a_reason_stops_children_and_exits_zero() {
     let mut sockets = Vec::new();
     let mut ids = Vec::new();
     for _ in 0..2 {
-        let id = server.create_session().await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let mut c = TermClient::connect(server.ws(&id, "terminal", "").await).await;
+        let id = server.create_session_id().await;
+        let mut c = server.terminal(&id, "").await;
         c.wait_for(T, |s| s.contains("ready")).await;
         sockets.push(c);
         ids.push(id);
     }
-    let (children, _) = descendants(server.pid());
+    let children = server.children();
     assert!(
         children.len() >= 4,
         "two shells and their sleeps: {children:?}"
@@ -58,11 +55,8 @@ async fn sigterm_closes_sockets_with_a_reason_stops_children_and_exits_zero() {
 #[tokio::test]
 async fn sessions_of_a_killed_server_show_as_stopped_after_restart() {
     let mut server = TestServer::start(Options::shell("sleep 1000")).await;
-    let id = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (children, _) = descendants(server.pid());
+    let id = server.create_session_id().await;
+    let children = server.children();
     let mut child = server.child.take().unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
@@ -86,19 +80,9 @@ async fn opening_and_closing_many_sessions_and_sockets_leaks_nothing() {
             .await;
     let pid = server.pid();
     // Warm up once so lazily created resources (pools, runtime threads) exist.
-    let warm = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    drop(TermClient::connect(server.ws(&warm, "terminal", "").await).await);
-    server
-        .req(
-            reqwest::Method::DELETE,
-            &format!("/api/claude/sessions/{warm}"),
-        )
-        .send()
-        .await
-        .unwrap();
+    let warm = server.create_session_id().await;
+    drop(server.terminal(&warm, "").await);
+    server.stop_session(&warm).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let base_fds = non_db_fds(pid);
     let base_tasks = server.status().await["tasks"].as_u64().unwrap();
@@ -107,12 +91,9 @@ async fn opening_and_closing_many_sessions_and_sockets_leaks_nothing() {
         let mut ids = Vec::new();
         let mut clients = Vec::new();
         for _ in 0..8 {
-            let id = server.create_session().await["id"]
-                .as_str()
-                .unwrap()
-                .to_owned();
+            let id = server.create_session_id().await;
             for _ in 0..2 {
-                clients.push(TermClient::connect(server.ws(&id, "terminal", "").await).await);
+                clients.push(server.terminal(&id, "").await);
             }
             ids.push(id);
         }
@@ -122,15 +103,7 @@ async fn opening_and_closing_many_sessions_and_sockets_leaks_nothing() {
         );
         drop(clients);
         for id in &ids {
-            let resp = server
-                .req(
-                    reqwest::Method::DELETE,
-                    &format!("/api/claude/sessions/{id}"),
-                )
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(resp.status(), 200);
+            server.stop_session(id).await;
         }
     }
     eventually(T, "children gone", || descendants(pid).0.is_empty()).await;
@@ -159,17 +132,9 @@ async fn opening_and_closing_many_sessions_and_sockets_leaks_nothing() {
         thread_count(pid) <= base_threads + 2
     })
     .await;
-    let list: serde_json::Value = server
-        .req(reqwest::Method::GET, "/api/claude/sessions")
-        .send()
+    assert!(server
+        .sessions()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(list["sessions"]
-        .as_array()
-        .unwrap()
         .iter()
         .all(|s| s["viewers"] == 0 && s["state"] == "stopped"));
 }

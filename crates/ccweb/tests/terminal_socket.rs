@@ -12,10 +12,9 @@ const T: Duration = Duration::from_secs(15);
 #[tokio::test]
 async fn connected_comes_first_then_the_screen_then_live_output_and_input() {
     let server = TestServer::start(Options::interactive_shell()).await;
-    let s = server.create_session().await;
-    let id = s["id"].as_str().unwrap();
-    let mut c = TermClient::connect(server.ws(id, "terminal", "").await).await;
-    assert_eq!(c.controls[0]["session"]["id"], id);
+    let id = server.create_session_id().await;
+    let mut c = server.terminal(&id, "").await;
+    assert_eq!(c.controls[0]["session"]["id"], id.as_str());
     assert_eq!(c.controls[0]["cols"], 120);
     c.wait_for(T, |s| s.contains("$ ")).await;
     c.send_bytes(b"echo hel''lo-binary\r").await;
@@ -30,11 +29,8 @@ async fn connected_comes_first_then_the_screen_then_live_output_and_input() {
 #[tokio::test]
 async fn a_reconnecting_viewer_sees_exactly_the_current_screen() {
     let server = TestServer::start(Options::interactive_shell()).await;
-    let id = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut first = TermClient::connect(server.ws(&id, "terminal", "").await).await;
+    let id = server.create_session_id().await;
+    let mut first = server.terminal(&id, "").await;
     first.wait_for(T, |s| s.contains("$ ")).await;
     first
         .send_bytes(b"printf '\\033[1;31mred\\033[0m plain\\n'; echo mark''er-1\r")
@@ -47,9 +43,9 @@ async fn a_reconnecting_viewer_sees_exactly_the_current_screen() {
         .is_ok()
     {}
     drop(first);
-    let mut again = TermClient::connect(server.ws(&id, "terminal", "").await).await;
+    let mut again = server.terminal(&id, "").await;
     again.step().await; // the restore frame
-    let mut reference = TermClient::connect(server.ws(&id, "terminal", "").await).await;
+    let mut reference = server.terminal(&id, "").await;
     reference.step().await;
     assert!(again.screen().contains("marker-1"));
     assert_eq!(
@@ -78,12 +74,9 @@ async fn a_reconnecting_viewer_sees_exactly_the_current_screen() {
 #[tokio::test]
 async fn resize_is_clamped_reaches_the_pty_and_is_announced_to_other_viewers() {
     let server = TestServer::start(Options::interactive_shell()).await;
-    let id = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut a = TermClient::connect(server.ws(&id, "terminal", "").await).await;
-    let mut b = TermClient::connect(server.ws(&id, "terminal", "").await).await;
+    let id = server.create_session_id().await;
+    let mut a = server.terminal(&id, "").await;
+    let mut b = server.terminal(&id, "").await;
     a.wait_for(T, |s| s.contains("$ ")).await;
     a.send_text(json!({"type": "resize", "cols": 100, "rows": 30}))
         .await;
@@ -107,11 +100,8 @@ async fn resize_is_clamped_reaches_the_pty_and_is_announced_to_other_viewers() {
 #[tokio::test]
 async fn bad_messages_get_error_replies_and_the_socket_stays_usable() {
     let server = TestServer::start(Options::interactive_shell()).await;
-    let id = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut c = TermClient::connect(server.ws(&id, "terminal", "").await).await;
+    let id = server.create_session_id().await;
+    let mut c = server.terminal(&id, "").await;
     for bad in [
         "not json",
         "{\"type\":\"bogus\"}",
@@ -140,17 +130,14 @@ use futures_util::SinkExt;
 #[tokio::test]
 async fn readonly_viewers_see_output_but_cannot_type_or_resize() {
     let server = TestServer::start(Options::interactive_shell()).await;
-    let id = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut ro = TermClient::connect(server.ws(&id, "terminal", "?readonly=1").await).await;
+    let id = server.create_session_id().await;
+    let mut ro = server.terminal(&id, "?readonly=1").await;
     assert_eq!(ro.controls[0]["readonly"], true);
     ro.send_bytes(b"echo should-not-run\r").await;
     assert_eq!(ro.wait_control("error").await["code"], "readonly");
     ro.send_text(json!({"type": "resize", "cols": 50, "rows": 10}))
         .await;
-    let mut rw = TermClient::connect(server.ws(&id, "terminal", "").await).await;
+    let mut rw = server.terminal(&id, "").await;
     rw.send_bytes(b"echo from-wr''iter\r").await;
     ro.wait_for(T, |s| s.contains("from-writer")).await;
     assert!(!ro.screen().contains("should-not-run"));
@@ -168,13 +155,10 @@ async fn every_viewer_gets_all_output_before_exit_even_when_the_program_exits_at
         "sleep 0.5; head -c 2250000 /dev/zero | base64 -w 76; echo the-end; exit 3",
     ))
     .await;
-    let id = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = server.create_session_id().await;
     let mut viewers = Vec::new();
     for _ in 0..3 {
-        viewers.push(TermClient::connect(server.ws(&id, "terminal", "").await).await);
+        viewers.push(server.terminal(&id, "").await);
     }
     for v in &mut viewers {
         v.read_to_end().await;
@@ -203,13 +187,10 @@ async fn a_viewer_that_stops_reading_does_not_slow_the_others() {
         .toml("viewer_queue_bytes = 8388608"),
     )
     .await;
-    let id = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = server.create_session_id().await;
     // Connected, then never read again: its socket buffer and queue fill up.
     let stalled = server.ws(&id, "terminal", "").await;
-    let mut fast = TermClient::connect(server.ws(&id, "terminal", "").await).await;
+    let mut fast = server.terminal(&id, "").await;
     let start = std::time::Instant::now();
     // Count raw bytes (no screen parsing) so this client is as fast as it can be.
     let mut count = 0usize;
@@ -253,12 +234,9 @@ async fn a_viewer_that_stops_reading_does_not_slow_the_others() {
 #[tokio::test]
 async fn an_ended_session_replays_its_last_screen_and_exit_code() {
     let server = TestServer::start(Options::shell("echo last-words; exit 5")).await;
-    let id = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = server.create_session_id().await;
     server.wait_state(&id, "exited", T).await;
-    let mut c = TermClient::connect(server.ws(&id, "terminal", "").await).await;
+    let mut c = server.terminal(&id, "").await;
     c.read_to_end().await;
     assert!(c.screen().contains("last-words"));
     assert_eq!(c.exit, Some(5));
@@ -268,11 +246,8 @@ async fn an_ended_session_replays_its_last_screen_and_exit_code() {
 async fn oversized_messages_close_the_socket_with_1009() {
     let server =
         TestServer::start(Options::interactive_shell().toml("ws_max_message_bytes = 65536")).await;
-    let id = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut c = TermClient::connect(server.ws(&id, "terminal", "").await).await;
+    let id = server.create_session_id().await;
+    let mut c = server.terminal(&id, "").await;
     let _ =
         c.ws.send(tokio_tungstenite::tungstenite::Message::Binary(
             vec![b'a'; 200_000].into(),
@@ -290,10 +265,7 @@ async fn oversized_messages_close_the_socket_with_1009() {
 #[tokio::test]
 async fn the_chat_socket_of_a_terminal_session_streams_raw_text_and_types_messages() {
     let server = TestServer::start(Options::interactive_shell()).await;
-    let id = server.create_session().await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = server.create_session_id().await;
     let mut ws = server.ws(&id, "chat", "").await;
     use futures_util::StreamExt;
     let mut text = String::new();

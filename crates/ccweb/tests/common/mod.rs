@@ -4,10 +4,11 @@
 #![allow(dead_code, clippy::unwrap_used, unreachable_pub)]
 
 use futures_util::{SinkExt, StreamExt};
+use reqwest::Method;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -17,9 +18,47 @@ use tokio_tungstenite::tungstenite::Message;
 pub type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// The sessions collection of the REST API.
+pub const SESSIONS: &str = "/api/claude/sessions";
+
 /// Path of the built binary.
 pub fn ccweb_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ccweb"))
+}
+
+/// `ccweb --data-dir DATA_DIR ARGS`, to run in `root`.
+pub fn ccweb(data_dir: &Path, root: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(ccweb_bin());
+    cmd.arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .current_dir(root);
+    cmd
+}
+
+/// Runs `cmd` to completion with `stdin` as its whole input.
+pub fn run_with_input(cmd: &mut Command, stdin: &str) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Spawns a server: its stderr (the log) piped, its stdout discarded.
+pub fn spawn_logging(cmd: &mut Command) -> Child {
+    cmd.stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 /// How to start a test server.
@@ -108,24 +147,14 @@ impl TestServer {
             options.extra_toml
         );
         std::fs::write(data_dir.join("ccweb.toml"), config).unwrap();
-        let mut cmd = Command::new(ccweb_bin());
-        cmd.arg("--data-dir")
-            .arg(&data_dir)
-            .arg("serve")
-            .current_dir(&root);
+        let mut cmd = ccweb(&data_dir, &root, &["serve"]);
         cmd.env("RUST_LOG", "info");
         // The developer's own Claude settings must not leak into tests.
         for name in fake_anthropic::INHERITED_ENV_TO_REMOVE {
             cmd.env_remove(name);
         }
-        for (k, v) in &options.env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        cmd.envs(options.env.iter().map(|(k, v)| (k, v)));
+        let mut child = spawn_logging(&mut cmd);
         let logs = Arc::new(Mutex::new(Vec::new()));
         let stderr = child.stderr.take().unwrap();
         {
@@ -207,27 +236,11 @@ impl TestServer {
     }
 
     /// Runs `ccweb --data-dir … ARGS`.
-    pub fn cli_output(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
-        let mut child = Command::new(ccweb_bin())
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .args(args)
-            .current_dir(&self.root)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        if let Some(input) = stdin {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        }
-        drop(child.stdin.take());
-        child.wait_with_output().unwrap()
+    pub fn cli_output(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        run_with_input(
+            &mut ccweb(&self.data_dir, &self.root, args),
+            stdin.unwrap_or_default(),
+        )
     }
 
     /// Creates a user with a password and returns a full-scope API token of theirs.
@@ -244,6 +257,11 @@ impl TestServer {
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().unwrap().id()
+    }
+
+    /// Live processes under the server (its sessions' programs).
+    pub fn children(&self) -> Vec<u32> {
+        descendants(self.pid()).0
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -270,6 +288,18 @@ impl TestServer {
         self.http.request(method, self.url(path)).bearer_auth(token)
     }
 
+    /// A request with a login cookie (`ccweb_session=…`) and nothing else.
+    pub fn req_cookie(
+        &self,
+        cookie: &str,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(path))
+            .header("cookie", cookie)
+    }
+
     /// Creates a terminal session in `root/project` (or `dir`) as `token`; returns the session JSON.
     pub async fn create_session_as(&self, token: &str, body: Value) -> (u16, Value) {
         let resp = self
@@ -291,9 +321,24 @@ impl TestServer {
         v
     }
 
-    /// GET a session as the admin.
-    pub async fn session(&self, id: &str) -> Value {
-        self.req(reqwest::Method::GET, &format!("/api/claude/sessions/{id}"))
+    /// Like [`Self::create_session`]; returns the new session's id.
+    pub async fn create_session_id(&self) -> String {
+        self.create_session().await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Stops a session as the admin (`DELETE`); panics unless 200; returns the session JSON.
+    pub async fn stop_session(&self, id: &str) -> Value {
+        let (status, s) = call(self.req(Method::DELETE, &format!("{SESSIONS}/{id}"))).await;
+        assert_eq!(status, 200, "stopping {id}: {s}");
+        s
+    }
+
+    /// The JSON body of `GET path` as the admin.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.req(Method::GET, path)
             .send()
             .await
             .unwrap()
@@ -302,15 +347,22 @@ impl TestServer {
             .unwrap()
     }
 
+    /// GET a session as the admin.
+    pub async fn session(&self, id: &str) -> Value {
+        self.get_json(&format!("{SESSIONS}/{id}")).await
+    }
+
+    /// The admin's own sessions (`GET /api/claude/sessions`).
+    pub async fn sessions(&self) -> Vec<Value> {
+        self.get_json(SESSIONS).await["sessions"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
     /// `GET /api/admin/status` as the admin.
     pub async fn status(&self) -> Value {
-        self.req(reqwest::Method::GET, "/api/admin/status")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.get_json("/api/admin/status").await
     }
 
     /// Waits until the session's state is `state`.
@@ -337,6 +389,11 @@ impl TestServer {
         )
         .await
         .unwrap()
+    }
+
+    /// Attaches a terminal viewer with the admin's token (`query` e.g. `?readonly=1`).
+    pub async fn terminal(&self, id: &str, query: &str) -> TermClient {
+        TermClient::connect(self.ws(id, "terminal", query).await).await
     }
 
     /// Opens a socket with explicit headers; `Err(status)` when refused.
@@ -401,6 +458,61 @@ impl Drop for TestServer {
             let _ = child.wait();
         }
     }
+}
+
+/// Status and JSON body of a response (panics unless the body is JSON).
+pub async fn answer(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let text = resp.text().await.unwrap();
+    let body: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("{status}: body is not JSON ({ct}): {text:?}"));
+    assert!(
+        ct.starts_with("application/json"),
+        "{status}: content-type {ct:?} for {text}"
+    );
+    (status, body)
+}
+
+/// Sends a request; its [`answer`].
+pub async fn call(req: reqwest::RequestBuilder) -> (u16, Value) {
+    answer(req.send().await.unwrap()).await
+}
+
+/// Sends a request; its status.
+pub async fn status_of(req: reqwest::RequestBuilder) -> u16 {
+    req.send().await.unwrap().status().as_u16()
+}
+
+/// Asserts a `{"error":{"code","message"}}` answer with this status and
+/// code and a non-empty message; returns the message.
+pub fn assert_error(
+    what: &str,
+    (status, body): &(u16, Value),
+    want_status: u16,
+    want_code: &str,
+) -> String {
+    assert_eq!(*status, want_status, "{what}: {body}");
+    assert_eq!(body["error"]["code"], want_code, "{what}: {body}");
+    let message = body["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!message.is_empty(), "{what}: a message: {body}");
+    message
+}
+
+/// A client that opens a new connection for every request (for requests
+/// the server may refuse without reading their body, then close).
+pub fn one_shot_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
 }
 
 /// The `name=value` of a response's Set-Cookie.
