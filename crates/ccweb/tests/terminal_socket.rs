@@ -298,3 +298,76 @@ async fn the_chat_socket_of_a_terminal_session_streams_raw_text_and_types_messag
         }
     }
 }
+
+#[tokio::test]
+async fn the_raw_chat_socket_answers_bad_and_readonly_messages_with_errors() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let server = TestServer::start(Options::interactive_shell()).await;
+    let id = server.create_session_id().await;
+    let mut ws = server.ws(&id, "chat", "?readonly=1").await;
+    let mut errors = Vec::new();
+    let cases = [
+        Message::Binary(b"raw bytes".to_vec().into()),
+        Message::Text("not json".into()),
+        Message::Text(json!({"type": "bogus"}).to_string().into()),
+        Message::Text(json!({"type": "user_message"}).to_string().into()),
+        Message::Text(
+            json!({"type": "user_message", "text": "echo nope"})
+                .to_string()
+                .into(),
+        ),
+    ];
+    for case in cases {
+        ws.send(case).await.unwrap();
+        loop {
+            let msg = tokio::time::timeout(T, ws.next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            let v: serde_json::Value = serde_json::from_str(msg.to_text().unwrap()).unwrap();
+            if v["type"] == "error" {
+                errors.push(v["code"].as_str().unwrap().to_owned());
+                break;
+            }
+        }
+    }
+    assert_eq!(
+        errors,
+        [
+            "bad_message",
+            "bad_message",
+            "bad_message",
+            "bad_message",
+            "readonly"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_peer_that_stops_answering_pings_is_dropped() {
+    let server =
+        TestServer::start(Options::interactive_shell().toml("ws_ping_interval_secs = 1")).await;
+    let id = server.create_session_id().await;
+    // Never polled again: tungstenite answers pings only while reading.
+    let _silent = server.ws(&id, "terminal", "").await;
+    assert_eq!(server.session(&id).await["viewers"], 1);
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        let viewers = server.session(&id).await["viewers"].as_u64().unwrap();
+        if viewers == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the silent peer was never dropped"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        server.session(&id).await["state"],
+        "running",
+        "the session survives for reattach"
+    );
+}
