@@ -3,6 +3,7 @@
 //!
 //! Names follow `shared/API.md`; this crate has no I/O so every consumer can use it.
 
+pub mod chat;
 pub mod session;
 pub mod terminal;
 

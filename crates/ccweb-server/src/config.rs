@@ -79,6 +79,14 @@ pub struct Config {
     pub child_env_set: std::collections::BTreeMap<String, String>,
     /// Log format.
     pub log_format: LogFormat,
+    /// Chat sessions: deny a permission request nobody answered in this long; 0 = wait forever.
+    pub permission_timeout_secs: u64,
+    /// POST a JSON notification here when a session needs attention, finishes a turn or ends.
+    pub webhook_url: Option<String>,
+    /// Timeout of one webhook delivery attempt.
+    pub webhook_timeout_secs: u64,
+    /// Delivery attempts after the first failed one.
+    pub webhook_retries: u32,
 }
 
 impl Default for Config {
@@ -129,6 +137,10 @@ impl Default for Config {
             .to_vec(),
             child_env_set: Default::default(),
             log_format: LogFormat::Text,
+            permission_timeout_secs: 3600,
+            webhook_url: None,
+            webhook_timeout_secs: 5,
+            webhook_retries: 3,
         }
     }
 }
@@ -187,6 +199,14 @@ impl Config {
                     format!("{url:?} is not an http(s) URL such as https://ccweb.example.com"),
                 );
             }
+        }
+        if let Some(url) = &self.webhook_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return err("webhook_url", format!("{url:?} is not an http(s) URL"));
+            }
+        }
+        if self.webhook_timeout_secs == 0 {
+            return err("webhook_timeout_secs", "must be at least 1".into());
         }
         for o in &self.allowed_origins {
             if crate::origin::parse_origin(o).is_none() {

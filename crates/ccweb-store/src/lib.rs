@@ -7,6 +7,7 @@
 
 mod codec;
 mod error;
+mod events;
 mod login;
 mod secret;
 mod sessions;
@@ -17,6 +18,7 @@ mod users;
 mod tests;
 
 pub use error::{Result, StoreError};
+pub use events::MAX_EVENTS_PAGE;
 pub use login::LoginSession;
 pub use sessions::{NewSession, SessionEnd, SessionRecord};
 pub use tokens::{ApiToken, TokenScope};

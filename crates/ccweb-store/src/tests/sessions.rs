@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// A new terminal session of `owner` created at `created_at`.
-fn new_session(owner: Uuid, created_at: OffsetDateTime) -> NewSession {
+pub(super) fn new_session(owner: Uuid, created_at: OffsetDateTime) -> NewSession {
     NewSession {
         id: Uuid::new_v4(),
         owner_id: owner,

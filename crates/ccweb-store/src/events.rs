@@ -1,0 +1,75 @@
+//! Chat transcripts: append-only, numbered events per session.
+
+use crate::codec::{parse_ts, ts};
+use crate::error::{Result, StoreError};
+use crate::Store;
+use ccweb_protocol::chat::{ChatEvent, StoredEvent};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Most events one page returns.
+pub const MAX_EVENTS_PAGE: i64 = 1000;
+
+impl Store {
+    /// Stores `event` as the session's next event and returns it with its seq.
+    pub async fn append_event(&self, session_id: Uuid, event: &ChatEvent) -> Result<StoredEvent> {
+        let at = OffsetDateTime::now_utc();
+        let body =
+            serde_json::to_string(event).map_err(|e| StoreError::InvalidInput(e.to_string()))?;
+        let (seq,): (i64,) = sqlx::query_as(
+            "INSERT INTO chat_events (session_id, seq, at, kind, body) \
+             SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4 FROM chat_events WHERE session_id = $1 \
+             RETURNING seq",
+        )
+        .bind(session_id.to_string())
+        .bind(ts(at)?)
+        .bind(event.kind())
+        .bind(body)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(StoredEvent {
+            seq,
+            at,
+            event: event.clone(),
+        })
+    }
+
+    /// Events with `seq > after`, oldest first, at most `limit` (capped at [`MAX_EVENTS_PAGE`]).
+    /// A stored body that no longer parses comes back as an `error` event, not a failure.
+    pub async fn events_after(
+        &self,
+        session_id: Uuid,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>> {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT seq, at, body FROM chat_events WHERE session_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(session_id.to_string())
+        .bind(after)
+        .bind(limit.clamp(0, MAX_EVENTS_PAGE))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(seq, at, body)| {
+                let at = parse_ts("at", &at)?;
+                let event = serde_json::from_str(&body).unwrap_or_else(|e| ChatEvent::Error {
+                    code: "unreadable_event".into(),
+                    message: format!("stored event {seq} could not be read: {e}"),
+                    line: None,
+                });
+                Ok(StoredEvent { seq, at, event })
+            })
+            .collect()
+    }
+
+    /// The newest event's seq (0 when there is none).
+    pub async fn last_seq(&self, session_id: Uuid) -> Result<i64> {
+        let (seq,): (i64,) =
+            sqlx::query_as("SELECT COALESCE(MAX(seq), 0) FROM chat_events WHERE session_id = $1")
+                .bind(session_id.to_string())
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(seq)
+    }
+}

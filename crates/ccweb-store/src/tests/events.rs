@@ -1,0 +1,54 @@
+//! Chat transcripts: numbering, paging, isolation between sessions.
+
+use super::TestStore;
+use ccweb_protocol::chat::ChatEvent;
+
+async fn session(t: &TestStore) -> uuid::Uuid {
+    let owner = match t.store.user_by_name("owner").await.unwrap() {
+        Some(u) => u,
+        None => t.user("owner").await,
+    };
+    let new = super::sessions::new_session(owner.id, time::OffsetDateTime::now_utc());
+    t.store.insert_session(&new).await.unwrap();
+    new.id
+}
+
+fn text(t: &str) -> ChatEvent {
+    ChatEvent::UserMessage {
+        text: t.into(),
+        images: vec![],
+        by: None,
+    }
+}
+
+#[tokio::test]
+async fn events_are_numbered_per_session_and_paged_in_order() {
+    let t = TestStore::new().await;
+    let store = &t.store;
+    let a = session(&t).await;
+    let b = session(&t).await;
+    for i in 1..=5 {
+        let e = store
+            .append_event(a, &text(&format!("a{i}")))
+            .await
+            .unwrap();
+        assert_eq!(e.seq, i);
+    }
+    assert_eq!(store.append_event(b, &text("b1")).await.unwrap().seq, 1);
+    assert_eq!(store.last_seq(a).await.unwrap(), 5);
+    assert_eq!(store.last_seq(uuid::Uuid::new_v4()).await.unwrap(), 0);
+    let page = store.events_after(a, 2, 2).await.unwrap();
+    assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 4]);
+    assert_eq!(page[0].event, text("a3"));
+    assert!(store.events_after(a, 5, 10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn deleting_a_session_deletes_its_events() {
+    let t = TestStore::new().await;
+    let store = &t.store;
+    let a = session(&t).await;
+    store.append_event(a, &text("x")).await.unwrap();
+    store.delete_session(a).await.unwrap();
+    assert_eq!(store.last_seq(a).await.unwrap(), 0);
+}
