@@ -131,6 +131,9 @@ pub struct SessionInfo {
     pub rows: u16,
     /// Number of attached viewers right now.
     pub viewers: u32,
+    /// A permission request or question waits for an answer (chat sessions).
+    #[serde(default)]
+    pub needs_attention: bool,
     /// Model usage.
     pub usage: Usage,
 }

@@ -7,6 +7,7 @@
 //! slowing the PTY or anyone else.
 
 mod actor;
+pub mod chat;
 mod process;
 pub mod screen;
 mod viewer;

@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
                 .delete(http::sessions::delete),
         )
         .route("/claude/sessions/{id}/resume", post(http::sessions::resume))
+        .route("/claude/sessions/{id}/events", get(http::sessions::events))
         .route(
             "/claude/sessions/{id}/terminal",
             get(ws::terminal::terminal),

@@ -201,7 +201,10 @@ impl Config {
             }
         }
         if let Some(url) = &self.webhook_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
+            let parsed = reqwest::Url::parse(url)
+                .ok()
+                .filter(|u| u.host_str().is_some());
+            if !(url.starts_with("http://") || url.starts_with("https://")) || parsed.is_none() {
                 return err("webhook_url", format!("{url:?} is not an http(s) URL"));
             }
         }

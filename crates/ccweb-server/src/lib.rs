@@ -7,10 +7,12 @@
 
 pub mod app;
 pub mod auth;
+pub mod chat;
 pub mod config;
 pub mod error;
 pub mod http;
 pub mod json;
+pub mod notify;
 pub mod origin;
 pub mod paths;
 pub mod sessions;
@@ -98,9 +100,11 @@ impl Server {
         }
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
+        let notifier = notify::Notifier::new(&config, cancel.clone(), &tracker);
         let sessions = sessions::SessionManager::new(
             config.clone(),
             store.clone(),
+            notifier,
             cancel.clone(),
             tracker.clone(),
         );

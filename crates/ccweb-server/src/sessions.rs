@@ -12,12 +12,17 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
-use ccweb_protocol::{SessionInfo, SessionMode, SessionState, Usage};
-use ccweb_runner::{spawn_terminal, EndReason, SpawnSpec, TerminalConfig, TerminalHandle};
+use ccweb_protocol::{SessionInfo, SessionMode, SessionState};
+use ccweb_runner::chat::{spawn_chat, stream_json_args, ChatConfig};
+use ccweb_runner::{
+    spawn_terminal, EndReason, ExitInfo, SpawnSpec, TerminalConfig, TerminalHandle,
+};
 use ccweb_store::{NewSession, SessionEnd, SessionRecord, Store, User};
 
+use crate::chat::{LiveChat, Recorder};
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::notify::Notifier;
 use crate::paths::resolve_working_dir;
 
 /// Default terminal size when the client does not say.
@@ -76,7 +81,7 @@ pub fn validate_title(title: &str) -> Result<String, ApiError> {
     Ok(title.to_owned())
 }
 
-fn validate_model(model: &str) -> Result<(), ApiError> {
+pub(crate) fn validate_model(model: &str) -> Result<(), ApiError> {
     let ok = !model.is_empty()
         && model.len() <= 128
         && model.starts_with(|c: char| c.is_ascii_alphanumeric())
@@ -110,8 +115,76 @@ pub struct SessionManager {
     inner: Arc<Inner>,
 }
 
+/// A running session of either mode.
+#[derive(Clone, Debug)]
+pub enum Live {
+    /// The interactive CLI in a PTY.
+    Terminal(TerminalHandle),
+    /// The CLI in stream-json mode.
+    Chat(LiveChat),
+}
+
+impl Live {
+    /// Viewers attached now.
+    pub fn viewers(&self) -> u32 {
+        match self {
+            Live::Terminal(h) => h.viewers(),
+            Live::Chat(c) => c.handle.viewers(),
+        }
+    }
+
+    /// Terminal size, for terminal sessions.
+    pub fn size(&self) -> Option<(u16, u16)> {
+        match self {
+            Live::Terminal(h) => Some(h.size()),
+            Live::Chat(_) => None,
+        }
+    }
+
+    /// Last input, output, attach or detach.
+    pub fn last_activity(&self) -> std::time::SystemTime {
+        match self {
+            Live::Terminal(h) => h.last_activity(),
+            Live::Chat(c) => c.handle.last_activity(),
+        }
+    }
+
+    /// A permission request waits for an answer.
+    pub fn needs_attention(&self) -> bool {
+        match self {
+            Live::Terminal(_) => false,
+            Live::Chat(c) => c.handle.pending_requests() > 0,
+        }
+    }
+
+    /// Process id of the CLI.
+    pub fn pid(&self) -> i32 {
+        match self {
+            Live::Terminal(h) => h.pid(),
+            Live::Chat(c) => c.handle.pid(),
+        }
+    }
+
+    /// Asks the process to stop.
+    pub async fn stop(&self, reason: EndReason) {
+        match self {
+            Live::Terminal(h) => h.stop(reason).await,
+            Live::Chat(c) => c.handle.stop(reason).await,
+        }
+    }
+
+    /// Waits for the end.
+    pub async fn wait(&self) -> ExitInfo {
+        match self {
+            Live::Terminal(h) => h.wait().await,
+            Live::Chat(c) => c.handle.wait().await,
+        }
+    }
+}
+
 struct Inner {
-    live: Mutex<HashMap<Uuid, TerminalHandle>>,
+    live: Mutex<HashMap<Uuid, Live>>,
+    notifier: Notifier,
     slots: Arc<Semaphore>,
     store: Store,
     config: Config,
@@ -124,12 +197,14 @@ impl SessionManager {
     pub fn new(
         config: Config,
         store: Store,
+        notifier: Notifier,
         cancel: CancellationToken,
         tracker: TaskTracker,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 live: Mutex::new(HashMap::new()),
+                notifier,
                 slots: Arc::new(Semaphore::new(config.max_sessions)),
                 store,
                 config,
@@ -139,14 +214,30 @@ impl SessionManager {
         }
     }
 
-    /// The handle of a live session.
-    pub fn handle(&self, id: Uuid) -> Option<TerminalHandle> {
+    /// A live session.
+    pub fn live(&self, id: Uuid) -> Option<Live> {
         self.inner
             .live
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(&id)
             .cloned()
+    }
+
+    /// The handle of a live terminal session.
+    pub fn handle(&self, id: Uuid) -> Option<TerminalHandle> {
+        match self.live(id)? {
+            Live::Terminal(h) => Some(h),
+            Live::Chat(_) => None,
+        }
+    }
+
+    /// A live chat session.
+    pub fn chat(&self, id: Uuid) -> Option<LiveChat> {
+        match self.live(id)? {
+            Live::Chat(c) => Some(c),
+            Live::Terminal(_) => None,
+        }
     }
 
     /// Number of live sessions.
@@ -160,45 +251,21 @@ impl SessionManager {
 
     /// The session object: the record plus live numbers.
     pub fn info(&self, r: SessionRecord) -> SessionInfo {
-        let live = self.handle(r.id);
-        let (cols, rows) = live.as_ref().map_or((r.cols, r.rows), TerminalHandle::size);
-        let last_activity_at = live
-            .as_ref()
-            .map(|h| OffsetDateTime::from(h.last_activity()))
-            .map_or(r.last_activity_at, |t| t.max(r.last_activity_at));
-        SessionInfo {
-            id: r.id,
-            owner: r.owner_name,
-            mode: r.mode,
-            state: r.state,
-            working_dir: r.working_dir,
-            title: r.title,
-            created_at: r.created_at,
-            last_activity_at,
-            ended_at: r.ended_at,
-            exit_code: r.exit_code,
-            end_reason: r.end_reason,
-            claude_session_id: r.claude_session_id,
-            model: r.model,
-            permission_mode: r.permission_mode,
-            cols,
-            rows,
-            viewers: live.as_ref().map_or(0, TerminalHandle::viewers),
-            usage: Usage {
-                cost_usd: r.cost_usd,
-                input_tokens: r.input_tokens,
-                output_tokens: r.output_tokens,
-            },
+        let live = self.live(r.id);
+        let stored_activity = r.last_activity_at;
+        let mut info = r.into_info(live.as_ref().map_or(0, Live::viewers));
+        if let Some(live) = &live {
+            if let Some((cols, rows)) = live.size() {
+                (info.cols, info.rows) = (cols, rows);
+            }
+            info.last_activity_at = OffsetDateTime::from(live.last_activity()).max(stored_activity);
+            info.needs_attention = live.needs_attention();
         }
+        info
     }
 
     /// Validates a request and starts a new session for `owner`.
     pub async fn create(&self, owner: &User, req: CreateSession) -> Result<SessionInfo, ApiError> {
-        if req.mode == SessionMode::Chat {
-            return Err(ApiError::NotImplemented(
-                "chat sessions are not available yet; use mode \"terminal\"".into(),
-            ));
-        }
         let cwd = resolve_working_dir(&req.working_dir, &self.inner.config.allowed_roots)?;
         let title = match &req.title {
             Some(t) => validate_title(t)?,
@@ -262,7 +329,7 @@ impl SessionManager {
 
     /// Starts a stopped or exited session again, continuing its conversation.
     pub async fn resume(&self, record: SessionRecord) -> Result<SessionInfo, ApiError> {
-        if record.state.is_live() || self.handle(record.id).is_some() {
+        if record.state.is_live() || self.live(record.id).is_some() {
             return Err(ApiError::conflict(
                 "session_running",
                 "the session is already running",
@@ -321,19 +388,44 @@ impl SessionManager {
     ) -> Result<SessionInfo, ApiError> {
         let store = &self.inner.store;
         let spec = self.spawn_spec(&record, continuing);
-        let terminal = TerminalConfig {
-            scrollback_lines: self.inner.config.scrollback_lines,
-            viewer_queue_bytes: self.inner.config.viewer_queue_bytes,
-            stop_grace: Duration::from_secs(self.inner.config.stop_grace_secs),
-            idle_timeout: self.inner.config.idle_timeout(),
+        let config = &self.inner.config;
+        let cancel = self.inner.cancel.child_token();
+        let tracker = &self.inner.tracker;
+        let spawned = match record.mode {
+            SessionMode::Terminal => {
+                let terminal = TerminalConfig {
+                    scrollback_lines: config.scrollback_lines,
+                    viewer_queue_bytes: config.viewer_queue_bytes,
+                    stop_grace: Duration::from_secs(config.stop_grace_secs),
+                    idle_timeout: config.idle_timeout(),
+                };
+                spawn_terminal(spec, terminal, cancel, tracker).map(Live::Terminal)
+            }
+            SessionMode::Chat => {
+                let chat = ChatConfig {
+                    stop_grace: Duration::from_secs(config.stop_grace_secs),
+                    idle_timeout: config.idle_timeout(),
+                    permission_timeout: (config.permission_timeout_secs > 0)
+                        .then(|| Duration::from_secs(config.permission_timeout_secs)),
+                };
+                spawn_chat(spec, chat, cancel, tracker).map(|(handle, events)| {
+                    let (live, done) = LiveChat::new(handle);
+                    let recorder = Recorder::new(
+                        record.id,
+                        store.clone(),
+                        &live,
+                        done,
+                        self.inner.notifier.clone(),
+                        self.clone(),
+                        record.claude_session_id.clone(),
+                    );
+                    tracker.spawn(recorder.run(events));
+                    Live::Chat(live)
+                })
+            }
         };
-        let handle = match spawn_terminal(
-            spec,
-            terminal,
-            self.inner.cancel.child_token(),
-            &self.inner.tracker,
-        ) {
-            Ok(h) => h,
+        let live = match spawned {
+            Ok(live) => live,
             Err(e) => {
                 let end = SessionEnd {
                     state: SessionState::Failed,
@@ -348,35 +440,19 @@ impl SessionManager {
             }
         };
         let id = record.id;
-        tracing::info!(session = %id, pid = handle.pid(), dir = %record.working_dir, "session started");
+        tracing::info!(session = %id, pid = live.pid(), mode = %record.mode, dir = %record.working_dir, "session started");
         self.inner
             .live
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(id, handle.clone());
+            .insert(id, live.clone());
         store
             .mark_session_running(id, OffsetDateTime::now_utc())
             .await?;
         let manager = self.clone();
         self.inner.tracker.spawn(async move {
-            let info = handle.wait().await;
-            let state = if info.reason == EndReason::Exit { SessionState::Exited } else { SessionState::Stopped };
-            let end = SessionEnd {
-                state,
-                exit_code: Some(info.code),
-                end_reason: info.reason.as_str().into(),
-                ended_at: OffsetDateTime::from(info.at),
-                final_screen: Some(info.final_screen.to_vec()),
-            };
-            let store = &manager.inner.store;
-            if let Err(e) = store.touch_session(id, OffsetDateTime::from(handle.last_activity())).await {
-                tracing::warn!(session = %id, error = %e, "could not record activity");
-            }
-            let (cols, rows) = handle.size();
-            let _ = store.set_session_size(id, cols, rows).await;
-            if let Err(e) = store.mark_session_ended(id, &end).await {
-                tracing::error!(session = %id, error = %e, "could not record the end of a session");
-            }
+            let info = live.wait().await;
+            manager.record_end(id, &live, &info).await;
             manager.inner.live.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
             tracing::info!(session = %id, code = info.code, reason = info.reason.as_str(), "session ended");
             drop(permit);
@@ -388,17 +464,53 @@ impl SessionManager {
         Ok(self.info(record))
     }
 
+    /// Records how a session ended (state, code, reason, last screen, size, activity).
+    async fn record_end(&self, id: Uuid, live: &Live, info: &ExitInfo) {
+        let store = &self.inner.store;
+        let state = if info.reason == EndReason::Exit {
+            SessionState::Exited
+        } else {
+            SessionState::Stopped
+        };
+        let end = SessionEnd {
+            state,
+            exit_code: Some(info.code),
+            end_reason: info.reason.as_str().into(),
+            ended_at: OffsetDateTime::from(info.at),
+            final_screen: (!info.final_screen.is_empty()).then(|| info.final_screen.to_vec()),
+        };
+        if let Err(e) = store
+            .touch_session(id, OffsetDateTime::from(live.last_activity()))
+            .await
+        {
+            tracing::warn!(session = %id, error = %e, "could not record activity");
+        }
+        if let Some((cols, rows)) = live.size() {
+            if let Err(e) = store.set_session_size(id, cols, rows).await {
+                tracing::warn!(session = %id, error = %e, "could not record the size");
+            }
+        }
+        if let Err(e) = store.mark_session_ended(id, &end).await {
+            tracing::error!(session = %id, error = %e, "could not record the end of a session");
+        }
+        if let Live::Chat(chat) = live {
+            // The recorder stored every event before the process's end was
+            // published; wait for it so `ended` follows the last event.
+            chat.recorded().await;
+        }
+    }
+
     /// Stops a live session and waits (bounded) until it has ended.
     pub async fn stop(&self, id: Uuid) {
-        let Some(handle) = self.handle(id) else {
+        let Some(live) = self.live(id) else {
             return;
         };
-        handle.stop(EndReason::Stop).await;
+        live.stop(EndReason::Stop).await;
         let limit = Duration::from_secs(self.inner.config.stop_grace_secs + 5);
-        let _ = tokio::time::timeout(limit, handle.wait()).await;
+        let _ = tokio::time::timeout(limit, live.wait()).await;
         // Let the supervisor record the end before the caller reads it.
         for _ in 0..100 {
-            if self.handle(id).is_none() {
+            if self.live(id).is_none() {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -409,6 +521,9 @@ impl SessionManager {
         let config = &self.inner.config;
         let env = child_env(config);
         let mut args: Vec<OsString> = config.claude_args.iter().map(OsString::from).collect();
+        if r.mode == SessionMode::Chat {
+            args.extend(stream_json_args());
+        }
         if let Some(sid) = &r.claude_session_id {
             // --resume only works once the CLI has written the conversation;
             // before the first prompt, reuse the same id as a new session.

@@ -107,6 +107,7 @@ impl SessionRecord {
             cols: self.cols,
             rows: self.rows,
             viewers,
+            needs_attention: false,
             usage: Usage {
                 cost_usd: self.cost_usd,
                 input_tokens: self.input_tokens,

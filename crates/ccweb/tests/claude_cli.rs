@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{eventually, Options, TermClient, TestServer, SESSIONS};
-use fake_anthropic::{ClaudeEnv, FakeAnthropic, Reply};
+use common::{eventually, ClaudeSetup as Setup, TermClient, TestServer, SESSIONS};
+use fake_anthropic::Reply;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -14,34 +14,8 @@ const T: Duration = Duration::from_secs(30);
 const WELCOME: &str = "Claude Code v2.1.197";
 const READY: &str = "? for shortcuts";
 
-/// Bind every field: `..` would drop the HOME directory (and with it the
-/// CLI's settings) at once.
-struct Setup {
-    server: TestServer,
-    fake: FakeAnthropic,
-    _home: tempfile::TempDir,
-}
-
-/// A server whose sessions run the real CLI with a private HOME that
-/// trusts the test project, against a fresh fake API.
 async fn setup() -> Option<Setup> {
-    let claude = fake_anthropic::require_claude_bin()?;
-    let fake = FakeAnthropic::start().await;
-    let home = tempfile::tempdir().unwrap();
-    let env = ClaudeEnv::prepare(home.path(), &fake.base_url(), &[]).unwrap();
-    let options = Options {
-        extra_toml: String::new(),
-        env: env.envs(),
-        claude_bin: claude,
-        claude_args: Vec::new(),
-    };
-    let server = TestServer::start(options).await;
-    env.trust(&server.root.join("project")).unwrap();
-    Some(Setup {
-        server,
-        fake,
-        _home: home,
-    })
+    common::claude_setup("").await
 }
 
 /// Creates a session and attaches a viewer once the CLI shows its empty

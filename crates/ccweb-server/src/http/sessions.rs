@@ -171,3 +171,41 @@ pub async fn resume(
     let info = state.sessions.resume(r).await?;
     Ok(Json(info).into_response())
 }
+
+/// `GET /api/claude/sessions/{id}/events` query.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// Events with a larger seq (default 0).
+    after: Option<i64>,
+    /// At most this many (1..=1000, default 100).
+    limit: Option<i64>,
+}
+
+/// `GET /api/claude/sessions/{id}/events?after=N&limit=M`: a page of the
+/// stored transcript, oldest first.
+pub async fn events(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<EventsQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let r = visible_session(&state, &auth, &id).await?;
+    let after = q.after.unwrap_or(0);
+    if after < 0 {
+        return Err(ApiError::bad_request("invalid_query", "after must be >= 0"));
+    }
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=ccweb_store::MAX_EVENTS_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!(
+                "limit must be between 1 and {}",
+                ccweb_store::MAX_EVENTS_PAGE
+            ),
+        ));
+    }
+    let events = state.store.events_after(r.id, after, limit).await?;
+    let last_seq = state.store.last_seq(r.id).await?;
+    Ok(Json(json!({ "events": events, "last_seq": last_seq })))
+}

@@ -5,6 +5,7 @@
 //! Close codes: 1000 the session ended, 1001 the server is shutting down or
 //! the peer stopped answering pings, 1009 a message was too large.
 
+pub mod chat;
 pub mod raw_chat;
 pub mod terminal;
 
@@ -41,6 +42,20 @@ pub(crate) const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct SocketQuery {
     /// `1` or `true`: attach without input.
     readonly: Option<String>,
+    /// Chat sockets: replay stored events after this seq, then go live.
+    after_seq: Option<String>,
+}
+
+impl SocketQuery {
+    /// `after_seq`, default 0 (the whole transcript).
+    pub(crate) fn after_seq(&self) -> Result<i64, ApiError> {
+        match self.after_seq.as_deref() {
+            None => Ok(0),
+            Some(s) => s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                ApiError::bad_request("invalid_query", "after_seq must be a whole number >= 0")
+            }),
+        }
+    }
 }
 
 /// What a socket may do, decided before the upgrade.

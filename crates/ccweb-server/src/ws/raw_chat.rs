@@ -1,5 +1,5 @@
-//! `GET /api/claude/sessions/{id}/chat` for terminal sessions: the seed's
-//! behaviour. PTY output goes out as `text_delta` (`raw: true`) and a
+//! `GET /api/claude/sessions/{id}/chat`: chat sessions go to
+//! [`super::chat`]; for terminal sessions it keeps the seed's behaviour. PTY output goes out as `text_delta` (`raw: true`) and a
 //! `user_message` is typed into the PTY followed by Enter.
 
 use axum::extract::ws::WebSocket;
@@ -34,10 +34,22 @@ pub async fn chat(
     ApiQuery(q): ApiQuery<SocketQuery>,
 ) -> Result<Response, ApiError> {
     let attach = authorize(&state, &auth, &id, &q).await?;
-    if attach.info.mode != SessionMode::Terminal {
-        return Err(ApiError::NotImplemented(
-            "chat sessions are not available yet".into(),
-        ));
+    if attach.info.mode == SessionMode::Chat {
+        let after_seq = q.after_seq()?;
+        let live = state.sessions.chat(attach.info.id);
+        let user = auth.user.name.clone();
+        return Ok(upgrade(ws, &state.clone(), move |mut socket| async move {
+            let chat = super::chat::ChatSocket {
+                socket: &mut socket,
+                state: &state,
+                info: attach.info,
+                live,
+                readonly: attach.readonly,
+                after_seq,
+                user,
+            };
+            chat.run().await;
+        }));
     }
     Ok(upgrade(ws, &state.clone(), move |mut socket| async move {
         run(

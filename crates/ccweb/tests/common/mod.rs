@@ -736,3 +736,34 @@ pub async fn eventually(timeout: Duration, what: &str, mut f: impl FnMut() -> bo
 pub fn p(path: &Path) -> Value {
     Value::String(path.to_str().unwrap().to_owned())
 }
+
+/// A server whose sessions run the real Claude Code CLI. Bind every field:
+/// `..` would drop the HOME directory (and with it the CLI's settings) at once.
+pub struct ClaudeSetup {
+    pub server: TestServer,
+    pub fake: fake_anthropic::FakeAnthropic,
+    pub _home: tempfile::TempDir,
+}
+
+/// A server running the real CLI with a private HOME that trusts the test
+/// project, against a fresh fake API; `extra_toml` goes into its config.
+/// `None` when CLI tests are skipped (`CCWEB_SKIP_CLI_TESTS=1`).
+pub async fn claude_setup(extra_toml: &str) -> Option<ClaudeSetup> {
+    let claude = fake_anthropic::require_claude_bin()?;
+    let fake = fake_anthropic::FakeAnthropic::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let env = fake_anthropic::ClaudeEnv::prepare(home.path(), &fake.base_url(), &[]).unwrap();
+    let options = Options {
+        extra_toml: extra_toml.to_owned(),
+        env: env.envs(),
+        claude_bin: claude,
+        claude_args: Vec::new(),
+    };
+    let server = TestServer::start(options).await;
+    env.trust(&server.root.join("project")).unwrap();
+    Some(ClaudeSetup {
+        server,
+        fake,
+        _home: home,
+    })
+}

@@ -1,0 +1,1019 @@
+//! Chat sessions: the CLI in stream-json mode, one actor per session.
+//!
+//! The actor owns the child (its own process group), writes its stdin and
+//! reads its stdout and stderr through small tasks, keeps the pending
+//! permission requests (the first answer wins), and turns everything into
+//! [`ChatEvent`]s on a bounded channel. Whoever consumes that channel stores
+//! each event before showing it to anyone (the server's recorder).
+
+mod translate;
+
+use ccweb_protocol::chat::{Behavior, ChatEvent, ImageInput, Resolution};
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::actor::{EndReason, ExitInfo, SpawnSpec};
+use crate::process::signal_group;
+use crate::RunnerError;
+use translate::{cut, Parsed, Translator};
+
+/// Longest stdout line accepted (the CLI prints multi-megabyte lines for big replies).
+const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
+/// Events in flight to the recorder; the actor waits when it is full.
+const EVENT_QUEUE: usize = 256;
+/// Commands queued to the actor.
+const COMMAND_QUEUE: usize = 64;
+/// stderr lines reported as events per process, at most.
+const MAX_STDERR_EVENTS: usize = 50;
+/// Permission modes the CLI knows.
+pub const PERMISSION_MODES: [&str; 6] = [
+    "default",
+    "acceptEdits",
+    "plan",
+    "bypassPermissions",
+    "dontAsk",
+    "auto",
+];
+
+/// Tunables of a chat session.
+#[derive(Debug, Clone)]
+pub struct ChatConfig {
+    /// Between SIGTERM and SIGKILL when stopping.
+    pub stop_grace: Duration,
+    /// Stop after this long without input, output, viewers or pending requests.
+    pub idle_timeout: Option<Duration>,
+    /// Deny a permission request nobody answered in this long.
+    pub permission_timeout: Option<Duration>,
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        Self {
+            stop_grace: Duration::from_secs(5),
+            idle_timeout: None,
+            permission_timeout: Some(Duration::from_secs(3600)),
+        }
+    }
+}
+
+/// Why a client request was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ChatError {
+    /// No pending request has that id (unknown, or already answered).
+    #[error("no pending permission request {0:?}: it is unknown or was already answered")]
+    UnknownRequest(String),
+    /// The message is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// The session's process has ended.
+    #[error("the session has ended")]
+    Gone,
+}
+
+/// A user's answer to a permission request.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// Allow or deny.
+    pub behavior: Behavior,
+    /// Allow: the input to run instead.
+    pub updated_input: Option<Value>,
+    /// Deny: what the model is told.
+    pub message: Option<String>,
+    /// Allow: apply the CLI's suggested permission update too.
+    pub remember: bool,
+    /// Who answered.
+    pub by: String,
+}
+
+enum Command {
+    UserMessage {
+        text: String,
+        images: Vec<ImageInput>,
+        by: String,
+        reply: oneshot::Sender<Result<(), ChatError>>,
+    },
+    Answer {
+        request_id: String,
+        answer: Answer,
+        reply: oneshot::Sender<Result<(), ChatError>>,
+    },
+    Control {
+        request: Value,
+        reply: oneshot::Sender<Result<(), ChatError>>,
+    },
+    Stop {
+        reason: EndReason,
+    },
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    /// Pending permission requests.
+    pending: AtomicUsize,
+    /// Viewers attached (kept by the server; the idle timeout reads it).
+    viewers: AtomicU32,
+    /// Last input or output.
+    activity: Mutex<Option<(Instant, SystemTime)>>,
+    /// Process id (= process group id).
+    pid: i32,
+}
+
+impl Shared {
+    fn touch(&self) {
+        *self.activity.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((Instant::now(), SystemTime::now()));
+    }
+    fn last_activity(&self) -> (Instant, SystemTime) {
+        self.activity
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or((Instant::now(), SystemTime::now()))
+    }
+}
+
+/// A cheap, cloneable handle to a running chat session.
+#[derive(Clone, Debug)]
+pub struct ChatHandle {
+    commands: mpsc::Sender<Command>,
+    shared: Arc<Shared>,
+    exit: watch::Receiver<Option<ExitInfo>>,
+}
+
+impl ChatHandle {
+    async fn call(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<(), ChatError>>) -> Command,
+    ) -> Result<(), ChatError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(make(reply))
+            .await
+            .map_err(|_| ChatError::Gone)?;
+        rx.await.map_err(|_| ChatError::Gone)?
+    }
+
+    /// Sends a prompt (or slash command) from user `by`.
+    pub async fn user_message(
+        &self,
+        text: String,
+        images: Vec<ImageInput>,
+        by: String,
+    ) -> Result<(), ChatError> {
+        self.call(|reply| Command::UserMessage {
+            text,
+            images,
+            by,
+            reply,
+        })
+        .await
+    }
+
+    /// Answers a pending permission request; the first answer wins.
+    pub async fn answer(&self, request_id: String, answer: Answer) -> Result<(), ChatError> {
+        self.call(|reply| Command::Answer {
+            request_id,
+            answer,
+            reply,
+        })
+        .await
+    }
+
+    /// Interrupts the current turn.
+    pub async fn interrupt(&self) -> Result<(), ChatError> {
+        self.call(|reply| Command::Control {
+            request: json!({"subtype": "interrupt"}),
+            reply,
+        })
+        .await
+    }
+
+    /// Switches permission mode (checked against [`PERMISSION_MODES`]).
+    pub async fn set_permission_mode(&self, mode: String) -> Result<(), ChatError> {
+        if !PERMISSION_MODES.contains(&mode.as_str()) {
+            return Err(ChatError::Invalid(format!(
+                "mode must be one of {}",
+                PERMISSION_MODES.join(", ")
+            )));
+        }
+        self.call(|reply| Command::Control {
+            request: json!({"subtype": "set_permission_mode", "mode": mode}),
+            reply,
+        })
+        .await
+    }
+
+    /// Switches model (`None`: the default). The caller validates the name.
+    pub async fn set_model(&self, model: Option<String>) -> Result<(), ChatError> {
+        let request = match model {
+            Some(m) => json!({"subtype": "set_model", "model": m}),
+            None => json!({"subtype": "set_model"}),
+        };
+        self.call(|reply| Command::Control { request, reply }).await
+    }
+
+    /// Asks the process to stop (SIGTERM to its group, SIGKILL after the grace period).
+    pub async fn stop(&self, reason: EndReason) {
+        let _ = self.commands.send(Command::Stop { reason }).await;
+    }
+
+    /// Waits until the session has ended and returns how.
+    pub async fn wait(&self) -> ExitInfo {
+        let mut rx = self.exit.clone();
+        loop {
+            if let Some(info) = rx.borrow_and_update().clone() {
+                return info;
+            }
+            if rx.changed().await.is_err() {
+                return ExitInfo {
+                    code: -1,
+                    reason: EndReason::Exit,
+                    final_screen: Default::default(),
+                    at: SystemTime::now(),
+                };
+            }
+        }
+    }
+
+    /// Whether the session has ended.
+    pub fn is_finished(&self) -> bool {
+        self.exit.borrow().is_some()
+    }
+
+    /// Permission requests waiting for an answer.
+    pub fn pending_requests(&self) -> usize {
+        self.shared.pending.load(Ordering::Relaxed)
+    }
+
+    /// Records that a viewer attached (`+1`) or left (`-1`).
+    pub fn viewer_delta(&self, delta: i32) {
+        if delta >= 0 {
+            self.shared
+                .viewers
+                .fetch_add(delta.unsigned_abs(), Ordering::Relaxed);
+        } else {
+            let _ = self
+                .shared
+                .viewers
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                    Some(v.saturating_sub(delta.unsigned_abs()))
+                });
+        }
+        self.shared.touch();
+    }
+
+    /// Viewers attached now.
+    pub fn viewers(&self) -> u32 {
+        self.shared.viewers.load(Ordering::Relaxed)
+    }
+
+    /// Last input or output.
+    pub fn last_activity(&self) -> SystemTime {
+        self.shared.last_activity().1
+    }
+
+    /// The child's process id (also its process group id).
+    pub fn pid(&self) -> i32 {
+        self.shared.pid
+    }
+}
+
+/// The stream-json flags of a chat session, before model, mode and resume.
+pub fn stream_json_args() -> Vec<std::ffi::OsString> {
+    [
+        "-p",
+        "--input-format",
+        "stream-json",
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--include-partial-messages",
+        "--permission-prompt-tool",
+        "stdio",
+    ]
+    .map(Into::into)
+    .to_vec()
+}
+
+/// Starts the CLI described by `spec` (its args must include
+/// [`stream_json_args`]) and its actor on `tracker`. Events come out of the
+/// returned receiver, which closes after the final `state` event.
+pub fn spawn_chat(
+    spec: SpawnSpec,
+    config: ChatConfig,
+    cancel: CancellationToken,
+    tracker: &TaskTracker,
+) -> Result<(ChatHandle, mpsc::Receiver<ChatEvent>), RunnerError> {
+    let spawn_error = |e: std::io::Error| RunnerError::Spawn {
+        program: spec.program.display().to_string(),
+        message: e.to_string(),
+    };
+    let mut cmd = tokio::process::Command::new(&spec.program);
+    cmd.args(&spec.args)
+        .current_dir(&spec.cwd)
+        .env_clear()
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Its own process group, so a stop reaches everything it started.
+        .process_group(0)
+        // Should the actor die, the child dies with it.
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().map_err(spawn_error)?;
+    let pid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
+    let (Some(stdin), Some(stdout), Some(stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        return Err(spawn_error(std::io::Error::other("missing stdio pipes")));
+    };
+    let (line_tx, line_rx) = mpsc::channel(64);
+    let (err_tx, err_rx) = mpsc::channel(64);
+    let reader_cancel = cancel.child_token();
+    tracker.spawn(read_lines(
+        BufReader::new(stdout),
+        line_tx,
+        reader_cancel.clone(),
+    ));
+    tracker.spawn(read_lines(
+        BufReader::new(stderr),
+        err_tx,
+        reader_cancel.clone(),
+    ));
+    let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
+    let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE);
+    let (exit_tx, exit_rx) = watch::channel(None);
+    let shared = Arc::new(Shared {
+        pid,
+        ..Shared::default()
+    });
+    shared.touch();
+    let handle = ChatHandle {
+        commands: cmd_tx,
+        shared: shared.clone(),
+        exit: exit_rx,
+    };
+    let actor = Actor {
+        config,
+        child,
+        stdin: Some(stdin),
+        lines: line_rx,
+        stderr: err_rx,
+        commands: cmd_rx,
+        events: event_tx,
+        shared,
+        translator: Translator::default(),
+        pending: HashMap::new(),
+        controls: HashMap::new(),
+        next_control: 0,
+        slash_commands: Vec::new(),
+        stop_reason: None,
+        stderr_events: 0,
+        stderr_tail: Vec::new(),
+        busy: false,
+    };
+    tracker.spawn(actor.run(cancel, reader_cancel, exit_tx));
+    Ok((handle, event_rx))
+}
+
+/// One stdout or stderr line, or the note that one was too long.
+enum Line {
+    Text(String),
+    TooLong(usize),
+}
+
+/// Reads newline-terminated lines of any length up to [`MAX_LINE_BYTES`];
+/// a longer one is skipped to its end and reported.
+async fn read_lines<R: AsyncBufRead + Unpin>(
+    mut reader: R,
+    tx: mpsc::Sender<Line>,
+    cancel: CancellationToken,
+) {
+    let mut buf = Vec::new();
+    let mut skipped = 0usize;
+    loop {
+        let chunk = tokio::select! {
+            () = cancel.cancelled() => return,
+            r = reader.fill_buf() => match r {
+                Ok([]) | Err(_) => break,
+                Ok(chunk) => chunk,
+            },
+        };
+        let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        if skipped > 0 || buf.len() + take > MAX_LINE_BYTES {
+            skipped += take;
+        } else {
+            buf.extend_from_slice(&chunk[..take]);
+        }
+        reader.consume(take);
+        if done {
+            let line = if skipped > 0 {
+                Line::TooLong(buf.len() + skipped)
+            } else {
+                Line::Text(String::from_utf8_lossy(&buf).into_owned())
+            };
+            buf.clear();
+            skipped = 0;
+            if tx.send(line).await.is_err() {
+                return;
+            }
+        }
+    }
+    if !buf.is_empty() {
+        let _ = tx
+            .send(Line::Text(String::from_utf8_lossy(&buf).into_owned()))
+            .await;
+    }
+}
+
+struct Pending {
+    input: Value,
+    suggestions: Vec<Value>,
+    deadline: Option<tokio::time::Instant>,
+}
+
+struct Actor {
+    config: ChatConfig,
+    child: tokio::process::Child,
+    stdin: Option<tokio::process::ChildStdin>,
+    lines: mpsc::Receiver<Line>,
+    stderr: mpsc::Receiver<Line>,
+    commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<ChatEvent>,
+    shared: Arc<Shared>,
+    translator: Translator,
+    /// Permission requests waiting for an answer, by the CLI's request id.
+    pending: HashMap<String, Pending>,
+    /// Our control requests awaiting the CLI's response: what they were.
+    controls: HashMap<String, String>,
+    next_control: u64,
+    /// Slash commands the CLI offers in this mode (from `initialize` and `init`).
+    slash_commands: Vec<String>,
+    stop_reason: Option<EndReason>,
+    stderr_events: usize,
+    stderr_tail: Vec<String>,
+    /// A turn is running.
+    busy: bool,
+}
+
+fn far_future() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(86_400 * 365)
+}
+
+impl Actor {
+    async fn run(
+        mut self,
+        cancel: CancellationToken,
+        readers: CancellationToken,
+        exit_tx: watch::Sender<Option<ExitInfo>>,
+    ) {
+        self.emit(state_event("starting", false, None, None)).await;
+        // `initialize` is the readiness signal and lists the slash commands.
+        self.send_control(json!({"subtype": "initialize"}), "initialize")
+            .await;
+        let mut stdout_open = true;
+        let mut stderr_open = true;
+        let mut exit_code: Option<i32> = None;
+        let mut kill_at: Option<tokio::time::Instant> = None;
+        let mut idle_tick = tokio::time::interval(
+            self.config
+                .idle_timeout
+                .map_or(Duration::from_secs(3600), |t| {
+                    (t / 10).clamp(Duration::from_millis(50), Duration::from_secs(30))
+                }),
+        );
+        idle_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            if exit_code.is_some() && !stdout_open && !stderr_open {
+                break;
+            }
+            let next_deadline = self.pending.values().filter_map(|p| p.deadline).min();
+            tokio::select! {
+                biased;
+                line = self.lines.recv(), if stdout_open => match line {
+                    Some(line) => self.on_stdout(line).await,
+                    None => stdout_open = false,
+                },
+                line = self.stderr.recv(), if stderr_open => match line {
+                    Some(line) => self.on_stderr(line).await,
+                    None => stderr_open = false,
+                },
+                status = self.child.wait(), if exit_code.is_none() => {
+                    exit_code = Some(match status {
+                        Ok(s) => exit_code_of(s),
+                        Err(_) => -1,
+                    });
+                    // Anything it started goes too; then the pipes close.
+                    signal_group(Pid::from_raw(self.shared.pid), Signal::SIGTERM);
+                    let grace = tokio::time::Instant::now() + self.config.stop_grace;
+                    kill_at = Some(kill_at.map_or(grace, |k| k.min(grace)));
+                }
+                Some(cmd) = self.commands.recv() => self.on_command(cmd, &mut kill_at).await,
+                () = cancel.cancelled(), if self.stop_reason.is_none() => self.begin_stop(EndReason::Shutdown, &mut kill_at),
+                () = tokio::time::sleep_until(kill_at.unwrap_or_else(far_future)), if kill_at.is_some() => {
+                    signal_group(Pid::from_raw(self.shared.pid), Signal::SIGKILL);
+                    kill_at = None;
+                    if exit_code.is_some() {
+                        // Whatever still held the pipes is dead now; stop waiting for them.
+                        readers.cancel();
+                    }
+                }
+                () = tokio::time::sleep_until(next_deadline.unwrap_or_else(far_future)), if next_deadline.is_some() => {
+                    self.expire_requests().await;
+                }
+                _ = idle_tick.tick(), if self.config.idle_timeout.is_some() && self.stop_reason.is_none() => {
+                    self.check_idle(&mut kill_at);
+                }
+            }
+        }
+        readers.cancel();
+        signal_group(Pid::from_raw(self.shared.pid), Signal::SIGKILL);
+        self.finish(exit_code.unwrap_or(-1), &exit_tx).await;
+    }
+
+    async fn emit(&self, event: ChatEvent) {
+        // The recorder only goes away when the server does; nothing to do then.
+        let _ = self.events.send(event).await;
+    }
+
+    async fn write(&mut self, value: &Value) -> bool {
+        let Some(stdin) = self.stdin.as_mut() else {
+            return false;
+        };
+        let mut line = value.to_string();
+        line.push('\n');
+        let ok = stdin.write_all(line.as_bytes()).await.is_ok() && stdin.flush().await.is_ok();
+        if !ok {
+            self.stdin = None;
+        }
+        ok
+    }
+
+    async fn send_control(&mut self, request: Value, what: &str) -> bool {
+        self.next_control += 1;
+        let id = format!("ccweb-{}", self.next_control);
+        self.controls.insert(id.clone(), what.to_owned());
+        self.write(&json!({"type": "control_request", "request_id": id, "request": request}))
+            .await
+    }
+
+    async fn on_stdout(&mut self, line: Line) {
+        self.shared.touch();
+        let text = match line {
+            Line::Text(t) => t,
+            Line::TooLong(n) => {
+                let message = format!("the CLI printed a line of {n} bytes, over the {MAX_LINE_BYTES}-byte limit; it was skipped");
+                return self
+                    .emit(ChatEvent::Error {
+                        code: "line_too_long".into(),
+                        message,
+                        line: None,
+                    })
+                    .await;
+            }
+        };
+        match self.translator.line(&text) {
+            Parsed::Nothing => {}
+            Parsed::Events(events) => {
+                for event in events {
+                    self.observe(&event).await;
+                    self.emit(event).await;
+                }
+            }
+            Parsed::Permission {
+                request_id,
+                event,
+                input,
+                suggestions,
+            } => {
+                let deadline = self
+                    .config
+                    .permission_timeout
+                    .map(|t| tokio::time::Instant::now() + t);
+                self.pending.insert(
+                    request_id,
+                    Pending {
+                        input,
+                        suggestions,
+                        deadline,
+                    },
+                );
+                self.shared
+                    .pending
+                    .store(self.pending.len(), Ordering::Relaxed);
+                self.emit(event).await;
+                self.emit(state_event("requires_action", true, None, None))
+                    .await;
+            }
+            Parsed::OtherRequest {
+                request_id,
+                subtype,
+            } => {
+                // Not served by ccweb: answer so the CLI does not wait forever.
+                let response = if subtype == "request_user_dialog" {
+                    json!({"subtype": "success", "request_id": request_id, "response": {"behavior": "cancelled"}})
+                } else {
+                    json!({"subtype": "error", "request_id": request_id, "error": format!("ccweb does not handle {subtype}")})
+                };
+                self.write(&json!({"type": "control_response", "response": response}))
+                    .await;
+            }
+            Parsed::ControlResponse {
+                request_id,
+                error,
+                response,
+            } => self.on_control_response(&request_id, error, response).await,
+            Parsed::Cancel { request_id } => {
+                if self.pending.remove(&request_id).is_some() {
+                    self.shared
+                        .pending
+                        .store(self.pending.len(), Ordering::Relaxed);
+                    let message = Some("the CLI withdrew the request".to_owned());
+                    self.emit(ChatEvent::PermissionResolved {
+                        request_id,
+                        resolution: Resolution::Cancelled,
+                        by: None,
+                        message,
+                        remember: false,
+                    })
+                    .await;
+                    self.emit_turn_state().await;
+                }
+            }
+        }
+    }
+
+    /// Learns from events as they pass: slash commands, turn boundaries.
+    async fn observe(&mut self, event: &ChatEvent) {
+        match event {
+            ChatEvent::System {
+                subtype,
+                slash_commands,
+                ..
+            } if subtype == "init" && !slash_commands.is_empty() => {
+                self.slash_commands.clone_from(slash_commands);
+            }
+            ChatEvent::Result { .. } => {
+                self.busy = false;
+            }
+            _ => {}
+        }
+    }
+
+    async fn emit_turn_state(&self) {
+        let (state, attention) = match (self.pending.is_empty(), self.busy) {
+            (false, _) => ("requires_action", true),
+            (true, true) => ("running", false),
+            (true, false) => ("idle", false),
+        };
+        self.emit(state_event(state, attention, None, None)).await;
+    }
+
+    async fn on_control_response(
+        &mut self,
+        request_id: &str,
+        error: Option<String>,
+        response: Value,
+    ) {
+        let Some(what) = self.controls.remove(request_id) else {
+            return;
+        };
+        if let Some(error) = error {
+            let message = format!("{what} failed: {error}");
+            return self
+                .emit(ChatEvent::Error {
+                    code: "control_failed".into(),
+                    message,
+                    line: None,
+                })
+                .await;
+        }
+        if what == "initialize" {
+            let names: Vec<String> = response
+                .get("commands")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !names.is_empty() {
+                self.slash_commands = names.clone();
+            }
+            self.emit(ChatEvent::System {
+                subtype: "initialize".into(),
+                model: None,
+                cwd: None,
+                tools: Vec::new(),
+                slash_commands: names,
+                permission_mode: None,
+                claude_session_id: None,
+                data: json!({
+                    "commands": response.get("commands").cloned().unwrap_or(Value::Null),
+                    "models": response.get("models").cloned().unwrap_or(Value::Null),
+                    "output_style": response.get("output_style").cloned().unwrap_or(Value::Null),
+                }),
+            })
+            .await;
+            self.emit_turn_state().await;
+        }
+    }
+
+    async fn on_stderr(&mut self, line: Line) {
+        let Line::Text(text) = line else { return };
+        let text = text.trim_end().to_owned();
+        if text.is_empty() {
+            return;
+        }
+        self.stderr_tail.push(cut(&text));
+        if self.stderr_tail.len() > 20 {
+            self.stderr_tail.remove(0);
+        }
+        self.stderr_events += 1;
+        if self.stderr_events <= MAX_STDERR_EVENTS {
+            let message = if self.stderr_events == MAX_STDERR_EVENTS {
+                format!("{text} (further stderr lines are not reported)")
+            } else {
+                text
+            };
+            self.emit(ChatEvent::Error {
+                code: "cli_stderr".into(),
+                message: cut(&message),
+                line: None,
+            })
+            .await;
+        }
+    }
+
+    async fn on_command(&mut self, cmd: Command, kill_at: &mut Option<tokio::time::Instant>) {
+        if let Command::Stop { reason } = cmd {
+            return self.begin_stop(reason, kill_at);
+        }
+        if self.stop_reason.is_some() || self.stdin.is_none() {
+            let reply = match cmd {
+                Command::UserMessage { reply, .. }
+                | Command::Answer { reply, .. }
+                | Command::Control { reply, .. } => reply,
+                Command::Stop { .. } => return,
+            };
+            let _ = reply.send(Err(ChatError::Gone));
+            return;
+        }
+        self.shared.touch();
+        match cmd {
+            Command::UserMessage {
+                text,
+                images,
+                by,
+                reply,
+            } => {
+                let result = self.user_message(text, images, by).await;
+                let _ = reply.send(result);
+            }
+            Command::Answer {
+                request_id,
+                answer,
+                reply,
+            } => {
+                let result = self.answer(request_id, answer).await;
+                let _ = reply.send(result);
+            }
+            Command::Control { request, reply } => {
+                let what = request
+                    .get("subtype")
+                    .and_then(Value::as_str)
+                    .unwrap_or("control")
+                    .to_owned();
+                let ok = self.send_control(request, &what).await;
+                let _ = reply.send(if ok { Ok(()) } else { Err(ChatError::Gone) });
+            }
+            Command::Stop { .. } => {}
+        }
+    }
+
+    async fn user_message(
+        &mut self,
+        text: String,
+        images: Vec<ImageInput>,
+        by: String,
+    ) -> Result<(), ChatError> {
+        if let Some(command) = text.trim_start().strip_prefix('/') {
+            let name = command.split_whitespace().next().unwrap_or("");
+            if !self.slash_commands.is_empty() && !self.slash_commands.iter().any(|c| c == name) {
+                return Err(ChatError::Invalid(format!(
+                    "/{name} is not available in chat sessions; available: /{}",
+                    self.slash_commands.join(", /")
+                )));
+            }
+        }
+        let content = if images.is_empty() {
+            Value::String(text.clone())
+        } else {
+            let mut blocks = vec![json!({"type": "text", "text": text})];
+            blocks.extend(images.iter().map(|i| {
+                json!({"type": "image", "source": {"type": "base64", "media_type": i.media_type, "data": i.data}})
+            }));
+            Value::Array(blocks)
+        };
+        let media_types = images.into_iter().map(|i| i.media_type).collect();
+        // Recorded before it is sent: the transcript shows the prompt before the reply.
+        self.emit(ChatEvent::UserMessage {
+            text,
+            images: media_types,
+            by: Some(by),
+        })
+        .await;
+        if !self
+            .write(&json!({"type": "user", "message": {"role": "user", "content": content}}))
+            .await
+        {
+            return Err(ChatError::Gone);
+        }
+        if !self.busy {
+            self.busy = true;
+            self.emit_turn_state().await;
+        }
+        Ok(())
+    }
+
+    async fn answer(&mut self, request_id: String, answer: Answer) -> Result<(), ChatError> {
+        let Some(pending) = self.pending.remove(&request_id) else {
+            return Err(ChatError::UnknownRequest(request_id));
+        };
+        self.shared
+            .pending
+            .store(self.pending.len(), Ordering::Relaxed);
+        let (response, resolution, message) = match answer.behavior {
+            Behavior::Allow => {
+                // The CLI requires updatedInput on allow: echo the input to allow it as is.
+                let mut body = json!({"behavior": "allow", "updatedInput": answer.updated_input.unwrap_or(pending.input)});
+                if answer.remember && !pending.suggestions.is_empty() {
+                    body["updatedPermissions"] = Value::Array(pending.suggestions);
+                }
+                (body, Resolution::Allow, None)
+            }
+            Behavior::Deny => {
+                // ... and a message on deny.
+                let message = answer
+                    .message
+                    .filter(|m| !m.trim().is_empty())
+                    .unwrap_or_else(|| format!("{} denied this.", answer.by));
+                (
+                    json!({"behavior": "deny", "message": message, "interrupt": false}),
+                    Resolution::Deny,
+                    Some(message),
+                )
+            }
+        };
+        let remember = answer.remember && resolution == Resolution::Allow;
+        self.write(&json!({"type": "control_response", "response": {"subtype": "success", "request_id": request_id, "response": response}}))
+            .await;
+        self.emit(ChatEvent::PermissionResolved {
+            request_id,
+            resolution,
+            by: Some(answer.by),
+            message,
+            remember,
+        })
+        .await;
+        self.emit_turn_state().await;
+        Ok(())
+    }
+
+    async fn expire_requests(&mut self) {
+        let now = tokio::time::Instant::now();
+        let expired: Vec<String> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.deadline.is_some_and(|d| d <= now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for request_id in expired {
+            self.pending.remove(&request_id);
+            let secs = self.config.permission_timeout.map_or(0, |t| t.as_secs());
+            let message = format!(
+                "No one answered this permission request within {secs} s, so ccweb denied it."
+            );
+            self.write(&json!({"type": "control_response", "response": {"subtype": "success", "request_id": request_id, "response": {"behavior": "deny", "message": message, "interrupt": false}}}))
+                .await;
+            self.emit(ChatEvent::PermissionResolved {
+                request_id,
+                resolution: Resolution::Timeout,
+                by: None,
+                message: Some(message),
+                remember: false,
+            })
+            .await;
+        }
+        self.shared
+            .pending
+            .store(self.pending.len(), Ordering::Relaxed);
+        self.emit_turn_state().await;
+    }
+
+    fn begin_stop(&mut self, reason: EndReason, kill_at: &mut Option<tokio::time::Instant>) {
+        if self.stop_reason.is_some() {
+            return;
+        }
+        self.stop_reason = Some(reason);
+        signal_group(Pid::from_raw(self.shared.pid), Signal::SIGTERM);
+        *kill_at = Some(tokio::time::Instant::now() + self.config.stop_grace);
+    }
+
+    fn check_idle(&mut self, kill_at: &mut Option<tokio::time::Instant>) {
+        let Some(timeout) = self.config.idle_timeout else {
+            return;
+        };
+        if self.busy || !self.pending.is_empty() || self.shared.viewers.load(Ordering::Relaxed) > 0
+        {
+            return;
+        }
+        if self.shared.last_activity().0.elapsed() >= timeout {
+            tracing::info!(pid = self.shared.pid, "idle timeout: stopping chat session");
+            self.begin_stop(EndReason::Idle, kill_at);
+        }
+    }
+
+    async fn finish(mut self, code: i32, exit_tx: &watch::Sender<Option<ExitInfo>>) {
+        let reason = self.stop_reason.unwrap_or(EndReason::Exit);
+        for (request_id, _) in std::mem::take(&mut self.pending) {
+            let message = Some("the session ended before anyone answered".to_owned());
+            self.emit(ChatEvent::PermissionResolved {
+                request_id,
+                resolution: Resolution::Cancelled,
+                by: None,
+                message,
+                remember: false,
+            })
+            .await;
+        }
+        self.shared.pending.store(0, Ordering::Relaxed);
+        if reason == EndReason::Exit && code != 0 {
+            let tail = self.stderr_tail.join("\n");
+            let message = if tail.is_empty() {
+                format!("the CLI exited with code {code}")
+            } else {
+                format!("the CLI exited with code {code}: {tail}")
+            };
+            self.emit(ChatEvent::Error {
+                code: "cli_exited".into(),
+                message,
+                line: None,
+            })
+            .await;
+        }
+        let state = if reason == EndReason::Exit {
+            "exited"
+        } else {
+            "stopped"
+        };
+        self.emit(state_event(
+            state,
+            false,
+            Some(code),
+            Some(reason.as_str().to_owned()),
+        ))
+        .await;
+        exit_tx.send_replace(Some(ExitInfo {
+            code,
+            reason,
+            final_screen: Default::default(),
+            at: SystemTime::now(),
+        }));
+    }
+}
+
+fn state_event(
+    state: &str,
+    needs_attention: bool,
+    exit_code: Option<i32>,
+    detail: Option<String>,
+) -> ChatEvent {
+    ChatEvent::State {
+        state: state.into(),
+        needs_attention,
+        exit_code,
+        detail,
+    }
+}
+
+fn exit_code_of(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(-1)
+}

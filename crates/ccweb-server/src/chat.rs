@@ -1,0 +1,183 @@
+//! Chat sessions on the server side: the recorder that stores each event
+//! of the CLI before anyone sees it, then fans it out to the sockets, and
+//! keeps the session record (Claude session id, usage) and notifications
+//! in step.
+
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc, watch};
+use uuid::Uuid;
+
+use ccweb_protocol::chat::{ChatEvent, StoredEvent};
+use ccweb_protocol::Usage;
+use ccweb_runner::chat::ChatHandle;
+use ccweb_store::Store;
+
+use crate::notify::{Notifier, NotifyKind};
+use crate::sessions::SessionManager;
+
+/// Live events kept for sockets that fall behind; a socket further behind
+/// than this re-reads the stored transcript.
+const LIVE_EVENTS: usize = 1024;
+
+/// A running chat session: the runner's handle and the live event feed.
+#[derive(Clone, Debug)]
+pub struct LiveChat {
+    /// Commands to the CLI.
+    pub handle: ChatHandle,
+    events: broadcast::Sender<Arc<StoredEvent>>,
+    /// True once the recorder has stored the last event.
+    recorded: watch::Receiver<bool>,
+}
+
+impl LiveChat {
+    /// Wraps a handle; the [`Recorder`] made with it feeds the events.
+    pub(crate) fn new(handle: ChatHandle) -> (Self, watch::Sender<bool>) {
+        let (events, _) = broadcast::channel(LIVE_EVENTS);
+        let (done_tx, recorded) = watch::channel(false);
+        (
+            Self {
+                handle,
+                events,
+                recorded,
+            },
+            done_tx,
+        )
+    }
+
+    /// Live events from now on (already stored when they arrive).
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<StoredEvent>> {
+        self.events.subscribe()
+    }
+
+    /// Waits until every event of the process is stored.
+    pub async fn recorded(&self) {
+        let mut rx = self.recorded.clone();
+        let _ = rx.wait_for(|done| *done).await;
+    }
+}
+
+/// Stores a chat session's events in order and publishes them.
+pub(crate) struct Recorder {
+    session_id: Uuid,
+    store: Store,
+    events: broadcast::Sender<Arc<StoredEvent>>,
+    done: watch::Sender<bool>,
+    notifier: Notifier,
+    manager: SessionManager,
+    /// The Claude session id last written to the record.
+    claude_session_id: Option<String>,
+}
+
+impl Recorder {
+    /// A recorder for `live`'s session.
+    pub(crate) fn new(
+        session_id: Uuid,
+        store: Store,
+        live: &LiveChat,
+        done: watch::Sender<bool>,
+        notifier: Notifier,
+        manager: SessionManager,
+        claude_session_id: Option<String>,
+    ) -> Self {
+        Self {
+            session_id,
+            store,
+            events: live.events.clone(),
+            done,
+            notifier,
+            manager,
+            claude_session_id,
+        }
+    }
+
+    /// Runs until the runner closes its event channel (after the final state).
+    pub(crate) async fn run(mut self, mut events: mpsc::Receiver<ChatEvent>) {
+        while let Some(event) = events.recv().await {
+            let stored = match self.store.append_event(self.session_id, &event).await {
+                Ok(stored) => stored,
+                Err(e) => {
+                    // Never shown unless stored: a client resuming later must see the same.
+                    tracing::error!(session = %self.session_id, error = %e, kind = event.kind(), "could not store a chat event");
+                    continue;
+                }
+            };
+            self.side_effects(&stored.event).await;
+            // No receivers is fine: nobody is watching right now.
+            let _ = self.events.send(Arc::new(stored));
+        }
+        self.done.send_replace(true);
+    }
+
+    async fn side_effects(&mut self, event: &ChatEvent) {
+        let id = self.session_id;
+        match event {
+            ChatEvent::System {
+                claude_session_id: Some(sid),
+                subtype,
+                ..
+            } if subtype == "init" && self.claude_session_id.as_deref() != Some(sid.as_str()) => {
+                // /clear and forks change it mid-process; follow the CLI.
+                if let Err(e) = self.store.set_claude_session_id(id, sid).await {
+                    tracing::warn!(session = %id, error = %e, "could not record the Claude session id");
+                }
+                self.claude_session_id = Some(sid.clone());
+            }
+            ChatEvent::Result {
+                cost_usd,
+                input_tokens,
+                output_tokens,
+                is_error,
+                subtype,
+                ..
+            } => {
+                let usage = Usage {
+                    cost_usd: *cost_usd,
+                    input_tokens: *input_tokens,
+                    output_tokens: *output_tokens,
+                };
+                if let Err(e) = self.store.add_session_usage(id, &usage).await {
+                    tracing::warn!(session = %id, error = %e, "could not record usage");
+                }
+                self.notify(
+                    NotifyKind::TurnFinished,
+                    serde_json::json!({"is_error": is_error, "subtype": subtype}),
+                )
+                .await;
+            }
+            ChatEvent::PermissionRequest {
+                tool_name,
+                request_id,
+                ..
+            } => {
+                self.notify(
+                    NotifyKind::NeedsAttention,
+                    serde_json::json!({"tool_name": tool_name, "request_id": request_id}),
+                )
+                .await;
+            }
+            ChatEvent::State {
+                state,
+                exit_code,
+                detail,
+                ..
+            } if state == "exited" || state == "stopped" => {
+                self.notify(
+                    NotifyKind::SessionEnded,
+                    serde_json::json!({"state": state, "exit_code": exit_code, "reason": detail}),
+                )
+                .await;
+            }
+            _ => {}
+        }
+    }
+
+    async fn notify(&self, kind: NotifyKind, detail: serde_json::Value) {
+        if !self.notifier.is_enabled() {
+            return;
+        }
+        if let Ok(Some(record)) = self.store.get_session(self.session_id).await {
+            self.notifier
+                .notify(kind, &self.manager.info(record), detail);
+        }
+    }
+}

@@ -1,0 +1,478 @@
+//! Chat sessions end to end: the real Claude Code CLI in stream-json mode
+//! against the fake Messages API, driven over the chat WebSocket.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{claude_setup, ClaudeSetup, TestServer, Ws};
+use fake_anthropic::Reply;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+const T: Duration = Duration::from_secs(30);
+
+/// A chat socket folded into the transcript it has seen.
+struct Chat {
+    ws: Ws,
+    connected: Value,
+    /// `event` messages: (seq, event).
+    events: Vec<(i64, Value)>,
+    /// `error` replies.
+    errors: Vec<Value>,
+    closed: bool,
+}
+
+impl Chat {
+    async fn connect(server: &TestServer, id: &str, query: &str) -> Chat {
+        let mut ws = server.ws(id, "chat", query).await;
+        let first = tokio::time::timeout(T, ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let connected: Value = serde_json::from_str(first.to_text().unwrap()).unwrap();
+        assert_eq!(connected["type"], "connected", "{connected}");
+        Chat {
+            ws,
+            connected,
+            events: Vec::new(),
+            errors: Vec::new(),
+            closed: false,
+        }
+    }
+
+    async fn send(&mut self, msg: Value) {
+        self.ws
+            .send(Message::Text(msg.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    /// Reads one message; false once closed.
+    async fn step(&mut self, deadline: Instant) -> bool {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let msg = match tokio::time::timeout(left, self.ws.next()).await {
+            Ok(Some(Ok(m))) => m,
+            Ok(_) => {
+                self.closed = true;
+                return false;
+            }
+            Err(_) => panic!("timed out; events so far:\n{}", self.dump()),
+        };
+        match msg {
+            Message::Text(t) => {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                match v["type"].as_str().unwrap() {
+                    "event" => {
+                        let seq = v["seq"].as_i64().unwrap();
+                        if let Some((last, _)) = self.events.last() {
+                            assert_eq!(seq, last + 1, "events arrive in order without gaps");
+                        }
+                        self.events.push((seq, v["event"].clone()));
+                    }
+                    "error" => self.errors.push(v),
+                    "pong" => {}
+                    other => panic!("unexpected message {other}: {v}"),
+                }
+            }
+            Message::Close(_) => {
+                self.closed = true;
+                return false;
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// Reads until an event matching `pred` arrives; returns it.
+    async fn wait_event(&mut self, pred: impl Fn(&Value) -> bool) -> Value {
+        self.wait_event_from(0, pred).await
+    }
+
+    /// Like `wait_event`, looking only at events from index `from` on.
+    async fn wait_event_from(&mut self, from: usize, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + T;
+        loop {
+            if let Some((_, e)) = self.events.iter().skip(from).find(|(_, e)| pred(e)) {
+                return e.clone();
+            }
+            assert!(
+                self.step(deadline).await,
+                "socket closed; events:\n{}",
+                self.dump()
+            );
+        }
+    }
+
+    /// Reads until the `n`th event matching `pred` has arrived.
+    async fn wait_count(&mut self, n: usize, pred: impl Fn(&Value) -> bool) {
+        let deadline = Instant::now() + T;
+        while self.events.iter().filter(|(_, e)| pred(e)).count() < n {
+            assert!(
+                self.step(deadline).await,
+                "socket closed; events:\n{}",
+                self.dump()
+            );
+        }
+    }
+
+    async fn wait_error(&mut self) -> Value {
+        let deadline = Instant::now() + T;
+        let before = self.errors.len();
+        while self.errors.len() == before {
+            assert!(self.step(deadline).await, "socket closed");
+        }
+        self.errors.last().unwrap().clone()
+    }
+
+    fn kinds(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .map(|(_, e)| e["kind"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    fn dump(&self) -> String {
+        self.events
+            .iter()
+            .map(|(s, e)| format!("{s}: {e}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The text of all assistant_message text blocks.
+    fn reply_text(&self) -> String {
+        self.events
+            .iter()
+            .filter(|(_, e)| e["kind"] == "assistant_message")
+            .flat_map(|(_, e)| e["content"].as_array().cloned().unwrap_or_default())
+            .filter(|b| b["type"] == "text")
+            .map(|b| b["text"].as_str().unwrap_or("").to_owned())
+            .collect()
+    }
+}
+
+fn kind(k: &'static str) -> impl Fn(&Value) -> bool {
+    move |e: &Value| e["kind"] == k
+}
+
+async fn chat_session(server: &TestServer, extra: Value) -> String {
+    let mut body = json!({"mode": "chat", "working_dir": server.root.join("project")});
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    let (status, s) = server.create_session_as(&server.admin_token, body).await;
+    assert_eq!(status, 201, "{s}");
+    assert_eq!(s["mode"], "chat");
+    s["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_prompt_gets_a_streamed_reply_stored_and_counted() {
+    let Some(ClaudeSetup {
+        server,
+        fake,
+        _home,
+    }) = claude_setup("").await
+    else {
+        return;
+    };
+    fake.push(Reply::TextChunks(
+        vec![
+            "Hello ".into(),
+            "from the ".into(),
+            "streaming fake.".into(),
+        ],
+        Duration::from_millis(50),
+    ));
+    let id = chat_session(&server, json!({})).await;
+    let mut chat = Chat::connect(&server, &id, "").await;
+    chat.wait_event(|e| e["kind"] == "state" && e["state"] == "idle")
+        .await;
+    chat.send(json!({"type": "user_message", "text": "Say hello"}))
+        .await;
+    let result = chat.wait_event(kind("result")).await;
+    assert_eq!(result["is_error"], false, "{}", chat.dump());
+    let deltas: String = chat
+        .events
+        .iter()
+        .filter(|(_, e)| e["kind"] == "assistant_delta" && e["delta_type"] == "text")
+        .map(|(_, e)| e["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(deltas, "Hello from the streaming fake.");
+    assert_eq!(chat.reply_text(), "Hello from the streaming fake.");
+    let user = chat.wait_event(kind("user_message")).await;
+    assert_eq!(
+        (user["text"].as_str(), user["by"].as_str()),
+        (Some("Say hello"), Some("admin"))
+    );
+    let init = chat
+        .wait_event(|e| e["kind"] == "system" && e["subtype"] == "init")
+        .await;
+    assert!(init["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t == "Bash"));
+    chat.wait_event(|e| {
+        e["kind"] == "state" && e["state"] == "idle" && e["needs_attention"] == false
+    })
+    .await;
+    // Stored before sent: the events endpoint has exactly what the socket saw.
+    let page = server
+        .get_json(&format!(
+            "/api/claude/sessions/{id}/events?after=0&limit=1000"
+        ))
+        .await;
+    let stored: Vec<i64> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    let seen: Vec<i64> = chat.events.iter().map(|(s, _)| *s).collect();
+    assert_eq!(&stored[..seen.len()], &seen[..]);
+    // Usage is summed on the session.
+    let s = server.session(&id).await;
+    assert!(s["usage"]["output_tokens"].as_i64().unwrap() > 0, "{s}");
+    assert!(s["usage"]["cost_usd"].as_f64().unwrap() > 0.0, "{s}");
+    let sid = init["claude_session_id"].as_str().unwrap();
+    assert_eq!(s["claude_session_id"], sid);
+}
+
+/// Waits for the CLI to be ready, sends a prompt that the fake answers with
+/// a Write tool call, and returns the permission request.
+async fn ask_to_write(
+    chat: &mut Chat,
+    fake: &fake_anthropic::FakeAnthropic,
+    file: &str,
+    text: &str,
+) -> Value {
+    fake.push(Reply::tool_use(
+        "Write",
+        json!({"file_path": file, "content": text}),
+    ));
+    fake.push(Reply::text("Done with the file."));
+    chat.wait_event(|e| e["kind"] == "state" && e["state"] == "idle")
+        .await;
+    let mark = chat.events.len();
+    chat.send(json!({"type": "user_message", "text": format!("Please write {file}")}))
+        .await;
+    chat.wait_event_from(mark, kind("permission_request")).await
+}
+
+#[tokio::test]
+async fn an_allowed_tool_call_runs_and_a_denied_one_does_not() {
+    let Some(ClaudeSetup {
+        server,
+        fake,
+        _home,
+    }) = claude_setup("").await
+    else {
+        return;
+    };
+    let project = server.root.join("project");
+    let id = chat_session(&server, json!({})).await;
+    let mut chat = Chat::connect(&server, &id, "").await;
+    let allowed = project.join("allowed.txt");
+    let req = ask_to_write(&mut chat, &fake, allowed.to_str().unwrap(), "yes").await;
+    assert_eq!(
+        (req["tool_name"].as_str(), req["prompt_kind"].as_str()),
+        (Some("Write"), Some("tool"))
+    );
+    chat.wait_event(|e| {
+        e["kind"] == "state" && e["state"] == "requires_action" && e["needs_attention"] == true
+    })
+    .await;
+    assert_eq!(
+        server.session(&id).await["needs_attention"],
+        true,
+        "the listing shows it needs attention"
+    );
+    let request_id = req["request_id"].as_str().unwrap().to_owned();
+    chat.send(
+        json!({"type": "permission_response", "request_id": request_id, "behavior": "allow"}),
+    )
+    .await;
+    let resolved = chat.wait_event(kind("permission_resolved")).await;
+    assert_eq!(
+        (resolved["resolution"].as_str(), resolved["by"].as_str()),
+        (Some("allow"), Some("admin"))
+    );
+    chat.wait_event(kind("result")).await;
+    assert_eq!(
+        std::fs::read_to_string(&allowed).unwrap(),
+        "yes",
+        "the file appears"
+    );
+    let result = chat.wait_event(kind("tool_result")).await;
+    assert_eq!(result["is_error"], false);
+    // Answering again is an error for this client only, not a crash.
+    chat.send(json!({"type": "permission_response", "request_id": request_id, "behavior": "deny"}))
+        .await;
+    assert_eq!(chat.wait_error().await["code"], "unknown_request");
+
+    let denied = project.join("denied.txt");
+    let mark = chat.events.len();
+    let req = ask_to_write(&mut chat, &fake, denied.to_str().unwrap(), "no").await;
+    let request_id = req["request_id"].as_str().unwrap();
+    chat.send(json!({"type": "permission_response", "request_id": request_id, "behavior": "deny", "message": "Not this file"})).await;
+    let resolved = chat
+        .wait_event_from(mark, kind("permission_resolved"))
+        .await;
+    assert_eq!(resolved["resolution"], "deny");
+    chat.wait_event_from(mark, kind("result")).await;
+    assert!(!denied.exists(), "a denied write does not happen");
+    let result = chat.wait_event_from(mark, kind("tool_result")).await;
+    assert_eq!(result["is_error"], true);
+    assert!(
+        result["content"].to_string().contains("Not this file"),
+        "the model got the denial: {result}"
+    );
+    let last = fake.requests().last().unwrap().to_string();
+    assert!(
+        last.contains("Not this file"),
+        "the API saw the denial message"
+    );
+    assert_eq!(server.session(&id).await["needs_attention"], false);
+}
+
+#[tokio::test]
+async fn the_first_answer_wins_when_two_viewers_race() {
+    let Some(ClaudeSetup {
+        server,
+        fake,
+        _home,
+    }) = claude_setup("").await
+    else {
+        return;
+    };
+    let id = chat_session(&server, json!({})).await;
+    let mut a = Chat::connect(&server, &id, "").await;
+    let mut b = Chat::connect(&server, &id, "").await;
+    assert_eq!(server.session(&id).await["viewers"], 2);
+    let file = server.root.join("project/raced.txt");
+    let req = ask_to_write(&mut a, &fake, file.to_str().unwrap(), "raced").await;
+    let request_id = req["request_id"].as_str().unwrap().to_owned();
+    b.wait_event(kind("permission_request")).await;
+    // Both answer at once; whichever the server takes first wins.
+    a.send(json!({"type": "permission_response", "request_id": request_id, "behavior": "allow"}))
+        .await;
+    b.send(json!({"type": "permission_response", "request_id": request_id, "behavior": "deny", "message": "late"})).await;
+    let mut outcomes = Vec::new();
+    for chat in [&mut a, &mut b] {
+        let resolved = chat.wait_event(kind("permission_resolved")).await;
+        outcomes.push(resolved["resolution"].as_str().unwrap().to_owned());
+        chat.wait_event(kind("result")).await;
+    }
+    assert_eq!(outcomes[0], outcomes[1], "everyone sees the same outcome");
+    let loser = if outcomes[0] == "allow" {
+        &mut b
+    } else {
+        &mut a
+    };
+    if loser.errors.is_empty() {
+        loser.wait_error().await;
+    }
+    assert_eq!(
+        loser.errors[0]["code"], "unknown_request",
+        "the second answer is refused"
+    );
+    assert_eq!(
+        file.exists(),
+        outcomes[0] == "allow",
+        "the winner's answer is what happened"
+    );
+    let resolutions = a
+        .kinds()
+        .iter()
+        .filter(|k| *k == "permission_resolved")
+        .count();
+    assert_eq!(resolutions, 1);
+}
+
+#[tokio::test]
+async fn bad_client_messages_get_json_errors_and_the_session_goes_on() {
+    let Some(ClaudeSetup {
+        server,
+        fake,
+        _home,
+    }) = claude_setup("").await
+    else {
+        return;
+    };
+    let id = chat_session(&server, json!({})).await;
+    let mut chat = Chat::connect(&server, &id, "").await;
+    assert!(chat.connected["last_seq"].as_i64().is_some());
+    let cases = [
+        (json!("not an object"), "bad_message"),
+        (json!({"type": "bogus"}), "bad_message"),
+        (json!({"type": "user_message"}), "bad_message"),
+        (
+            json!({"type": "user_message", "text": "hi", "extra": 1}),
+            "bad_message",
+        ),
+        (
+            json!({"type": "user_message", "text": "   "}),
+            "invalid_message",
+        ),
+        (
+            json!({"type": "user_message", "text": "look", "images": [{"media_type": "image/tiff", "data": "AAAA"}]}),
+            "invalid_message",
+        ),
+        (
+            json!({"type": "user_message", "text": "look", "images": [{"media_type": "image/png", "data": "%%%"}]}),
+            "invalid_message",
+        ),
+        (
+            json!({"type": "permission_response", "request_id": "nope", "behavior": "allow"}),
+            "unknown_request",
+        ),
+        (
+            json!({"type": "permission_response", "request_id": "nope", "behavior": "maybe"}),
+            "bad_message",
+        ),
+        (
+            json!({"type": "permission_response", "request_id": "nope", "behavior": "allow", "updated_input": [1]}),
+            "invalid_message",
+        ),
+        (
+            json!({"type": "set_permission_mode", "mode": "bogus"}),
+            "invalid_message",
+        ),
+        (
+            json!({"type": "set_model", "model": "--settings=evil"}),
+            "invalid_message",
+        ),
+        (
+            json!({"type": "user_message", "text": "/vim"}),
+            "invalid_message",
+        ),
+    ];
+    chat.wait_event(|e| e["kind"] == "system" && e["subtype"] == "initialize")
+        .await;
+    for (msg, code) in cases {
+        chat.send(msg.clone()).await;
+        let e = chat.wait_error().await;
+        assert_eq!(e["code"], code, "{msg}: {e}");
+    }
+    chat.ws
+        .send(Message::Binary(b"bytes".to_vec().into()))
+        .await
+        .unwrap();
+    assert_eq!(chat.wait_error().await["code"], "bad_message");
+    // Still fine.
+    fake.push(Reply::text("Still here."));
+    chat.send(json!({"type": "user_message", "text": "Are you there"}))
+        .await;
+    chat.wait_event(kind("result")).await;
+    assert!(chat.reply_text().contains("Still here."));
+    // A read-only viewer may not drive the session.
+    let mut ro = Chat::connect(&server, &id, "?readonly=1").await;
+    ro.send(json!({"type": "user_message", "text": "hi"})).await;
+    assert_eq!(ro.wait_error().await["code"], "readonly");
+    ro.send(json!({"type": "ping"})).await;
+    ro.wait_count(0, kind("never")).await;
+}
