@@ -10,6 +10,7 @@ mod actor;
 pub mod chat;
 mod process;
 pub mod screen;
+pub mod transcript;
 mod viewer;
 
 pub use actor::{spawn_terminal, EndReason, ExitInfo, SpawnSpec, TerminalConfig, TerminalHandle};
