@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/claude/sessions/{id}/resume", post(http::sessions::resume))
         .route("/claude/sessions/{id}/events", get(http::sessions::events))
+        .route("/claude/history", get(http::history::history))
         .route(
             "/claude/sessions/{id}/terminal",
             get(ws::terminal::terminal),

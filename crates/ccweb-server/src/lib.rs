@@ -17,6 +17,7 @@ pub mod origin;
 pub mod paths;
 pub mod sessions;
 pub mod state;
+pub mod transcripts;
 pub mod ws;
 
 use std::future::{Future, IntoFuture};

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use ccweb_protocol::{SessionInfo, SessionMode, SessionState};
 use ccweb_runner::chat::{spawn_chat, stream_json_args, ChatConfig};
+use ccweb_runner::transcript;
 use ccweb_runner::{
     spawn_terminal, EndReason, ExitInfo, SpawnSpec, TerminalConfig, TerminalHandle,
 };
@@ -24,6 +25,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::notify::Notifier;
 use crate::paths::resolve_working_dir;
+use crate::transcripts;
 
 /// Default terminal size when the client does not say.
 const DEFAULT_COLS: u16 = 120;
@@ -324,6 +326,12 @@ impl SessionManager {
                 rows,
             })
             .await?;
+        if let Some(sid) = &resume {
+            // The earlier conversation becomes the start of this transcript.
+            if let Some(path) = transcript_path(&child_env(&self.inner.config), &cwd, sid) {
+                transcripts::import(&self.inner.store, record.id, path).await?;
+            }
+        }
         self.start(record, resume.is_some(), permit).await
     }
 
@@ -449,6 +457,14 @@ impl SessionManager {
         store
             .mark_session_running(id, OffsetDateTime::now_utc())
             .await?;
+        // A terminal session's conversation file becomes its transcript too.
+        let following = self.inner.cancel.child_token();
+        if let (Live::Terminal(_), Some(sid)) = (&live, &record.claude_session_id) {
+            let env = child_env(config);
+            if let Some(path) = transcript_path(&env, Path::new(&record.working_dir), sid) {
+                transcripts::follow(store.clone(), id, path, tracker, following.clone());
+            }
+        }
         let manager = self.clone();
         self.inner.tracker.spawn(async move {
             let info = live.wait().await;
@@ -456,6 +472,12 @@ impl SessionManager {
             manager.inner.live.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
             tracing::info!(session = %id, code = info.code, reason = info.reason.as_str(), "session ended");
             drop(permit);
+            // The CLI writes its last records a little after it exits.
+            tokio::select! {
+                () = tokio::time::sleep(transcripts::FOLLOW_TAIL) => {}
+                () = manager.inner.cancel.cancelled() => {}
+            }
+            following.cancel();
         });
         let record = store
             .get_session(id)
@@ -554,7 +576,7 @@ impl SessionManager {
 
 /// The CLI's environment: allow-listed variables of the server, then the
 /// configured extras. Nothing else of the server's (secrets) gets through.
-fn child_env(config: &Config) -> Vec<(OsString, OsString)> {
+pub(crate) fn child_env(config: &Config) -> Vec<(OsString, OsString)> {
     let allowed = |name: &str| {
         config.child_env.iter().any(|p| match p.strip_suffix('*') {
             Some(prefix) => name.starts_with(prefix),
@@ -574,22 +596,17 @@ fn child_env(config: &Config) -> Vec<(OsString, OsString)> {
     env
 }
 
-/// Where the CLI keeps the conversation `sid` of `cwd` (see the CLI fact sheet, §6).
-fn transcript_path(env: &[(OsString, OsString)], cwd: &Path, sid: &str) -> Option<PathBuf> {
+/// The Claude home of the CLI's environment: `$CLAUDE_CONFIG_DIR`, else `$HOME/.claude`.
+pub(crate) fn claude_home(env: &[(OsString, OsString)]) -> Option<PathBuf> {
     let get = |key: &str| {
         env.iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| PathBuf::from(v))
     };
-    let base = get("CLAUDE_CONFIG_DIR").or_else(|| get("HOME").map(|h| h.join(".claude")))?;
-    let encoded: String = cwd
-        .to_string_lossy()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    Some(
-        base.join("projects")
-            .join(encoded)
-            .join(format!("{sid}.jsonl")),
-    )
+    get("CLAUDE_CONFIG_DIR").or_else(|| get("HOME").map(|h| h.join(".claude")))
+}
+
+/// Where the CLI keeps the conversation `sid` of `cwd`.
+fn transcript_path(env: &[(OsString, OsString)], cwd: &Path, sid: &str) -> Option<PathBuf> {
+    claude_home(env).map(|home| transcript::transcript_path(&home, cwd, sid))
 }

@@ -4,170 +4,13 @@
 
 mod common;
 
-use common::{claude_setup, ClaudeSetup, TestServer, Ws};
+use common::chat::{ask_to_write, chat_session, kind, Chat};
+use common::{claude_setup, ClaudeSetup};
 use fake_anthropic::Reply;
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use futures_util::SinkExt;
+use serde_json::json;
+use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
-
-const T: Duration = Duration::from_secs(30);
-
-/// A chat socket folded into the transcript it has seen.
-struct Chat {
-    ws: Ws,
-    connected: Value,
-    /// `event` messages: (seq, event).
-    events: Vec<(i64, Value)>,
-    /// `error` replies.
-    errors: Vec<Value>,
-    closed: bool,
-}
-
-impl Chat {
-    async fn connect(server: &TestServer, id: &str, query: &str) -> Chat {
-        let mut ws = server.ws(id, "chat", query).await;
-        let first = tokio::time::timeout(T, ws.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        let connected: Value = serde_json::from_str(first.to_text().unwrap()).unwrap();
-        assert_eq!(connected["type"], "connected", "{connected}");
-        Chat {
-            ws,
-            connected,
-            events: Vec::new(),
-            errors: Vec::new(),
-            closed: false,
-        }
-    }
-
-    async fn send(&mut self, msg: Value) {
-        self.ws
-            .send(Message::Text(msg.to_string().into()))
-            .await
-            .unwrap();
-    }
-
-    /// Reads one message; false once closed.
-    async fn step(&mut self, deadline: Instant) -> bool {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let msg = match tokio::time::timeout(left, self.ws.next()).await {
-            Ok(Some(Ok(m))) => m,
-            Ok(_) => {
-                self.closed = true;
-                return false;
-            }
-            Err(_) => panic!("timed out; events so far:\n{}", self.dump()),
-        };
-        match msg {
-            Message::Text(t) => {
-                let v: Value = serde_json::from_str(&t).unwrap();
-                match v["type"].as_str().unwrap() {
-                    "event" => {
-                        let seq = v["seq"].as_i64().unwrap();
-                        if let Some((last, _)) = self.events.last() {
-                            assert_eq!(seq, last + 1, "events arrive in order without gaps");
-                        }
-                        self.events.push((seq, v["event"].clone()));
-                    }
-                    "error" => self.errors.push(v),
-                    "pong" => {}
-                    other => panic!("unexpected message {other}: {v}"),
-                }
-            }
-            Message::Close(_) => {
-                self.closed = true;
-                return false;
-            }
-            _ => {}
-        }
-        true
-    }
-
-    /// Reads until an event matching `pred` arrives; returns it.
-    async fn wait_event(&mut self, pred: impl Fn(&Value) -> bool) -> Value {
-        self.wait_event_from(0, pred).await
-    }
-
-    /// Like `wait_event`, looking only at events from index `from` on.
-    async fn wait_event_from(&mut self, from: usize, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + T;
-        loop {
-            if let Some((_, e)) = self.events.iter().skip(from).find(|(_, e)| pred(e)) {
-                return e.clone();
-            }
-            assert!(
-                self.step(deadline).await,
-                "socket closed; events:\n{}",
-                self.dump()
-            );
-        }
-    }
-
-    /// Reads until the `n`th event matching `pred` has arrived.
-    async fn wait_count(&mut self, n: usize, pred: impl Fn(&Value) -> bool) {
-        let deadline = Instant::now() + T;
-        while self.events.iter().filter(|(_, e)| pred(e)).count() < n {
-            assert!(
-                self.step(deadline).await,
-                "socket closed; events:\n{}",
-                self.dump()
-            );
-        }
-    }
-
-    async fn wait_error(&mut self) -> Value {
-        let deadline = Instant::now() + T;
-        let before = self.errors.len();
-        while self.errors.len() == before {
-            assert!(self.step(deadline).await, "socket closed");
-        }
-        self.errors.last().unwrap().clone()
-    }
-
-    fn kinds(&self) -> Vec<String> {
-        self.events
-            .iter()
-            .map(|(_, e)| e["kind"].as_str().unwrap().to_owned())
-            .collect()
-    }
-
-    fn dump(&self) -> String {
-        self.events
-            .iter()
-            .map(|(s, e)| format!("{s}: {e}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    /// The text of all assistant_message text blocks.
-    fn reply_text(&self) -> String {
-        self.events
-            .iter()
-            .filter(|(_, e)| e["kind"] == "assistant_message")
-            .flat_map(|(_, e)| e["content"].as_array().cloned().unwrap_or_default())
-            .filter(|b| b["type"] == "text")
-            .map(|b| b["text"].as_str().unwrap_or("").to_owned())
-            .collect()
-    }
-}
-
-fn kind(k: &'static str) -> impl Fn(&Value) -> bool {
-    move |e: &Value| e["kind"] == k
-}
-
-async fn chat_session(server: &TestServer, extra: Value) -> String {
-    let mut body = json!({"mode": "chat", "working_dir": server.root.join("project")});
-    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-        b.extend(e.clone());
-    }
-    let (status, s) = server.create_session_as(&server.admin_token, body).await;
-    assert_eq!(status, 201, "{s}");
-    assert_eq!(s["mode"], "chat");
-    s["id"].as_str().unwrap().to_owned()
-}
 
 #[tokio::test]
 async fn a_prompt_gets_a_streamed_reply_stored_and_counted() {
@@ -240,27 +83,6 @@ async fn a_prompt_gets_a_streamed_reply_stored_and_counted() {
     assert!(s["usage"]["cost_usd"].as_f64().unwrap() > 0.0, "{s}");
     let sid = init["claude_session_id"].as_str().unwrap();
     assert_eq!(s["claude_session_id"], sid);
-}
-
-/// Waits for the CLI to be ready, sends a prompt that the fake answers with
-/// a Write tool call, and returns the permission request.
-async fn ask_to_write(
-    chat: &mut Chat,
-    fake: &fake_anthropic::FakeAnthropic,
-    file: &str,
-    text: &str,
-) -> Value {
-    fake.push(Reply::tool_use(
-        "Write",
-        json!({"file_path": file, "content": text}),
-    ));
-    fake.push(Reply::text("Done with the file."));
-    chat.wait_event(|e| e["kind"] == "state" && e["state"] == "idle")
-        .await;
-    let mark = chat.events.len();
-    chat.send(json!({"type": "user_message", "text": format!("Please write {file}")}))
-        .await;
-    chat.wait_event_from(mark, kind("permission_request")).await
 }
 
 #[tokio::test]

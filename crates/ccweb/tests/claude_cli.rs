@@ -215,3 +215,98 @@ async fn sigterm_with_a_live_cli_shuts_down_cleanly() {
         assert!(!common::alive(pid), "CLI process {pid} outlived the server");
     }
 }
+
+#[tokio::test]
+async fn a_terminal_conversation_is_recorded_as_events_listed_in_history_and_continued_as_a_chat() {
+    let Some(Setup {
+        server,
+        fake,
+        _home,
+    }) = setup().await
+    else {
+        return;
+    };
+    fake.push(Reply::text("Terminal answer about pineapples."));
+    let (s, mut c) = ready_session(&server).await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    let claude_id = s["claude_session_id"].as_str().unwrap().to_owned();
+    submit(&mut c, "Tell me about pineapples").await;
+    c.wait_for(T, |s| s.contains("Terminal answer about pineapples."))
+        .await;
+    // The CLI's conversation file became this session's transcript.
+    let deadline = std::time::Instant::now() + T;
+    let events = loop {
+        let page = server
+            .get_json(&format!("{SESSIONS}/{id}/events?limit=1000"))
+            .await;
+        let events = page["events"].as_array().unwrap().clone();
+        let text = serde_json::to_string(&events).unwrap();
+        if text.contains("Terminal answer about pineapples.") {
+            break events;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no transcript events: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(events.iter().any(|e| e["event"]["kind"] == "user_message"
+        && e["event"]["text"] == "Tell me about pineapples"));
+    server.stop_session(&id).await;
+
+    // The conversation is listed for its directory, for its owner only.
+    let project = server.root.join("project");
+    let q = format!("/api/claude/history?working_dir={}", project.display());
+    let history = server.get_json(&q).await;
+    let listed = history["conversations"].as_array().unwrap();
+    let entry = listed
+        .iter()
+        .find(|c| c["session_id"] == claude_id.as_str())
+        .expect("listed");
+    assert!(
+        entry["title"].as_str().unwrap().contains("pineapples"),
+        "{entry}"
+    );
+    let bob = server.add_user("bob", "bob-password-1");
+    let theirs: Value = server
+        .req_as(&bob, reqwest::Method::GET, &q)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(theirs["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["session_id"] != claude_id.as_str()));
+    let bad: Value = server
+        .req(reqwest::Method::GET, "/api/claude/history?working_dir=/etc")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bad["error"]["code"], "path_not_allowed");
+
+    // A chat session continues it: the earlier messages are imported first.
+    let body = json!({"mode": "chat", "working_dir": project, "resume": claude_id});
+    let (status, chat_s) = server.create_session_as(&server.admin_token, body).await;
+    assert_eq!(status, 201, "{chat_s}");
+    let chat_id = chat_s["id"].as_str().unwrap();
+    let mut chat = common::chat::Chat::connect(&server, chat_id, "").await;
+    let first = chat.wait_event(|e| e["kind"] == "user_message").await;
+    assert_eq!(first["text"], "Tell me about pineapples");
+    chat.wait_event(|e| e["kind"] == "system" && e["subtype"] == "imported")
+        .await;
+    fake.push(Reply::text("Continued in chat."));
+    chat.turn("And what about mangoes").await;
+    assert!(chat.reply_text().contains("Continued in chat."));
+    let last = fake.requests().last().unwrap().to_string();
+    assert!(
+        last.contains("Tell me about pineapples"),
+        "the CLI resumed the terminal conversation"
+    );
+}

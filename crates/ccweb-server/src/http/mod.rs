@@ -1,3 +1,4 @@
 //! REST handlers, one module per feature.
 
+pub mod history;
 pub mod sessions;

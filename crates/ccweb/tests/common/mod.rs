@@ -3,6 +3,8 @@
 //! inspection. The server is killed and its files removed on `Drop`.
 #![allow(dead_code, clippy::unwrap_used, unreachable_pub)]
 
+pub mod chat;
+
 use futures_util::{SinkExt, StreamExt};
 use reqwest::Method;
 use serde_json::Value;
