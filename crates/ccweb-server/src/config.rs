@@ -79,6 +79,9 @@ pub struct Config {
     pub child_env_set: std::collections::BTreeMap<String, String>,
     /// Log format.
     pub log_format: LogFormat,
+    /// Chat sessions: report the CLI as unresponsive (an `error` event) when
+    /// it has not answered its first control request in this long.
+    pub cli_startup_timeout_secs: u64,
     /// Chat sessions: deny a permission request nobody answered in this long; 0 = wait forever.
     pub permission_timeout_secs: u64,
     /// POST a JSON notification here when a session needs attention, finishes a turn or ends.
@@ -138,6 +141,7 @@ impl Default for Config {
             child_env_set: Default::default(),
             log_format: LogFormat::Text,
             permission_timeout_secs: 3600,
+            cli_startup_timeout_secs: 60,
             webhook_url: None,
             webhook_timeout_secs: 5,
             webhook_retries: 3,

@@ -415,6 +415,7 @@ impl SessionManager {
                     idle_timeout: config.idle_timeout(),
                     permission_timeout: (config.permission_timeout_secs > 0)
                         .then(|| Duration::from_secs(config.permission_timeout_secs)),
+                    startup_timeout: Duration::from_secs(config.cli_startup_timeout_secs.max(1)),
                 };
                 spawn_chat(spec, chat, cancel, tracker).map(|(handle, events)| {
                     let (live, done) = LiveChat::new(handle);

@@ -298,3 +298,17 @@ async fn bad_client_messages_get_json_errors_and_the_session_goes_on() {
     ro.send(json!({"type": "ping"})).await;
     ro.wait_count(0, kind("never")).await;
 }
+
+#[tokio::test]
+async fn a_cli_that_never_answers_is_reported_and_can_be_stopped() {
+    let options = common::Options::shell("exec sleep 1000").toml("cli_startup_timeout_secs = 1");
+    let server = common::TestServer::start(options).await;
+    let id = chat_session(&server, json!({})).await;
+    let mut chat = Chat::connect(&server, &id, "").await;
+    let e = chat.wait_event(kind("error")).await;
+    assert_eq!(e["code"], "cli_unresponsive", "{e}");
+    let stopped = server.stop_session(&id).await;
+    assert_eq!(stopped["state"], "stopped");
+    chat.wait_event(|e| e["kind"] == "state" && e["state"] == "stopped")
+        .await;
+}

@@ -54,6 +54,9 @@ pub struct ChatConfig {
     pub idle_timeout: Option<Duration>,
     /// Deny a permission request nobody answered in this long.
     pub permission_timeout: Option<Duration>,
+    /// Report the CLI as unresponsive when it has not answered `initialize`
+    /// in this long (it normally takes about 0.4 s).
+    pub startup_timeout: Duration,
 }
 
 impl Default for ChatConfig {
@@ -62,6 +65,7 @@ impl Default for ChatConfig {
             stop_grace: Duration::from_secs(5),
             idle_timeout: None,
             permission_timeout: Some(Duration::from_secs(3600)),
+            startup_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -380,6 +384,7 @@ pub fn spawn_chat(
         stderr_events: 0,
         stderr_tail: Vec::new(),
         busy: false,
+        startup_deadline: None,
     };
     tracker.spawn(actor.run(cancel, reader_cancel, exit_tx));
     Ok((handle, event_rx))
@@ -466,6 +471,8 @@ struct Actor {
     stderr_tail: Vec<String>,
     /// A turn is running.
     busy: bool,
+    /// Until `initialize` is answered: when to report the CLI as unresponsive.
+    startup_deadline: Option<tokio::time::Instant>,
 }
 
 fn far_future() -> tokio::time::Instant {
@@ -480,6 +487,7 @@ impl Actor {
         exit_tx: watch::Sender<Option<ExitInfo>>,
     ) {
         self.emit(state_event("starting", false, None, None)).await;
+        self.startup_deadline = Some(tokio::time::Instant::now() + self.config.startup_timeout);
         // `initialize` is the readiness signal and lists the slash commands.
         self.send_control(json!({"subtype": "initialize"}), "initialize")
             .await;
@@ -532,6 +540,11 @@ impl Actor {
                 }
                 () = tokio::time::sleep_until(next_deadline.unwrap_or_else(far_future)), if next_deadline.is_some() => {
                     self.expire_requests().await;
+                }
+                () = tokio::time::sleep_until(self.startup_deadline.unwrap_or_else(far_future)), if self.startup_deadline.is_some() && self.stop_reason.is_none() => {
+                    self.startup_deadline = None;
+                    let message = format!("the CLI has not answered for {} s; it may be hanging (stop the session to end it)", self.config.startup_timeout.as_secs());
+                    self.emit(ChatEvent::Error { code: "cli_unresponsive".into(), message, line: None }).await;
                 }
                 _ = idle_tick.tick(), if self.config.idle_timeout.is_some() && self.stop_reason.is_none() => {
                     self.check_idle(&mut kill_at);
@@ -690,6 +703,10 @@ impl Actor {
         let Some(what) = self.controls.remove(request_id) else {
             return;
         };
+        if what == "initialize" {
+            // Answered, even if with an error: the CLI is alive.
+            self.startup_deadline = None;
+        }
         if let Some(error) = error {
             let message = format!("{what} failed: {error}");
             return self
