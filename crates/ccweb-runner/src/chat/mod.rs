@@ -383,7 +383,7 @@ pub fn spawn_chat(
         stop_reason: None,
         stderr_events: 0,
         stderr_tail: Vec::new(),
-        busy: false,
+        turns: 0,
         startup_deadline: None,
     };
     tracker.spawn(actor.run(cancel, reader_cancel, exit_tx));
@@ -469,8 +469,9 @@ struct Actor {
     stop_reason: Option<EndReason>,
     stderr_events: usize,
     stderr_tail: Vec<String>,
-    /// A turn is running.
-    busy: bool,
+    /// Turns asked for and not yet ended by a `result` (messages sent
+    /// during a turn queue up in the CLI).
+    turns: u32,
     /// Until `initialize` is answered: when to report the CLI as unresponsive.
     startup_deadline: Option<tokio::time::Instant>,
 }
@@ -601,8 +602,12 @@ impl Actor {
             Parsed::Nothing => {}
             Parsed::Events(events) => {
                 for event in events {
+                    let turn_ended = matches!(event, ChatEvent::Result { .. });
                     self.observe(&event).await;
                     self.emit(event).await;
+                    if turn_ended {
+                        self.emit_turn_state().await;
+                    }
                 }
             }
             Parsed::Permission {
@@ -679,14 +684,14 @@ impl Actor {
                 self.slash_commands.clone_from(slash_commands);
             }
             ChatEvent::Result { .. } => {
-                self.busy = false;
+                self.turns = self.turns.saturating_sub(1);
             }
             _ => {}
         }
     }
 
     async fn emit_turn_state(&self) {
-        let (state, attention) = match (self.pending.is_empty(), self.busy) {
+        let (state, attention) = match (self.pending.is_empty(), self.turns > 0) {
             (false, _) => ("requires_action", true),
             (true, true) => ("running", false),
             (true, false) => ("idle", false),
@@ -859,8 +864,9 @@ impl Actor {
         {
             return Err(ChatError::Gone);
         }
-        if !self.busy {
-            self.busy = true;
+        // Messages sent during a turn queue up; each becomes a turn of its own.
+        self.turns += 1;
+        if self.turns == 1 {
             self.emit_turn_state().await;
         }
         Ok(())
@@ -954,7 +960,9 @@ impl Actor {
         let Some(timeout) = self.config.idle_timeout else {
             return;
         };
-        if self.busy || !self.pending.is_empty() || self.shared.viewers.load(Ordering::Relaxed) > 0
+        if self.turns > 0
+            || !self.pending.is_empty()
+            || self.shared.viewers.load(Ordering::Relaxed) > 0
         {
             return;
         }

@@ -88,10 +88,26 @@ impl ChatSocket<'_> {
             return close(self.socket, CLOSE_NORMAL, "session ended").await;
         };
         let mut keepalive = Keepalive::new(self.state);
+        // Every handle to the session keeps the live feed open, this one's
+        // included, so the feed never reports the end: the recorder does.
+        let live = self.live.clone();
+        let mut ended = std::pin::pin!(async move {
+            match live {
+                Some(live) => live.recorded().await,
+                None => std::future::pending().await,
+            }
+        });
         loop {
             tokio::select! {
                 () = self.state.cancel.cancelled() => {
                     return close(self.socket, CLOSE_GOING_AWAY, "server shutting down").await;
+                }
+                () = &mut ended => {
+                    // Every event of the process is stored: send the rest, then close.
+                    if self.catch_up(&mut sent).await {
+                        close(self.socket, CLOSE_NORMAL, "session ended").await;
+                    }
+                    return;
                 }
                 received = feed.recv() => match received {
                     Ok(event) => {
