@@ -42,12 +42,44 @@ impl Store {
         after: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>> {
+        self.events_page(session_id, after, limit, None).await
+    }
+
+    /// Like [`events_after`](Self::events_after), only events whose JSON
+    /// contains `text` (case-insensitive for ASCII).
+    pub async fn search_events(
+        &self,
+        session_id: Uuid,
+        after: i64,
+        limit: i64,
+        text: &str,
+    ) -> Result<Vec<StoredEvent>> {
+        self.events_page(session_id, after, limit, Some(text)).await
+    }
+
+    async fn events_page(
+        &self,
+        session_id: Uuid,
+        after: i64,
+        limit: i64,
+        text: Option<&str>,
+    ) -> Result<Vec<StoredEvent>> {
+        // LOWER(..) LIKE LOWER(..) rather than ILIKE: portable SQL.
+        let pattern = text.map(|t| {
+            let escaped = t
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
         let rows: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT seq, at, body FROM chat_events WHERE session_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            "SELECT seq, at, body FROM chat_events WHERE session_id = $1 AND seq > $2 \
+             AND ($4 IS NULL OR LOWER(body) LIKE LOWER($4) ESCAPE '\\') ORDER BY seq LIMIT $3",
         )
         .bind(session_id.to_string())
         .bind(after)
         .bind(limit.clamp(0, MAX_EVENTS_PAGE))
+        .bind(pattern)
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()

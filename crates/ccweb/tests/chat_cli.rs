@@ -312,3 +312,42 @@ async fn a_cli_that_never_answers_is_reported_and_can_be_stopped() {
     chat.wait_event(|e| e["kind"] == "state" && e["state"] == "stopped")
         .await;
 }
+
+#[tokio::test]
+async fn a_chat_viewer_that_stops_reading_catches_up_from_the_store_without_gaps() {
+    let Some(ClaudeSetup {
+        server,
+        fake,
+        _home,
+    }) = claude_setup("").await
+    else {
+        return;
+    };
+    // Far more events than the live feed keeps (1024), and more bytes than
+    // the sockets buffer (about 6 MB), as fast as possible.
+    let pad = "x".repeat(2000);
+    let chunks: Vec<String> = (0..3000).map(|i| format!("{pad} w{i} ")).collect();
+    fake.push(Reply::TextChunks(chunks, Duration::ZERO));
+    let id = chat_session(&server, json!({})).await;
+    let mut stalled = Chat::connect(&server, &id, "").await;
+    let mut active = Chat::connect(&server, &id, "").await;
+    let result = active.turn("Count for me").await;
+    assert_eq!(result["is_error"], false);
+    assert!(active.delta_text_from(0).ends_with("w2999 "));
+    // Only now does the stalled viewer read: it gets every event, in order
+    // (Chat asserts no gaps), the same as the one that kept up.
+    stalled.wait_event(|e| e["kind"] == "result").await;
+    let seqs = |c: &Chat| c.events.iter().map(|(s, _)| *s).collect::<Vec<_>>();
+    let n = seqs(&active).len();
+    assert!(n > 3000, "{n} events");
+    assert_eq!(seqs(&stalled)[..n], seqs(&active)[..]);
+    // Search finds the turn's text in the stored transcript.
+    let found = server
+        .get_json(&format!(
+            "/api/claude/sessions/{id}/events?q=COUNT%20FOR&limit=10"
+        ))
+        .await;
+    let hits = found["events"].as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{found}");
+    assert_eq!(hits[0]["event"]["kind"], "user_message");
+}

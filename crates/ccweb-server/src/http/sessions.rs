@@ -180,10 +180,12 @@ pub struct EventsQuery {
     after: Option<i64>,
     /// At most this many (1..=1000, default 100).
     limit: Option<i64>,
+    /// Only events containing this text (case-insensitive).
+    q: Option<String>,
 }
 
-/// `GET /api/claude/sessions/{id}/events?after=N&limit=M`: a page of the
-/// stored transcript, oldest first.
+/// `GET /api/claude/sessions/{id}/events?after=N&limit=M[&q=TEXT]`: a page
+/// of the stored transcript, oldest first, optionally only matching events.
 pub async fn events(
     State(state): State<AppState>,
     auth: Auth,
@@ -205,7 +207,16 @@ pub async fn events(
             ),
         ));
     }
-    let events = state.store.events_after(r.id, after, limit).await?;
+    let events = match q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(text) if text.len() > 200 => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "q is longer than 200 bytes",
+            ));
+        }
+        Some(text) => state.store.search_events(r.id, after, limit, text).await?,
+        None => state.store.events_after(r.id, after, limit).await?,
+    };
     let last_seq = state.store.last_seq(r.id).await?;
     Ok(Json(json!({ "events": events, "last_seq": last_seq })))
 }

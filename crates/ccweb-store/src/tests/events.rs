@@ -52,3 +52,40 @@ async fn deleting_a_session_deletes_its_events() {
     store.delete_session(a).await.unwrap();
     assert_eq!(store.last_seq(a).await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn search_finds_events_containing_the_text_case_insensitively_and_literally() {
+    let t = TestStore::new().await;
+    let store = &t.store;
+    let a = session(&t).await;
+    for s in ["Pineapple pizza", "mango", "100% sure", "under_score"] {
+        store.append_event(a, &text(s)).await.unwrap();
+    }
+    let seqs =
+        |v: Vec<ccweb_protocol::chat::StoredEvent>| v.iter().map(|e| e.seq).collect::<Vec<_>>();
+    assert_eq!(
+        seqs(store.search_events(a, 0, 10, "PINEAPPLE").await.unwrap()),
+        [1]
+    );
+    assert_eq!(
+        seqs(store.search_events(a, 0, 10, "%").await.unwrap()),
+        [3],
+        "% is literal"
+    );
+    assert!(
+        store
+            .search_events(a, 0, 10, "n_e")
+            .await
+            .unwrap()
+            .is_empty(),
+        "_ is literal (it would match \"nde\")"
+    );
+    assert!(
+        store
+            .search_events(a, 1, 10, "pineapple")
+            .await
+            .unwrap()
+            .is_empty(),
+        "after applies"
+    );
+}
