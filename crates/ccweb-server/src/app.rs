@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .route("/claude/sessions/{id}/resume", post(http::sessions::resume))
         .route("/claude/sessions/{id}/events", get(http::sessions::events))
         .route("/claude/history", get(http::history::history))
+        .route("/fs/dirs", get(http::fs::dirs))
         .route(
             "/claude/sessions/{id}/terminal",
             get(ws::terminal::terminal),
@@ -46,10 +47,64 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/login", get(auth::login_page))
-        .fallback(not_found)
+        .fallback(ui)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(axum::middleware::map_response(json_too_large))
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.behind_https(),
+            security_headers,
+        ))
+        .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
+}
+
+/// The web UI for page requests; 404 for anything else.
+async fn ui(req: axum::extract::Request) -> Response {
+    if matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    ) {
+        crate::assets::serve(req).await
+    } else {
+        not_found().await
+    }
+}
+
+/// Content-Security-Policy of every response: scripts only from this
+/// origin (the UI has no inline script), no framing.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; \
+manifest-src 'self'; base-uri 'self'; form-action 'self'; object-src 'none'; frame-ancestors 'none'";
+
+/// Security headers on every response (HSTS only behind https).
+async fn security_headers(
+    State(https): State<bool>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::http::{header, HeaderValue};
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if https {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    resp
 }
 
 async fn not_found() -> Response {

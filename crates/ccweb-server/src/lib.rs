@@ -6,6 +6,7 @@
 //! shutdown future resolves, then stops sessions and drains every task.
 
 pub mod app;
+pub mod assets;
 pub mod auth;
 pub mod chat;
 pub mod config;

@@ -300,10 +300,14 @@ async fn invalid_create_requests_are_refused_with_a_code_and_a_helpful_message()
     let (_, list) = list_as(&server, &server.admin_token, "").await;
     assert_eq!(
         ids(&list).len(),
-        1,
-        "none of the refused requests left a session behind"
+        2,
+        "none of the refused requests left a session behind (the two are the chat session and the valid terminal one)"
     );
-    assert_eq!(server.children().len(), 1, "nor a process");
+    assert_eq!(
+        server.children().len(),
+        2,
+        "nor a process (the two are those sessions' CLIs)"
+    );
 }
 
 #[tokio::test]
@@ -406,12 +410,21 @@ async fn unknown_sessions_paths_and_methods_are_json_404_and_405() {
         "/api/nope",
         "/api/claude",
         "/api/claude/sessions/x/y/z",
-        "/nope",
         "/api/auth/oidc/nope",
+        "/assets/missing-file.js",
     ] {
         let a = call(server.req(Method::GET, path)).await;
         assert_error(path, &a, 404, "not_found");
     }
+    // Other page paths belong to the web UI (it routes itself).
+    let page = server.req(Method::GET, "/nope").send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let post = call(server.req(Method::POST, "/nope")).await;
+    assert_error("POST /nope", &post, 404, "not_found");
     for (method, path) in [
         (Method::PUT, SESSIONS),
         (Method::DELETE, SESSIONS),

@@ -1,4 +1,5 @@
 //! REST handlers, one module per feature.
 
+pub mod fs;
 pub mod history;
 pub mod sessions;
