@@ -1,0 +1,82 @@
+// Shared helpers of the browser flows. Each flow is a script run by the Rust
+// test crates/ccweb/tests/browser.rs against a real ccweb (real CLI, fake
+// Messages API), with Debian's chromium driven by playwright-core.
+//
+// Environment: CCWEB_URL (base URL), CCWEB_USER / CCWEB_PASSWORD, CCWEB_PROJECT
+// (a working directory inside the allowed root), CCWEB_VIEWPORT (desktop |
+// mobile), CCWEB_ARTIFACTS (where a failing flow leaves a screenshot).
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const env = {
+  url: process.env.CCWEB_URL,
+  user: process.env.CCWEB_USER,
+  password: process.env.CCWEB_PASSWORD,
+  project: process.env.CCWEB_PROJECT,
+  viewport: process.env.CCWEB_VIEWPORT || 'desktop',
+  artifacts: process.env.CCWEB_ARTIFACTS || '/tmp/ccweb-e2e',
+};
+
+const VIEWPORTS = {
+  desktop: { width: 1280, height: 800 },
+  mobile: { width: 390, height: 844 },
+};
+
+/** Runs `flow(page)` in a fresh browser; exits non-zero (with a screenshot) on failure. */
+export async function run(name, flow) {
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const mobile = env.viewport === 'mobile';
+  const context = await browser.newContext({
+    viewport: VIEWPORTS[env.viewport] ?? VIEWPORTS.desktop,
+    isMobile: mobile,
+    hasTouch: mobile,
+    baseURL: env.url,
+  });
+  context.setDefaultTimeout(20000);
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  try {
+    await flow(page, context);
+    // CSP violations and script errors show up here.
+    const fatal = problems.filter((p) => p.includes('Content Security Policy') || p.startsWith('page error'));
+    if (fatal.length) throw new Error(`browser reported:\n${fatal.join('\n')}`);
+    console.log(`${name} (${env.viewport}): ok`);
+  } catch (e) {
+    mkdirSync(env.artifacts, { recursive: true });
+    const shot = join(env.artifacts, `${name}-${env.viewport}.png`);
+    await page.screenshot({ path: shot, fullPage: true }).catch(() => {});
+    console.error(`${name} (${env.viewport}) failed: ${e.stack || e}\nscreenshot: ${shot}\nbrowser messages:\n${problems.join('\n')}`);
+    process.exitCode = 1;
+  } finally {
+    await browser.close();
+  }
+}
+
+/** Logs in with the password form. */
+export async function login(page) {
+  await page.goto('./');
+  await page.getByTestId('login-username').fill(env.user);
+  await page.getByTestId('login-password').fill(env.password);
+  await page.getByTestId('login-submit').click();
+  await page.getByTestId('new-session').waitFor();
+}
+
+/** Waits until `fn()` is truthy (polling), or fails with `what`. */
+export async function until(what, fn, timeoutMs = 20000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
