@@ -67,7 +67,7 @@ export async function login(page) {
   await page.getByTestId('login-username').fill(env.user);
   await page.getByTestId('login-password').fill(env.password);
   await page.getByTestId('login-submit').click();
-  await page.getByTestId('new-session').waitFor();
+  await page.getByTestId('new-session-button').waitFor();
 }
 
 /** Waits until `fn()` is truthy (polling), or fails with `what`. */
@@ -79,4 +79,15 @@ export async function until(what, fn, timeoutMs = 20000) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Opens the new-session dialog and starts a session of `mode` in the project. */
+export async function newSession(page, mode) {
+  await page.getByTestId('new-session-button').click();
+  await page.getByTestId(`new-session-mode-${mode}`).check();
+  const dir = page.getByTestId('new-session-dir');
+  await dir.fill(env.project);
+  await dir.press('Enter');
+  await page.getByTestId('new-session-submit').click();
+  await page.getByTestId('session-page').waitFor();
 }

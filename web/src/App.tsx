@@ -1,3 +1,196 @@
+//! The app shell: who is signed in, the header, routing, and the things
+//! every page shares (toasts, shortcuts, notifications, the session poll).
+
+import { useCallback, useEffect, useState } from 'react';
+import { api, ApiError, errorMessage, onUnauthorized } from './api/client';
+import type { User } from './api/types';
+import { LoginPage } from './auth/LoginPage';
+import { SessionsHome } from './home/SessionsHome';
+import { SessionsProvider, useSessions } from './home/sessionsStore';
+import { notificationsEnabled, notificationsSupported, setNotificationsEnabled } from './notify/notifier';
+import { navigate, useRoute } from './router';
+import { SessionPage } from './session/SessionPage';
+import { Icon } from './ui/icons';
+import { Modal } from './ui/Modal';
+import { SHORTCUTS, useShortcuts } from './ui/shortcuts';
+import { ToastProvider, useToasts } from './ui/toasts';
+
+/** Who uses the app right now. */
+type AuthState =
+  | { status: 'checking' }
+  | { status: 'signed_out'; notice: string | null }
+  | { status: 'signed_in'; user: User }
+  | { status: 'error'; message: string };
+
+/** The root component. */
 export function App() {
-  return <main>ccweb</main>;
+  return (
+    <ToastProvider>
+      <AuthGate />
+    </ToastProvider>
+  );
+}
+
+function AuthGate() {
+  const [auth, setAuth] = useState<AuthState>({ status: 'checking' });
+
+  const check = useCallback(() => {
+    setAuth({ status: 'checking' });
+    api.me().then(
+      (r) => setAuth({ status: 'signed_in', user: r.user }),
+      (e: unknown) => {
+        if (e instanceof ApiError && e.status === 401) setAuth({ status: 'signed_out', notice: null });
+        else setAuth({ status: 'error', message: errorMessage(e) });
+      },
+    );
+  }, []);
+
+  useEffect(() => {
+    check();
+    // Any request answering 401 later (expired login) brings the login page back.
+    onUnauthorized(() =>
+      setAuth((a) => (a.status === 'signed_in' ? { status: 'signed_out', notice: 'Your login expired. Please sign in again.' } : a)),
+    );
+    return () => onUnauthorized(null);
+  }, [check]);
+
+  switch (auth.status) {
+    case 'checking':
+      return (
+        <div className="splash" aria-busy="true">
+          <img src="./icon.svg" alt="" width={56} height={56} />
+        </div>
+      );
+    case 'error':
+      return (
+        <main className="page">
+          <div className="empty-state" role="alert">
+            <h2>ccweb is not reachable</h2>
+            <p className="muted">{auth.message}</p>
+            <button type="button" className="button button-primary" onClick={check}>
+              Try again
+            </button>
+          </div>
+        </main>
+      );
+    case 'signed_out':
+      // The OIDC button appears once the server advertises it (security issue).
+      return <LoginPage notice={auth.notice} external={null} onLogin={(user) => setAuth({ status: 'signed_in', user })} />;
+    case 'signed_in':
+      return <Shell user={auth.user} onSignedOut={() => setAuth({ status: 'signed_out', notice: null })} />;
+  }
+}
+
+function Shell({ user, onSignedOut }: { user: User; onSignedOut: () => void }) {
+  const route = useRoute();
+  const openSession = useCallback((id: string) => navigate({ page: 'session', id, readonly: false, tab: 'terminal' }), []);
+  return (
+    <SessionsProvider listVisible={route.page === 'home'} openSession={openSession}>
+      <ShellBody user={user} onSignedOut={onSignedOut} />
+    </SessionsProvider>
+  );
+}
+
+function ShellBody({ user, onSignedOut }: { user: User; onSignedOut: () => void }) {
+  const route = useRoute();
+  const toasts = useToasts();
+  const { sessions } = useSessions();
+  const [help, setHelp] = useState(false);
+  const [notify, setNotify] = useState(notificationsEnabled);
+
+  useShortcuts({
+    '?': () => setHelp(true),
+    g: () => navigate({ page: 'home' }),
+  });
+
+  const attention = sessions?.filter((s) => s.needs_attention).length ?? 0;
+
+  useEffect(() => {
+    if (route.page !== 'session') document.title = attention > 0 ? `(${attention}) ccweb` : 'ccweb';
+  }, [route.page, attention]);
+
+  async function toggleNotifications() {
+    const on = await setNotificationsEnabled(!notify);
+    setNotify(on);
+    if (!notify && !on) toasts.error('Notifications are blocked for this site. Allow them in the browser’s site settings.');
+    else if (on) toasts.info('You will be notified when a session needs you while this tab is hidden.');
+  }
+
+  async function logout() {
+    try {
+      await api.logout();
+    } catch (e) {
+      toasts.error(`Logout failed: ${errorMessage(e)}`);
+      return;
+    }
+    onSignedOut();
+  }
+
+  return (
+    <div className="app">
+      <header className="app-header">
+        <a className="brand" href="#/" aria-label="ccweb — sessions">
+          <img src="./icon.svg" alt="" width={26} height={26} />
+          <span>ccweb</span>
+        </a>
+        {attention > 0 && (
+          <a className="badge badge-attention header-attention" href="#/" title="Sessions waiting for an answer">
+            <Icon name="alert" size={14} /> {attention}
+          </a>
+        )}
+        <span className="spacer" />
+        {notificationsSupported() && (
+          <button
+            type="button"
+            className="icon-button"
+            onClick={() => void toggleNotifications()}
+            aria-label={notify ? 'Turn desktop notifications off' : 'Turn desktop notifications on'}
+            aria-pressed={notify}
+            title={notify ? 'Notifications on' : 'Notifications off'}
+            data-testid="notifications-toggle"
+          >
+            <Icon name={notify ? 'bell' : 'bellOff'} />
+          </button>
+        )}
+        <button type="button" className="icon-button" onClick={() => setHelp(true)} aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)">
+          <Icon name="keyboard" />
+        </button>
+        <span className="user-name" title={user.is_admin ? `${user.name} (admin)` : user.name} data-testid="user-name">
+          {user.name}
+        </span>
+        <button type="button" className="icon-button" onClick={() => void logout()} aria-label="Sign out" title="Sign out" data-testid="logout">
+          <Icon name="logout" />
+        </button>
+      </header>
+
+      {route.page === 'home' && <SessionsHome />}
+      {route.page === 'session' && <SessionPage key={route.id} id={route.id} readonly={route.readonly} tab={route.tab} />}
+      {route.page === 'not_found' && (
+        <main className="page">
+          <div className="empty-state">
+            <h2>Nothing here</h2>
+            <p className="muted">This link does not lead anywhere in ccweb.</p>
+            <a className="button button-primary" href="#/">
+              Back to sessions
+            </a>
+          </div>
+        </main>
+      )}
+
+      {help && (
+        <Modal title="Keyboard shortcuts" onClose={() => setHelp(false)} testId="shortcuts-dialog">
+          <dl className="shortcut-list">
+            {SHORTCUTS.map((s) => (
+              <div key={s.keys}>
+                <dt>
+                  <kbd>{s.keys}</kbd>
+                </dt>
+                <dd>{s.what}</dd>
+              </div>
+            ))}
+          </dl>
+        </Modal>
+      )}
+    </div>
+  );
 }

@@ -1,0 +1,40 @@
+// A chat session: a streamed reply, a permission prompt allowed and one
+// denied with a reason, an interrupt, then a normal turn again.
+import { login, newSession, run } from './lib.mjs';
+
+await run('chat', async (page) => {
+  await login(page);
+  await newSession(page, 'chat');
+  await page.getByTestId('chat-view').waitFor();
+  const input = page.getByTestId('composer-input');
+  const say = async (text) => {
+    await input.fill(text);
+    await page.getByTestId('composer-send').click();
+  };
+  const assistant = (text) => page.getByTestId('msg-assistant').filter({ hasText: text }).first().waitFor();
+
+  await say('Stream me something');
+  await assistant('Streamed chat reply.');
+  await page.getByTestId('turn-cost').first().waitFor();
+
+  await say('Write the allowed file');
+  await page.getByTestId('permission-dialog').waitFor();
+  await page.getByTestId('perm-allow').click();
+  await assistant('Wrote it.');
+
+  await say('Write the denied file');
+  await page.getByTestId('permission-dialog').waitFor();
+  await page.getByTestId('perm-deny-reason').fill('Not this one');
+  await page.getByTestId('perm-deny').click();
+  await assistant('Understood, not writing.');
+
+  await say('Count slowly');
+  await assistant('slow2');
+  await page.getByTestId('interrupt').click();
+  await page.getByTestId('interrupt').waitFor({ state: 'detached' });
+  const streamed = await page.getByTestId('chat-transcript').innerText();
+  if (streamed.includes('slow59')) throw new Error('the interrupted reply ran to its end');
+
+  await say('Go on');
+  await assistant('After the interrupt.');
+});

@@ -1,0 +1,36 @@
+// Log in, start a terminal session, see the CLI's welcome screen, type a
+// prompt, see the fake model's reply, reload and see the same screen.
+import { env, login, newSession, run, until } from './lib.mjs';
+
+await run('terminal', async (page) => {
+  // The DOM renderer keeps the screen readable as text (WebGL draws pixels).
+  await page.addInitScript(() => localStorage.setItem('ccweb.terminalRenderer', 'dom'));
+  await login(page);
+  await newSession(page, 'terminal');
+  const screen = async () => (await page.locator('.xterm-rows').innerText().catch(() => '')).replace(/\u00a0/g, ' ');
+  await until('the welcome screen', async () => {
+    const s = await screen();
+    return s.includes('Claude Code v2.1.197') && s.includes('? for shortcuts');
+  });
+  await page.getByTestId('connection-state').waitFor();
+  await page.locator('.xterm-helper-textarea').focus();
+  await page.keyboard.type('Say hello to the browser');
+  await until('the typed prompt', async () => (await screen()).includes('Say hello to the browser'));
+  await page.waitForTimeout(200);
+  await page.keyboard.press('Enter');
+  await until('the reply', async () => (await screen()).includes('Hello from the browser test.'));
+  await page.waitForTimeout(300);
+  const before = await screen();
+  await page.reload();
+  await until('the same screen after a reload', async () => (await screen()).includes('Hello from the browser test.'));
+  await page.waitForTimeout(300);
+  const after = await screen();
+  const lines = (s) => s.split('\n').map((l) => l.trimEnd()).filter((l) => l.includes('Hello from the browser test.') || l.includes('Say hello to the browser'));
+  if (JSON.stringify(lines(before)) !== JSON.stringify(lines(after))) {
+    throw new Error(`the screen changed across the reload:\nbefore:\n${before}\nafter:\n${after}`);
+  }
+  if (env.viewport === 'mobile') {
+    const width = await page.getByTestId('terminal').evaluate((el) => el.getBoundingClientRect().width);
+    if (width > 390) throw new Error(`the terminal is wider than the phone: ${width}`);
+  }
+});

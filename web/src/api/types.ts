@@ -1,0 +1,186 @@
+//! Wire types of the ccweb HTTP API (docs/api.md), mirrored by hand from
+//! crates/ccweb-protocol. Keep field names exactly as the server spells them.
+
+/** How the CLI is run and shown. */
+export type SessionMode = 'terminal' | 'chat';
+
+/** Lifecycle of a session's process. */
+export type SessionState = 'starting' | 'running' | 'exited' | 'stopped' | 'failed';
+
+/** Why a process ended. */
+export type EndReason = 'exit' | 'stop' | 'idle' | 'shutdown' | 'server_restart' | 'error';
+
+/** Permission modes the CLI accepts at start (`permission_mode`). */
+export const PERMISSION_MODES = [
+  'default',
+  'acceptEdits',
+  'plan',
+  'bypassPermissions',
+  'dontAsk',
+  'auto',
+] as const;
+export type PermissionMode = (typeof PERMISSION_MODES)[number];
+
+/** Model usage summed over a session's turns. */
+export interface Usage {
+  /** Cost reported by the CLI, in US dollars. */
+  cost_usd: number;
+  input_tokens: number;
+  output_tokens: number;
+}
+
+/** The session object (docs/api.md, "Sessions"). */
+export interface SessionInfo {
+  id: string;
+  owner: string;
+  mode: SessionMode;
+  state: SessionState;
+  /** Canonical working directory of the CLI. */
+  working_dir: string;
+  title: string;
+  /** RFC 3339. */
+  created_at: string;
+  /** RFC 3339: last input, output, attach or detach. */
+  last_activity_at: string;
+  ended_at: string | null;
+  /** The process's code, or 128 + signal number. */
+  exit_code: number | null;
+  end_reason: EndReason | string | null;
+  claude_session_id: string | null;
+  model: string | null;
+  permission_mode: string;
+  cols: number;
+  rows: number;
+  /** Attached viewers right now. */
+  viewers: number;
+  /** A chat session has a permission request or question waiting. */
+  needs_attention: boolean;
+  usage: Usage;
+}
+
+/** A ccweb user as `GET api/me` reports it. */
+export interface User {
+  id: string | number;
+  name: string;
+  is_admin: boolean;
+}
+
+/** `GET api/me`. */
+export interface MeResponse {
+  user: User;
+}
+
+/** `POST api/auth/login` and `POST api/auth/token`. */
+export interface LoginResponse {
+  user: User;
+  csrf_token: string;
+}
+
+/** `GET api/claude/sessions`. */
+export interface SessionsResponse {
+  sessions: SessionInfo[];
+}
+
+/** Body of `POST api/claude/sessions`. */
+export interface CreateSessionRequest {
+  mode: SessionMode;
+  working_dir: string;
+  title?: string;
+  model?: string;
+  permission_mode?: PermissionMode;
+  /** A Claude session id (UUID) to continue. */
+  resume?: string;
+  cols?: number;
+  rows?: number;
+}
+
+/** One conversation the CLI saved on disk (`GET api/claude/history`). */
+export interface HistoryConversation {
+  session_id: string;
+  title: string | null;
+  first_prompt: string | null;
+  cwd: string | null;
+  git_branch: string | null;
+  created_at: string | null;
+  last_modified: string | null;
+  file_size: number;
+  entrypoint: string | null;
+  messages: number;
+}
+
+/** `GET api/claude/history?working_dir=DIR`. */
+export interface HistoryResponse {
+  working_dir: string;
+  conversations: HistoryConversation[];
+}
+
+/** One entry of `GET api/fs/dirs`. */
+export interface DirEntry {
+  name: string;
+  path: string;
+}
+
+/** `GET api/fs/dirs?path=DIR`. */
+export interface FsDirsResponse {
+  path: string;
+  parent: string | null;
+  roots: string[];
+  dirs: DirEntry[];
+}
+
+/** A content block of an assistant message, as the Messages API sends it. */
+export type ContentBlock =
+  | { type: 'text'; text: string }
+  | { type: 'thinking'; thinking: string }
+  | { type: 'tool_use'; id: string; name: string; input: unknown }
+  | { type: string; [key: string]: unknown };
+
+/**
+ * A transcript event (`event.kind`). Only the fields the shell renders are
+ * typed closely; the chat view has its own full model.
+ */
+export type ChatEvent =
+  | { kind: 'user_message'; text: string; images?: string[]; by?: string }
+  | {
+      kind: 'assistant_message';
+      message_id: string;
+      model?: string;
+      content: ContentBlock[];
+      parent_tool_use_id?: string;
+      error?: string;
+    }
+  | { kind: 'result'; subtype: string; is_error: boolean; result?: string; cost_usd: number }
+  | { kind: 'error'; code: string; message: string }
+  | { kind: 'system'; subtype: string; [key: string]: unknown }
+  | {
+      kind:
+        | 'assistant_delta'
+        | 'tool_result'
+        | 'permission_request'
+        | 'permission_resolved'
+        | 'state';
+      [key: string]: unknown;
+    };
+
+/** A stored event with its place in the transcript. */
+export interface StoredEvent {
+  seq: number;
+  at: string;
+  event: ChatEvent;
+}
+
+/** `GET api/claude/sessions/{id}/events`. */
+export interface EventsResponse {
+  events: StoredEvent[];
+  last_seq: number;
+}
+
+/** The error body every failed request carries. */
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+/** Whether a process may be alive in this state. */
+export function isLive(state: SessionState): boolean {
+  return state === 'starting' || state === 'running';
+}

@@ -1,0 +1,204 @@
+// The chat's status bar: connection, session state, model and permission
+// mode switches, session cost.
+
+import { useEffect, useId, useRef, useState } from 'react';
+import { formatCost, formatTokens } from './format';
+import { PERMISSION_MODES } from './protocol';
+import type { ConnectionInfo } from './socket';
+import type { ModelOption, Totals } from './state';
+
+const MODE_LABELS: Record<string, string> = {
+  default: 'Ask before edits',
+  acceptEdits: 'Accept edits',
+  plan: 'Plan mode',
+  bypassPermissions: 'Bypass permissions',
+  dontAsk: "Don't ask (deny)",
+  auto: 'Auto',
+};
+
+export function connectionText(c: ConnectionInfo): string {
+  switch (c.state) {
+    case 'connecting':
+      return 'Connecting…';
+    case 'open':
+      return 'Live';
+    case 'reconnecting':
+      return c.retryInMs != null ? `Reconnecting in ${Math.max(1, Math.round(c.retryInMs / 1000))} s…` : 'Reconnecting…';
+    case 'closed':
+      return c.ended ? 'Session ended' : 'Disconnected';
+  }
+}
+
+export function ConnectionBadge({ conn, onRetry }: { conn: ConnectionInfo; onRetry: () => void }) {
+  return (
+    <span className={`badge conn conn-${conn.state}${conn.ended ? ' conn-ended' : ''}`} data-testid="chat-connection" data-state={conn.state} role="status" title={conn.reason}>
+      <span className="badge-dot" aria-hidden="true" />
+      {connectionText(conn)}
+      {conn.state === 'reconnecting' && (
+        <button type="button" className="link-button" onClick={onRetry}>
+          Retry now
+        </button>
+      )}
+    </span>
+  );
+}
+
+export function stateText(ended: boolean, turnState: string | null, processState: string): string {
+  if (ended) return 'Ended';
+  switch (turnState) {
+    case 'requires_action':
+      return 'Needs your answer';
+    case 'running':
+      return 'Working…';
+    case 'idle':
+      return 'Ready';
+    case 'starting':
+      return 'Starting…';
+    default:
+      return processState === 'starting' ? 'Starting…' : 'Ready';
+  }
+}
+
+export interface ToolbarProps {
+  conn: ConnectionInfo;
+  onRetry: () => void;
+  ended: boolean;
+  turnState: string | null;
+  processState: string;
+  model: string | null;
+  models: ModelOption[];
+  permissionMode: string | null;
+  totals: Totals;
+  /** Switches can be used (connected, writable, session live). */
+  canControl: boolean;
+  /** Changes when the server reports an error: an unconfirmed switch is dropped. */
+  errorKey: number;
+  onSetModel: (model: string | null) => void;
+  onSetMode: (mode: string) => void;
+}
+
+export function Toolbar(p: ToolbarProps) {
+  const [modelDraft, setModelDraft] = useState(p.model ?? '');
+  const [editingModel, setEditingModel] = useState(false);
+  // Asked for, not yet confirmed (the CLI reports the model at the next turn).
+  const [requestedModel, setRequestedModel] = useState<string | null>(null);
+  const [pendingMode, setPendingMode] = useState<string | null>(null);
+  const listId = useId();
+  const modelId = useId();
+  const modeId = useId();
+
+  useEffect(() => setRequestedModel(null), [p.model]);
+  const shownModel = requestedModel ?? p.model ?? '';
+  useEffect(() => {
+    if (!editingModel) setModelDraft(shownModel);
+  }, [shownModel, editingModel]);
+  // The server confirms a mode change with a status event (or refuses with an error).
+  useEffect(() => setPendingMode(null), [p.permissionMode, p.errorKey]);
+  useEffect(() => setRequestedModel(null), [p.errorKey]);
+  useEffect(() => {
+    if (!pendingMode) return;
+    const t = setTimeout(() => setPendingMode(null), 8000);
+    return () => clearTimeout(t);
+  }, [pendingMode]);
+
+  const mode = pendingMode ?? p.permissionMode ?? 'default';
+  const modes: string[] = [...PERMISSION_MODES];
+  if (!modes.includes(mode)) modes.push(mode);
+  const cancelModel = useRef(false);
+  const applyModel = () => {
+    setEditingModel(false);
+    if (cancelModel.current) {
+      cancelModel.current = false;
+      return;
+    }
+    const v = modelDraft.trim();
+    if (v === shownModel) return;
+    setRequestedModel(v);
+    p.onSetModel(v || null);
+  };
+  const state = stateText(p.ended, p.turnState, p.processState);
+
+  return (
+    <div className="chat-toolbar" role="toolbar" aria-label="Chat session">
+      <ConnectionBadge conn={p.conn} onRetry={p.onRetry} />
+      {!p.ended && (
+        <span
+          className={`badge session-state state-${p.turnState ?? p.processState}`}
+          data-testid="chat-session-state"
+          data-state={p.turnState ?? p.processState}
+        >
+          {state}
+        </span>
+      )}
+      <span className="toolbar-spacer" />
+      <form
+        className="toolbar-field"
+        onSubmit={(e) => {
+          e.preventDefault();
+          applyModel();
+        }}
+      >
+        <label htmlFor={modelId} className="toolbar-label">
+          Model
+        </label>
+        <input
+          id={modelId}
+          className="toolbar-model"
+          list={listId}
+          value={modelDraft}
+          placeholder="default"
+          disabled={!p.canControl}
+          onFocus={() => setEditingModel(true)}
+          onBlur={applyModel}
+          onChange={(e) => setModelDraft(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Escape') {
+              e.stopPropagation();
+              cancelModel.current = true;
+              setModelDraft(shownModel);
+              (e.target as HTMLInputElement).blur();
+            }
+          }}
+          spellCheck={false}
+          autoComplete="off"
+          data-testid="model-input"
+        />
+        <datalist id={listId}>
+          {p.models.map((m) => (
+            <option key={m.value} value={m.value}>
+              {m.label !== m.value ? m.label : m.description ?? ''}
+            </option>
+          ))}
+        </datalist>
+      </form>
+      <span className="toolbar-field">
+        <label htmlFor={modeId} className="toolbar-label">
+          Mode
+        </label>
+        <select
+          id={modeId}
+          value={mode}
+          disabled={!p.canControl}
+          onChange={(e) => {
+            setPendingMode(e.target.value);
+            p.onSetMode(e.target.value);
+          }}
+          data-testid="permission-mode"
+        >
+          {modes.map((m) => (
+            <option key={m} value={m}>
+              {MODE_LABELS[m] ?? m}
+            </option>
+          ))}
+        </select>
+      </span>
+      <span
+        className="badge session-cost"
+        data-testid="session-cost"
+        title={`${p.totals.turns} turn${p.totals.turns === 1 ? '' : 's'}: ${p.totals.input_tokens} input, ${p.totals.output_tokens} output tokens`}
+      >
+        {formatCost(p.totals.cost_usd)} · {formatTokens(p.totals.input_tokens + p.totals.output_tokens)} tok
+      </span>
+    </div>
+  );
+}

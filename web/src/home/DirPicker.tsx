@@ -1,0 +1,154 @@
+//! A directory picker limited to the server's allowed roots
+//! (`GET api/fs/dirs`), with a path field for typing a path directly.
+
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { api, ApiError } from '../api/client';
+import type { FsDirsResponse } from '../api/types';
+import { Icon } from '../ui/icons';
+
+/** Props of `DirPicker`. */
+interface DirPickerProps {
+  /** The chosen directory ('' before the first listing). */
+  value: string;
+  onChange: (path: string) => void;
+}
+
+/** Text for a listing error. */
+export function dirErrorText(e: unknown): string {
+  if (e instanceof ApiError) {
+    if (e.code === 'path_not_allowed' || e.status === 403) return 'That directory is outside the allowed roots.';
+    if (e.status === 400) return e.message || 'Not a directory.';
+    return e.message;
+  }
+  return String(e);
+}
+
+/** Browses directories; the listed directory is the chosen one. */
+export function DirPicker({ value, onChange }: DirPickerProps) {
+  const [listing, setListing] = useState<FsDirsResponse | null>(null);
+  const [typed, setTyped] = useState(value);
+  const [error, setError] = useState<string | null>(null);
+  const [loading, setLoading] = useState(false);
+  /** The server has no directory listing: only the path field works. */
+  const [unavailable, setUnavailable] = useState(false);
+  const abort = useRef<AbortController | null>(null);
+  const onChangeRef = useRef(onChange);
+  onChangeRef.current = onChange;
+
+  const load = useCallback(async (path: string | null, fallbackToDefault = false) => {
+    abort.current?.abort();
+    const ctl = new AbortController();
+    abort.current = ctl;
+    setLoading(true);
+    try {
+      const resp = await api.dirs(path, ctl.signal);
+      setListing(resp);
+      setTyped(resp.path);
+      setError(null);
+      onChangeRef.current(resp.path);
+    } catch (e) {
+      if (ctl.signal.aborted) return;
+      if (e instanceof ApiError && e.status === 404 && e.code === 'not_found' && !path) {
+        setUnavailable(true);
+      } else if (fallbackToDefault && path) {
+        // A remembered directory that is gone or no longer allowed: start at the default.
+        void load(null);
+        return;
+      } else {
+        setError(dirErrorText(e));
+      }
+    } finally {
+      if (!ctl.signal.aborted) setLoading(false);
+    }
+  }, []);
+
+  useEffect(() => {
+    void load(value || null, true);
+    return () => abort.current?.abort();
+    // Only the first listing follows the initial value; later ones follow clicks.
+  }, [load]);
+
+  function go() {
+    const p = typed.trim();
+    if (!p) return;
+    if (unavailable) onChange(p);
+    else void load(p);
+  }
+
+  return (
+    <div className="dir-picker" data-testid="dir-picker">
+      <div className="dir-path-row">
+        <label className="sr-only" htmlFor="dir-path">
+          Working directory
+        </label>
+        <input
+          id="dir-path"
+          className="mono"
+          value={typed}
+          placeholder="/path/to/project"
+          spellCheck={false}
+          autoCapitalize="none"
+          onChange={(e) => {
+            setTyped(e.target.value);
+            if (unavailable) onChange(e.target.value);
+          }}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter') {
+              e.preventDefault();
+              go();
+            }
+          }}
+          data-testid="new-session-dir"
+        />
+        {!unavailable && (
+          <button type="button" className="button" onClick={go} disabled={loading}>
+            Go
+          </button>
+        )}
+      </div>
+      {listing && listing.roots.length > 1 && (
+        <div className="dir-roots" role="group" aria-label="Allowed roots">
+          {listing.roots.map((r) => (
+            <button
+              key={r}
+              type="button"
+              className={`chip${listing.path === r || listing.path.startsWith(`${r}/`) ? ' active' : ''}`}
+              onClick={() => void load(r)}
+            >
+              {r}
+            </button>
+          ))}
+        </div>
+      )}
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      {unavailable ? (
+        <p className="muted small">Directory browsing is not available on this server; type the path.</p>
+      ) : (
+        <ul className="dir-list" aria-label="Subdirectories" aria-busy={loading}>
+          {listing?.parent && (
+            <li>
+              <button type="button" className="dir-entry" onClick={() => void load(listing.parent)} data-testid="dir-parent">
+                <Icon name="up" size={16} />
+                <span>..</span>
+              </button>
+            </li>
+          )}
+          {listing?.dirs.map((d) => (
+            <li key={d.path}>
+              <button type="button" className="dir-entry" onClick={() => void load(d.path)} data-testid="dir-entry">
+                <Icon name="folder" size={16} />
+                <span>{d.name}</span>
+              </button>
+            </li>
+          ))}
+          {listing && listing.dirs.length === 0 && <li className="muted small dir-none">No subdirectories.</li>}
+          {!listing && loading && <li className="muted small dir-none">Loading…</li>}
+        </ul>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,203 @@
+//! The new-session dialog: directory, mode, title, model, permission mode,
+//! and optionally an earlier conversation to continue.
+
+import { type FormEvent, useState } from 'react';
+import { api, ApiError } from '../api/client';
+import { PERMISSION_MODES, type PermissionMode, type SessionInfo, type SessionMode } from '../api/types';
+import { Modal } from '../ui/Modal';
+import { Icon } from '../ui/icons';
+import { DirPicker } from './DirPicker';
+import { HistoryPicker } from './HistoryPicker';
+import { useSessions } from './sessionsStore';
+
+const LAST_DIR_KEY = 'ccweb.lastDir';
+const LAST_MODE_KEY = 'ccweb.lastMode';
+
+const PERMISSION_TEXT: Record<PermissionMode, string> = {
+  default: 'Default — ask before edits and commands',
+  acceptEdits: 'Accept edits — ask only for commands',
+  plan: 'Plan — read-only until a plan is approved',
+  bypassPermissions: 'Bypass permissions — never ask (not as root)',
+  dontAsk: 'Don’t ask — deny what is not allowed',
+  auto: 'Auto',
+};
+
+/** Model names the CLI knows as aliases; any other name can be typed. */
+const MODEL_SUGGESTIONS = ['sonnet', 'opus', 'haiku', 'opusplan'];
+
+function remembered(key: string): string {
+  try {
+    return localStorage.getItem(key) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function remember(key: string, value: string): void {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // Private mode: nothing to remember.
+  }
+}
+
+/** Text for a failed start, naming what to fix. */
+export function createErrorText(e: unknown): string {
+  if (!(e instanceof ApiError)) return String(e);
+  switch (e.code) {
+    case 'path_not_allowed':
+      return 'That directory is outside the allowed roots.';
+    case 'invalid_working_dir':
+      return `Working directory: ${e.message}`;
+    case 'invalid_model':
+      return `Model: ${e.message}`;
+    case 'at_capacity':
+      return 'The server runs as many sessions as it may. Stop one and try again.';
+    case 'not_found':
+      return 'That conversation cannot be continued here (it was not found for this directory).';
+    default:
+      return e.message;
+  }
+}
+
+/** Props of `NewSessionDialog`. */
+interface NewSessionDialogProps {
+  onClose: () => void;
+  onCreated: (s: SessionInfo) => void;
+}
+
+/** The dialog. */
+export function NewSessionDialog({ onClose, onCreated }: NewSessionDialogProps) {
+  const { upsert } = useSessions();
+  const [dir, setDir] = useState(() => remembered(LAST_DIR_KEY));
+  const [mode, setMode] = useState<SessionMode>(() => (remembered(LAST_MODE_KEY) === 'chat' ? 'chat' : 'terminal'));
+  const [title, setTitle] = useState('');
+  const [model, setModel] = useState('');
+  const [permissionMode, setPermissionMode] = useState<PermissionMode>('default');
+  const [resume, setResume] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    if (!dir.trim()) {
+      setError('Choose a working directory.');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const s = await api.createSession({
+        mode,
+        working_dir: dir.trim(),
+        title: title.trim() || undefined,
+        model: model.trim() || undefined,
+        permission_mode: permissionMode === 'default' ? undefined : permissionMode,
+        resume: resume || undefined,
+      });
+      remember(LAST_DIR_KEY, s.working_dir);
+      remember(LAST_MODE_KEY, mode);
+      upsert(s);
+      onCreated(s);
+    } catch (err) {
+      setError(createErrorText(err));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Modal
+      title="New session"
+      onClose={onClose}
+      wide
+      testId="new-session-dialog"
+      footer={
+        <>
+          <button type="button" className="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" form="new-session-form" className="button button-primary" disabled={busy || !dir.trim()} data-testid="new-session-submit">
+            {busy ? 'Starting…' : resume ? 'Continue conversation' : 'Start session'}
+          </button>
+        </>
+      }
+    >
+      <form id="new-session-form" className="stack" onSubmit={submit}>
+        <fieldset className="field">
+          <legend>Working directory</legend>
+          <DirPicker value={dir} onChange={setDir} />
+        </fieldset>
+
+        <fieldset className="field">
+          <legend>Mode</legend>
+          <div className="mode-choice" role="radiogroup" aria-label="Mode">
+            <label className={`mode-option${mode === 'terminal' ? ' active' : ''}`}>
+              <input type="radio" name="mode" value="terminal" checked={mode === 'terminal'} onChange={() => setMode('terminal')} data-testid="new-session-mode-terminal" />
+              <Icon name="terminal" />
+              <span>
+                <strong>Terminal</strong>
+                <small className="muted">The full Claude Code CLI</small>
+              </span>
+            </label>
+            <label className={`mode-option${mode === 'chat' ? ' active' : ''}`}>
+              <input type="radio" name="mode" value="chat" checked={mode === 'chat'} onChange={() => setMode('chat')} data-testid="new-session-mode-chat" />
+              <Icon name="chat" />
+              <span>
+                <strong>Chat</strong>
+                <small className="muted">Conversation view, permission dialogs</small>
+              </span>
+            </label>
+          </div>
+        </fieldset>
+
+        <div className="field-row">
+          <label className="field">
+            <span>Title (optional)</span>
+            <input value={title} onChange={(e) => setTitle(e.target.value)} maxLength={200} placeholder="Defaults to the directory name" data-testid="new-session-title" />
+          </label>
+          <label className="field">
+            <span>Model (optional)</span>
+            <input
+              value={model}
+              onChange={(e) => setModel(e.target.value)}
+              list="model-suggestions"
+              placeholder="CLI default"
+              spellCheck={false}
+              autoCapitalize="none"
+              data-testid="new-session-model"
+            />
+            <datalist id="model-suggestions">
+              {MODEL_SUGGESTIONS.map((m) => (
+                <option key={m} value={m} />
+              ))}
+            </datalist>
+          </label>
+        </div>
+
+        <label className="field">
+          <span>Permission mode</span>
+          <select value={permissionMode} onChange={(e) => setPermissionMode(e.target.value as PermissionMode)} data-testid="new-session-permission-mode">
+            {PERMISSION_MODES.map((m) => (
+              <option key={m} value={m}>
+                {PERMISSION_TEXT[m]}
+              </option>
+            ))}
+          </select>
+        </label>
+
+        <fieldset className="field">
+          <legend>
+            <Icon name="history" size={16} /> Continue an earlier conversation
+          </legend>
+          <HistoryPicker workingDir={dir} value={resume} onChange={setResume} />
+        </fieldset>
+
+        {error && (
+          <p className="form-error" role="alert" data-testid="new-session-error">
+            {error}
+          </p>
+        )}
+      </form>
+    </Modal>
+  );
+}

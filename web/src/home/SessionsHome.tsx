@@ -1,0 +1,178 @@
+//! The home page: the user's sessions, live, with a filter and the new
+//! session dialog.
+
+import { useEffect, useMemo, useRef, useState } from 'react';
+import type { SessionInfo } from '../api/types';
+import { navigate } from '../router';
+import { useSessionActions } from '../session/actions';
+import { DeleteDialog, RenameDialog } from '../session/dialogs';
+import { Icon } from '../ui/icons';
+import { useShortcuts } from '../ui/shortcuts';
+import { NewSessionDialog } from './NewSessionDialog';
+import { SessionRow } from './SessionRow';
+import { useSessions } from './sessionsStore';
+
+/** Which dialog is open. */
+type Dialog = { kind: 'new' } | { kind: 'rename'; session: SessionInfo } | { kind: 'delete'; session: SessionInfo } | null;
+
+/** Props of `SessionsHome`. */
+interface SessionsHomeProps {
+  /** Open the new-session dialog right away (`n` pressed elsewhere). */
+  startNew?: boolean;
+}
+
+/** The sessions list. */
+export function SessionsHome({ startNew }: SessionsHomeProps) {
+  const { sessions, error, refresh } = useSessions();
+  const actions = useSessionActions();
+  const [dialog, setDialog] = useState<Dialog>(startNew ? { kind: 'new' } : null);
+  const [filter, setFilter] = useState('');
+  const [busyId, setBusyId] = useState<string | null>(null);
+  const [now, setNow] = useState(Date.now());
+  const filterRef = useRef<HTMLInputElement>(null);
+
+  // Relative times move on even when nothing else changes.
+  useEffect(() => {
+    const id = window.setInterval(() => setNow(Date.now()), 30_000);
+    return () => window.clearInterval(id);
+  }, []);
+  useEffect(() => setNow(Date.now()), [sessions]);
+
+  useShortcuts({
+    n: () => setDialog({ kind: 'new' }),
+    '/': () => filterRef.current?.focus(),
+  });
+
+  const shown = useMemo(() => {
+    if (!sessions) return null;
+    const q = filter.trim().toLowerCase();
+    const list = q
+      ? sessions.filter((s) => `${s.title} ${s.working_dir} ${s.mode} ${s.state} ${s.model ?? ''}`.toLowerCase().includes(q))
+      : sessions;
+    // Those waiting for an answer first, then live ones, then the rest; newest first within.
+    const rank = (s: SessionInfo) => (s.needs_attention ? 0 : s.state === 'running' || s.state === 'starting' ? 1 : 2);
+    return [...list].sort((a, b) => rank(a) - rank(b));
+  }, [sessions, filter]);
+
+  async function withBusy(id: string, fn: () => Promise<unknown>) {
+    setBusyId(id);
+    try {
+      await fn();
+    } finally {
+      setBusyId(null);
+    }
+  }
+
+  const liveCount = sessions?.filter((s) => s.state === 'running' || s.state === 'starting').length ?? 0;
+
+  return (
+    <main className="page home-page">
+      <div className="page-header">
+        <div>
+          <h1>Sessions</h1>
+          {sessions && sessions.length > 0 && (
+            <p className="muted">
+              {sessions.length} session{sessions.length === 1 ? '' : 's'}, {liveCount} running
+            </p>
+          )}
+        </div>
+        <button type="button" className="button button-primary" onClick={() => setDialog({ kind: 'new' })} data-testid="new-session-button">
+          <Icon name="plus" /> New session
+        </button>
+      </div>
+
+      {error && (
+        <div className="banner banner-error" role="alert">
+          <span>Could not load sessions: {error}</span>
+          <button type="button" className="button button-small" onClick={() => void refresh()}>
+            Retry
+          </button>
+        </div>
+      )}
+
+      {sessions && sessions.length > 0 && (
+        <div className="filter-bar">
+          <label className="search-field">
+            <Icon name="search" size={16} />
+            <span className="sr-only">Filter sessions</span>
+            <input
+              ref={filterRef}
+              type="search"
+              placeholder="Filter by title, directory, state…"
+              value={filter}
+              onChange={(e) => setFilter(e.target.value)}
+              onKeyDown={(e) => {
+                if (e.key === 'Escape') {
+                  setFilter('');
+                  e.currentTarget.blur();
+                }
+              }}
+              data-testid="session-filter"
+            />
+          </label>
+        </div>
+      )}
+
+      {shown === null && !error && <p className="muted loading" aria-busy="true">Loading sessions…</p>}
+
+      {shown !== null && sessions?.length === 0 && (
+        <div className="empty-state" data-testid="sessions-empty">
+          <Icon name="terminal" size={40} />
+          <h2>No sessions yet</h2>
+          <p>
+            A session runs Claude Code in one of your project directories. Pick <strong>Terminal</strong> for the full
+            CLI, or <strong>Chat</strong> for a conversation view with permission prompts as dialogs.
+          </p>
+          <button type="button" className="button button-primary" onClick={() => setDialog({ kind: 'new' })}>
+            <Icon name="plus" /> Start your first session
+          </button>
+          <p className="muted small">
+            Tip: press <kbd>n</kbd> for a new session, <kbd>?</kbd> for all shortcuts.
+          </p>
+        </div>
+      )}
+
+      {shown !== null && sessions && sessions.length > 0 && shown.length === 0 && (
+        <p className="muted empty-filter">No session matches “{filter}”.</p>
+      )}
+
+      {shown && shown.length > 0 && (
+        <ul className="session-list" data-testid="session-list">
+          {shown.map((s) => (
+            <SessionRow
+              key={s.id}
+              session={s}
+              now={now}
+              busy={busyId === s.id}
+              onRename={() => setDialog({ kind: 'rename', session: s })}
+              onStop={() => void withBusy(s.id, () => actions.stop(s.id))}
+              onResume={() =>
+                void withBusy(s.id, async () => {
+                  const r = await actions.resume(s.id);
+                  if (r) navigate({ page: 'session', id: s.id, readonly: false, tab: 'terminal' });
+                })
+              }
+              onDelete={() => setDialog({ kind: 'delete', session: s })}
+            />
+          ))}
+        </ul>
+      )}
+
+      {dialog?.kind === 'new' && (
+        <NewSessionDialog
+          onClose={() => setDialog(null)}
+          onCreated={(s) => {
+            setDialog(null);
+            navigate({ page: 'session', id: s.id, readonly: false, tab: 'terminal' });
+          }}
+        />
+      )}
+      {dialog?.kind === 'rename' && (
+        <RenameDialog session={dialog.session} onRename={(t) => actions.rename(dialog.session.id, t)} onClose={() => setDialog(null)} />
+      )}
+      {dialog?.kind === 'delete' && (
+        <DeleteDialog session={dialog.session} onDelete={() => actions.purge(dialog.session.id)} onClose={() => setDialog(null)} />
+      )}
+    </main>
+  );
+}

@@ -1,0 +1,223 @@
+//! A session's page: its header (title, state, actions) and its body — the
+//! terminal or its transcript for terminal sessions, the chat view for
+//! chat sessions.
+
+import { lazy, Suspense, useEffect, useState } from 'react';
+import { api, ApiError, errorMessage, exportUrl } from '../api/client';
+import { isLive, type SessionInfo } from '../api/types';
+import { formatCost, formatTokens } from '../home/format';
+import { useSessions } from '../home/sessionsStore';
+import { navigate, type SessionTab } from '../router';
+import { TerminalView } from '../terminal/TerminalView';
+import { Icon } from '../ui/icons';
+import { useShortcuts } from '../ui/shortcuts';
+import { displayTitle, useSessionActions } from './actions';
+import { AttentionBadge, ModeBadge, StateBadge } from './badges';
+import { DeleteDialog, RenameDialog } from './dialogs';
+import { TranscriptView } from './TranscriptView';
+
+// The chat view is its own chunk: terminal users never download it.
+const ChatView = lazy(() => import('../chat/ChatView').then((m) => ({ default: m.ChatView })));
+
+/** Props of `SessionPage`. */
+interface SessionPageProps {
+  id: string;
+  readonly: boolean;
+  tab: SessionTab;
+}
+
+/** The page. */
+export function SessionPage({ id, readonly, tab }: SessionPageProps) {
+  const { sessions, upsert } = useSessions();
+  const actions = useSessionActions();
+  const [fetched, setFetched] = useState<SessionInfo | null>(null);
+  const [loadError, setLoadError] = useState<ApiError | Error | null>(null);
+  const [generation, setGeneration] = useState(0);
+  const [resuming, setResuming] = useState(false);
+  const [dialog, setDialog] = useState<'rename' | 'delete' | null>(null);
+
+  // The list poll keeps the session fresh; this covers a session not in
+  // the list (an admin watching someone else's) and the first paint.
+  useEffect(() => {
+    const ctl = new AbortController();
+    setFetched(null);
+    setLoadError(null);
+    api
+      .getSession(id, ctl.signal)
+      .then(setFetched)
+      .catch((e: unknown) => {
+        if (!ctl.signal.aborted) setLoadError(e instanceof Error ? e : new Error(String(e)));
+      });
+    return () => ctl.abort();
+  }, [id]);
+
+  const inList = sessions?.find((s) => s.id === id);
+  const session = inList ?? fetched;
+  // Fresh session objects (from the socket, after an action) go to the list
+  // when the session is listed there, else to this page only.
+  const update = (s: SessionInfo) => (inList ? upsert(s) : setFetched(s));
+
+  useEffect(() => {
+    if (session) document.title = `${session.needs_attention ? '(!) ' : ''}${displayTitle(session)} — ccweb`;
+  }, [session]);
+
+  const go = (next: Partial<{ readonly: boolean; tab: SessionTab }>) =>
+    navigate({ page: 'session', id, readonly: next.readonly ?? readonly, tab: next.tab ?? tab }, true);
+
+  useShortcuts(
+    {
+      t: () => go({ tab: tab === 'terminal' ? 'transcript' : 'terminal' }),
+    },
+    session?.mode === 'terminal',
+  );
+
+  if (!session) {
+    if (loadError) {
+      const notFound = loadError instanceof ApiError && loadError.status === 404;
+      return (
+        <main className="page">
+          <div className="empty-state" data-testid="session-not-found">
+            <h2>{notFound ? 'Session not found' : 'Could not open the session'}</h2>
+            <p className="muted">{notFound ? 'It may have been deleted, or it belongs to someone else.' : errorMessage(loadError)}</p>
+            <a className="button button-primary" href="#/">
+              Back to sessions
+            </a>
+          </div>
+        </main>
+      );
+    }
+    return (
+      <main className="page">
+        <p className="muted loading">Opening session…</p>
+      </main>
+    );
+  }
+
+  const live = isLive(session.state);
+  const title = displayTitle(session);
+
+  async function resume() {
+    setResuming(true);
+    const s = await actions.resume(id);
+    setResuming(false);
+    if (s) {
+      setFetched(s);
+      setGeneration((g) => g + 1);
+    }
+  }
+
+  async function stop() {
+    const s = await actions.stop(id);
+    if (s) setFetched(s);
+  }
+
+  return (
+    <main className={`session-page mode-${session.mode}`} data-testid="session-page" data-session-id={id}>
+      <header className="session-header">
+        <a className="icon-button" href="#/" aria-label="Back to sessions" title="Back to sessions (g)">
+          <Icon name="back" />
+        </a>
+        <div className="session-heading">
+          <div className="session-heading-line">
+            <h1 className="session-page-title" title={title}>
+              {title}
+            </h1>
+            <button type="button" className="icon-button small" aria-label="Rename session" title="Rename" onClick={() => setDialog('rename')}>
+              <Icon name="pencil" size={16} />
+            </button>
+          </div>
+          <div className="session-heading-meta">
+            <ModeBadge mode={session.mode} />
+            <StateBadge session={session} />
+            {session.needs_attention && <AttentionBadge />}
+            <span className="mono muted session-heading-dir" title={session.working_dir}>
+              {session.working_dir}
+            </span>
+            {(session.usage.cost_usd > 0 || session.usage.output_tokens > 0) && (
+              <span className="muted" title={`${formatTokens(session.usage.input_tokens)} in, ${formatTokens(session.usage.output_tokens)} out`}>
+                {formatCost(session.usage.cost_usd)}
+              </span>
+            )}
+          </div>
+        </div>
+        <div className="session-toolbar">
+          {session.mode === 'terminal' && (
+            <div className="segmented" role="tablist" aria-label="View">
+              <button type="button" role="tab" aria-selected={tab === 'terminal'} className={tab === 'terminal' ? 'active' : ''} onClick={() => go({ tab: 'terminal' })} data-testid="tab-terminal">
+                <Icon name="terminal" size={16} /> <span className="label">Terminal</span>
+              </button>
+              <button type="button" role="tab" aria-selected={tab === 'transcript'} className={tab === 'transcript' ? 'active' : ''} onClick={() => go({ tab: 'transcript' })} data-testid="tab-transcript">
+                <Icon name="chat" size={16} /> <span className="label">Transcript</span>
+              </button>
+            </div>
+          )}
+          {session.mode === 'terminal' && tab === 'terminal' && (
+            <button
+              type="button"
+              className={`button button-small${readonly ? ' button-active' : ''}`}
+              aria-pressed={readonly}
+              aria-label="Read-only: watch without typing or resizing"
+              title="Watch without typing or resizing"
+              onClick={() => go({ readonly: !readonly })}
+              data-testid="readonly-toggle"
+            >
+              <Icon name="eye" size={16} /> <span className="label">Read-only</span>
+            </button>
+          )}
+          {live ? (
+            <button type="button" className="button button-small" onClick={() => void stop()} aria-label="Stop session" data-testid="session-stop">
+              <Icon name="stop" size={16} /> <span className="label">Stop</span>
+            </button>
+          ) : (
+            <button type="button" className="button button-small button-primary" onClick={() => void resume()} disabled={resuming} aria-label="Resume session" data-testid="session-resume">
+              <Icon name="play" size={16} /> <span className="label">{resuming ? 'Resuming…' : 'Resume'}</span>
+            </button>
+          )}
+          <span className="toolbar-spacer" />
+          <a className="icon-button" href={exportUrl(id)} download aria-label="Export as Markdown" title="Export (Markdown)" data-testid="session-export">
+            <Icon name="download" />
+          </a>
+          <button type="button" className="icon-button danger" aria-label="Delete session" title="Delete" onClick={() => setDialog('delete')} data-testid="session-delete">
+            <Icon name="trash" />
+          </button>
+        </div>
+      </header>
+
+      <div className="session-body">
+        {session.mode === 'chat' ? (
+          <Suspense fallback={<p className="muted loading">Loading chat…</p>}>
+            <ChatView key={generation} sessionId={id} session={session} />
+          </Suspense>
+        ) : tab === 'transcript' ? (
+          <TranscriptView sessionId={id} live={live} />
+        ) : (
+          <TerminalView
+            key={generation}
+            sessionId={id}
+            readonly={readonly}
+            onSession={update}
+            onExit={() => {
+              // The socket's session object predates the exit: fetch the ended one.
+              void api.getSession(id).then(update, () => {});
+            }}
+            onResume={() => void resume()}
+            resuming={resuming}
+          />
+        )}
+      </div>
+
+      {dialog === 'rename' && <RenameDialog session={session} onRename={(t) => actions.rename(id, t)} onClose={() => setDialog(null)} />}
+      {dialog === 'delete' && (
+        <DeleteDialog
+          session={session}
+          onDelete={async () => {
+            const ok = await actions.purge(id);
+            if (ok) navigate({ page: 'home' });
+            return ok;
+          }}
+          onClose={() => setDialog(null)}
+        />
+      )}
+    </main>
+  );
+}

@@ -1,0 +1,306 @@
+//! The terminal of a session: xterm.js wired to the terminal socket, sized
+//! to its container, with copy/paste, a connection indicator, the process
+//! exit, and a key bar for touch screens.
+
+import '@xterm/xterm/css/xterm.css';
+import { FitAddon } from '@xterm/addon-fit';
+import { WebLinksAddon } from '@xterm/addon-web-links';
+import { WebglAddon } from '@xterm/addon-webgl';
+import { Terminal } from '@xterm/xterm';
+import { useEffect, useRef, useState } from 'react';
+import { api, ApiError, terminalSocketUrl } from '../api/client';
+import type { SessionInfo } from '../api/types';
+import { Icon } from '../ui/icons';
+import { useToasts } from '../ui/toasts';
+import { clipboardShortcut, copyText, readText } from './clipboard';
+import { type ConnectionStatus, TerminalConnection } from './connection';
+import { ConnectionIndicator } from './ConnectionIndicator';
+import { KeyBar } from './KeyBar';
+import { clampSize, describeExit } from './protocol';
+import { TERMINAL_FONT, TERMINAL_THEME, terminalFontSize } from './theme';
+
+/** Props of `TerminalView`. */
+interface TerminalViewProps {
+  sessionId: string;
+  /** Ask the server for a watch-only socket. */
+  readonly: boolean;
+  /** The session as the socket's `connected` message reports it. */
+  onSession: (s: SessionInfo) => void;
+  /** The process ended. */
+  onExit: (code: number) => void;
+  /** Starts the ended session again (the parent remounts this view). */
+  onResume: () => void;
+  resuming: boolean;
+}
+
+/** Which renderer draws the cells. */
+type Renderer = 'webgl' | 'dom';
+
+/** `localStorage['ccweb.terminalRenderer'] = 'dom'` forces the DOM renderer (debugging, e2e tests that read the screen). */
+function wantsWebgl(): boolean {
+  try {
+    return localStorage.getItem('ccweb.terminalRenderer') !== 'dom';
+  } catch {
+    return true;
+  }
+}
+
+const RESIZE_DEBOUNCE_MS = 60;
+
+/**
+ * Whether the WebGL canvas's drawing buffer disagrees with its on-screen
+ * size times the pixel ratio. Seen with emulated pixel ratios (headless
+ * Chromium at DPR 2) and after zoom changes: the GL viewport then no longer
+ * matches the canvas and the terminal paints blank, without any error.
+ */
+function webglCanvasMismatch(host: HTMLElement): boolean {
+  const canvas = [...host.querySelectorAll<HTMLCanvasElement>('.xterm-screen canvas')].find(
+    (c) => !c.classList.contains('xterm-link-layer'),
+  );
+  if (!canvas || canvas.clientWidth === 0) return false;
+  const expected = Math.round(canvas.clientWidth * window.devicePixelRatio);
+  return Math.abs(canvas.width - expected) > 2;
+}
+
+/** The terminal. */
+export function TerminalView({ sessionId, readonly, onSession, onExit, onResume, resuming }: TerminalViewProps) {
+  const hostRef = useRef<HTMLDivElement>(null);
+  const connRef = useRef<TerminalConnection | null>(null);
+  const termRef = useRef<Terminal | null>(null);
+  const [status, setStatus] = useState<ConnectionStatus>({ state: 'connecting', attempt: 0, retryInMs: null, message: null });
+  const [exitCode, setExitCode] = useState<number | null>(null);
+  const [serverReadonly, setServerReadonly] = useState(false);
+  const [renderer, setRenderer] = useState<Renderer>('dom');
+  const toasts = useToasts();
+  const callbacks = useRef({ onSession, onExit, toasts });
+  callbacks.current = { onSession, onExit, toasts };
+
+  useEffect(() => {
+    const host = hostRef.current;
+    if (!host) return;
+    const cb = () => callbacks.current;
+
+    const term = new Terminal({
+      fontFamily: TERMINAL_FONT,
+      fontSize: terminalFontSize(window.innerWidth),
+      theme: TERMINAL_THEME,
+      cursorBlink: true,
+      scrollback: 10_000,
+      macOptionIsMeta: true,
+      disableStdin: readonly,
+      allowProposedApi: false,
+    });
+    termRef.current = term;
+    const fit = new FitAddon();
+    term.loadAddon(fit);
+    term.loadAddon(new WebLinksAddon((_event, uri) => window.open(uri, '_blank', 'noopener')));
+    term.open(host);
+
+    let webgl: WebglAddon | null = null;
+    const dropWebgl = () => {
+      if (!webgl) return;
+      webgl.dispose();
+      webgl = null;
+      setRenderer('dom');
+    };
+    if (wantsWebgl()) {
+      try {
+        const addon = new WebglAddon();
+        // The GPU went away (driver reset, too many contexts): the DOM renderer takes over.
+        addon.onContextLoss(dropWebgl);
+        term.loadAddon(addon);
+        webgl = addon;
+        setRenderer('webgl');
+      } catch {
+        setRenderer('dom');
+      }
+    }
+
+    /** The PTY size as the server last reported it. */
+    let serverSize = { cols: term.cols, rows: term.rows };
+    /** The next binary frame is the screen restore after `connected`. */
+    let restorePending = false;
+    let readonlyWarned = false;
+
+    // Fit to the container and tell the server, unless we only watch.
+    const syncSize = () => {
+      const conn = connRef.current;
+      if (!conn || conn.status.state !== 'connected' || conn.readonly) return;
+      const dims = fit.proposeDimensions();
+      if (!dims || !Number.isFinite(dims.cols) || !Number.isFinite(dims.rows)) return;
+      const { cols, rows } = clampSize(dims.cols, dims.rows);
+      if (cols !== term.cols || rows !== term.rows) term.resize(cols, rows);
+      if ((cols !== serverSize.cols || rows !== serverSize.rows) && conn.sendResize(cols, rows)) serverSize = { cols, rows };
+    };
+
+    const conn = new TerminalConnection(
+      {
+        url: () => terminalSocketUrl(sessionId, readonly),
+        beforeReconnect: async () => {
+          try {
+            await api.getSession(sessionId);
+            return { stop: false };
+          } catch (e) {
+            if (e instanceof ApiError && e.status === 404) return { stop: true, message: 'This session no longer exists.' };
+            if (e instanceof ApiError && e.status === 401) return { stop: true, message: 'You were signed out.' };
+            throw e;
+          }
+        },
+      },
+      {
+        connected(msg, isReconnect) {
+          // Order matters: reset and size the terminal before the restore
+          // frame that follows, so it redraws exactly the server's screen.
+          if (isReconnect) term.reset();
+          term.options.disableStdin = msg.readonly;
+          setServerReadonly(msg.readonly);
+          serverSize = { cols: msg.cols, rows: msg.rows };
+          term.resize(msg.cols, msg.rows);
+          restorePending = true;
+          cb().onSession(msg.session);
+          if (!msg.readonly && !window.matchMedia('(pointer: coarse)').matches) term.focus();
+        },
+        output(data) {
+          if (restorePending) {
+            restorePending = false;
+            term.write(data, () => {
+              syncSize();
+              // Check the first real frame; a blank WebGL terminal gives no error.
+              requestAnimationFrame(() => {
+                if (webgl && webglCanvasMismatch(host)) dropWebgl();
+              });
+            });
+          } else {
+            term.write(data);
+          }
+        },
+        resize(cols, rows) {
+          serverSize = { cols, rows };
+          if (cols !== term.cols || rows !== term.rows) term.resize(cols, rows);
+        },
+        exit(code) {
+          setExitCode(code);
+          cb().onExit(code);
+        },
+        serverError(code, message) {
+          if (code === 'readonly') {
+            if (!readonlyWarned) cb().toasts.info('This terminal is read-only here.');
+            readonlyWarned = true;
+          } else if (code !== 'session_ended') {
+            cb().toasts.error(`Terminal: ${message || code}`);
+          }
+        },
+        status: setStatus,
+      },
+    );
+    connRef.current = conn;
+
+    term.onData((data) => conn.sendInput(data));
+    term.onBinary((data) => conn.sendBytes(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff)));
+
+    const paste = async () => {
+      const text = await readText();
+      if (text === null) {
+        cb().toasts.error('The browser did not allow reading the clipboard. Use its Paste menu, or serve ccweb over https.');
+      } else if (text) {
+        term.paste(text);
+      }
+    };
+
+    term.attachCustomKeyEventHandler((ev) => {
+      const action = clipboardShortcut(ev);
+      if (!action) return true;
+      ev.preventDefault();
+      if (action === 'copy') void copyText(term.getSelection());
+      else if (!term.options.disableStdin) void paste();
+      return false;
+    });
+
+    // Right click: copy the selection, or paste when nothing is selected.
+    const onContextMenu = (e: MouseEvent) => {
+      if (term.hasSelection()) {
+        e.preventDefault();
+        void copyText(term.getSelection()).then((ok) => ok && term.clearSelection());
+      } else if (typeof navigator.clipboard?.readText === 'function' && !term.options.disableStdin) {
+        e.preventDefault();
+        void paste();
+      }
+    };
+    host.addEventListener('contextmenu', onContextMenu);
+
+    let resizeTimer: number | undefined;
+    const observer = new ResizeObserver(() => {
+      window.clearTimeout(resizeTimer);
+      resizeTimer = window.setTimeout(() => {
+        syncSize();
+        if (webgl && webglCanvasMismatch(host)) dropWebgl();
+      }, RESIZE_DEBOUNCE_MS);
+    });
+    observer.observe(host);
+    void document.fonts?.ready.then(syncSize);
+
+    const retry = () => {
+      if (document.visibilityState === 'visible') conn.retryNow();
+    };
+    window.addEventListener('online', retry);
+    document.addEventListener('visibilitychange', retry);
+
+    conn.start();
+
+    return () => {
+      window.removeEventListener('online', retry);
+      document.removeEventListener('visibilitychange', retry);
+      host.removeEventListener('contextmenu', onContextMenu);
+      observer.disconnect();
+      window.clearTimeout(resizeTimer);
+      conn.close();
+      connRef.current = null;
+      webgl?.dispose();
+      term.dispose();
+      termRef.current = null;
+    };
+  }, [sessionId, readonly]);
+
+  const ended = status.state === 'ended' || exitCode !== null;
+  const canType = !serverReadonly && !ended && status.state === 'connected';
+
+  return (
+    <div className="terminal-view" data-testid="terminal-view">
+      <div className="terminal-statusbar">
+        <ConnectionIndicator status={status} exited={exitCode !== null} onRetry={() => connRef.current?.retryNow()} />
+        {serverReadonly && !ended && (
+          <span className="badge" data-testid="terminal-readonly">
+            <Icon name="eye" size={14} /> Read-only
+          </span>
+        )}
+        <span className="terminal-statusbar-spacer" />
+        <span className="muted small terminal-hint">Ctrl+Shift+C / V to copy and paste</span>
+      </div>
+      {exitCode !== null && (
+        <div className="terminal-exit" role="status" data-testid="terminal-exit">
+          <span>{describeExit(exitCode)}</span>
+          <button type="button" className="button button-primary button-small" onClick={onResume} disabled={resuming} data-testid="terminal-resume">
+            <Icon name="play" size={16} /> {resuming ? 'Resuming…' : 'Resume'}
+          </button>
+        </div>
+      )}
+      <div className="terminal-frame">
+        <div
+          ref={hostRef}
+          className="terminal-host"
+          data-testid="terminal"
+          data-renderer={renderer}
+          aria-label="Terminal"
+          onClick={() => termRef.current?.focus()}
+        />
+      </div>
+      {canType && (
+        <KeyBar
+          onKey={(seq) => {
+            connRef.current?.sendInput(seq);
+          }}
+        />
+      )}
+    </div>
+  );
+}

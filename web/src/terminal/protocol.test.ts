@@ -1,0 +1,58 @@
+// @vitest-environment node
+import { describe, expect, it } from 'vitest';
+import { clampSize, describeExit, encodeInput, parseServerMessage, resizeMessage } from './protocol';
+
+describe('parseServerMessage', () => {
+  it('reads connected with its size, session and readonly flag', () => {
+    const msg = parseServerMessage(
+      JSON.stringify({ type: 'connected', session: { id: 'x' }, cols: 120, rows: 35, readonly: true }),
+    );
+    expect(msg).toEqual({ type: 'connected', session: { id: 'x' }, cols: 120, rows: 35, readonly: true });
+  });
+
+  it('treats a missing readonly as writable', () => {
+    const msg = parseServerMessage(JSON.stringify({ type: 'connected', session: {}, cols: 80, rows: 24 }));
+    expect(msg && msg.type === 'connected' && msg.readonly).toBe(false);
+  });
+
+  it('reads resize, exit, error and pong', () => {
+    expect(parseServerMessage('{"type":"resize","cols":100,"rows":30}')).toEqual({ type: 'resize', cols: 100, rows: 30 });
+    expect(parseServerMessage('{"type":"exit","code":143}')).toEqual({ type: 'exit', code: 143 });
+    expect(parseServerMessage('{"type":"error","code":"readonly","message":"no"}')).toEqual({
+      type: 'error',
+      code: 'readonly',
+      message: 'no',
+    });
+    expect(parseServerMessage('{"type":"pong"}')).toEqual({ type: 'pong' });
+  });
+
+  it('ignores garbage, unknown types and malformed sizes', () => {
+    expect(parseServerMessage('not json')).toBeNull();
+    expect(parseServerMessage('null')).toBeNull();
+    expect(parseServerMessage('{"type":"shiny"}')).toBeNull();
+    expect(parseServerMessage('{"type":"resize","cols":"80","rows":24}')).toBeNull();
+    expect(parseServerMessage('{"type":"resize","cols":0,"rows":24}')).toBeNull();
+    expect(parseServerMessage('{"type":"connected","cols":80,"rows":24}')).toBeNull();
+    expect(parseServerMessage('{"type":"exit"}')).toBeNull();
+  });
+});
+
+describe('client messages', () => {
+  it('clamps resize to the server bounds', () => {
+    expect(JSON.parse(resizeMessage(80.7, 24))).toEqual({ type: 'resize', cols: 80, rows: 24 });
+    expect(clampSize(1, 1)).toEqual({ cols: 2, rows: 2 });
+    expect(clampSize(5000, 5000)).toEqual({ cols: 1000, rows: 500 });
+  });
+
+  it('encodes input as UTF-8', () => {
+    expect(Array.from(encodeInput('é\r'))).toEqual([0xc3, 0xa9, 0x0d]);
+  });
+});
+
+describe('describeExit', () => {
+  it('names common signals', () => {
+    expect(describeExit(0)).toBe('Process exited with code 0');
+    expect(describeExit(143)).toBe('Process exited with code 143 (SIGTERM)');
+    expect(describeExit(137)).toBe('Process exited with code 137 (SIGKILL)');
+  });
+});
