@@ -37,4 +37,10 @@ await run('chat', async (page) => {
 
   await say('Go on');
   await assistant('After the interrupt.');
+
+  // Export: the home page's export link downloads the transcript as Markdown.
+  await page.goto('./#/');
+  const href = await page.getByTestId('session-export').first().getAttribute('href');
+  const md = await (await page.request.get(new URL(href, page.url()).toString())).text();
+  if (!md.includes('Stream me something') || !md.includes('Streamed chat reply.')) throw new Error(`export is missing the conversation:\n${md}`);
 });

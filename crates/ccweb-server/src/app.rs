@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/claude/sessions/{id}/resume", post(http::sessions::resume))
         .route("/claude/sessions/{id}/events", get(http::sessions::events))
+        .route("/claude/sessions/{id}/export", get(http::export::export))
         .route("/claude/history", get(http::history::history))
         .route("/fs/dirs", get(http::fs::dirs))
         .route(

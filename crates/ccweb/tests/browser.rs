@@ -25,10 +25,19 @@ fn browser_ready() -> bool {
         eprintln!("CCWEB_SKIP_BROWSER_TESTS=1: skipping a browser test");
         return false;
     }
-    assert!(Path::new("/usr/bin/chromium").exists(), "Debian's chromium is missing: apt-get install -y chromium (scripts/test.sh does)");
+    assert!(
+        Path::new("/usr/bin/chromium").exists(),
+        "Debian's chromium is missing: apt-get install -y chromium (scripts/test.sh does)"
+    );
     let web = web_dir();
-    assert!(web.join("node_modules/playwright-core").is_dir(), "web/node_modules is missing: run scripts/build-web.sh");
-    assert!(web.join("dist/index.html").is_file(), "the web UI is not built: run scripts/build-web.sh");
+    assert!(
+        web.join("node_modules/playwright-core").is_dir(),
+        "web/node_modules is missing: run scripts/build-web.sh"
+    );
+    assert!(
+        web.join("dist/index.html").is_file(),
+        "the web UI is not built: run scripts/build-web.sh"
+    );
     true
 }
 
@@ -45,14 +54,32 @@ async fn flow(server: &TestServer, name: &str, viewport: &str, user: &str) {
         .env("CCWEB_VIEWPORT", viewport)
         .env("CCWEB_ARTIFACTS", &artifacts)
         .kill_on_drop(true);
-    let out = tokio::time::timeout(Duration::from_secs(180), cmd.output()).await.expect("the browser flow took over 3 minutes").unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "browser flow {name} ({viewport}) failed:\n{text}\nserver log tail:\n{}", tail(&server.log_text()));
+    let out = tokio::time::timeout(Duration::from_secs(180), cmd.output())
+        .await
+        .expect("the browser flow took over 3 minutes")
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "browser flow {name} ({viewport}) failed:\n{text}\nserver log tail:\n{}",
+        tail(&server.log_text())
+    );
     eprint!("{text}");
 }
 
 fn tail(s: &str) -> String {
-    s.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+    s.lines()
+        .rev()
+        .take(30)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[tokio::test]
@@ -60,7 +87,14 @@ async fn login_then_a_terminal_session_answers_and_survives_a_reload() {
     if !browser_ready() {
         return;
     }
-    let Some(ClaudeSetup { server, fake, _home }) = claude_setup("").await else { return };
+    let Some(ClaudeSetup {
+        server,
+        fake,
+        _home,
+    }) = claude_setup("").await
+    else {
+        return;
+    };
     server.add_user("alice", PASSWORD);
     for viewport in VIEWPORTS {
         fake.push(Reply::text("Hello from the browser test."));
@@ -73,22 +107,42 @@ async fn a_chat_session_streams_asks_permission_and_can_be_interrupted() {
     if !browser_ready() {
         return;
     }
-    let Some(ClaudeSetup { server, fake, _home }) = claude_setup("").await else { return };
+    let Some(ClaudeSetup {
+        server,
+        fake,
+        _home,
+    }) = claude_setup("").await
+    else {
+        return;
+    };
     server.add_user("alice", PASSWORD);
     let project = server.root.join("project");
     for viewport in VIEWPORTS {
         let allowed = project.join(format!("allowed-{viewport}.txt"));
         let denied = project.join(format!("denied-{viewport}.txt"));
-        fake.push(Reply::TextChunks(vec!["Streamed ".into(), "chat ".into(), "reply.".into()], Duration::from_millis(100)));
-        fake.push(Reply::tool_use("Write", json!({"file_path": allowed, "content": "yes"})));
+        fake.push(Reply::TextChunks(
+            vec!["Streamed ".into(), "chat ".into(), "reply.".into()],
+            Duration::from_millis(100),
+        ));
+        fake.push(Reply::tool_use(
+            "Write",
+            json!({"file_path": allowed, "content": "yes"}),
+        ));
         fake.push(Reply::text("Wrote it."));
-        fake.push(Reply::tool_use("Write", json!({"file_path": denied, "content": "no"})));
+        fake.push(Reply::tool_use(
+            "Write",
+            json!({"file_path": denied, "content": "no"}),
+        ));
         fake.push(Reply::text("Understood, not writing."));
         let slow: Vec<String> = (0..60).map(|i| format!("slow{i} ")).collect();
         fake.push(Reply::TextChunks(slow, Duration::from_millis(200)));
         fake.push(Reply::text("After the interrupt."));
         flow(&server, "chat", viewport, "alice").await;
-        assert_eq!(std::fs::read_to_string(&allowed).unwrap(), "yes", "the allowed write happened");
+        assert_eq!(
+            std::fs::read_to_string(&allowed).unwrap(),
+            "yes",
+            "the allowed write happened"
+        );
         assert!(!denied.exists(), "the denied write did not happen");
     }
 }

@@ -351,3 +351,66 @@ async fn a_chat_viewer_that_stops_reading_catches_up_from_the_store_without_gaps
     assert_eq!(hits.len(), 1, "{found}");
     assert_eq!(hits[0]["event"]["kind"], "user_message");
 }
+
+#[tokio::test]
+async fn a_session_exports_as_markdown_and_json() {
+    let Some(ClaudeSetup {
+        server,
+        fake,
+        _home,
+    }) = claude_setup("").await
+    else {
+        return;
+    };
+    fake.push(Reply::text("An exported answer."));
+    let id = chat_session(&server, json!({})).await;
+    let mut chat = Chat::connect(&server, &id, "").await;
+    chat.turn("Export this please").await;
+    let resp = server
+        .req(
+            reqwest::Method::GET,
+            &format!("/api/claude/sessions/{id}/export?format=markdown"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment; filename=\"ccweb-project-"));
+    let md = resp.text().await.unwrap();
+    assert!(md.contains("## admin\n\nExport this please"), "{md}");
+    assert!(md.contains("## Claude\n\nAn exported answer."), "{md}");
+    let json = server
+        .get_json(&format!("/api/claude/sessions/{id}/export?format=json"))
+        .await;
+    assert_eq!(json["session"]["id"], id.as_str());
+    assert!(json["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["event"]["kind"] == "result"));
+    for (query, status, code) in [
+        ("format=pdf", 400, "invalid_query"),
+        ("format=asciicast", 501, "not_implemented"),
+    ] {
+        let a = common::call(server.req(
+            reqwest::Method::GET,
+            &format!("/api/claude/sessions/{id}/export?{query}"),
+        ))
+        .await;
+        common::assert_error(query, &a, status, code);
+    }
+    let bob = server.add_user("bob", "bob-password-1");
+    let theirs = server
+        .req_as(
+            &bob,
+            reqwest::Method::GET,
+            &format!("/api/claude/sessions/{id}/export"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(theirs.status(), 404);
+}

@@ -1,5 +1,6 @@
 //! REST handlers, one module per feature.
 
+pub mod export;
 pub mod fs;
 pub mod history;
 pub mod sessions;
