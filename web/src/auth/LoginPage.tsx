@@ -106,11 +106,11 @@ export function LoginPage({ onLogin, external, notice }: LoginPageProps) {
         </div>
         {notice && <p className="login-notice">{notice}</p>}
 
-        <div className="segmented" role="tablist" aria-label="Login method">
+        <div className="segmented" role="radiogroup" aria-label="Login method">
           <button
             type="button"
-            role="tab"
-            aria-selected={method === 'password'}
+            role="radio"
+            aria-checked={method === 'password'}
             className={method === 'password' ? 'active' : ''}
             onClick={() => {
               setMethod('password');
@@ -122,8 +122,8 @@ export function LoginPage({ onLogin, external, notice }: LoginPageProps) {
           </button>
           <button
             type="button"
-            role="tab"
-            aria-selected={method === 'token'}
+            role="radio"
+            aria-checked={method === 'token'}
             className={method === 'token' ? 'active' : ''}
             onClick={() => {
               setMethod('token');

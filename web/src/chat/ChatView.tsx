@@ -129,6 +129,11 @@ export function ChatView({ sessionId, session, readonly: readonlyProp = false }:
     return out;
   }, [state.permissions]);
 
+  // An answer in flight when the link dropped may be lost: allow answering again.
+  useEffect(() => {
+    if (conn.state !== 'open') setAnswering((prev) => (Object.keys(prev).length ? {} : prev));
+  }, [conn.state]);
+
   // Forget answers the server has settled.
   useEffect(() => {
     setAnswering((prev) => {
@@ -229,6 +234,7 @@ export function ChatView({ sessionId, session, readonly: readonlyProp = false }:
         totals={state.totals}
         canControl={connected && !readonly && !ended}
         errorKey={state.lastErrorSeq}
+        transcriptOnly={transcriptOnly}
         onSetModel={(model) => send(model ? { type: 'set_model', model } : { type: 'set_model' })}
         onSetMode={(mode) => send({ type: 'set_permission_mode', mode })}
       />
@@ -271,7 +277,7 @@ export function ChatView({ sessionId, session, readonly: readonlyProp = false }:
           )}
         </div>
       </div>
-      <div className="chat-bottom">
+      <div className={`chat-bottom${transcriptOnly && toasts.length === 0 && !showJump ? ' chat-bottom-empty' : ''}`}>
         {showJump && (
           <button type="button" className="chat-jump" onClick={jump} aria-label="Jump to the latest message">
             ↓ Latest

@@ -43,19 +43,20 @@ export function ConnectionBadge({ conn, onRetry }: { conn: ConnectionInfo; onRet
   );
 }
 
-export function stateText(ended: boolean, turnState: string | null, processState: string): string {
-  if (ended) return 'Ended';
+/** The session's state for the badge: a key (for styling and tests) and its text. */
+export function sessionStateLabel(ended: boolean, turnState: string | null, processState: string): [string, string] {
+  if (ended) return ['ended', 'Ended'];
   switch (turnState) {
     case 'requires_action':
-      return 'Needs your answer';
+      return ['requires_action', 'Needs your answer'];
     case 'running':
-      return 'Working…';
-    case 'idle':
-      return 'Ready';
+      return ['running', 'Working…'];
     case 'starting':
-      return 'Starting…';
+      return ['starting', 'Starting…'];
+    case 'idle':
+      return ['idle', 'Ready'];
     default:
-      return processState === 'starting' ? 'Starting…' : 'Ready';
+      return processState === 'starting' ? ['starting', 'Starting…'] : ['idle', 'Ready'];
   }
 }
 
@@ -73,6 +74,8 @@ export interface ToolbarProps {
   canControl: boolean;
   /** Changes when the server reports an error: an unconfirmed switch is dropped. */
   errorKey: number;
+  /** A terminal session's transcript: no switches, no turn state. */
+  transcriptOnly?: boolean;
   onSetModel: (model: string | null) => void;
   onSetMode: (mode: string) => void;
 }
@@ -116,82 +119,82 @@ export function Toolbar(p: ToolbarProps) {
     setRequestedModel(v);
     p.onSetModel(v || null);
   };
-  const state = stateText(p.ended, p.turnState, p.processState);
+  const [stateKey, stateLabel] = sessionStateLabel(p.ended, p.turnState, p.processState);
 
   return (
     <div className="chat-toolbar" role="toolbar" aria-label="Chat session">
       <ConnectionBadge conn={p.conn} onRetry={p.onRetry} />
-      {!p.ended && (
-        <span
-          className={`badge session-state state-${p.turnState ?? p.processState}`}
-          data-testid="chat-session-state"
-          data-state={p.turnState ?? p.processState}
-        >
-          {state}
+      {!p.ended && !p.transcriptOnly && (
+        <span className={`badge session-state state-${stateKey}`} data-testid="chat-session-state" data-state={stateKey}>
+          {stateLabel}
         </span>
       )}
       <span className="toolbar-spacer" />
-      <form
-        className="toolbar-field"
-        onSubmit={(e) => {
-          e.preventDefault();
-          applyModel();
-        }}
-      >
-        <label htmlFor={modelId} className="toolbar-label">
-          Model
-        </label>
-        <input
-          id={modelId}
-          className="toolbar-model"
-          list={listId}
-          value={modelDraft}
-          placeholder="default"
-          disabled={!p.canControl}
-          onFocus={() => setEditingModel(true)}
-          onBlur={applyModel}
-          onChange={(e) => setModelDraft(e.target.value)}
-          onKeyDown={(e) => {
-            if (e.key === 'Escape') {
-              e.stopPropagation();
-              cancelModel.current = true;
-              setModelDraft(shownModel);
-              (e.target as HTMLInputElement).blur();
-            }
-          }}
-          spellCheck={false}
-          autoComplete="off"
-          data-testid="model-input"
-        />
-        <datalist id={listId}>
-          {p.models.map((m) => (
-            <option key={m.value} value={m.value}>
-              {m.label !== m.value ? m.label : m.description ?? ''}
-            </option>
-          ))}
-        </datalist>
-      </form>
-      <span className="toolbar-field">
-        <label htmlFor={modeId} className="toolbar-label">
-          Mode
-        </label>
-        <select
-          id={modeId}
-          value={mode}
-          disabled={!p.canControl}
-          onChange={(e) => {
-            setPendingMode(e.target.value);
-            p.onSetMode(e.target.value);
-          }}
-          data-testid="permission-mode"
-        >
-          {modes.map((m) => (
-            <option key={m} value={m}>
-              {MODE_LABELS[m] ?? m}
-            </option>
-          ))}
-        </select>
-      </span>
+      {!p.transcriptOnly && (
+        <>
+          <form
+            className="toolbar-field"
+            onSubmit={(e) => {
+              e.preventDefault();
+              applyModel();
+            }}
+          >
+            <label htmlFor={modelId} className="toolbar-label">
+              Model
+            </label>
+            <input
+              id={modelId}
+              className="toolbar-model"
+              list={listId}
+              value={modelDraft}
+              placeholder="default"
+              disabled={!p.canControl}
+              onFocus={() => setEditingModel(true)}
+              onBlur={applyModel}
+              onChange={(e) => setModelDraft(e.target.value)}
+              onKeyDown={(e) => {
+                if (e.key === 'Escape') {
+                  e.stopPropagation();
+                  cancelModel.current = true;
+                  setModelDraft(shownModel);
+                  (e.target as HTMLInputElement).blur();
+                }
+              }}
+              spellCheck={false}
+              autoComplete="off"
+              data-testid="model-input"
+            />
+            <datalist id={listId}>
+              {p.models.map((m) => (
+                <option key={m.value} value={m.value}>
+                  {m.label !== m.value ? m.label : m.description ?? ''}
+                </option>
+              ))}
+            </datalist>
+          </form>
+          <span className="toolbar-field">
+            <label htmlFor={modeId} className="toolbar-label">
+              Mode
+            </label>
+            <select
+              id={modeId}
+              value={mode}
+              disabled={!p.canControl}
+              onChange={(e) => {
+                setPendingMode(e.target.value);
+                p.onSetMode(e.target.value);
+              }}
+              data-testid="permission-mode"
+            >
+              {modes.map((m) => (
+                <option key={m} value={m}>
+                  {MODE_LABELS[m] ?? m}
+                </option>
+              ))}
+            </select>
+          </span>
+        </>
+      )}
       <span
         className="badge session-cost"
         data-testid="session-cost"

@@ -15,17 +15,11 @@ import { useSessions } from './sessionsStore';
 /** Which dialog is open. */
 type Dialog = { kind: 'new' } | { kind: 'rename'; session: SessionInfo } | { kind: 'delete'; session: SessionInfo } | null;
 
-/** Props of `SessionsHome`. */
-interface SessionsHomeProps {
-  /** Open the new-session dialog right away (`n` pressed elsewhere). */
-  startNew?: boolean;
-}
-
 /** The sessions list. */
-export function SessionsHome({ startNew }: SessionsHomeProps) {
+export function SessionsHome() {
   const { sessions, error, refresh } = useSessions();
   const actions = useSessionActions();
-  const [dialog, setDialog] = useState<Dialog>(startNew ? { kind: 'new' } : null);
+  const [dialog, setDialog] = useState<Dialog>(null);
   const [filter, setFilter] = useState('');
   const [busyId, setBusyId] = useState<string | null>(null);
   const [now, setNow] = useState(Date.now());

@@ -8,7 +8,6 @@ import { isLive, type SessionInfo } from '../api/types';
 import { formatCost, formatTokens } from '../home/format';
 import { useSessions } from '../home/sessionsStore';
 import { navigate, type SessionTab } from '../router';
-import { TerminalView } from '../terminal/TerminalView';
 import { Icon } from '../ui/icons';
 import { useShortcuts } from '../ui/shortcuts';
 import { displayTitle, useSessionActions } from './actions';
@@ -16,8 +15,10 @@ import { AttentionBadge, ModeBadge, StateBadge } from './badges';
 import { DeleteDialog, RenameDialog } from './dialogs';
 import { TranscriptView } from './TranscriptView';
 
-// The chat view is its own chunk: terminal users never download it.
+// Each view is its own chunk: the list loads without xterm, terminal users
+// never download the chat view, and chat users never download xterm.
 const ChatView = lazy(() => import('../chat/ChatView').then((m) => ({ default: m.ChatView })));
+const TerminalView = lazy(() => import('../terminal/TerminalView').then((m) => ({ default: m.TerminalView })));
 
 /** Props of `SessionPage`. */
 interface SessionPageProps {
@@ -151,7 +152,7 @@ export function SessionPage({ id, readonly, tab }: SessionPageProps) {
               </button>
             </div>
           )}
-          {session.mode === 'terminal' && tab === 'terminal' && (
+          {session.mode === 'terminal' && tab === 'terminal' && (live || readonly) && (
             <button
               type="button"
               className={`button button-small${readonly ? ' button-active' : ''}`}
@@ -191,18 +192,16 @@ export function SessionPage({ id, readonly, tab }: SessionPageProps) {
         ) : tab === 'transcript' ? (
           <TranscriptView sessionId={id} live={live} />
         ) : (
-          <TerminalView
-            key={generation}
-            sessionId={id}
-            readonly={readonly}
-            onSession={update}
-            onExit={() => {
-              // The socket's session object predates the exit: fetch the ended one.
-              void api.getSession(id).then(update, () => {});
-            }}
-            onResume={() => void resume()}
-            resuming={resuming}
-          />
+          <Suspense fallback={<p className="muted loading">Loading terminal…</p>}>
+            <TerminalView
+              key={generation}
+              sessionId={id}
+              readonly={readonly}
+              onSession={update}
+              onResume={() => void resume()}
+              resuming={resuming}
+            />
+          </Suspense>
         )}
       </div>
 

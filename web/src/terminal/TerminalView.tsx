@@ -16,7 +16,7 @@ import { clipboardShortcut, copyText, readText } from './clipboard';
 import { type ConnectionStatus, TerminalConnection } from './connection';
 import { ConnectionIndicator } from './ConnectionIndicator';
 import { KeyBar } from './KeyBar';
-import { clampSize, describeExit } from './protocol';
+import { clampSize, describeEnd } from './protocol';
 import { TERMINAL_FONT, TERMINAL_THEME, terminalFontSize } from './theme';
 
 /** Props of `TerminalView`. */
@@ -24,10 +24,8 @@ interface TerminalViewProps {
   sessionId: string;
   /** Ask the server for a watch-only socket. */
   readonly: boolean;
-  /** The session as the socket's `connected` message reports it. */
+  /** The session as the socket reports it, and fetched again after the exit. */
   onSession: (s: SessionInfo) => void;
-  /** The process ended. */
-  onExit: (code: number) => void;
   /** Starts the ended session again (the parent remounts this view). */
   onResume: () => void;
   resuming: boolean;
@@ -63,17 +61,18 @@ function webglCanvasMismatch(host: HTMLElement): boolean {
 }
 
 /** The terminal. */
-export function TerminalView({ sessionId, readonly, onSession, onExit, onResume, resuming }: TerminalViewProps) {
+export function TerminalView({ sessionId, readonly, onSession, onResume, resuming }: TerminalViewProps) {
   const hostRef = useRef<HTMLDivElement>(null);
   const connRef = useRef<TerminalConnection | null>(null);
   const termRef = useRef<Terminal | null>(null);
   const [status, setStatus] = useState<ConnectionStatus>({ state: 'connecting', attempt: 0, retryInMs: null, message: null });
   const [exitCode, setExitCode] = useState<number | null>(null);
   const [serverReadonly, setServerReadonly] = useState(false);
+  const [endReason, setEndReason] = useState<string | null>(null);
   const [renderer, setRenderer] = useState<Renderer>('dom');
   const toasts = useToasts();
-  const callbacks = useRef({ onSession, onExit, toasts });
-  callbacks.current = { onSession, onExit, toasts };
+  const callbacks = useRef({ onSession, toasts });
+  callbacks.current = { onSession, toasts };
 
   useEffect(() => {
     const host = hostRef.current;
@@ -157,6 +156,7 @@ export function TerminalView({ sessionId, readonly, onSession, onExit, onResume,
           serverSize = { cols: msg.cols, rows: msg.rows };
           term.resize(msg.cols, msg.rows);
           restorePending = true;
+          setEndReason(msg.session.end_reason);
           cb().onSession(msg.session);
           if (!msg.readonly && !window.matchMedia('(pointer: coarse)').matches) term.focus();
         },
@@ -180,7 +180,15 @@ export function TerminalView({ sessionId, readonly, onSession, onExit, onResume,
         },
         exit(code) {
           setExitCode(code);
-          cb().onExit(code);
+          // The socket's session object predates the exit: fetch the ended one
+          // (its end reason, exit code and state).
+          void api.getSession(sessionId).then(
+            (s) => {
+              setEndReason(s.end_reason);
+              cb().onSession(s);
+            },
+            () => {},
+          );
         },
         serverError(code, message) {
           if (code === 'readonly') {
@@ -278,7 +286,7 @@ export function TerminalView({ sessionId, readonly, onSession, onExit, onResume,
       </div>
       {exitCode !== null && (
         <div className="terminal-exit" role="status" data-testid="terminal-exit">
-          <span>{describeExit(exitCode)}</span>
+          <span>{describeEnd(exitCode, endReason)}</span>
           <button type="button" className="button button-primary button-small" onClick={onResume} disabled={resuming} data-testid="terminal-resume">
             <Icon name="play" size={16} /> {resuming ? 'Resuming…' : 'Resume'}
           </button>

@@ -1,6 +1,6 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
-import { clampSize, describeExit, encodeInput, parseServerMessage, resizeMessage } from './protocol';
+import { clampSize, describeEnd, describeExit, encodeInput, parseServerMessage, resizeMessage } from './protocol';
 
 describe('parseServerMessage', () => {
   it('reads connected with its size, session and readonly flag', () => {
@@ -54,5 +54,14 @@ describe('describeExit', () => {
     expect(describeExit(0)).toBe('Process exited with code 0');
     expect(describeExit(143)).toBe('Process exited with code 143 (SIGTERM)');
     expect(describeExit(137)).toBe('Process exited with code 137 (SIGKILL)');
+  });
+});
+
+describe('describeEnd', () => {
+  it('prefers the end reason over a bare code', () => {
+    expect(describeEnd(-1, 'server_restart')).toBe('Stopped because the ccweb server restarted');
+    expect(describeEnd(143, 'stop')).toBe('Stopped (exit code 143)');
+    expect(describeEnd(0, 'exit')).toBe('Process exited with code 0');
+    expect(describeEnd(1, null)).toBe('Process exited with code 1');
   });
 });

@@ -98,6 +98,27 @@ export function encodeInput(data: string): Uint8Array {
   return encoder.encode(data);
 }
 
+/**
+ * The end of a session as a user reads it, using the session's
+ * `end_reason` when known (a restart's -1 says little by itself).
+ */
+export function describeEnd(code: number, endReason: string | null | undefined): string {
+  switch (endReason) {
+    case 'server_restart':
+      return 'Stopped because the ccweb server restarted';
+    case 'shutdown':
+      return 'Stopped because the ccweb server shut down';
+    case 'idle':
+      return `Stopped after being idle too long (exit code ${code})`;
+    case 'stop':
+      return `Stopped (exit code ${code})`;
+    case 'error':
+      return 'The CLI could not be started';
+    default:
+      return describeExit(code);
+  }
+}
+
 /** The process exit as a user reads it. */
 export function describeExit(code: number): string {
   if (code > 128 && code < 128 + 65) {
