@@ -310,7 +310,8 @@ pub struct LoginQuery {
 }
 
 /// `GET /login?token=…`: the one-time URL printed at start. Sets the
-/// cookie and redirects to `/` (dropping the token from the address bar).
+/// cookie and redirects to `./` (the app next to it, also under a proxy
+/// sub-path), dropping the token from the address bar.
 pub async fn login_page(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -325,7 +326,7 @@ pub async fn login_page(
     };
     let mut resp = start_login(&state, &user, StatusCode::OK).await?;
     let cookie = resp.headers_mut().remove(SET_COOKIE);
-    let mut redirect = Redirect::to("/").into_response();
+    let mut redirect = Redirect::to("./").into_response();
     if let Some(c) = cookie {
         redirect.headers_mut().insert(SET_COOKIE, c);
     }

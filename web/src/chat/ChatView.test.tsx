@@ -4,7 +4,8 @@
 // skipped on older Node versions.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-const nodeMajor = Number(process.versions.node.split('.')[0]);
+const nodeVersion = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node ?? '0';
+const nodeMajor = Number(nodeVersion.split('.')[0]);
 
 type Sent = Record<string, unknown>;
 

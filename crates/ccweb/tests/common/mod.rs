@@ -218,6 +218,8 @@ impl TestServer {
         };
         let resp = server.http.get(&server.login_url).send().await.unwrap();
         assert_eq!(resp.status(), 303, "one-time login URL works");
+        // Relative, so the app next to /login is reached under a proxy sub-path too.
+        assert_eq!(resp.headers()["location"], "./");
         server.admin_cookie = cookie_of(&resp);
         server.admin_token = server
             .cli(&["token", "create", "--user", "admin"], None)
