@@ -224,6 +224,25 @@ pub enum ChatEvent {
 }
 
 impl ChatEvent {
+    /// A `system` event of `subtype` carrying `data`, without the `init` facts.
+    pub fn system(subtype: impl Into<String>, data: Value) -> Self {
+        ChatEvent::System {
+            subtype: subtype.into(),
+            model: None,
+            cwd: None,
+            tools: Vec::new(),
+            slash_commands: Vec::new(),
+            permission_mode: None,
+            claude_session_id: None,
+            data,
+        }
+    }
+
+    /// Text the CLI made itself (an interruption, slash-command output).
+    pub fn notice(text: impl Into<String>) -> Self {
+        Self::system("notice", serde_json::json!({ "text": text.into() }))
+    }
+
     /// The `kind` string of this event.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -191,21 +191,7 @@ impl TerminalHandle {
 
     /// Waits until the session has ended and returns how.
     pub async fn wait(&self) -> ExitInfo {
-        let mut rx = self.exit.clone();
-        loop {
-            if let Some(info) = rx.borrow_and_update().clone() {
-                return info;
-            }
-            if rx.changed().await.is_err() {
-                // The actor ended without publishing (it panicked).
-                return ExitInfo {
-                    code: -1,
-                    reason: EndReason::Exit,
-                    final_screen: Bytes::new(),
-                    at: SystemTime::now(),
-                };
-            }
-        }
+        wait_for_exit(&self.exit).await
     }
 
     /// Whether the session has ended.
@@ -241,6 +227,25 @@ impl TerminalHandle {
     /// The child's process id (also its process group id).
     pub fn pid(&self) -> i32 {
         self.shared.pid
+    }
+}
+
+/// Waits until `exit` holds how a session ended. An actor that ended
+/// without saying (it panicked) counts as exit code -1.
+pub(crate) async fn wait_for_exit(exit: &watch::Receiver<Option<ExitInfo>>) -> ExitInfo {
+    let mut rx = exit.clone();
+    loop {
+        if let Some(info) = rx.borrow_and_update().clone() {
+            return info;
+        }
+        if rx.changed().await.is_err() {
+            return ExitInfo {
+                code: -1,
+                reason: EndReason::Exit,
+                final_screen: Bytes::new(),
+                at: SystemTime::now(),
+            };
+        }
     }
 }
 

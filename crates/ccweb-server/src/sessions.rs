@@ -13,7 +13,7 @@ use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use ccweb_protocol::{SessionInfo, SessionMode, SessionState};
-use ccweb_runner::chat::{spawn_chat, stream_json_args, ChatConfig};
+use ccweb_runner::chat::{spawn_chat, stream_json_args, ChatConfig, PERMISSION_MODES};
 use ccweb_runner::transcript;
 use ccweb_runner::{
     spawn_terminal, EndReason, ExitInfo, SpawnSpec, TerminalConfig, TerminalHandle,
@@ -33,15 +33,6 @@ const DEFAULT_COLS: u16 = 120;
 const DEFAULT_ROWS: u16 = 35;
 /// Longest title, in characters.
 const MAX_TITLE_CHARS: usize = 200;
-/// Permission modes the CLI knows.
-const PERMISSION_MODES: [&str; 6] = [
-    "default",
-    "acceptEdits",
-    "plan",
-    "bypassPermissions",
-    "dontAsk",
-    "auto",
-];
 
 /// `POST /api/claude/sessions` body.
 #[derive(Debug, serde::Deserialize)]

@@ -232,20 +232,7 @@ impl ChatHandle {
 
     /// Waits until the session has ended and returns how.
     pub async fn wait(&self) -> ExitInfo {
-        let mut rx = self.exit.clone();
-        loop {
-            if let Some(info) = rx.borrow_and_update().clone() {
-                return info;
-            }
-            if rx.changed().await.is_err() {
-                return ExitInfo {
-                    code: -1,
-                    reason: EndReason::Exit,
-                    final_screen: Default::default(),
-                    at: SystemTime::now(),
-                };
-            }
-        }
+        crate::actor::wait_for_exit(&self.exit).await
     }
 
     /// Whether the session has ended.

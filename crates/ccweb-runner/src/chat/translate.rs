@@ -242,20 +242,7 @@ fn system(value: &Value) -> ChatEvent {
 }
 
 fn unknown(kind: &str, value: Value) -> ChatEvent {
-    ChatEvent::System {
-        subtype: if kind.is_empty() {
-            "unknown".into()
-        } else {
-            kind.to_owned()
-        },
-        model: None,
-        cwd: None,
-        tools: Vec::new(),
-        slash_commands: Vec::new(),
-        permission_mode: None,
-        claude_session_id: None,
-        data: value,
-    }
+    ChatEvent::system(if kind.is_empty() { "unknown" } else { kind }, value)
 }
 
 fn assistant(value: &Value) -> Vec<ChatEvent> {
@@ -279,16 +266,7 @@ fn assistant(value: &Value) -> Vec<ChatEvent> {
 fn user(value: &Value) -> Vec<ChatEvent> {
     let message = value.get("message").cloned().unwrap_or(Value::Null);
     let structured = value.get("tool_use_result").cloned().unwrap_or(Value::Null);
-    let notice = |text: String| ChatEvent::System {
-        subtype: "notice".into(),
-        model: None,
-        cwd: None,
-        tools: Vec::new(),
-        slash_commands: Vec::new(),
-        permission_mode: None,
-        claude_session_id: None,
-        data: serde_json::json!({ "text": text }),
-    };
+    let notice = |text: String| ChatEvent::notice(text);
     match message.get("content") {
         Some(Value::String(text)) => vec![notice(text.clone())],
         Some(Value::Array(blocks)) => blocks

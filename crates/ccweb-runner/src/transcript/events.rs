@@ -47,20 +47,11 @@ fn is_true(obj: &Map<String, Value>, key: &str) -> bool {
 }
 
 fn system_event(subtype: &str, data: Value) -> ChatEvent {
-    ChatEvent::System {
-        subtype: subtype.to_owned(),
-        model: None,
-        cwd: None,
-        tools: Vec::new(),
-        slash_commands: Vec::new(),
-        permission_mode: None,
-        claude_session_id: None,
-        data,
-    }
+    ChatEvent::system(subtype, data)
 }
 
 fn notice(text: String) -> ChatEvent {
-    system_event("notice", json!({ "text": text }))
+    ChatEvent::notice(text)
 }
 
 /// What a piece of user-record text is.
