@@ -61,9 +61,9 @@ export async function run(name, flow) {
   }
 }
 
-/** Logs in with the password form. */
-export async function login(page) {
-  await page.goto('./');
+/** Logs in with the password form (at `url`, default the app's base). */
+export async function login(page, url = './') {
+  await page.goto(url);
   await page.getByTestId('login-username').fill(env.user);
   await page.getByTestId('login-password').fill(env.password);
   await page.getByTestId('login-submit').click();

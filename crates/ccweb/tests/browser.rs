@@ -146,3 +146,13 @@ async fn a_chat_session_streams_asks_permission_and_can_be_interrupted() {
         assert!(!denied.exists(), "the denied write did not happen");
     }
 }
+
+#[tokio::test]
+async fn the_app_works_behind_a_proxy_at_a_sub_path() {
+    if !browser_ready() {
+        return;
+    }
+    let Some(ClaudeSetup { server, fake: _fake, _home }) = claude_setup("").await else { return };
+    server.add_user("alice", PASSWORD);
+    flow(&server, "subpath", "desktop", "alice").await;
+}
