@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of ccweb. Installs what the tests need first (the pinned
 # Claude Code CLI from npm into .cache/, the web UI's npm packages, Debian's
-# chromium for the browser tests), so it works on a fresh machine.
+# chromium for the browser tests, Node 22 for the UI's render tests), so it
+# works on a fresh machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,9 +20,11 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
-echo "==> Web UI: install, unit tests, build"
+echo "==> Web UI: install, build, unit and render tests"
 bash scripts/build-web.sh
-(cd web && npm test)
+# The render tests need jsdom 31, hence Node 22 (from the npm registry).
+NODE22="$(bash scripts/install-node22.sh | tail -n 1)"
+(cd web && "$NODE22" node_modules/vitest/vitest.mjs run)
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
