@@ -79,6 +79,9 @@ pub struct Config {
     pub child_env_set: std::collections::BTreeMap<String, String>,
     /// Log format.
     pub log_format: LogFormat,
+    /// Allow listening on a non-loopback address without https in front
+    /// (`public_url` starting with `https://`). Off: such a start is refused.
+    pub allow_insecure_listen: bool,
     /// Chat sessions: report the CLI as unresponsive (an `error` event) when
     /// it has not answered its first control request in this long.
     pub cli_startup_timeout_secs: u64,
@@ -140,6 +143,7 @@ impl Default for Config {
             .to_vec(),
             child_env_set: Default::default(),
             log_format: LogFormat::Text,
+            allow_insecure_listen: false,
             permission_timeout_secs: 3600,
             cli_startup_timeout_secs: 60,
             webhook_url: None,
@@ -177,6 +181,16 @@ impl Config {
                 }
                 Err(e) => return err("allowed_roots", format!("{}: {e}", root.display())),
             }
+        }
+        if !self.listen.ip().is_loopback() && !self.behind_https() && !self.allow_insecure_listen {
+            return err(
+                "listen",
+                format!(
+                    "{} is reachable from other machines but nothing encrypts the traffic: put a TLS proxy in front and \
+                     set public_url = \"https://…\", or set allow_insecure_listen = true if you accept that",
+                    self.listen
+                ),
+            );
         }
         if self.max_sessions == 0 {
             return err("max_sessions", "must be at least 1".into());

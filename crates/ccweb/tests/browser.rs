@@ -152,7 +152,14 @@ async fn the_app_works_behind_a_proxy_at_a_sub_path() {
     if !browser_ready() {
         return;
     }
-    let Some(ClaudeSetup { server, fake: _fake, _home }) = claude_setup("").await else { return };
+    let Some(ClaudeSetup {
+        server,
+        fake: _fake,
+        _home,
+    }) = claude_setup("").await
+    else {
+        return;
+    };
     server.add_user("alice", PASSWORD);
     flow(&server, "subpath", "desktop", "alice").await;
 }

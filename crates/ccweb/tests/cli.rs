@@ -141,6 +141,18 @@ fn invalid_configuration_exits_2_naming_the_key() {
             "public_url",
         ),
         (vec!["serve"], vec![], "listen = \"nowhere\"\n", "listen"),
+        (
+            vec!["serve"],
+            vec![],
+            "listen = \"0.0.0.0:7878\"\n",
+            "public_url",
+        ),
+        (
+            vec!["serve", "--listen", "0.0.0.0:0"],
+            vec![],
+            "",
+            "allow_insecure_listen",
+        ),
         (vec!["serve"], vec![], "this is not toml", "ccweb.toml"),
         (vec!["serve", "--auth", "none"], vec![], "", "--auth"),
         (
@@ -237,4 +249,22 @@ fn users_can_be_added_listed_and_disabled_and_tokens_printed_once() {
     let db = std::fs::read(d.data.join("ccweb.db")).unwrap();
     let secret = token.trim().as_bytes();
     assert!(!db.windows(secret.len()).any(|w| w == secret));
+}
+
+#[test]
+fn a_non_loopback_listener_starts_only_when_the_operator_says_so() {
+    let d = dirs();
+    std::fs::write(d.data.join("ccweb.toml"), "allow_insecure_listen = true\n").unwrap();
+    let addr = listening_addr(&d, &["serve", "--listen", "0.0.0.0:0"], &[]);
+    assert!(addr.starts_with("0.0.0.0:"), "{addr}");
+    std::fs::write(
+        d.data.join("ccweb.toml"),
+        "public_url = \"https://ccweb.example.com\"\n",
+    )
+    .unwrap();
+    let addr = listening_addr(&d, &["serve", "--listen", "0.0.0.0:0"], &[]);
+    assert!(
+        addr.starts_with("0.0.0.0:"),
+        "behind https it starts: {addr}"
+    );
 }
