@@ -33,6 +33,58 @@ pub enum Via {
     Cookie,
 }
 
+/// The secret a caller presented, kept so long-lived sockets can check
+/// that it is still valid.
+#[derive(Clone)]
+pub enum Credential {
+    /// The login cookie's secret.
+    Cookie(String),
+    /// A bearer API token.
+    Token(String),
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the secret itself.
+        f.write_str(match self {
+            Credential::Cookie(_) => "Cookie(<redacted>)",
+            Credential::Token(_) => "Token(<redacted>)",
+        })
+    }
+}
+
+impl Credential {
+    /// The hash logout announces for a cookie secret.
+    pub fn cookie_hash(&self) -> Option<[u8; 32]> {
+        match self {
+            Credential::Cookie(secret) => Some(hash_token(secret)),
+            Credential::Token(_) => None,
+        }
+    }
+
+    /// Whether the credential still grants access (not logged out, revoked,
+    /// expired, or its user disabled). A database error counts as valid: a
+    /// hiccup must not throw everyone out.
+    pub async fn still_valid(&self, state: &AppState) -> bool {
+        let result = match self {
+            Credential::Cookie(secret) => {
+                let idle = Duration::from_secs(state.config.login_idle_ttl_secs);
+                state
+                    .store
+                    .authenticate_login_session(secret, idle)
+                    .await
+                    .map(|v| v.is_some())
+            }
+            Credential::Token(secret) => state
+                .store
+                .authenticate_api_token(secret)
+                .await
+                .map(|v| v.is_some()),
+        };
+        result.unwrap_or(true)
+    }
+}
+
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Auth {
@@ -40,6 +92,8 @@ pub struct Auth {
     pub user: User,
     /// How.
     pub via: Via,
+    /// What they presented.
+    pub credential: Credential,
 }
 
 fn is_state_changing(method: &Method) -> bool {
@@ -92,8 +146,9 @@ impl FromRequestParts<AppState> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         check_host(state, &parts.headers)?;
-        if let Some(token) = bearer(&parts.headers) {
-            let Some((user, token)) = state.store.authenticate_api_token(token).await? else {
+        if let Some(token_secret) = bearer(&parts.headers) {
+            let Some((user, token)) = state.store.authenticate_api_token(token_secret).await?
+            else {
                 return Err(ApiError::Unauthorized);
             };
             if token.scope == TokenScope::Read
@@ -112,6 +167,7 @@ impl FromRequestParts<AppState> for Auth {
             return Ok(Auth {
                 user,
                 via: Via::Token(token.scope),
+                credential: Credential::Token(token_secret.to_owned()),
             });
         }
         let Some(secret) = cookie_value(&parts.headers) else {
@@ -152,6 +208,7 @@ impl FromRequestParts<AppState> for Auth {
         Ok(Auth {
             user,
             via: Via::Cookie,
+            credential: Credential::Cookie(secret.to_owned()),
         })
     }
 }
@@ -343,6 +400,8 @@ pub async fn logout(
     check_login_origin(&state, &headers)?;
     if let Some(secret) = cookie_value(&headers) {
         state.store.delete_login_session(secret).await?;
+        // Its open sockets close at once (no receivers: nothing was open).
+        let _ = state.revocations.send(hash_token(secret));
     }
     let mut resp = StatusCode::NO_CONTENT.into_response();
     resp.headers_mut()

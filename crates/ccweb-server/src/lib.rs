@@ -119,6 +119,7 @@ impl Server {
             tracker,
             one_time_token: Mutex::new(one_time),
             shutting_down: AtomicBool::new(false),
+            revocations: tokio::sync::broadcast::channel(64).0,
         });
         Ok(Self {
             listener,

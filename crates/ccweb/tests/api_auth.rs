@@ -534,7 +534,6 @@ async fn after_logout_the_old_cookie_is_refused() {
 }
 
 #[tokio::test]
-#[ignore = "issue 5 (security): logout deletes the login session but leaves that session's open WebSockets running (security checklist: closed with 1008 within 1 s)"]
 async fn logout_closes_the_sockets_of_that_login_session() {
     let server = TestServer::start(Options::interactive_shell()).await;
     let id = server.create_session_id().await;
@@ -1077,4 +1076,30 @@ async fn secrets_never_reach_the_log() {
             canaries[2],
         ],
     );
+}
+
+#[tokio::test]
+async fn disabling_a_user_closes_their_open_sockets() {
+    let server = TestServer::start(Options::interactive_shell()).await;
+    let bob = server.add_user("bob", "bob-password-1");
+    let (status, s) = server
+        .create_session_as(
+            &bob,
+            json!({"mode": "terminal", "working_dir": server.root.join("project")}),
+        )
+        .await;
+    assert_eq!(status, 201, "{s}");
+    let id = s["id"].as_str().unwrap();
+    let ws = server
+        .ws_with(
+            &format!("{SESSIONS}/{id}/terminal"),
+            &[("authorization", &format!("Bearer {bob}"))],
+        )
+        .await
+        .unwrap();
+    let mut c = TermClient::connect(ws).await;
+    server.cli(&["user", "disable", "bob"], None);
+    let closed = tokio::time::timeout(Duration::from_secs(10), c.read_to_end()).await;
+    assert!(closed.is_ok(), "the disabled user's socket is still open");
+    assert_eq!(c.closed.map(|c| c.0), Some(1008));
 }

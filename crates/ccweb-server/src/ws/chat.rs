@@ -30,6 +30,8 @@ pub(crate) struct ChatSocket<'a> {
     pub(crate) after_seq: i64,
     /// Name of the user on the other end.
     pub(crate) user: String,
+    /// Fires when the caller's access ends.
+    pub(crate) revoked: super::Revoked,
 }
 
 /// Unregisters a viewer when the socket ends, however it ends.
@@ -99,6 +101,9 @@ impl ChatSocket<'_> {
         });
         loop {
             tokio::select! {
+                () = &mut self.revoked => {
+                    return close(self.socket, super::CLOSE_POLICY, "access revoked").await;
+                }
                 () = self.state.cancel.cancelled() => {
                     return close(self.socket, CLOSE_GOING_AWAY, "server shutting down").await;
                 }

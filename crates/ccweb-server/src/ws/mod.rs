@@ -28,8 +28,44 @@ use ccweb_store::TokenScope;
 pub const CLOSE_NORMAL: u16 = 1000;
 /// Going away: shutdown or ping timeout.
 pub const CLOSE_GOING_AWAY: u16 = 1001;
+/// Policy: the login or token was revoked, or the user disabled.
+pub const CLOSE_POLICY: u16 = 1008;
 /// Message too big.
 pub const CLOSE_TOO_BIG: u16 = 1009;
+
+/// How often an open socket re-checks its credential (disabled users,
+/// revoked tokens, expired logins); logout is announced at once.
+const AUTH_RECHECK: Duration = Duration::from_secs(5);
+
+/// A future that resolves when the caller's access ends.
+pub(crate) type Revoked = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Resolves when the caller's access ends: a logout of this cookie (at
+/// once), or the credential found invalid on a periodic re-check.
+pub(crate) fn revoked(state: &AppState, auth: &Auth) -> Revoked {
+    let mut logouts = state.revocations.subscribe();
+    let state = state.clone();
+    let credential = auth.credential.clone();
+    Box::pin(async move {
+        let mine = credential.cookie_hash();
+        let mut recheck =
+            tokio::time::interval_at(tokio::time::Instant::now() + AUTH_RECHECK, AUTH_RECHECK);
+        loop {
+            tokio::select! {
+                hash = logouts.recv() => match hash {
+                    Ok(hash) if Some(hash) == mine => return,
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+                },
+                _ = recheck.tick() => {
+                    if !credential.still_valid(&state).await {
+                        return;
+                    }
+                }
+            }
+        }
+    })
+}
 
 /// Largest binary frame of terminal output sent at once.
 pub(crate) const MAX_OUTPUT_FRAME_BYTES: usize = 256 * 1024;
@@ -66,6 +102,8 @@ pub(crate) struct Attach {
     pub(crate) handle: Option<TerminalHandle>,
     /// Output only.
     pub(crate) readonly: bool,
+    /// Fires when the caller's access ends (logout, revocation, disabled user).
+    pub(crate) revoked: Revoked,
 }
 
 /// Checks that `auth` may see session `id` and decides read-only: asked
@@ -95,6 +133,7 @@ pub(crate) async fn authorize(
         info: state.sessions.info(record),
         handle,
         readonly,
+        revoked: revoked(state, auth),
     })
 }
 

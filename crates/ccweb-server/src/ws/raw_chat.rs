@@ -12,8 +12,8 @@ use ccweb_protocol::{SessionInfo, SessionMode};
 use ccweb_runner::{TerminalHandle, ViewerEvent};
 
 use super::{
-    authorize, close, incoming, send_json, upgrade, Incoming, Keepalive, SocketQuery,
-    CLOSE_GOING_AWAY, CLOSE_NORMAL, MAX_OUTPUT_FRAME_BYTES,
+    authorize, close, incoming, send_json, upgrade, Incoming, Keepalive, Revoked, SocketQuery,
+    CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY, MAX_OUTPUT_FRAME_BYTES,
 };
 use crate::auth::Auth;
 use crate::error::ApiError;
@@ -47,6 +47,7 @@ pub async fn chat(
                 readonly: attach.readonly,
                 after_seq,
                 user,
+                revoked: attach.revoked,
             };
             chat.run().await;
         }));
@@ -58,6 +59,7 @@ pub async fn chat(
             attach.info,
             attach.handle,
             attach.readonly,
+            attach.revoked,
         )
         .await;
     }))
@@ -113,6 +115,7 @@ async fn run(
     info: SessionInfo,
     handle: Option<TerminalHandle>,
     readonly: bool,
+    mut revoked: Revoked,
 ) {
     let attached = match &handle {
         Some(h) => h.attach().await.ok(),
@@ -155,6 +158,10 @@ async fn run(
     let mut keepalive = Keepalive::new(state);
     loop {
         tokio::select! {
+            () = &mut revoked => {
+                close(socket, CLOSE_POLICY, "access revoked").await;
+                return;
+            }
             () = state.cancel.cancelled() => {
                 close(socket, CLOSE_GOING_AWAY, "server shutting down").await;
                 return;

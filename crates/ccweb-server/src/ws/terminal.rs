@@ -11,8 +11,8 @@ use ccweb_protocol::SessionInfo;
 use ccweb_runner::{clamp_size, TerminalHandle, ViewerEvent};
 
 use super::{
-    authorize, close, incoming, send, send_json, upgrade, Incoming, Keepalive, SocketQuery,
-    CLOSE_GOING_AWAY, CLOSE_NORMAL, MAX_OUTPUT_FRAME_BYTES,
+    authorize, close, incoming, send, send_json, upgrade, Incoming, Keepalive, Revoked,
+    SocketQuery, CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY, MAX_OUTPUT_FRAME_BYTES,
 };
 use crate::auth::Auth;
 use crate::error::ApiError;
@@ -30,7 +30,17 @@ pub async fn terminal(
     let attach = authorize(&state, &auth, &id, &q).await?;
     Ok(upgrade(ws, &state.clone(), move |mut socket| async move {
         match attach.handle {
-            Some(h) => run(&mut socket, &state, attach.info, h, attach.readonly).await,
+            Some(h) => {
+                run(
+                    &mut socket,
+                    &state,
+                    attach.info,
+                    h,
+                    attach.readonly,
+                    attach.revoked,
+                )
+                .await
+            }
             None => replay_ended(&mut socket, &state, attach.info).await,
         }
     }))
@@ -74,6 +84,7 @@ async fn run(
     mut info: SessionInfo,
     handle: TerminalHandle,
     readonly: bool,
+    mut revoked: Revoked,
 ) {
     let Ok((mut viewer, cols, rows)) = handle.attach().await else {
         // Ended between the lookup and now.
@@ -97,6 +108,10 @@ async fn run(
     let mut keepalive = Keepalive::new(state);
     loop {
         tokio::select! {
+            () = &mut revoked => {
+                close(socket, CLOSE_POLICY, "access revoked").await;
+                return;
+            }
             () = state.cancel.cancelled() => {
                 close(socket, CLOSE_GOING_AWAY, "server shutting down").await;
                 return;
