@@ -1,7 +1,7 @@
 //! Who is calling: the `Auth` extractor (API token or cookie, with the
 //! Origin/CSRF check for cookies), and the login endpoints.
 
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -10,6 +10,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::error::ApiError;
@@ -268,10 +269,12 @@ pub struct LoginBody {
 /// `POST /api/auth/login`: password login.
 pub async fn login(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, ApiError> {
     check_login_origin(&state, &headers)?;
+    rate_check(&state, peer, Some(&body.username))?;
     if body.username.len() > MAX_CREDENTIAL_BYTES || body.password.len() > MAX_CREDENTIAL_BYTES {
         return Err(ApiError::bad_request(
             "invalid_credentials",
@@ -286,6 +289,7 @@ pub async fn login(
         Some(user) => start_login(&state, &user, StatusCode::OK).await,
         None => {
             tracing::info!(user = %body.username.chars().take(64).collect::<String>().escape_debug(), "failed login");
+            state.login_limits.failed(peer.ip(), Some(&body.username));
             Err(ApiError::Unauthorized)
         }
     }
@@ -302,10 +306,12 @@ pub struct TokenBody {
 /// token for a cookie session.
 pub async fn token_login(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<TokenBody>,
 ) -> Result<Response, ApiError> {
     check_login_origin(&state, &headers)?;
+    rate_check(&state, peer, None)?;
     if body.token.len() > MAX_CREDENTIAL_BYTES {
         return Err(ApiError::Unauthorized);
     }
@@ -313,10 +319,26 @@ pub async fn token_login(
         Some(user) => user,
         None => match state.store.authenticate_api_token(&body.token).await? {
             Some((user, t)) if t.scope == TokenScope::Full => user,
-            _ => return Err(ApiError::Unauthorized),
+            _ => {
+                state.login_limits.failed(peer.ip(), None);
+                return Err(ApiError::Unauthorized);
+            }
         },
     };
     start_login(&state, &user, StatusCode::OK).await
+}
+
+/// 429 while this client (or account) has used up its failed logins.
+fn rate_check(state: &AppState, peer: SocketAddr, account: Option<&str>) -> Result<(), ApiError> {
+    match state.login_limits.retry_after(peer.ip(), account) {
+        Some(wait) => {
+            tracing::info!(client = %peer.ip(), "login rate limited");
+            Err(ApiError::RateLimited {
+                retry_after_secs: wait.as_secs().max(1),
+            })
+        }
+        None => Ok(()),
+    }
 }
 
 /// Login endpoints change state (they set a cookie), so a cross-site page
@@ -371,6 +393,7 @@ pub struct LoginQuery {
 /// sub-path), dropping the token from the address bar.
 pub async fn login_page(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     crate::json::ApiQuery(q): crate::json::ApiQuery<LoginQuery>,
 ) -> Result<Response, ApiError> {
@@ -378,7 +401,9 @@ pub async fn login_page(
     let Some(token) = q.token else {
         return Ok((StatusCode::OK, axum::response::Html(LOGIN_HELP)).into_response());
     };
+    rate_check(&state, peer, None)?;
     let Some(user) = redeem_one_time(&state, &token).await? else {
+        state.login_limits.failed(peer.ip(), None);
         return Err(ApiError::forbidden("invalid_login_token", "this login link is invalid or was already used; restart ccweb serve for a new one or log in with a password"));
     };
     let mut resp = start_login(&state, &user, StatusCode::OK).await?;

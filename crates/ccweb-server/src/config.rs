@@ -77,6 +77,10 @@ pub struct Config {
     pub child_env: Vec<String>,
     /// Extra environment for the CLI, set after `child_env`.
     pub child_env_set: std::collections::BTreeMap<String, String>,
+    /// Failed logins allowed per client address per minute; past it: 429.
+    pub login_failures_per_ip_per_minute: u32,
+    /// Failed logins allowed per account name per minute (all clients together).
+    pub login_failures_per_account_per_minute: u32,
     /// Log format.
     pub log_format: LogFormat,
     /// Allow listening on a non-loopback address without https in front
@@ -142,6 +146,8 @@ impl Default for Config {
             .map(String::from)
             .to_vec(),
             child_env_set: Default::default(),
+            login_failures_per_ip_per_minute: 5,
+            login_failures_per_account_per_minute: 30,
             log_format: LogFormat::Text,
             allow_insecure_listen: false,
             permission_timeout_secs: 3600,

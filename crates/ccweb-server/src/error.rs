@@ -52,6 +52,12 @@ pub enum ApiError {
     /// 500 with a message the user can act on: the CLI could not be started.
     #[error("{0}")]
     SpawnFailed(String),
+    /// 429: too many attempts; try again after this many seconds.
+    #[error("too many failed attempts; try again in {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until the next attempt is allowed.
+        retry_after_secs: u64,
+    },
     /// 501: not built yet.
     #[error("{0}")]
     NotImplemented(String),
@@ -105,6 +111,7 @@ impl ApiError {
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::SpawnFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -122,6 +129,7 @@ impl ApiError {
             Self::TooLarge { .. } => "too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::NotImplemented(_) => "not_implemented",
+            Self::RateLimited { .. } => "rate_limited",
             Self::SpawnFailed(_) => "spawn_failed",
             Self::Internal(_) => "internal",
         }
@@ -142,7 +150,14 @@ impl IntoResponse for ApiError {
         if let Self::Internal(cause) = &self {
             tracing::error!(error = %cause, "internal error");
         }
-        error_body(self.status(), self.code(), &self.to_string())
+        let mut resp = error_body(self.status(), self.code(), &self.to_string());
+        if let Self::RateLimited { retry_after_secs } = self {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after_secs),
+            );
+        }
+        resp
     }
 }
 

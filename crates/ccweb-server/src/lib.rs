@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod json;
+pub mod limits;
 pub mod notify;
 pub mod origin;
 pub mod paths;
@@ -110,6 +111,10 @@ impl Server {
             cancel.clone(),
             tracker.clone(),
         );
+        let config_limits = (
+            config.login_failures_per_ip_per_minute,
+            config.login_failures_per_account_per_minute,
+        );
         let state = AppState::new(Inner {
             origins: origin::OriginPolicy::new(&config),
             config,
@@ -120,6 +125,7 @@ impl Server {
             one_time_token: Mutex::new(one_time),
             shutting_down: AtomicBool::new(false),
             revocations: tokio::sync::broadcast::channel(64).0,
+            login_limits: limits::LoginLimits::new(config_limits.0, config_limits.1),
         });
         Ok(Self {
             listener,

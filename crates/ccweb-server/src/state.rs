@@ -34,6 +34,8 @@ pub struct Inner {
     pub one_time_token: Mutex<Option<[u8; 32]>>,
     /// Set when shutdown starts (readiness goes 503).
     pub shutting_down: AtomicBool,
+    /// Failed-login limits.
+    pub login_limits: crate::limits::LoginLimits,
     /// Logouts: the hash of each ended cookie secret, so its sockets close.
     pub revocations: tokio::sync::broadcast::Sender<[u8; 32]>,
 }

@@ -329,7 +329,11 @@ async fn the_one_time_login_url_works_once_and_only_with_its_token() {
 #[tokio::test]
 async fn password_login_sets_a_safe_fresh_cookie_and_fails_alike_for_wrong_password_and_unknown_user(
 ) {
-    let server = TestServer::start(Options::shell("exec sleep 1000")).await;
+    // Many failures on purpose: the rate limit has its own test.
+    let server = TestServer::start(Options::shell("exec sleep 1000").toml(
+        "login_failures_per_ip_per_minute = 1000\nlogin_failures_per_account_per_minute = 1000",
+    ))
+    .await;
     let password = "correct horse battery staple";
     let carol = server.add_user("carol", password);
     let login = |body: Value, cookie: Option<String>| {
@@ -728,7 +732,6 @@ async fn cookie_state_changes_need_the_exact_own_origin_or_the_csrf_token() {
 }
 
 #[tokio::test]
-#[ignore = "issue 5 (security): password login has no rate limit yet; any number of wrong passwords per minute from one client are each answered 401 (security checklist: 3+ per minute -> 429 with Retry-After)"]
 async fn repeated_wrong_passwords_are_rate_limited() {
     let server = TestServer::start(Options::shell("exec sleep 1000")).await;
     server.add_user("erin", "erin-password-123");
@@ -747,6 +750,20 @@ async fn repeated_wrong_passwords_are_rate_limited() {
     let resp = limited.expect("10 wrong passwords in a row were never rate limited");
     assert!(resp.headers().get("retry-after").is_some());
     assert_error("rate limited", &answer(resp).await, 429, "rate_limited");
+    // While limited, even the right password is refused from this client...
+    let right = login_request(&server, "erin", "erin-password-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 429);
+    // ... but the account is not locked for everyone: an API token still works.
+    let token = server.cli(&["token", "create", "--user", "erin"], None);
+    let me = server
+        .req_as(token.trim(), Method::GET, "/api/me")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
 }
 
 #[tokio::test]

@@ -1,0 +1,125 @@
+//! Login rate limits: failed attempts are counted per client address and
+//! per account name (GCRA, by `governor`); once a key runs out, logins from
+//! it are refused with 429 and `Retry-After` until its budget refills.
+//! Successful logins cost nothing, and one client guessing cannot lock a
+//! user out from another client (the per-account budget is larger).
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Keys tracked at most per limiter; past it, old keys are forgotten.
+const MAX_KEYS: usize = 100_000;
+
+/// Failed-login limits.
+pub struct LoginLimits {
+    by_ip: DefaultKeyedRateLimiter<IpAddr>,
+    by_account: DefaultKeyedRateLimiter<String>,
+    /// Keys that ran out, and until when they are refused.
+    blocked: Mutex<HashMap<String, Instant>>,
+}
+
+fn quota(per_minute: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN))
+}
+
+impl LoginLimits {
+    /// `per_ip` and `per_account` failures per minute (bursts of the same size).
+    pub fn new(per_ip: u32, per_account: u32) -> Self {
+        Self {
+            by_ip: RateLimiter::keyed(quota(per_ip)),
+            by_account: RateLimiter::keyed(quota(per_account)),
+            blocked: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn keys(ip: IpAddr, account: Option<&str>) -> Vec<String> {
+        let mut keys = vec![format!("ip:{ip}")];
+        if let Some(a) = account {
+            keys.push(format!("account:{}", a.to_lowercase()));
+        }
+        keys
+    }
+
+    /// How long this client (or account) must still wait, if it is blocked.
+    pub fn retry_after(&self, ip: IpAddr, account: Option<&str>) -> Option<Duration> {
+        let now = Instant::now();
+        let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
+        blocked.retain(|_, until| *until > now);
+        Self::keys(ip, account)
+            .iter()
+            .filter_map(|k| blocked.get(k))
+            .map(|until| *until - now)
+            .max()
+    }
+
+    /// Counts a failed attempt; the key that runs out is blocked until its
+    /// budget allows another attempt.
+    pub fn failed(&self, ip: IpAddr, account: Option<&str>) {
+        let clock = DefaultClock::default();
+        let mut newly = Vec::new();
+        if let Err(not_until) = self.by_ip.check_key(&ip) {
+            newly.push((format!("ip:{ip}"), not_until.wait_time_from(clock.now())));
+        }
+        if let Some(a) = account {
+            let a = a.to_lowercase();
+            if let Err(not_until) = self.by_account.check_key(&a) {
+                newly.push((
+                    format!("account:{a}"),
+                    not_until.wait_time_from(clock.now()),
+                ));
+            }
+        }
+        let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
+        if blocked.len() > MAX_KEYS {
+            blocked.clear();
+        }
+        for (key, wait) in newly {
+            blocked.insert(key, Instant::now() + wait.max(Duration::from_secs(1)));
+        }
+        if self.by_ip.len() > MAX_KEYS {
+            self.by_ip.retain_recent();
+        }
+        if self.by_account.len() > MAX_KEYS {
+            self.by_account.retain_recent();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_is_blocked_after_its_budget_of_failures_but_others_are_not() {
+        let limits = LoginLimits::new(3, 100);
+        let me: IpAddr = [10, 0, 0, 1].into();
+        let other: IpAddr = [10, 0, 0, 2].into();
+        for _ in 0..3 {
+            assert!(limits.retry_after(me, Some("erin")).is_none());
+            limits.failed(me, Some("erin"));
+        }
+        limits.failed(me, Some("erin"));
+        let wait = limits.retry_after(me, Some("erin")).expect("blocked");
+        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(60));
+        assert!(
+            limits.retry_after(other, Some("erin")).is_none(),
+            "another client can still log in as erin"
+        );
+    }
+
+    #[test]
+    fn many_failures_on_one_account_block_it_for_everyone() {
+        let limits = LoginLimits::new(1000, 2);
+        for i in 0..3u8 {
+            limits.failed([10, 0, 1, i].into(), Some("Erin"));
+        }
+        assert!(limits
+            .retry_after([10, 9, 9, 9].into(), Some("erin"))
+            .is_some());
+    }
+}
