@@ -177,7 +177,7 @@ async fn a_viewer_that_stops_reading_is_resynced_and_slows_nobody() {
 #[tokio::test]
 async fn stop_kills_the_whole_process_group_including_background_children() {
     let (h, _t, _c) = start(
-        "sleep 1000 & echo child=$!; trap '' TERM; while true; do sleep 1; done",
+        "trap '' TERM; sleep 1000 & echo child=$!; while true; do sleep 1; done",
         TerminalConfig {
             stop_grace: Duration::from_millis(500),
             ..Default::default()
