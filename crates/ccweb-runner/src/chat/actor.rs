@@ -1,0 +1,708 @@
+//! The chat actor: owns the CLI process and its pipes, the pending
+//! permission requests and its control requests, and emits events.
+
+use ccweb_protocol::chat::{Behavior, ChatEvent, ImageInput, Resolution};
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::lines::{read_lines, Line};
+use super::translate::{cut, Parsed, Translator};
+use super::{
+    Answer, ChatConfig, ChatError, ChatHandle, Command, Shared, COMMAND_QUEUE, EVENT_QUEUE,
+    MAX_LINE_BYTES, MAX_STDERR_EVENTS,
+};
+use crate::actor::{EndReason, ExitInfo, SpawnSpec};
+use crate::process::signal_group;
+use crate::RunnerError;
+
+/// Starts the CLI described by `spec` (its args must include
+/// [`stream_json_args`]) and its actor on `tracker`. Events come out of the
+/// returned receiver, which closes after the final `state` event.
+pub fn spawn_chat(
+    spec: SpawnSpec,
+    config: ChatConfig,
+    cancel: CancellationToken,
+    tracker: &TaskTracker,
+) -> Result<(ChatHandle, mpsc::Receiver<ChatEvent>), RunnerError> {
+    let spawn_error = |e: std::io::Error| RunnerError::Spawn {
+        program: spec.program.display().to_string(),
+        message: e.to_string(),
+    };
+    let mut cmd = tokio::process::Command::new(&spec.program);
+    cmd.args(&spec.args)
+        .current_dir(&spec.cwd)
+        .env_clear()
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Its own process group, so a stop reaches everything it started.
+        .process_group(0)
+        // Should the actor die, the child dies with it.
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().map_err(spawn_error)?;
+    let pid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
+    let (Some(stdin), Some(stdout), Some(stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        return Err(spawn_error(std::io::Error::other("missing stdio pipes")));
+    };
+    let (line_tx, line_rx) = mpsc::channel(64);
+    let (err_tx, err_rx) = mpsc::channel(64);
+    let reader_cancel = cancel.child_token();
+    tracker.spawn(read_lines(
+        BufReader::new(stdout),
+        line_tx,
+        reader_cancel.clone(),
+    ));
+    tracker.spawn(read_lines(
+        BufReader::new(stderr),
+        err_tx,
+        reader_cancel.clone(),
+    ));
+    let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
+    let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE);
+    let (exit_tx, exit_rx) = watch::channel(None);
+    let shared = Arc::new(Shared {
+        pid,
+        ..Shared::default()
+    });
+    shared.touch();
+    let handle = ChatHandle {
+        commands: cmd_tx,
+        shared: shared.clone(),
+        exit: exit_rx,
+    };
+    let actor = Actor {
+        config,
+        child,
+        stdin: Some(stdin),
+        lines: line_rx,
+        stderr: err_rx,
+        commands: cmd_rx,
+        events: event_tx,
+        shared,
+        translator: Translator::default(),
+        pending: HashMap::new(),
+        controls: HashMap::new(),
+        next_control: 0,
+        slash_commands: Vec::new(),
+        stop_reason: None,
+        stderr_events: 0,
+        stderr_tail: Vec::new(),
+        turns: 0,
+        startup_deadline: None,
+    };
+    tracker.spawn(actor.run(cancel, reader_cancel, exit_tx));
+    Ok((handle, event_rx))
+}
+
+struct Pending {
+    input: Value,
+    suggestions: Vec<Value>,
+    deadline: Option<tokio::time::Instant>,
+}
+
+struct Actor {
+    config: ChatConfig,
+    child: tokio::process::Child,
+    stdin: Option<tokio::process::ChildStdin>,
+    lines: mpsc::Receiver<Line>,
+    stderr: mpsc::Receiver<Line>,
+    commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<ChatEvent>,
+    shared: Arc<Shared>,
+    translator: Translator,
+    /// Permission requests waiting for an answer, by the CLI's request id.
+    pending: HashMap<String, Pending>,
+    /// Our control requests awaiting the CLI's response: what they were.
+    controls: HashMap<String, String>,
+    next_control: u64,
+    /// Slash commands the CLI offers in this mode (from `initialize` and `init`).
+    slash_commands: Vec<String>,
+    stop_reason: Option<EndReason>,
+    stderr_events: usize,
+    stderr_tail: Vec<String>,
+    /// Turns asked for and not yet ended by a `result` (messages sent
+    /// during a turn queue up in the CLI).
+    turns: u32,
+    /// Until `initialize` is answered: when to report the CLI as unresponsive.
+    startup_deadline: Option<tokio::time::Instant>,
+}
+
+fn far_future() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(86_400 * 365)
+}
+
+impl Actor {
+    async fn run(
+        mut self,
+        cancel: CancellationToken,
+        readers: CancellationToken,
+        exit_tx: watch::Sender<Option<ExitInfo>>,
+    ) {
+        self.emit(state_event("starting", false, None, None)).await;
+        self.startup_deadline = Some(tokio::time::Instant::now() + self.config.startup_timeout);
+        // `initialize` is the readiness signal and lists the slash commands.
+        self.send_control(json!({"subtype": "initialize"}), "initialize")
+            .await;
+        let mut stdout_open = true;
+        let mut stderr_open = true;
+        let mut exit_code: Option<i32> = None;
+        let mut kill_at: Option<tokio::time::Instant> = None;
+        let mut idle_tick = tokio::time::interval(
+            self.config
+                .idle_timeout
+                .map_or(Duration::from_secs(3600), |t| {
+                    (t / 10).clamp(Duration::from_millis(50), Duration::from_secs(30))
+                }),
+        );
+        idle_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            if exit_code.is_some() && !stdout_open && !stderr_open {
+                break;
+            }
+            let next_deadline = self.pending.values().filter_map(|p| p.deadline).min();
+            tokio::select! {
+                biased;
+                line = self.lines.recv(), if stdout_open => match line {
+                    Some(line) => self.on_stdout(line).await,
+                    None => stdout_open = false,
+                },
+                line = self.stderr.recv(), if stderr_open => match line {
+                    Some(line) => self.on_stderr(line).await,
+                    None => stderr_open = false,
+                },
+                status = self.child.wait(), if exit_code.is_none() => {
+                    exit_code = Some(match status {
+                        Ok(s) => exit_code_of(s),
+                        Err(_) => -1,
+                    });
+                    // Anything it started goes too; then the pipes close.
+                    signal_group(Pid::from_raw(self.shared.pid), Signal::SIGTERM);
+                    let grace = tokio::time::Instant::now() + self.config.stop_grace;
+                    kill_at = Some(kill_at.map_or(grace, |k| k.min(grace)));
+                }
+                Some(cmd) = self.commands.recv() => self.on_command(cmd, &mut kill_at).await,
+                () = cancel.cancelled(), if self.stop_reason.is_none() => self.begin_stop(EndReason::Shutdown, &mut kill_at),
+                () = tokio::time::sleep_until(kill_at.unwrap_or_else(far_future)), if kill_at.is_some() => {
+                    signal_group(Pid::from_raw(self.shared.pid), Signal::SIGKILL);
+                    kill_at = None;
+                    if exit_code.is_some() {
+                        // Whatever still held the pipes is dead now; stop waiting for them.
+                        readers.cancel();
+                    }
+                }
+                () = tokio::time::sleep_until(next_deadline.unwrap_or_else(far_future)), if next_deadline.is_some() => {
+                    self.expire_requests().await;
+                }
+                () = tokio::time::sleep_until(self.startup_deadline.unwrap_or_else(far_future)), if self.startup_deadline.is_some() && self.stop_reason.is_none() => {
+                    self.startup_deadline = None;
+                    let message = format!("the CLI has not answered for {} s; it may be hanging (stop the session to end it)", self.config.startup_timeout.as_secs());
+                    self.emit(ChatEvent::Error { code: "cli_unresponsive".into(), message, line: None }).await;
+                }
+                _ = idle_tick.tick(), if self.config.idle_timeout.is_some() && self.stop_reason.is_none() => {
+                    self.check_idle(&mut kill_at);
+                }
+            }
+        }
+        readers.cancel();
+        signal_group(Pid::from_raw(self.shared.pid), Signal::SIGKILL);
+        self.finish(exit_code.unwrap_or(-1), &exit_tx).await;
+    }
+
+    async fn emit(&self, event: ChatEvent) {
+        // The recorder only goes away when the server does; nothing to do then.
+        let _ = self.events.send(event).await;
+    }
+
+    async fn write(&mut self, value: &Value) -> bool {
+        let Some(stdin) = self.stdin.as_mut() else {
+            return false;
+        };
+        let mut line = value.to_string();
+        line.push('\n');
+        let ok = stdin.write_all(line.as_bytes()).await.is_ok() && stdin.flush().await.is_ok();
+        if !ok {
+            self.stdin = None;
+        }
+        ok
+    }
+
+    async fn send_control(&mut self, request: Value, what: &str) -> bool {
+        self.next_control += 1;
+        let id = format!("ccweb-{}", self.next_control);
+        self.controls.insert(id.clone(), what.to_owned());
+        self.write(&json!({"type": "control_request", "request_id": id, "request": request}))
+            .await
+    }
+
+    async fn on_stdout(&mut self, line: Line) {
+        self.shared.touch();
+        let text = match line {
+            Line::Text(t) => t,
+            Line::TooLong(n) => {
+                let message = format!("the CLI printed a line of {n} bytes, over the {MAX_LINE_BYTES}-byte limit; it was skipped");
+                return self
+                    .emit(ChatEvent::Error {
+                        code: "line_too_long".into(),
+                        message,
+                        line: None,
+                    })
+                    .await;
+            }
+        };
+        match self.translator.line(&text) {
+            Parsed::Nothing => {}
+            Parsed::Events(events) => {
+                for event in events {
+                    let turn_ended = matches!(event, ChatEvent::Result { .. });
+                    self.observe(&event).await;
+                    self.emit(event).await;
+                    if turn_ended {
+                        self.emit_turn_state().await;
+                    }
+                }
+            }
+            Parsed::Permission {
+                request_id,
+                event,
+                input,
+                suggestions,
+            } => {
+                let deadline = self
+                    .config
+                    .permission_timeout
+                    .map(|t| tokio::time::Instant::now() + t);
+                self.pending.insert(
+                    request_id,
+                    Pending {
+                        input,
+                        suggestions,
+                        deadline,
+                    },
+                );
+                self.shared
+                    .pending
+                    .store(self.pending.len(), Ordering::Relaxed);
+                self.emit(event).await;
+                self.emit(state_event("requires_action", true, None, None))
+                    .await;
+            }
+            Parsed::OtherRequest {
+                request_id,
+                subtype,
+            } => {
+                // Not served by ccweb: answer so the CLI does not wait forever.
+                let response = if subtype == "request_user_dialog" {
+                    json!({"subtype": "success", "request_id": request_id, "response": {"behavior": "cancelled"}})
+                } else {
+                    json!({"subtype": "error", "request_id": request_id, "error": format!("ccweb does not handle {subtype}")})
+                };
+                self.write(&json!({"type": "control_response", "response": response}))
+                    .await;
+            }
+            Parsed::ControlResponse {
+                request_id,
+                error,
+                response,
+            } => self.on_control_response(&request_id, error, response).await,
+            Parsed::Cancel { request_id } => {
+                if self.pending.remove(&request_id).is_some() {
+                    self.shared
+                        .pending
+                        .store(self.pending.len(), Ordering::Relaxed);
+                    let message = Some("the CLI withdrew the request".to_owned());
+                    self.emit(ChatEvent::PermissionResolved {
+                        request_id,
+                        resolution: Resolution::Cancelled,
+                        by: None,
+                        message,
+                        remember: false,
+                    })
+                    .await;
+                    self.emit_turn_state().await;
+                }
+            }
+        }
+    }
+
+    /// Learns from events as they pass: slash commands, turn boundaries.
+    async fn observe(&mut self, event: &ChatEvent) {
+        match event {
+            ChatEvent::System {
+                subtype,
+                slash_commands,
+                ..
+            } if subtype == "init" && !slash_commands.is_empty() => {
+                self.slash_commands.clone_from(slash_commands);
+            }
+            ChatEvent::Result { .. } => {
+                self.turns = self.turns.saturating_sub(1);
+            }
+            _ => {}
+        }
+    }
+
+    async fn emit_turn_state(&self) {
+        let (state, attention) = match (self.pending.is_empty(), self.turns > 0) {
+            (false, _) => ("requires_action", true),
+            (true, true) => ("running", false),
+            (true, false) => ("idle", false),
+        };
+        self.emit(state_event(state, attention, None, None)).await;
+    }
+
+    async fn on_control_response(
+        &mut self,
+        request_id: &str,
+        error: Option<String>,
+        response: Value,
+    ) {
+        let Some(what) = self.controls.remove(request_id) else {
+            return;
+        };
+        if what == "initialize" {
+            // Answered, even if with an error: the CLI is alive.
+            self.startup_deadline = None;
+        }
+        if let Some(error) = error {
+            let message = format!("{what} failed: {error}");
+            return self
+                .emit(ChatEvent::Error {
+                    code: "control_failed".into(),
+                    message,
+                    line: None,
+                })
+                .await;
+        }
+        if what == "initialize" {
+            let names: Vec<String> = response
+                .get("commands")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !names.is_empty() {
+                self.slash_commands = names.clone();
+            }
+            self.emit(ChatEvent::System {
+                subtype: "initialize".into(),
+                model: None,
+                cwd: None,
+                tools: Vec::new(),
+                slash_commands: names,
+                permission_mode: None,
+                claude_session_id: None,
+                data: json!({
+                    "commands": response.get("commands").cloned().unwrap_or(Value::Null),
+                    "models": response.get("models").cloned().unwrap_or(Value::Null),
+                    "output_style": response.get("output_style").cloned().unwrap_or(Value::Null),
+                }),
+            })
+            .await;
+            self.emit_turn_state().await;
+        }
+    }
+
+    async fn on_stderr(&mut self, line: Line) {
+        let Line::Text(text) = line else { return };
+        let text = text.trim_end().to_owned();
+        if text.is_empty() {
+            return;
+        }
+        self.stderr_tail.push(cut(&text));
+        if self.stderr_tail.len() > 20 {
+            self.stderr_tail.remove(0);
+        }
+        self.stderr_events += 1;
+        if self.stderr_events <= MAX_STDERR_EVENTS {
+            let message = if self.stderr_events == MAX_STDERR_EVENTS {
+                format!("{text} (further stderr lines are not reported)")
+            } else {
+                text
+            };
+            self.emit(ChatEvent::Error {
+                code: "cli_stderr".into(),
+                message: cut(&message),
+                line: None,
+            })
+            .await;
+        }
+    }
+
+    async fn on_command(&mut self, cmd: Command, kill_at: &mut Option<tokio::time::Instant>) {
+        if let Command::Stop { reason } = cmd {
+            return self.begin_stop(reason, kill_at);
+        }
+        if self.stop_reason.is_some() || self.stdin.is_none() {
+            let reply = match cmd {
+                Command::UserMessage { reply, .. }
+                | Command::Answer { reply, .. }
+                | Command::Control { reply, .. } => reply,
+                Command::Stop { .. } => return,
+            };
+            let _ = reply.send(Err(ChatError::Gone));
+            return;
+        }
+        self.shared.touch();
+        match cmd {
+            Command::UserMessage {
+                text,
+                images,
+                by,
+                reply,
+            } => {
+                let result = self.user_message(text, images, by).await;
+                let _ = reply.send(result);
+            }
+            Command::Answer {
+                request_id,
+                answer,
+                reply,
+            } => {
+                let result = self.answer(request_id, answer).await;
+                let _ = reply.send(result);
+            }
+            Command::Control { request, reply } => {
+                let what = request
+                    .get("subtype")
+                    .and_then(Value::as_str)
+                    .unwrap_or("control")
+                    .to_owned();
+                let ok = self.send_control(request, &what).await;
+                let _ = reply.send(if ok { Ok(()) } else { Err(ChatError::Gone) });
+            }
+            Command::Stop { .. } => {}
+        }
+    }
+
+    async fn user_message(
+        &mut self,
+        text: String,
+        images: Vec<ImageInput>,
+        by: String,
+    ) -> Result<(), ChatError> {
+        if let Some(command) = text.trim_start().strip_prefix('/') {
+            let name = command.split_whitespace().next().unwrap_or("");
+            if !self.slash_commands.is_empty() && !self.slash_commands.iter().any(|c| c == name) {
+                return Err(ChatError::Invalid(format!(
+                    "/{name} is not available in chat sessions; available: /{}",
+                    self.slash_commands.join(", /")
+                )));
+            }
+        }
+        let content = if images.is_empty() {
+            Value::String(text.clone())
+        } else {
+            let mut blocks = vec![json!({"type": "text", "text": text})];
+            blocks.extend(images.iter().map(|i| {
+                json!({"type": "image", "source": {"type": "base64", "media_type": i.media_type, "data": i.data}})
+            }));
+            Value::Array(blocks)
+        };
+        let media_types = images.into_iter().map(|i| i.media_type).collect();
+        // Recorded before it is sent: the transcript shows the prompt before the reply.
+        self.emit(ChatEvent::UserMessage {
+            text,
+            images: media_types,
+            by: Some(by),
+        })
+        .await;
+        if !self
+            .write(&json!({"type": "user", "message": {"role": "user", "content": content}}))
+            .await
+        {
+            return Err(ChatError::Gone);
+        }
+        // Messages sent during a turn queue up; each becomes a turn of its own.
+        self.turns += 1;
+        if self.turns == 1 {
+            self.emit_turn_state().await;
+        }
+        Ok(())
+    }
+
+    async fn answer(&mut self, request_id: String, answer: Answer) -> Result<(), ChatError> {
+        let Some(pending) = self.pending.remove(&request_id) else {
+            return Err(ChatError::UnknownRequest(request_id));
+        };
+        self.shared
+            .pending
+            .store(self.pending.len(), Ordering::Relaxed);
+        let (response, resolution, message) = match answer.behavior {
+            Behavior::Allow => {
+                // The CLI requires updatedInput on allow: echo the input to allow it as is.
+                let mut body = json!({"behavior": "allow", "updatedInput": answer.updated_input.unwrap_or(pending.input)});
+                if answer.remember && !pending.suggestions.is_empty() {
+                    body["updatedPermissions"] = Value::Array(pending.suggestions);
+                }
+                (body, Resolution::Allow, None)
+            }
+            Behavior::Deny => {
+                // ... and a message on deny.
+                let message = answer
+                    .message
+                    .filter(|m| !m.trim().is_empty())
+                    .unwrap_or_else(|| format!("{} denied this.", answer.by));
+                (
+                    json!({"behavior": "deny", "message": message, "interrupt": false}),
+                    Resolution::Deny,
+                    Some(message),
+                )
+            }
+        };
+        let remember = answer.remember && resolution == Resolution::Allow;
+        self.write(&json!({"type": "control_response", "response": {"subtype": "success", "request_id": request_id, "response": response}}))
+            .await;
+        self.emit(ChatEvent::PermissionResolved {
+            request_id,
+            resolution,
+            by: Some(answer.by),
+            message,
+            remember,
+        })
+        .await;
+        self.emit_turn_state().await;
+        Ok(())
+    }
+
+    async fn expire_requests(&mut self) {
+        let now = tokio::time::Instant::now();
+        let expired: Vec<String> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.deadline.is_some_and(|d| d <= now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for request_id in expired {
+            self.pending.remove(&request_id);
+            let secs = self.config.permission_timeout.map_or(0, |t| t.as_secs());
+            let message = format!(
+                "No one answered this permission request within {secs} s, so ccweb denied it."
+            );
+            self.write(&json!({"type": "control_response", "response": {"subtype": "success", "request_id": request_id, "response": {"behavior": "deny", "message": message, "interrupt": false}}}))
+                .await;
+            self.emit(ChatEvent::PermissionResolved {
+                request_id,
+                resolution: Resolution::Timeout,
+                by: None,
+                message: Some(message),
+                remember: false,
+            })
+            .await;
+        }
+        self.shared
+            .pending
+            .store(self.pending.len(), Ordering::Relaxed);
+        self.emit_turn_state().await;
+    }
+
+    fn begin_stop(&mut self, reason: EndReason, kill_at: &mut Option<tokio::time::Instant>) {
+        if self.stop_reason.is_some() {
+            return;
+        }
+        self.stop_reason = Some(reason);
+        signal_group(Pid::from_raw(self.shared.pid), Signal::SIGTERM);
+        *kill_at = Some(tokio::time::Instant::now() + self.config.stop_grace);
+    }
+
+    fn check_idle(&mut self, kill_at: &mut Option<tokio::time::Instant>) {
+        let Some(timeout) = self.config.idle_timeout else {
+            return;
+        };
+        if self.turns > 0
+            || !self.pending.is_empty()
+            || self.shared.viewers.load(Ordering::Relaxed) > 0
+        {
+            return;
+        }
+        if self.shared.last_activity().0.elapsed() >= timeout {
+            tracing::info!(pid = self.shared.pid, "idle timeout: stopping chat session");
+            self.begin_stop(EndReason::Idle, kill_at);
+        }
+    }
+
+    async fn finish(mut self, code: i32, exit_tx: &watch::Sender<Option<ExitInfo>>) {
+        let reason = self.stop_reason.unwrap_or(EndReason::Exit);
+        for (request_id, _) in std::mem::take(&mut self.pending) {
+            let message = Some("the session ended before anyone answered".to_owned());
+            self.emit(ChatEvent::PermissionResolved {
+                request_id,
+                resolution: Resolution::Cancelled,
+                by: None,
+                message,
+                remember: false,
+            })
+            .await;
+        }
+        self.shared.pending.store(0, Ordering::Relaxed);
+        if reason == EndReason::Exit && code != 0 {
+            let tail = self.stderr_tail.join("\n");
+            let message = if tail.is_empty() {
+                format!("the CLI exited with code {code}")
+            } else {
+                format!("the CLI exited with code {code}: {tail}")
+            };
+            self.emit(ChatEvent::Error {
+                code: "cli_exited".into(),
+                message,
+                line: None,
+            })
+            .await;
+        }
+        let state = if reason == EndReason::Exit {
+            "exited"
+        } else {
+            "stopped"
+        };
+        self.emit(state_event(
+            state,
+            false,
+            Some(code),
+            Some(reason.as_str().to_owned()),
+        ))
+        .await;
+        exit_tx.send_replace(Some(ExitInfo {
+            code,
+            reason,
+            final_screen: Default::default(),
+            at: SystemTime::now(),
+        }));
+    }
+}
+
+fn state_event(
+    state: &str,
+    needs_attention: bool,
+    exit_code: Option<i32>,
+    detail: Option<String>,
+) -> ChatEvent {
+    ChatEvent::State {
+        state: state.into(),
+        needs_attention,
+        exit_code,
+        detail,
+    }
+}
+
+fn exit_code_of(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(-1)
+}
