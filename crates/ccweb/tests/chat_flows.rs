@@ -442,6 +442,15 @@ async fn after_a_server_restart_a_chat_session_resumes_its_conversation() {
     assert_eq!(result["is_error"], false, "{}", chat.dump());
     let sid = server.session(&id).await["claude_session_id"].clone();
     drop(chat);
+    // Stopping the CLI before it has written the turn to disk would lose it.
+    let home = _home.path().to_owned();
+    let saved_sid = sid.as_str().unwrap().to_owned();
+    common::eventually(
+        Duration::from_secs(30),
+        "the CLI saved the conversation",
+        || common::claude_saved(&home, &saved_sid, "Remember the word pineapple"),
+    )
+    .await;
 
     let server = server.restart().await;
     let s = server.session(&id).await;

@@ -141,6 +141,12 @@ async fn stop_leaves_no_process_and_resume_continues_the_conversation() {
     submit(&mut a, "Remember the word pineapple").await;
     a.wait_for(T, |s| s.contains(fake_anthropic::DEFAULT_REPLY_TEXT))
         .await;
+    // The CLI writes its conversation file a little after the screen shows
+    // the reply; a stop before that loses the turn on disk (the CLI's doing).
+    eventually(T, "the CLI saved the conversation", || {
+        common::claude_saved(_home.path(), &claude_id, "Remember the word pineapple")
+    })
+    .await;
     let children = server.children();
     assert!(!children.is_empty());
     let stopped = server.stop_session(&id).await;

@@ -771,3 +771,16 @@ pub async fn claude_setup(extra_toml: &str) -> Option<ClaudeSetup> {
         _home: home,
     })
 }
+
+/// Whether the CLI's conversation file `<sid>.jsonl` under `home` mentions
+/// `text`. The CLI writes it a little after a turn ends; stopping it before
+/// then loses the turn on disk, so tests that stop and resume wait for this.
+pub fn claude_saved(home: &Path, sid: &str, text: &str) -> bool {
+    let Ok(dirs) = std::fs::read_dir(home.join(".claude/projects")) else {
+        return false;
+    };
+    dirs.flatten().any(|d| {
+        std::fs::read_to_string(d.path().join(format!("{sid}.jsonl")))
+            .is_ok_and(|s| s.contains(text))
+    })
+}
