@@ -86,8 +86,13 @@ export async function newSession(page, mode) {
   await page.getByTestId('new-session-button').click();
   await page.getByTestId(`new-session-mode-${mode}`).check();
   const dir = page.getByTestId('new-session-dir');
+  // Let the picker show its first listing, then go to the project.
+  await page.getByTestId('dir-picker').waitFor();
   await dir.fill(env.project);
   await dir.press('Enter');
+  await until('the picker at the project', async () => (await dir.inputValue()) === env.project);
+  await page.waitForTimeout(300);
+  if ((await dir.inputValue()) !== env.project) throw new Error(`the picker moved to ${await dir.inputValue()}`);
   await page.getByTestId('new-session-submit').click();
   await page.getByTestId('session-page').waitFor();
 }

@@ -35,13 +35,16 @@ export function DirPicker({ value, onChange }: DirPickerProps) {
   const onChangeRef = useRef(onChange);
   onChangeRef.current = onChange;
 
-  const load = useCallback(async (path: string | null, fallbackToDefault = false) => {
+  // Set when the user types; the first listing must not overwrite what they typed.
+  const edited = useRef(false);
+  const load = useCallback(async (path: string | null, fallbackToDefault = false, initial = false) => {
     abort.current?.abort();
     const ctl = new AbortController();
     abort.current = ctl;
     setLoading(true);
     try {
       const resp = await api.dirs(path, ctl.signal);
+      if (initial && edited.current) return;
       setListing(resp);
       setTyped(resp.path);
       setError(null);
@@ -63,12 +66,13 @@ export function DirPicker({ value, onChange }: DirPickerProps) {
   }, []);
 
   useEffect(() => {
-    void load(value || null, true);
+    void load(value || null, true, true);
     return () => abort.current?.abort();
     // Only the first listing follows the initial value; later ones follow clicks.
   }, [load]);
 
   function go() {
+    edited.current = false;
     const p = typed.trim();
     if (!p) return;
     if (unavailable) onChange(p);
@@ -89,6 +93,7 @@ export function DirPicker({ value, onChange }: DirPickerProps) {
           spellCheck={false}
           autoCapitalize="none"
           onChange={(e) => {
+            edited.current = true;
             setTyped(e.target.value);
             if (unavailable) onChange(e.target.value);
           }}
