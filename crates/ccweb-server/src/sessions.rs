@@ -387,6 +387,11 @@ impl SessionManager {
     ) -> Result<SessionInfo, ApiError> {
         let store = &self.inner.store;
         let spec = self.spawn_spec(&record, continuing);
+        // Where the CLI will keep this conversation, from the environment it gets.
+        let transcript = record
+            .claude_session_id
+            .as_deref()
+            .and_then(|sid| transcript_path(&spec.env, Path::new(&record.working_dir), sid));
         let config = &self.inner.config;
         let cancel = self.inner.cancel.child_token();
         let tracker = &self.inner.tracker;
@@ -451,11 +456,8 @@ impl SessionManager {
             .await?;
         // A terminal session's conversation file becomes its transcript too.
         let following = self.inner.cancel.child_token();
-        if let (Live::Terminal(_), Some(sid)) = (&live, &record.claude_session_id) {
-            let env = child_env(config);
-            if let Some(path) = transcript_path(&env, Path::new(&record.working_dir), sid) {
-                transcripts::follow(store.clone(), id, path, tracker, following.clone());
-            }
+        if let (Live::Terminal(_), Some(path)) = (&live, transcript) {
+            transcripts::follow(store.clone(), id, path, tracker, following.clone());
         }
         let manager = self.clone();
         self.inner.tracker.spawn(async move {
