@@ -19,6 +19,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(auth::login))
         .route("/auth/token", post(auth::token_login))
         .route("/auth/logout", post(auth::logout))
+        .route("/auth/logout-all", post(auth::logout_all))
         .route("/me", get(auth::me))
         .route("/admin/status", get(admin_status))
         .route(

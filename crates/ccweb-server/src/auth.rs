@@ -10,9 +10,10 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use crate::audit;
 use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::state::AppState;
@@ -40,8 +41,21 @@ pub enum Via {
 pub enum Credential {
     /// The login cookie's secret.
     Cookie(String),
-    /// A bearer API token.
-    Token(String),
+    /// A bearer API token: its secret and id.
+    Token(String, uuid::Uuid),
+}
+
+/// An ended credential, announced so open sockets close at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    /// One login cookie (sha256 of its secret) logged out.
+    Login([u8; 32]),
+    /// Every login cookie of this user (logout everywhere).
+    UserLogins(uuid::Uuid),
+    /// One API token revoked.
+    Token(uuid::Uuid),
+    /// Every credential of this user (disabled).
+    User(uuid::Uuid),
 }
 
 impl std::fmt::Debug for Credential {
@@ -49,17 +63,20 @@ impl std::fmt::Debug for Credential {
         // Never print the secret itself.
         f.write_str(match self {
             Credential::Cookie(_) => "Cookie(<redacted>)",
-            Credential::Token(_) => "Token(<redacted>)",
+            Credential::Token(..) => "Token(<redacted>)",
         })
     }
 }
 
 impl Credential {
-    /// The hash logout announces for a cookie secret.
-    pub fn cookie_hash(&self) -> Option<[u8; 32]> {
-        match self {
-            Credential::Cookie(secret) => Some(hash_token(secret)),
-            Credential::Token(_) => None,
+    /// Whether `r` ends this credential (of `user`).
+    pub fn ended_by(&self, r: &Revocation, user: uuid::Uuid) -> bool {
+        match (self, r) {
+            (_, Revocation::User(u)) => *u == user,
+            (Credential::Cookie(_), Revocation::UserLogins(u)) => *u == user,
+            (Credential::Cookie(secret), Revocation::Login(hash)) => hash_token(secret) == *hash,
+            (Credential::Token(_, id), Revocation::Token(revoked)) => id == revoked,
+            _ => false,
         }
     }
 
@@ -76,7 +93,7 @@ impl Credential {
                     .await
                     .map(|v| v.is_some())
             }
-            Credential::Token(secret) => state
+            Credential::Token(secret, _) => state
                 .store
                 .authenticate_api_token(secret)
                 .await
@@ -95,6 +112,8 @@ pub struct Auth {
     pub via: Via,
     /// What they presented.
     pub credential: Credential,
+    /// The client's address.
+    pub source: Option<std::net::IpAddr>,
 }
 
 fn is_state_changing(method: &Method) -> bool {
@@ -147,6 +166,10 @@ impl FromRequestParts<AppState> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         check_host(state, &parts.headers)?;
+        let source = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
         if let Some(token_secret) = bearer(&parts.headers) {
             let Some((user, token)) = state.store.authenticate_api_token(token_secret).await?
             else {
@@ -168,7 +191,8 @@ impl FromRequestParts<AppState> for Auth {
             return Ok(Auth {
                 user,
                 via: Via::Token(token.scope),
-                credential: Credential::Token(token_secret.to_owned()),
+                credential: Credential::Token(token_secret.to_owned(), token.id),
+                source,
             });
         }
         let Some(secret) = cookie_value(&parts.headers) else {
@@ -210,6 +234,7 @@ impl FromRequestParts<AppState> for Auth {
             user,
             via: Via::Cookie,
             credential: Credential::Cookie(secret.to_owned()),
+            source,
         })
     }
 }
@@ -238,14 +263,21 @@ fn session_cookie(state: &AppState, secret: &str, max_age_secs: u64) -> HeaderVa
 }
 
 /// Creates a login session for `user` and answers with its cookie.
-async fn start_login(
+/// `method` (password, token, one_time_url, oidc) goes to the audit log.
+pub(crate) async fn start_login(
     state: &AppState,
     user: &User,
     status: StatusCode,
+    method: &str,
+    source: Option<IpAddr>,
 ) -> Result<Response, ApiError> {
     let ttl = Duration::from_secs(state.config.login_ttl_secs);
     let (login, secret) = state.store.create_login_session(user.id, ttl).await?;
-    tracing::info!(user = %user.name, "login");
+    tracing::info!(user = %user.name, method, "login");
+    let mut entry = audit::by_user(user, "login", audit::SUCCESS);
+    entry.source = source.map(|ip| ip.to_string());
+    entry.detail = json!({ "method": method });
+    state.audit.record(entry).await;
     let body = json!({
         "user": {"id": user.id, "name": user.name, "is_admin": user.is_admin},
         "csrf_token": login.csrf_token,
@@ -274,7 +306,7 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, ApiError> {
     check_login_origin(&state, &headers)?;
-    rate_check(&state, peer, Some(&body.username))?;
+    rate_check(&state, peer, Some(&body.username), "password").await?;
     if body.username.len() > MAX_CREDENTIAL_BYTES || body.password.len() > MAX_CREDENTIAL_BYTES {
         return Err(ApiError::bad_request(
             "invalid_credentials",
@@ -286,10 +318,11 @@ pub async fn login(
         .verify_password(&body.username, &body.password)
         .await?
     {
-        Some(user) => start_login(&state, &user, StatusCode::OK).await,
+        Some(user) => start_login(&state, &user, StatusCode::OK, "password", Some(peer.ip())).await,
         None => {
             tracing::info!(user = %body.username.chars().take(64).collect::<String>().escape_debug(), "failed login");
             state.login_limits.failed(peer.ip(), Some(&body.username));
+            login_failed(&state, peer, Some(&body.username), "password").await;
             Err(ApiError::Unauthorized)
         }
     }
@@ -311,34 +344,51 @@ pub async fn token_login(
     ApiJson(body): ApiJson<TokenBody>,
 ) -> Result<Response, ApiError> {
     check_login_origin(&state, &headers)?;
-    rate_check(&state, peer, None)?;
+    rate_check(&state, peer, None, "token").await?;
     if body.token.len() > MAX_CREDENTIAL_BYTES {
+        login_failed(&state, peer, None, "token").await;
         return Err(ApiError::Unauthorized);
     }
-    let user = match redeem_one_time(&state, &body.token).await? {
-        Some(user) => user,
+    let (user, method) = match redeem_one_time(&state, &body.token).await? {
+        Some(user) => (user, "one_time_url"),
         None => match state.store.authenticate_api_token(&body.token).await? {
-            Some((user, t)) if t.scope == TokenScope::Full => user,
+            Some((user, t)) if t.scope == TokenScope::Full => (user, "token"),
             _ => {
                 state.login_limits.failed(peer.ip(), None);
+                login_failed(&state, peer, None, "token").await;
                 return Err(ApiError::Unauthorized);
             }
         },
     };
-    start_login(&state, &user, StatusCode::OK).await
+    start_login(&state, &user, StatusCode::OK, method, Some(peer.ip())).await
 }
 
 /// 429 while this client (or account) has used up its failed logins.
-fn rate_check(state: &AppState, peer: SocketAddr, account: Option<&str>) -> Result<(), ApiError> {
+async fn rate_check(
+    state: &AppState,
+    peer: SocketAddr,
+    account: Option<&str>,
+    method: &str,
+) -> Result<(), ApiError> {
     match state.login_limits.retry_after(peer.ip(), account) {
         Some(wait) => {
             tracing::info!(client = %peer.ip(), "login rate limited");
+            let mut entry = audit::anonymous(Some(peer.ip()), account, "login", audit::LIMITED);
+            entry.detail = json!({ "method": method });
+            state.audit.record(entry).await;
             Err(ApiError::RateLimited {
                 retry_after_secs: wait.as_secs().max(1),
             })
         }
         None => Ok(()),
     }
+}
+
+/// Records a failed login (the tried name truncated, never the secret).
+async fn login_failed(state: &AppState, peer: SocketAddr, account: Option<&str>, method: &str) {
+    let mut entry = audit::anonymous(Some(peer.ip()), account, "login", audit::FAILURE);
+    entry.detail = json!({ "method": method });
+    state.audit.record(entry).await;
 }
 
 /// Login endpoints change state (they set a cookie), so a cross-site page
@@ -401,12 +451,13 @@ pub async fn login_page(
     let Some(token) = q.token else {
         return Ok((StatusCode::OK, axum::response::Html(LOGIN_HELP)).into_response());
     };
-    rate_check(&state, peer, None)?;
+    rate_check(&state, peer, None, "one_time_url").await?;
     let Some(user) = redeem_one_time(&state, &token).await? else {
         state.login_limits.failed(peer.ip(), None);
+        login_failed(&state, peer, None, "one_time_url").await;
         return Err(ApiError::forbidden("invalid_login_token", "this login link is invalid or was already used; restart ccweb serve for a new one or log in with a password"));
     };
-    let mut resp = start_login(&state, &user, StatusCode::OK).await?;
+    let mut resp = start_login(&state, &user, StatusCode::OK, "one_time_url", Some(peer.ip())).await?;
     let cookie = resp.headers_mut().remove(SET_COOKIE);
     let mut redirect = Redirect::to("./").into_response();
     if let Some(c) = cookie {
@@ -420,17 +471,42 @@ const LOGIN_HELP: &str = "<!doctype html><title>ccweb login</title><p>Open the l
 /// `POST /api/auth/logout`: ends this login session.
 pub async fn logout(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     check_login_origin(&state, &headers)?;
     if let Some(secret) = cookie_value(&headers) {
+        let idle = Duration::from_secs(state.config.login_idle_ttl_secs);
+        if let Ok(Some((user, _))) = state.store.authenticate_login_session(secret, idle).await {
+            let mut entry = audit::by_user(&user, "logout", audit::SUCCESS);
+            entry.source = Some(peer.ip().to_string());
+            state.audit.record(entry).await;
+        }
         state.store.delete_login_session(secret).await?;
         // Its open sockets close at once (no receivers: nothing was open).
-        let _ = state.revocations.send(hash_token(secret));
+        let _ = state.revocations.send(Revocation::Login(hash_token(secret)));
     }
     let mut resp = StatusCode::NO_CONTENT.into_response();
     resp.headers_mut()
         .insert(SET_COOKIE, session_cookie(&state, "", 0));
+    Ok(resp)
+}
+
+/// `POST /api/auth/logout-all`: ends every login session of the caller
+/// (all browsers; API tokens stay), closing their sockets at once.
+pub async fn logout_all(State(state): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
+    let ended = state.store.delete_user_login_sessions(auth.user.id).await?;
+    let _ = state
+        .revocations
+        .send(Revocation::UserLogins(auth.user.id));
+    let mut entry = audit::by(&auth, "logout_all", audit::SUCCESS);
+    entry.detail = json!({ "login_sessions": ended });
+    state.audit.record(entry).await;
+    let mut resp = Json(json!({ "ended": ended })).into_response();
+    if matches!(auth.via, Via::Cookie) {
+        resp.headers_mut()
+            .insert(SET_COOKIE, session_cookie(&state, "", 0));
+    }
     Ok(resp)
 }
 

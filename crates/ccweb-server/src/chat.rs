@@ -12,7 +12,9 @@ use ccweb_protocol::Usage;
 use ccweb_runner::chat::ChatHandle;
 use ccweb_store::Store;
 
+use crate::audit::{self, Audit};
 use crate::notify::{Notifier, NotifyKind};
+use std::collections::HashMap;
 use crate::sessions::SessionManager;
 
 /// Live events kept for sockets that fall behind; a socket further behind
@@ -63,30 +65,33 @@ pub(crate) struct Recorder {
     events: broadcast::Sender<Arc<StoredEvent>>,
     done: watch::Sender<bool>,
     notifier: Notifier,
+    audit: Audit,
     manager: SessionManager,
     /// The Claude session id last written to the record.
     claude_session_id: Option<String>,
+    /// Open permission requests: tool and input summary, for the audit entry of the decision.
+    pending: HashMap<String, (String, String)>,
 }
 
 impl Recorder {
     /// A recorder for `live`'s session.
     pub(crate) fn new(
         session_id: Uuid,
-        store: Store,
         live: &LiveChat,
         done: watch::Sender<bool>,
-        notifier: Notifier,
         manager: SessionManager,
         claude_session_id: Option<String>,
     ) -> Self {
         Self {
             session_id,
-            store,
+            store: manager.store().clone(),
             events: live.events.clone(),
             done,
-            notifier,
+            notifier: manager.notifier().clone(),
+            audit: manager.audit().clone(),
             manager,
             claude_session_id,
+            pending: HashMap::new(),
         }
     }
 
@@ -147,8 +152,13 @@ impl Recorder {
             ChatEvent::PermissionRequest {
                 tool_name,
                 request_id,
+                input,
                 ..
             } => {
+                self.pending.insert(
+                    request_id.clone(),
+                    (tool_name.clone(), audit::tool_input_summary(input)),
+                );
                 self.notify(
                     NotifyKind::NeedsAttention,
                     serde_json::json!({"tool_name": tool_name, "request_id": request_id}),
@@ -166,6 +176,32 @@ impl Recorder {
                     serde_json::json!({"state": state, "exit_code": exit_code, "reason": detail}),
                 )
                 .await;
+            }
+            ChatEvent::PermissionResolved {
+                request_id,
+                resolution,
+                by,
+                remember,
+                ..
+            } => {
+                let (tool, input) = self.pending.remove(request_id).unwrap_or_default();
+                let user = match by {
+                    Some(name) => self.store.user_by_name(name).await.ok().flatten(),
+                    None => None,
+                };
+                let mut entry = match &user {
+                    Some(user) => audit::by_user(user, "permission.decision", audit::SUCCESS),
+                    None => audit::anonymous(None, None, "permission.decision", audit::SUCCESS),
+                };
+                entry.target = Some(id.to_string());
+                entry.detail = serde_json::json!({
+                    "request_id": request_id,
+                    "tool": tool,
+                    "input": input,
+                    "resolution": resolution,
+                    "remember": remember,
+                });
+                self.audit.record(entry).await;
             }
             _ => {}
         }

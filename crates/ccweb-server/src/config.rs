@@ -97,6 +97,35 @@ pub struct Config {
     pub webhook_timeout_secs: u64,
     /// Delivery attempts after the first failed one.
     pub webhook_retries: u32,
+    /// Also append every audit entry to this file as a JSON line (created 0600).
+    pub audit_log_file: Option<PathBuf>,
+    /// Delete audit entries older than this many days; 0 = keep them forever.
+    pub audit_retention_days: u64,
+    /// Running sessions at most per user; past it: 429.
+    pub max_sessions_per_user: usize,
+    /// Session starts (create and resume) allowed per user per minute; past it: 429.
+    pub session_starts_per_user_per_minute: u32,
+    /// Open TCP connections at most, over all clients; past it new ones are closed at once.
+    pub max_connections: usize,
+    /// Open TCP connections at most per client address.
+    pub max_connections_per_ip: usize,
+    /// Open WebSockets at most per user; past it: 429.
+    pub max_sockets_per_user: usize,
+    /// WebSocket messages a client may send per second on one socket (bursts of twice that);
+    /// past it the socket is closed with 1008.
+    pub ws_messages_per_second: u32,
+    /// WebSocket input bytes a client may send per second on one socket (bursts of
+    /// `ws_max_message_bytes` at least); past it the socket is closed with 1008.
+    pub ws_bytes_per_second: u32,
+    /// A client must send a request's headers within this long.
+    pub http_header_timeout_secs: u64,
+    /// A request (body included) must be answered within this long; past it: 408.
+    pub http_request_timeout_secs: u64,
+    /// Per-user working roots, e.g. `/srv/work/{user}`: when set, a non-admin user's
+    /// sessions must lie inside these (created 0700 on first use) instead of `allowed_roots`.
+    pub user_roots: Vec<String>,
+    /// Let clients choose the permission mode `bypassPermissions` (no prompts at all).
+    pub allow_bypass_permissions: bool,
 }
 
 impl Default for Config {
@@ -155,6 +184,19 @@ impl Default for Config {
             webhook_url: None,
             webhook_timeout_secs: 5,
             webhook_retries: 3,
+            audit_log_file: None,
+            audit_retention_days: 90,
+            max_sessions_per_user: 8,
+            session_starts_per_user_per_minute: 20,
+            max_connections: 1024,
+            max_connections_per_ip: 128,
+            max_sockets_per_user: 64,
+            ws_messages_per_second: 500,
+            ws_bytes_per_second: 4 * 1024 * 1024,
+            http_header_timeout_secs: 15,
+            http_request_timeout_secs: 60,
+            user_roots: Vec::new(),
+            allow_bypass_permissions: false,
         }
     }
 }
@@ -198,8 +240,26 @@ impl Config {
                 ),
             );
         }
-        if self.max_sessions == 0 {
-            return err("max_sessions", "must be at least 1".into());
+        let at_least_one = [
+            ("max_sessions", self.max_sessions),
+            ("max_sessions_per_user", self.max_sessions_per_user),
+            ("max_connections", self.max_connections),
+            ("max_connections_per_ip", self.max_connections_per_ip),
+            ("max_sockets_per_user", self.max_sockets_per_user),
+            ("session_starts_per_user_per_minute", self.session_starts_per_user_per_minute as usize),
+            ("ws_messages_per_second", self.ws_messages_per_second as usize),
+            ("ws_bytes_per_second", self.ws_bytes_per_second as usize),
+            ("http_header_timeout_secs", self.http_header_timeout_secs as usize),
+            ("http_request_timeout_secs", self.http_request_timeout_secs as usize),
+        ];
+        for (key, value) in at_least_one {
+            if value == 0 {
+                return err(key, "must be at least 1".into());
+            }
+        }
+        for template in &self.user_roots {
+            crate::paths::check_user_root_template(template)
+                .map_err(|message| ConfigError { key: "user_roots", message })?;
         }
         if self.claude_bin.as_os_str().is_empty() {
             return err("claude_bin", "must not be empty".into());

@@ -53,10 +53,18 @@ pub enum ApiError {
     #[error("{0}")]
     SpawnFailed(String),
     /// 429: too many attempts; try again after this many seconds.
-    #[error("too many failed attempts; try again in {retry_after_secs} s")]
+    #[error("too many attempts; try again in {retry_after_secs} s")]
     RateLimited {
         /// Seconds until the next attempt is allowed.
         retry_after_secs: u64,
+    },
+    /// 429: a per-user quota is used up (running sessions, open sockets).
+    #[error("{message}")]
+    QuotaExceeded {
+        /// snake_case code.
+        code: &'static str,
+        /// Which quota, and what to do.
+        message: String,
     },
     /// 501: not built yet.
     #[error("{0}")]
@@ -111,7 +119,9 @@ impl ApiError {
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::QuotaExceeded { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::SpawnFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -123,7 +133,8 @@ impl ApiError {
             Self::BadRequest { code, .. }
             | Self::Forbidden { code, .. }
             | Self::Conflict { code, .. }
-            | Self::Unavailable { code, .. } => code,
+            | Self::Unavailable { code, .. }
+            | Self::QuotaExceeded { code, .. } => code,
             Self::Unauthorized => "unauthorized",
             Self::NotFound(_) => "not_found",
             Self::TooLarge { .. } => "too_large",

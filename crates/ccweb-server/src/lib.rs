@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod chat;
 pub mod config;
@@ -104,16 +105,36 @@ impl Server {
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
         let notifier = notify::Notifier::new(&config, cancel.clone(), &tracker);
+        let audit = audit::Audit::start(
+            store.clone(),
+            config.audit_log_file.as_deref(),
+            config.audit_retention_days,
+            cancel.clone(),
+            &tracker,
+        )
+        .await
+        .map_err(|e| {
+            std::io::Error::other(format!(
+                "cannot open the audit log file {}: {e}",
+                config
+                    .audit_log_file
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new(""))
+                    .display()
+            ))
+        })?;
         let sessions = sessions::SessionManager::new(
             config.clone(),
             store.clone(),
             notifier,
+            audit.clone(),
             cancel.clone(),
             tracker.clone(),
         );
         let config_limits = (
             config.login_failures_per_ip_per_minute,
             config.login_failures_per_account_per_minute,
+            config.max_sockets_per_user,
         );
         let state = AppState::new(Inner {
             origins: origin::OriginPolicy::new(&config),
@@ -125,6 +146,8 @@ impl Server {
             one_time_token: Mutex::new(one_time),
             shutting_down: AtomicBool::new(false),
             revocations: tokio::sync::broadcast::channel(64).0,
+            audit,
+            sockets: limits::SocketCounts::new(config_limits.2),
             login_limits: limits::LoginLimits::new(config_limits.0, config_limits.1),
         });
         Ok(Self {

@@ -90,6 +90,60 @@ impl LoginLimits {
     }
 }
 
+/// Open WebSockets per user, capped at `max_sockets_per_user`.
+pub struct SocketCounts {
+    per_user: Mutex<HashMap<uuid::Uuid, usize>>,
+    max_per_user: usize,
+}
+
+/// One open socket of a user; the count goes down when it drops.
+pub struct SocketGuard {
+    counts: std::sync::Arc<SocketCounts>,
+    user: uuid::Uuid,
+}
+
+impl SocketCounts {
+    /// Counts with a cap of `max_per_user`.
+    pub fn new(max_per_user: usize) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self {
+            per_user: Mutex::new(HashMap::new()),
+            max_per_user,
+        })
+    }
+
+    /// Takes a place for one more socket of `user`; `None` at the cap.
+    pub fn acquire(self: &std::sync::Arc<Self>, user: uuid::Uuid) -> Option<SocketGuard> {
+        let mut map = self.per_user.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(user).or_insert(0);
+        if *n >= self.max_per_user {
+            return None;
+        }
+        *n += 1;
+        Some(SocketGuard {
+            counts: self.clone(),
+            user,
+        })
+    }
+
+    /// Open sockets of `user`.
+    pub fn open(&self, user: uuid::Uuid) -> usize {
+        let map = self.per_user.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&user).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for SocketGuard {
+    fn drop(&mut self) {
+        let mut map = self.counts.per_user.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.user) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.user);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,9 +61,92 @@ pub fn resolve_working_dir(requested: &str, roots: &[PathBuf]) -> Result<PathBuf
     Ok(canonical)
 }
 
+/// The placeholder of `user_roots` templates.
+const USER_PLACEHOLDER: &str = "{user}";
+
+/// Checks a `user_roots` template: an absolute path with `{user}` as one
+/// whole component, whose part before it exists.
+pub fn check_user_root_template(template: &str) -> Result<(), String> {
+    let path = Path::new(template);
+    if !path.is_absolute() {
+        return Err(format!("{template:?} must be an absolute path"));
+    }
+    let holders = path
+        .components()
+        .filter(|c| c.as_os_str() == USER_PLACEHOLDER)
+        .count();
+    if holders != 1 || template.matches(USER_PLACEHOLDER).count() != 1 {
+        return Err(format!(
+            "{template:?} must contain {USER_PLACEHOLDER} exactly once, as a whole path component (e.g. /srv/work/{USER_PLACEHOLDER})"
+        ));
+    }
+    let parent = template
+        .split(USER_PLACEHOLDER)
+        .next()
+        .unwrap_or_default();
+    if !Path::new(parent).is_dir() {
+        return Err(format!("{parent:?} (the part before {USER_PLACEHOLDER}) is not a directory"));
+    }
+    Ok(())
+}
+
+/// The roots `user` may work in: `allowed_roots` for admins and when no
+/// `user_roots` are configured; else the user's own roots, created (0700)
+/// on first use. User names are `[a-z0-9][a-z0-9_.-]*`, so a name can
+/// neither climb out (`..`) nor contain a separator, and distinct names
+/// give distinct directories.
+pub fn roots_for(config: &crate::Config, user: &ccweb_store::User) -> Result<Vec<PathBuf>, ApiError> {
+    if user.is_admin || config.user_roots.is_empty() {
+        return Ok(config.allowed_roots.clone());
+    }
+    let mut roots = Vec::with_capacity(config.user_roots.len());
+    for template in &config.user_roots {
+        let dir = PathBuf::from(template.replace(USER_PLACEHOLDER, &user.name));
+        if !dir.exists() {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .mode(0o700)
+                .create(&dir)
+                .map_err(|e| {
+                    ApiError::internal(std::io::Error::other(format!(
+                        "cannot create {}: {e}",
+                        dir.display()
+                    )))
+                })?;
+        }
+        let canonical = std::fs::canonicalize(&dir)
+            .map_err(|e| {
+            ApiError::internal(std::io::Error::other(format!(
+                "cannot resolve {}: {e}",
+                dir.display()
+            )))
+        })?;
+        roots.push(canonical);
+    }
+    Ok(roots)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_root_templates_need_one_whole_placeholder_under_an_existing_dir() {
+        let tmp = std::env::temp_dir();
+        let ok = format!("{}/{{user}}", tmp.display());
+        assert!(check_user_root_template(&ok).is_ok());
+        let nested = format!("{}/{{user}}/work", tmp.display());
+        assert!(check_user_root_template(&nested).is_ok());
+        for bad in [
+            "relative/{user}".to_owned(),
+            format!("{}/x-{{user}}", tmp.display()),
+            format!("{}/{{user}}/{{user}}", tmp.display()),
+            format!("{}", tmp.display()),
+            "/no/such/parent/{user}".to_owned(),
+        ] {
+            assert!(check_user_root_template(&bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn containment_is_component_wise_and_follows_symlinks() {

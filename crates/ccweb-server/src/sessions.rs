@@ -24,7 +24,7 @@ use crate::chat::{LiveChat, Recorder};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::notify::Notifier;
-use crate::paths::resolve_working_dir;
+use crate::paths::{resolve_working_dir, roots_for};
 use crate::transcripts;
 
 /// Default terminal size when the client does not say.
@@ -100,6 +100,34 @@ fn validate_claude_session_id(id: &str) -> Result<String, ApiError> {
                 "resume must be a Claude session id (a UUID)",
             )
         })
+}
+
+/// Checks a permission mode against the CLI's modes and the server's
+/// policy: `bypassPermissions` (no prompts at all) only where the operator
+/// allows it.
+pub fn check_permission_mode(config: &Config, mode: &str) -> Result<(), ApiError> {
+    if !PERMISSION_MODES.contains(&mode) {
+        return Err(ApiError::bad_request(
+            "invalid_permission_mode",
+            format!(
+                "permission_mode must be one of {}",
+                PERMISSION_MODES.join(", ")
+            ),
+        ));
+    }
+    if mode == "bypassPermissions" && !config.allow_bypass_permissions {
+        return Err(ApiError::forbidden(
+            "permission_mode_not_allowed",
+            "bypassPermissions is turned off on this server (allow_bypass_permissions)",
+        ));
+    }
+    Ok(())
+}
+
+/// The running-session slots a session holds until it ends.
+struct Slots {
+    _global: OwnedSemaphorePermit,
+    _user: OwnedSemaphorePermit,
 }
 
 /// Starts and tracks sessions.
@@ -178,7 +206,12 @@ impl Live {
 struct Inner {
     live: Mutex<HashMap<Uuid, Live>>,
     notifier: Notifier,
+    audit: crate::audit::Audit,
     slots: Arc<Semaphore>,
+    /// Running-session slots of each user (`max_sessions_per_user` each).
+    user_slots: Mutex<HashMap<Uuid, Arc<Semaphore>>>,
+    /// Session starts per user per minute.
+    starts: governor::DefaultKeyedRateLimiter<Uuid>,
     store: Store,
     config: Config,
     cancel: CancellationToken,
@@ -191,6 +224,7 @@ impl SessionManager {
         config: Config,
         store: Store,
         notifier: Notifier,
+        audit: crate::audit::Audit,
         cancel: CancellationToken,
         tracker: TaskTracker,
     ) -> Self {
@@ -198,13 +232,34 @@ impl SessionManager {
             inner: Arc::new(Inner {
                 live: Mutex::new(HashMap::new()),
                 notifier,
+                audit,
                 slots: Arc::new(Semaphore::new(config.max_sessions)),
+                user_slots: Mutex::new(HashMap::new()),
+                starts: governor::RateLimiter::keyed(governor::Quota::per_minute(
+                    std::num::NonZeroU32::new(config.session_starts_per_user_per_minute)
+                        .unwrap_or(std::num::NonZeroU32::MIN),
+                )),
                 store,
                 config,
                 cancel,
                 tracker,
             }),
         }
+    }
+
+    /// The database.
+    pub(crate) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Where session notifications go.
+    pub(crate) fn notifier(&self) -> &Notifier {
+        &self.inner.notifier
+    }
+
+    /// The audit log.
+    pub(crate) fn audit(&self) -> &crate::audit::Audit {
+        &self.inner.audit
     }
 
     /// A live session.
@@ -259,7 +314,8 @@ impl SessionManager {
 
     /// Validates a request and starts a new session for `owner`.
     pub async fn create(&self, owner: &User, req: CreateSession) -> Result<SessionInfo, ApiError> {
-        let cwd = resolve_working_dir(&req.working_dir, &self.inner.config.allowed_roots)?;
+        let roots = roots_for(&self.inner.config, owner)?;
+        let cwd = resolve_working_dir(&req.working_dir, &roots)?;
         let title = match &req.title {
             Some(t) => validate_title(t)?,
             None => cwd
@@ -274,15 +330,7 @@ impl SessionManager {
             .permission_mode
             .clone()
             .unwrap_or_else(|| "default".into());
-        if !PERMISSION_MODES.contains(&permission_mode.as_str()) {
-            return Err(ApiError::bad_request(
-                "invalid_permission_mode",
-                format!(
-                    "permission_mode must be one of {}",
-                    PERMISSION_MODES.join(", ")
-                ),
-            ));
-        }
+        check_permission_mode(&self.inner.config, &permission_mode)?;
         let resume = req
             .resume
             .as_deref()
@@ -295,7 +343,7 @@ impl SessionManager {
             req.cols.unwrap_or(i64::from(DEFAULT_COLS)),
             req.rows.unwrap_or(i64::from(DEFAULT_ROWS)),
         );
-        let permit = self.slot()?;
+        let permit = self.slot(owner.id)?;
         let now = OffsetDateTime::now_utc();
         let record = self
             .inner
@@ -340,7 +388,7 @@ impl SessionManager {
                 message: "the server is shutting down".into(),
             });
         }
-        let permit = self.slot()?;
+        let permit = self.slot(record.owner_id)?;
         self.inner
             .store
             .set_session_state(record.id, SessionState::Starting)
@@ -364,9 +412,40 @@ impl SessionManager {
         Ok(())
     }
 
-    /// A running-session slot, or 503 past the global limit.
-    fn slot(&self) -> Result<OwnedSemaphorePermit, ApiError> {
-        self.inner
+    /// Slots for one more running session of `owner`: 429 past the start
+    /// rate or the user's limit, 503 past the global limit.
+    fn slot(&self, owner: Uuid) -> Result<Slots, ApiError> {
+        let config = &self.inner.config;
+        if let Err(not_until) = self.inner.starts.check_key(&owner) {
+            use governor::clock::{Clock, DefaultClock};
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            return Err(ApiError::RateLimited {
+                retry_after_secs: wait.as_secs().max(1),
+            });
+        }
+        let user_slots = {
+            let mut all = self
+                .inner
+                .user_slots
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            // Forget users with nothing running, so the map stays small.
+            all.retain(|_, s| s.available_permits() < config.max_sessions_per_user);
+            all.entry(owner)
+                .or_insert_with(|| Arc::new(Semaphore::new(config.max_sessions_per_user)))
+                .clone()
+        };
+        let user = user_slots
+            .try_acquire_owned()
+            .map_err(|_| ApiError::QuotaExceeded {
+                code: "session_quota",
+                message: format!(
+                    "you already run your maximum of {} sessions; stop one and try again",
+                    config.max_sessions_per_user
+                ),
+            })?;
+        let global = self
+            .inner
             .slots
             .clone()
             .try_acquire_owned()
@@ -374,16 +453,20 @@ impl SessionManager {
                 code: "at_capacity",
                 message: format!(
                     "the server runs its maximum of {} sessions; stop one and try again",
-                    self.inner.config.max_sessions
+                    config.max_sessions
                 ),
-            })
+            })?;
+        Ok(Slots {
+            _global: global,
+            _user: user,
+        })
     }
 
     async fn start(
         &self,
         record: SessionRecord,
         continuing: bool,
-        permit: OwnedSemaphorePermit,
+        permit: Slots,
     ) -> Result<SessionInfo, ApiError> {
         let store = &self.inner.store;
         let spec = self.spawn_spec(&record, continuing);
@@ -417,10 +500,8 @@ impl SessionManager {
                     let (live, done) = LiveChat::new(handle);
                     let recorder = Recorder::new(
                         record.id,
-                        store.clone(),
                         &live,
                         done,
-                        self.inner.notifier.clone(),
                         self.clone(),
                         record.claude_session_id.clone(),
                     );

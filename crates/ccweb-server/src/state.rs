@@ -36,8 +36,12 @@ pub struct Inner {
     pub shutting_down: AtomicBool,
     /// Failed-login limits.
     pub login_limits: crate::limits::LoginLimits,
-    /// Logouts: the hash of each ended cookie secret, so its sockets close.
-    pub revocations: tokio::sync::broadcast::Sender<[u8; 32]>,
+    /// Ended credentials (logout, revoked token, disabled user), so their sockets close.
+    pub revocations: tokio::sync::broadcast::Sender<crate::auth::Revocation>,
+    /// The audit log.
+    pub audit: crate::audit::Audit,
+    /// Open WebSockets per user.
+    pub sockets: Arc<crate::limits::SocketCounts>,
 }
 
 impl AppState {

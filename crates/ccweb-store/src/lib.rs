@@ -5,6 +5,7 @@
 //! migrations. Every operation is a method on [`Store`]; the feature modules below each add
 //! theirs.
 
+mod audit;
 mod codec;
 mod error;
 mod events;
@@ -17,6 +18,7 @@ mod users;
 #[cfg(test)]
 mod tests;
 
+pub use audit::{AuditFilter, AuditRecord, NewAuditEntry, MAX_AUDIT_PAGE};
 pub use error::{Result, StoreError};
 pub use events::MAX_EVENTS_PAGE;
 pub use login::LoginSession;

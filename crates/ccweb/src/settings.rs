@@ -97,8 +97,9 @@ pub(crate) fn load(global: &Global, flags: &ServeFlags) -> Result<Config, Settin
 /// Keys whose value is a list. In the environment they are written
 /// comma-separated (`CCWEB_ALLOWED_ROOTS=/srv/a,/srv/b`) or as a TOML array
 /// (`CCWEB_CLAUDE_ARGS='["--verbose"]'`).
-const LIST_KEYS: [&str; 5] = [
+const LIST_KEYS: [&str; 6] = [
     "allowed_roots",
+    "user_roots",
     "claude_args",
     "allowed_origins",
     "allowed_hosts",

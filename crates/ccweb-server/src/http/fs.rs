@@ -29,10 +29,10 @@ pub struct DirsQuery {
 /// Lists the subdirectories of a directory inside the allowed roots.
 pub async fn dirs(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     ApiQuery(q): ApiQuery<DirsQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let roots = &state.config.allowed_roots;
+    let roots = &crate::paths::roots_for(&state.config, &auth.user)?;
     let requested = match q.path.as_deref() {
         Some(p) if !p.is_empty() => p.to_owned(),
         _ => roots

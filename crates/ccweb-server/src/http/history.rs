@@ -30,7 +30,8 @@ pub async fn history(
     auth: Auth,
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let cwd = resolve_working_dir(&q.working_dir, &state.config.allowed_roots)?;
+    let roots = crate::paths::roots_for(&state.config, &auth.user)?;
+    let cwd = resolve_working_dir(&q.working_dir, &roots)?;
     let Some(home) = claude_home(&child_env(&state.config)) else {
         return Ok(Json(json!({"working_dir": cwd, "conversations": []})));
     };

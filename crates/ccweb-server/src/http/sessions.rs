@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::audit;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::json::{ApiJson, ApiQuery};
@@ -48,6 +49,29 @@ async fn owned_session(
     Ok(r)
 }
 
+/// Audits `action` on session `r`; on someone else's session (an admin)
+/// the action is recorded as `admin.<action>` with the owner.
+pub(crate) async fn record_on_session(
+    state: &AppState,
+    auth: &Auth,
+    action: &str,
+    r: &SessionRecord,
+    outcome: &str,
+) {
+    let on_behalf = r.owner_id != auth.user.id;
+    let action = if on_behalf {
+        format!("admin.{action}")
+    } else {
+        action.to_owned()
+    };
+    let mut entry = audit::by(auth, &action, outcome);
+    entry.target = Some(r.id.to_string());
+    if on_behalf {
+        entry.detail = json!({"owner_id": r.owner_id});
+    }
+    state.audit.record(entry).await;
+}
+
 /// `POST /api/claude/sessions`.
 pub async fn create(
     State(state): State<AppState>,
@@ -60,8 +84,22 @@ pub async fn create(
             message: "the server is shutting down".into(),
         });
     }
-    let info = state.sessions.create(&auth.user, body).await?;
-    Ok((StatusCode::CREATED, Json(info)).into_response())
+    let detail = json!({"mode": body.mode, "working_dir": body.working_dir, "resume": body.resume});
+    match state.sessions.create(&auth.user, body).await {
+        Ok(info) => {
+            let mut entry = audit::by(&auth, "session.create", audit::SUCCESS);
+            entry.target = Some(info.id.to_string());
+            entry.detail = detail;
+            state.audit.record(entry).await;
+            Ok((StatusCode::CREATED, Json(info)).into_response())
+        }
+        Err(e) => {
+            let mut entry = audit::by(&auth, "session.create", audit::outcome_of(&e));
+            entry.detail = json!({"request": detail, "error": e.code()});
+            state.audit.record(entry).await;
+            Err(e)
+        }
+    }
 }
 
 /// `GET /api/claude/sessions` query.
@@ -85,6 +123,12 @@ pub async fn list(
         ));
     }
     let owner = if q.all { None } else { Some(auth.user.id) };
+    if q.all {
+        state
+            .audit
+            .record(audit::by(&auth, "admin.sessions.list", audit::SUCCESS))
+            .await;
+    }
     let sessions: Vec<_> = state
         .store
         .list_sessions(owner)
@@ -149,6 +193,8 @@ pub async fn delete(
     // Admins may stop anyone's session.
     let r = visible_session(&state, &auth, &id).await?;
     state.sessions.stop(r.id).await;
+    let action = if q.purge { "session.delete" } else { "session.stop" };
+    record_on_session(&state, &auth, action, &r, audit::SUCCESS).await;
     if q.purge {
         state.store.delete_session(r.id).await?;
         return Ok(StatusCode::NO_CONTENT.into_response());
@@ -168,8 +214,13 @@ pub async fn resume(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let r = owned_session(&state, &auth, &id).await?;
-    let info = state.sessions.resume(r).await?;
-    Ok(Json(info).into_response())
+    let result = state.sessions.resume(r.clone()).await;
+    let outcome = match &result {
+        Ok(_) => audit::SUCCESS,
+        Err(e) => audit::outcome_of(e),
+    };
+    record_on_session(&state, &auth, "session.resume", &r, outcome).await;
+    Ok(Json(result?).into_response())
 }
 
 /// `GET /api/claude/sessions/{id}/events` query.

@@ -90,6 +90,7 @@ impl ChatSocket<'_> {
             return close(self.socket, CLOSE_NORMAL, "session ended").await;
         };
         let mut keepalive = Keepalive::new(self.state);
+        let limit = super::InputLimit::new(self.state);
         // Every handle to the session keeps the live feed open, this one's
         // included, so the feed never reports the end: the recorder does.
         let live = self.live.clone();
@@ -139,7 +140,7 @@ impl ChatSocket<'_> {
                 },
                 msg = self.socket.recv() => {
                     keepalive.heard();
-                    let reply = match incoming(self.socket, msg).await {
+                    let reply = match incoming(self.socket, msg, &limit).await {
                         Incoming::End => return,
                         Incoming::Control => None,
                         Incoming::Binary(_) => Some(error("bad_message", "send JSON text messages on the chat socket")),
@@ -243,7 +244,12 @@ impl ChatSocket<'_> {
                 handle.answer(request_id, answer).await
             }
             ChatClientMsg::Interrupt => handle.interrupt().await,
-            ChatClientMsg::SetPermissionMode { mode } => handle.set_permission_mode(mode).await,
+            ChatClientMsg::SetPermissionMode { mode } => {
+                if let Err(e) = crate::sessions::check_permission_mode(&self.state.config, &mode) {
+                    return Some(error(e.code(), e.to_string()));
+                }
+                handle.set_permission_mode(mode).await
+            }
             ChatClientMsg::SetModel { model } => {
                 if let Some(Err(e)) = model.as_deref().map(crate::sessions::validate_model) {
                     return Some(error("invalid_message", e.to_string()));

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use crate::auth::{Auth, Via};
 use crate::error::ApiError;
-use crate::http::sessions::visible_session;
+use crate::http::sessions::{record_on_session, visible_session};
 use crate::state::AppState;
 use ccweb_protocol::SessionInfo;
 use ccweb_runner::TerminalHandle;
@@ -46,14 +46,14 @@ pub(crate) fn revoked(state: &AppState, auth: &Auth) -> Revoked {
     let mut logouts = state.revocations.subscribe();
     let state = state.clone();
     let credential = auth.credential.clone();
+    let user = auth.user.id;
     Box::pin(async move {
-        let mine = credential.cookie_hash();
         let mut recheck =
             tokio::time::interval_at(tokio::time::Instant::now() + AUTH_RECHECK, AUTH_RECHECK);
         loop {
             tokio::select! {
-                hash = logouts.recv() => match hash {
-                    Ok(hash) if Some(hash) == mine => return,
+                ended = logouts.recv() => match ended {
+                    Ok(r) if credential.ended_by(&r, user) => return,
                     Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
                 },
@@ -104,6 +104,8 @@ pub(crate) struct Attach {
     pub(crate) readonly: bool,
     /// Fires when the caller's access ends (logout, revocation, disabled user).
     pub(crate) revoked: Revoked,
+    /// This socket's place in the user's socket quota.
+    pub(crate) _slot: crate::limits::SocketGuard,
 }
 
 /// Checks that `auth` may see session `id` and decides read-only: asked
@@ -128,12 +130,25 @@ pub(crate) async fn authorize(
     let readonly = asked
         || matches!(auth.via, Via::Token(TokenScope::Read))
         || auth.user.id != record.owner_id;
+    let Some(slot) = state.sockets.acquire(auth.user.id) else {
+        let e = ApiError::QuotaExceeded {
+            code: "socket_quota",
+            message: format!(
+                "you have the maximum of {} sockets open; close some tabs and try again",
+                state.config.max_sockets_per_user
+            ),
+        };
+        record_on_session(state, auth, "session.attach", &record, crate::audit::LIMITED).await;
+        return Err(e);
+    };
+    record_on_session(state, auth, "session.attach", &record, crate::audit::SUCCESS).await;
     let handle = state.sessions.handle(record.id);
     Ok(Attach {
         info: state.sessions.info(record),
         handle,
         readonly,
         revoked: revoked(state, auth),
+        _slot: slot,
     })
 }
 
@@ -193,11 +208,60 @@ pub(crate) enum Incoming {
     End,
 }
 
-/// Sorts out what `socket.recv()` returned.
+/// Per-socket input limits: messages and bytes per second (GCRA, by
+/// `governor`). A client past them is closed with 1008: a person typing
+/// or pasting never gets near the defaults, a flood does.
+pub(crate) struct InputLimit {
+    messages: governor::DefaultDirectRateLimiter,
+    bytes: governor::DefaultDirectRateLimiter,
+}
+
+impl InputLimit {
+    /// The limits of `ws_messages_per_second` and `ws_bytes_per_second`.
+    pub(crate) fn new(state: &AppState) -> Self {
+        use governor::{Quota, RateLimiter};
+        use std::num::NonZeroU32;
+        let nz = |n: u32| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+        let c = &state.config;
+        let messages = Quota::per_second(nz(c.ws_messages_per_second))
+            .allow_burst(nz(c.ws_messages_per_second.saturating_mul(2)));
+        // One message of the largest allowed size always fits in a burst.
+        let max_message = u32::try_from(c.ws_max_message_bytes).unwrap_or(u32::MAX);
+        let bytes = Quota::per_second(nz(c.ws_bytes_per_second))
+            .allow_burst(nz(c.ws_bytes_per_second.max(max_message)));
+        Self {
+            messages: RateLimiter::direct(messages),
+            bytes: RateLimiter::direct(bytes),
+        }
+    }
+
+    /// Counts one message of `len` bytes; `false` when it is over the limit.
+    fn allow(&self, len: usize) -> bool {
+        let len = u32::try_from(len.max(1)).unwrap_or(u32::MAX);
+        let bytes_ok = std::num::NonZeroU32::new(len)
+            .is_some_and(|n| matches!(self.bytes.check_n(n), Ok(Ok(()))));
+        self.messages.check().is_ok() && bytes_ok
+    }
+}
+
+/// Sorts out what `socket.recv()` returned, enforcing the input limits.
 pub(crate) async fn incoming(
     socket: &mut WebSocket,
     msg: Option<Result<Message, axum::Error>>,
+    limit: &InputLimit,
 ) -> Incoming {
+    let len = match &msg {
+        Some(Ok(Message::Text(t))) => Some(t.len()),
+        Some(Ok(Message::Binary(b))) => Some(b.len()),
+        _ => None,
+    };
+    if let Some(len) = len {
+        if !limit.allow(len) {
+            tracing::warn!("WebSocket input over the rate limit: closing");
+            close(socket, CLOSE_POLICY, "input rate limit exceeded").await;
+            return Incoming::End;
+        }
+    }
     match msg {
         None | Some(Ok(Message::Close(_))) => Incoming::End,
         Some(Err(e)) => {

@@ -156,6 +156,7 @@ async fn run(
     };
     let mut utf8 = Utf8Carry::default();
     let mut keepalive = Keepalive::new(state);
+    let limit = super::InputLimit::new(state);
     loop {
         tokio::select! {
             () = &mut revoked => {
@@ -184,7 +185,7 @@ async fn run(
             }
             msg = socket.recv() => {
                 keepalive.heard();
-                let reply = match incoming(socket, msg).await {
+                let reply = match incoming(socket, msg, &limit).await {
                     Incoming::End => return,
                     Incoming::Control => None,
                     Incoming::Binary(_) => Some(("bad_message", "send JSON text messages on the chat socket".to_owned())),

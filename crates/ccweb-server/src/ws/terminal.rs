@@ -106,6 +106,7 @@ async fn run(
         return;
     }
     let mut keepalive = Keepalive::new(state);
+    let limit = super::InputLimit::new(state);
     loop {
         tokio::select! {
             () = &mut revoked => {
@@ -137,7 +138,7 @@ async fn run(
             }
             msg = socket.recv() => {
                 keepalive.heard();
-                let reply = match incoming(socket, msg).await {
+                let reply = match incoming(socket, msg, &limit).await {
                     Incoming::End => return,
                     Incoming::Control => None,
                     Incoming::Binary(data) => input(&handle, readonly, data).await,

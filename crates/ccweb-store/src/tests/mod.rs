@@ -1,5 +1,6 @@
 //! Tests of the store against real SQLite files in temporary directories.
 
+mod audit;
 mod events;
 mod login;
 mod open;
