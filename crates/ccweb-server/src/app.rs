@@ -4,7 +4,7 @@
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -22,6 +22,14 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/logout-all", post(auth::logout_all))
         .route("/me", get(auth::me))
         .route("/admin/status", get(admin_status))
+        .route("/admin/audit", get(http::admin::audit_log))
+        .route(
+            "/admin/users",
+            get(http::admin::list_users).post(http::admin::create_user),
+        )
+        .route("/admin/users/{name}", patch(http::admin::update_user))
+        .route("/tokens", get(http::tokens::list).post(http::tokens::create))
+        .route("/tokens/{id}", delete(http::tokens::revoke))
         .route(
             "/claude/sessions",
             post(http::sessions::create).get(http::sessions::list),
@@ -51,7 +59,12 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(auth::login_page))
         .fallback(ui)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(axum::middleware::map_response(json_too_large))
+        // A slow client cannot hold a request (body included) open forever.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            std::time::Duration::from_secs(state.config.http_request_timeout_secs),
+        ))
+        .layer(axum::middleware::map_response(json_errors))
         .layer(axum::middleware::from_fn_with_state(
             state.config.behind_https(),
             security_headers,
@@ -121,20 +134,28 @@ async fn method_not_allowed() -> Response {
     )
 }
 
-/// Body-limit rejections from outside our extractors still answer JSON.
-async fn json_too_large(resp: Response) -> Response {
+/// Body-limit and timeout answers from outside our extractors still answer JSON.
+async fn json_errors(resp: Response) -> Response {
     let is_json = resp
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if resp.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
-        return error_body(
+    if is_json {
+        return resp;
+    }
+    match resp.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => error_body(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
             "request body too large",
-        );
+        ),
+        StatusCode::REQUEST_TIMEOUT => error_body(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request took too long to arrive or to answer",
+        ),
+        _ => resp,
     }
-    resp
 }
 
 /// `GET /api/admin/status`: live counts for operators (and leak tests).

@@ -18,12 +18,13 @@ pub mod limits;
 pub mod notify;
 pub mod origin;
 pub mod paths;
+pub mod serve;
 pub mod sessions;
 pub mod state;
 pub mod transcripts;
 pub mod ws;
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -147,7 +148,7 @@ impl Server {
             shutting_down: AtomicBool::new(false),
             revocations: tokio::sync::broadcast::channel(64).0,
             audit,
-            sockets: limits::SocketCounts::new(config_limits.2),
+            sockets: limits::Counts::new(config_limits.2, usize::MAX),
             login_limits: limits::LoginLimits::new(config_limits.0, config_limits.1),
         });
         Ok(Self {
@@ -175,25 +176,15 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
-        use axum::serve::ListenerExt;
         let state = self.state;
         let app = app::router(state.clone());
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "TCP_NODELAY");
-            }
-        });
-        let cancel = state.cancel.clone();
-        let server = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { cancel.cancelled().await });
-        let mut server = std::pin::pin!(server.into_future());
+        let server = serve::serve(self.listener, app, state.clone());
+        let mut server = std::pin::pin!(server);
         let mut shutdown = std::pin::pin!(shutdown);
-        let served_early = tokio::select! {
-            () = &mut shutdown => None,
-            r = &mut server => Some(r),
+        // The accept loop only ends when the cancel token fires.
+        let server_done = tokio::select! {
+            () = &mut shutdown => false,
+            () = &mut server => true,
         };
         tracing::info!("shutting down");
         state.shutting_down.store(true, Ordering::Relaxed);
@@ -201,8 +192,8 @@ impl Server {
         state.tracker.close();
         let limit = Duration::from_secs(state.config.shutdown_timeout_secs);
         let drained = tokio::time::timeout(limit, async {
-            if served_early.is_none() {
-                let _ = server.await;
+            if !server_done {
+                server.await;
             }
             state.tracker.wait().await;
         })
@@ -215,9 +206,6 @@ impl Server {
         }
         state.store.close().await;
         tracing::info!("stopped");
-        match served_early {
-            Some(Err(e)) => Err(e.into()),
-            _ => Ok(()),
-        }
+        Ok(())
     }
 }

@@ -90,55 +90,64 @@ impl LoginLimits {
     }
 }
 
-/// Open WebSockets per user, capped at `max_sockets_per_user`.
-pub struct SocketCounts {
-    per_user: Mutex<HashMap<uuid::Uuid, usize>>,
-    max_per_user: usize,
+/// Things open at once per key (sockets per user, connections per client
+/// address), capped per key and optionally in total.
+pub struct Counts<K> {
+    per_key: Mutex<(HashMap<K, usize>, usize)>,
+    max_per_key: usize,
+    max_total: usize,
 }
 
-/// One open socket of a user; the count goes down when it drops.
-pub struct SocketGuard {
-    counts: std::sync::Arc<SocketCounts>,
-    user: uuid::Uuid,
+/// One counted thing; the counts go down when it drops.
+pub struct CountGuard<K: std::hash::Hash + Eq + Copy> {
+    counts: std::sync::Arc<Counts<K>>,
+    key: K,
 }
 
-impl SocketCounts {
-    /// Counts with a cap of `max_per_user`.
-    pub fn new(max_per_user: usize) -> std::sync::Arc<Self> {
+impl<K: std::hash::Hash + Eq + Copy> Counts<K> {
+    /// Counts capped at `max_per_key` per key and `max_total` in all.
+    pub fn new(max_per_key: usize, max_total: usize) -> std::sync::Arc<Self> {
         std::sync::Arc::new(Self {
-            per_user: Mutex::new(HashMap::new()),
-            max_per_user,
+            per_key: Mutex::new((HashMap::new(), 0)),
+            max_per_key,
+            max_total,
         })
     }
 
-    /// Takes a place for one more socket of `user`; `None` at the cap.
-    pub fn acquire(self: &std::sync::Arc<Self>, user: uuid::Uuid) -> Option<SocketGuard> {
-        let mut map = self.per_user.lock().unwrap_or_else(|e| e.into_inner());
-        let n = map.entry(user).or_insert(0);
-        if *n >= self.max_per_user {
+    /// Takes a place for one more of `key`; `None` at either cap.
+    pub fn acquire(self: &std::sync::Arc<Self>, key: K) -> Option<CountGuard<K>> {
+        let mut guard = self.per_key.lock().unwrap_or_else(|e| e.into_inner());
+        let (map, total) = &mut *guard;
+        if *total >= self.max_total {
+            return None;
+        }
+        let n = map.entry(key).or_insert(0);
+        if *n >= self.max_per_key {
             return None;
         }
         *n += 1;
-        Some(SocketGuard {
+        *total += 1;
+        Some(CountGuard {
             counts: self.clone(),
-            user,
+            key,
         })
     }
 
-    /// Open sockets of `user`.
-    pub fn open(&self, user: uuid::Uuid) -> usize {
-        let map = self.per_user.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(&user).copied().unwrap_or(0)
+    /// Open now, in all.
+    pub fn total(&self) -> usize {
+        self.per_key.lock().unwrap_or_else(|e| e.into_inner()).1
     }
 }
 
-impl Drop for SocketGuard {
+impl<K: std::hash::Hash + Eq + Copy> Drop for CountGuard<K> {
     fn drop(&mut self) {
-        let mut map = self.counts.per_user.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = map.get_mut(&self.user) {
+        let mut guard = self.counts.per_key.lock().unwrap_or_else(|e| e.into_inner());
+        let (map, total) = &mut *guard;
+        *total = total.saturating_sub(1);
+        if let Some(n) = map.get_mut(&self.key) {
             *n = n.saturating_sub(1);
             if *n == 0 {
-                map.remove(&self.user);
+                map.remove(&self.key);
             }
         }
     }

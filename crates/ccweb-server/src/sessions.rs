@@ -614,6 +614,22 @@ impl SessionManager {
         }
     }
 
+    /// Stops every running session of `owner` (a disabled user), all at once.
+    pub async fn stop_all_of(&self, owner: Uuid) {
+        let records = match self.inner.store.list_sessions(Some(owner)).await {
+            Ok(records) => records,
+            Err(e) => {
+                tracing::error!(user = %owner, error = %e, "could not list sessions to stop");
+                return;
+            }
+        };
+        let stops = records
+            .iter()
+            .filter(|r| self.live(r.id).is_some())
+            .map(|r| self.stop(r.id));
+        futures_util::future::join_all(stops).await;
+    }
+
     fn spawn_spec(&self, r: &SessionRecord, continuing: bool) -> SpawnSpec {
         let config = &self.inner.config;
         let env = child_env(config);

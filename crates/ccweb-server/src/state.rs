@@ -41,7 +41,7 @@ pub struct Inner {
     /// The audit log.
     pub audit: crate::audit::Audit,
     /// Open WebSockets per user.
-    pub sockets: Arc<crate::limits::SocketCounts>,
+    pub sockets: Arc<crate::limits::Counts<uuid::Uuid>>,
 }
 
 impl AppState {

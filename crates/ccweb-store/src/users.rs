@@ -240,6 +240,19 @@ impl Store {
         Ok(user)
     }
 
+    /// Grants or takes away admin rights.
+    pub async fn set_user_admin(&self, name: &str, is_admin: bool) -> Result<User> {
+        let row: Option<UserRow> = sqlx::query_as(concat!(
+            "UPDATE users SET is_admin = $1 WHERE name = $2 RETURNING ",
+            user_columns!()
+        ))
+        .bind(is_admin)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(User::try_from(row.ok_or(StoreError::NotFound)?)?)
+    }
+
     /// Sets (or replaces) a user's password; at least 8 characters.
     pub async fn set_password(&self, name: &str, password: &str) -> Result<()> {
         validate_password(password)?;

@@ -1,6 +1,8 @@
 //! REST handlers, one module per feature.
 
+pub mod admin;
 pub mod export;
 pub mod fs;
 pub mod history;
 pub mod sessions;
+pub mod tokens;

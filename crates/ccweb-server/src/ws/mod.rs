@@ -105,7 +105,7 @@ pub(crate) struct Attach {
     /// Fires when the caller's access ends (logout, revocation, disabled user).
     pub(crate) revoked: Revoked,
     /// This socket's place in the user's socket quota.
-    pub(crate) _slot: crate::limits::SocketGuard,
+    pub(crate) _slot: crate::limits::CountGuard<uuid::Uuid>,
 }
 
 /// Checks that `auth` may see session `id` and decides read-only: asked
