@@ -28,7 +28,10 @@ pub fn router(state: AppState) -> Router {
             get(http::admin::list_users).post(http::admin::create_user),
         )
         .route("/admin/users/{name}", patch(http::admin::update_user))
-        .route("/tokens", get(http::tokens::list).post(http::tokens::create))
+        .route(
+            "/tokens",
+            get(http::tokens::list).post(http::tokens::create),
+        )
         .route("/tokens/{id}", delete(http::tokens::revoke))
         .route(
             "/claude/sessions",

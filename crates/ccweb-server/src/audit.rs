@@ -62,7 +62,9 @@ impl Audit {
         };
         if retention_days > 0 {
             let store = store.clone();
-            let keep = time::Duration::days(i64::try_from(retention_days).unwrap_or(i64::MAX / 86_400 / 2));
+            let keep = time::Duration::days(
+                i64::try_from(retention_days).unwrap_or(i64::MAX / 86_400 / 2),
+            );
             tracker.spawn(async move {
                 let mut tick = tokio::time::interval(PRUNE_INTERVAL);
                 loop {
@@ -167,7 +169,14 @@ pub fn truncate(text: &str) -> String {
 /// command, file path, URL or pattern when the input has one, else the
 /// input's keys.
 pub fn tool_input_summary(input: &Value) -> String {
-    const KEYS: [&str; 6] = ["command", "file_path", "path", "url", "pattern", "notebook_path"];
+    const KEYS: [&str; 6] = [
+        "command",
+        "file_path",
+        "path",
+        "url",
+        "pattern",
+        "notebook_path",
+    ];
     for key in KEYS {
         if let Some(text) = input.get(key).and_then(Value::as_str) {
             return truncate(&format!("{key}: {text}"));

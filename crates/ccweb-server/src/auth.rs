@@ -457,7 +457,14 @@ pub async fn login_page(
         login_failed(&state, peer, None, "one_time_url").await;
         return Err(ApiError::forbidden("invalid_login_token", "this login link is invalid or was already used; restart ccweb serve for a new one or log in with a password"));
     };
-    let mut resp = start_login(&state, &user, StatusCode::OK, "one_time_url", Some(peer.ip())).await?;
+    let mut resp = start_login(
+        &state,
+        &user,
+        StatusCode::OK,
+        "one_time_url",
+        Some(peer.ip()),
+    )
+    .await?;
     let cookie = resp.headers_mut().remove(SET_COOKIE);
     let mut redirect = Redirect::to("./").into_response();
     if let Some(c) = cookie {
@@ -484,7 +491,9 @@ pub async fn logout(
         }
         state.store.delete_login_session(secret).await?;
         // Its open sockets close at once (no receivers: nothing was open).
-        let _ = state.revocations.send(Revocation::Login(hash_token(secret)));
+        let _ = state
+            .revocations
+            .send(Revocation::Login(hash_token(secret)));
     }
     let mut resp = StatusCode::NO_CONTENT.into_response();
     resp.headers_mut()
@@ -496,9 +505,7 @@ pub async fn logout(
 /// (all browsers; API tokens stay), closing their sockets at once.
 pub async fn logout_all(State(state): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
     let ended = state.store.delete_user_login_sessions(auth.user.id).await?;
-    let _ = state
-        .revocations
-        .send(Revocation::UserLogins(auth.user.id));
+    let _ = state.revocations.send(Revocation::UserLogins(auth.user.id));
     let mut entry = audit::by(&auth, "logout_all", audit::SUCCESS);
     entry.detail = json!({ "login_sessions": ended });
     state.audit.record(entry).await;

@@ -14,8 +14,8 @@ use ccweb_store::Store;
 
 use crate::audit::{self, Audit};
 use crate::notify::{Notifier, NotifyKind};
-use std::collections::HashMap;
 use crate::sessions::SessionManager;
+use std::collections::HashMap;
 
 /// Live events kept for sockets that fall behind; a socket further behind
 /// than this re-reads the stored transcript.

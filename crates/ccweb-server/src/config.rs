@@ -246,11 +246,23 @@ impl Config {
             ("max_connections", self.max_connections),
             ("max_connections_per_ip", self.max_connections_per_ip),
             ("max_sockets_per_user", self.max_sockets_per_user),
-            ("session_starts_per_user_per_minute", self.session_starts_per_user_per_minute as usize),
-            ("ws_messages_per_second", self.ws_messages_per_second as usize),
+            (
+                "session_starts_per_user_per_minute",
+                self.session_starts_per_user_per_minute as usize,
+            ),
+            (
+                "ws_messages_per_second",
+                self.ws_messages_per_second as usize,
+            ),
             ("ws_bytes_per_second", self.ws_bytes_per_second as usize),
-            ("http_header_timeout_secs", self.http_header_timeout_secs as usize),
-            ("http_request_timeout_secs", self.http_request_timeout_secs as usize),
+            (
+                "http_header_timeout_secs",
+                self.http_header_timeout_secs as usize,
+            ),
+            (
+                "http_request_timeout_secs",
+                self.http_request_timeout_secs as usize,
+            ),
         ];
         for (key, value) in at_least_one {
             if value == 0 {
@@ -258,8 +270,10 @@ impl Config {
             }
         }
         for template in &self.user_roots {
-            crate::paths::check_user_root_template(template)
-                .map_err(|message| ConfigError { key: "user_roots", message })?;
+            crate::paths::check_user_root_template(template).map_err(|message| ConfigError {
+                key: "user_roots",
+                message,
+            })?;
         }
         if self.claude_bin.as_os_str().is_empty() {
             return err("claude_bin", "must not be empty".into());

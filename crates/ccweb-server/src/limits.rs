@@ -141,7 +141,11 @@ impl<K: std::hash::Hash + Eq + Copy> Counts<K> {
 
 impl<K: std::hash::Hash + Eq + Copy> Drop for CountGuard<K> {
     fn drop(&mut self) {
-        let mut guard = self.counts.per_key.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self
+            .counts
+            .per_key
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let (map, total) = &mut *guard;
         *total = total.saturating_sub(1);
         if let Some(n) = map.get_mut(&self.key) {

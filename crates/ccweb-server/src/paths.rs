@@ -80,12 +80,11 @@ pub fn check_user_root_template(template: &str) -> Result<(), String> {
             "{template:?} must contain {USER_PLACEHOLDER} exactly once, as a whole path component (e.g. /srv/work/{USER_PLACEHOLDER})"
         ));
     }
-    let parent = template
-        .split(USER_PLACEHOLDER)
-        .next()
-        .unwrap_or_default();
+    let parent = template.split(USER_PLACEHOLDER).next().unwrap_or_default();
     if !Path::new(parent).is_dir() {
-        return Err(format!("{parent:?} (the part before {USER_PLACEHOLDER}) is not a directory"));
+        return Err(format!(
+            "{parent:?} (the part before {USER_PLACEHOLDER}) is not a directory"
+        ));
     }
     Ok(())
 }
@@ -95,7 +94,10 @@ pub fn check_user_root_template(template: &str) -> Result<(), String> {
 /// on first use. User names are `[a-z0-9][a-z0-9_.-]*`, so a name can
 /// neither climb out (`..`) nor contain a separator, and distinct names
 /// give distinct directories.
-pub fn roots_for(config: &crate::Config, user: &ccweb_store::User) -> Result<Vec<PathBuf>, ApiError> {
+pub fn roots_for(
+    config: &crate::Config,
+    user: &ccweb_store::User,
+) -> Result<Vec<PathBuf>, ApiError> {
     if user.is_admin || config.user_roots.is_empty() {
         return Ok(config.allowed_roots.clone());
     }
@@ -114,8 +116,7 @@ pub fn roots_for(config: &crate::Config, user: &ccweb_store::User) -> Result<Vec
                     )))
                 })?;
         }
-        let canonical = std::fs::canonicalize(&dir)
-            .map_err(|e| {
+        let canonical = std::fs::canonicalize(&dir).map_err(|e| {
             ApiError::internal(std::io::Error::other(format!(
                 "cannot resolve {}: {e}",
                 dir.display()

@@ -11,8 +11,8 @@
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -52,24 +52,24 @@ pub(crate) async fn serve(listener: TcpListener, app: Router, state: AppState) {
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "TCP_NODELAY");
         }
-        let service = app.clone().map_request(move |req: axum::http::Request<Incoming>| {
-            let mut req = req.map(axum::body::Body::new);
-            req.extensions_mut().insert(ConnectInfo(peer));
-            req
-        });
+        let service = app
+            .clone()
+            .map_request(move |req: axum::http::Request<Incoming>| {
+                let mut req = req.map(axum::body::Body::new);
+                req.extensions_mut().insert(ConnectInfo(peer));
+                req
+            });
         let cancel = state.cancel.clone();
         state.tracker.spawn(async move {
             let _slot = slot;
-            let mut builder = Builder::new(TokioExecutor::new());
-            builder
-                .http1()
+            // HTTP/1 only: hyper-util's auto-detecting builder waits for the
+            // first bytes without any timeout (browsers reach ccweb over
+            // HTTP/1, or over a proxy that speaks HTTP/1 to it).
+            let conn = http1::Builder::new()
                 .timer(TokioTimer::new())
-                .header_read_timeout(header_timeout);
-            builder.http2().timer(TokioTimer::new());
-            let conn = builder.serve_connection_with_upgrades(
-                TokioIo::new(stream),
-                TowerToHyperService::new(service),
-            );
+                .header_read_timeout(header_timeout)
+                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
+                .with_upgrades();
             let mut conn = std::pin::pin!(conn);
             tokio::select! {
                 result = conn.as_mut() => log_end(peer, result),
@@ -82,7 +82,7 @@ pub(crate) async fn serve(listener: TcpListener, app: Router, state: AppState) {
     }
 }
 
-fn log_end(peer: SocketAddr, result: Result<(), Box<dyn std::error::Error + Send + Sync>>) {
+fn log_end(peer: SocketAddr, result: Result<(), hyper::Error>) {
     if let Err(e) = result {
         // Timeouts and resets of clients are routine; not worth more than debug.
         tracing::debug!(client = %peer.ip(), error = %e, "connection ended with an error");

@@ -416,13 +416,6 @@ impl SessionManager {
     /// rate or the user's limit, 503 past the global limit.
     fn slot(&self, owner: Uuid) -> Result<Slots, ApiError> {
         let config = &self.inner.config;
-        if let Err(not_until) = self.inner.starts.check_key(&owner) {
-            use governor::clock::{Clock, DefaultClock};
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            return Err(ApiError::RateLimited {
-                retry_after_secs: wait.as_secs().max(1),
-            });
-        }
         let user_slots = {
             let mut all = self
                 .inner
@@ -444,18 +437,26 @@ impl SessionManager {
                     config.max_sessions_per_user
                 ),
             })?;
-        let global = self
-            .inner
-            .slots
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| ApiError::Unavailable {
-                code: "at_capacity",
-                message: format!(
-                    "the server runs its maximum of {} sessions; stop one and try again",
-                    config.max_sessions
-                ),
-            })?;
+        // Refusals past the quota do not use up the start rate.
+        if let Err(not_until) = self.inner.starts.check_key(&owner) {
+            use governor::clock::{Clock, DefaultClock};
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            return Err(ApiError::RateLimited {
+                retry_after_secs: wait.as_secs().max(1),
+            });
+        }
+        let global =
+            self.inner
+                .slots
+                .clone()
+                .try_acquire_owned()
+                .map_err(|_| ApiError::Unavailable {
+                    code: "at_capacity",
+                    message: format!(
+                        "the server runs its maximum of {} sessions; stop one and try again",
+                        config.max_sessions
+                    ),
+                })?;
         Ok(Slots {
             _global: global,
             _user: user,

@@ -56,8 +56,10 @@ pub struct NewAuditEntry {
 /// Which entries a page holds; every set field must match.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
-    /// Entries of this user.
+    /// Entries of this user (or, with `user_name`, of either).
     pub user_id: Option<Uuid>,
+    /// Entries with this user name (a failed login records only the name tried).
+    pub user_name: Option<String>,
     /// This action, or with a trailing `.*` every action under it (`session.*`).
     pub action: Option<String>,
     /// This outcome.
@@ -157,7 +159,7 @@ impl Store {
         let rows: Vec<AuditRow> = sqlx::query_as(
             "SELECT id, at, user_id, user_name, source, action, outcome, target, detail \
              FROM audit_log WHERE \
-             ($1 IS NULL OR user_id = $1) AND \
+             (($1 IS NULL AND $9 IS NULL) OR user_id = $1 OR user_name = $9) AND \
              ($2 IS NULL OR action = $2) AND \
              ($3 IS NULL OR substr(action, 1, length($3)) = $3) AND \
              ($4 IS NULL OR outcome = $4) AND \
@@ -174,6 +176,7 @@ impl Store {
         .bind(filter.until.map(ts).transpose()?)
         .bind(filter.before_id)
         .bind(limit)
+        .bind(&filter.user_name)
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()

@@ -251,11 +251,13 @@ async fn every_finished_turn_is_followed_by_an_idle_state() {
 
 #[tokio::test]
 async fn permission_mode_changes_reach_the_cli_and_bypass_is_refused_without_harm() {
+    // The server lets clients ask for bypassPermissions here, so the CLI's
+    // own refusal is what is tested.
     let Some(ClaudeSetup {
         server,
         fake,
         _home,
-    }) = claude_setup("").await
+    }) = claude_setup("allow_bypass_permissions = true").await
     else {
         return;
     };

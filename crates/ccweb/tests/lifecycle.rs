@@ -75,11 +75,10 @@ async fn sessions_of_a_killed_server_show_as_stopped_after_restart() {
 
 #[tokio::test]
 async fn opening_and_closing_many_sessions_and_sockets_leaks_nothing() {
-    let server =
-        TestServer::start(Options::shell("echo ready; exec sleep 1000").toml(
-            "max_sessions = 64\nmax_sessions_per_user = 64\nsession_starts_per_user_per_minute = 1000",
-        ))
-        .await;
+    let server = TestServer::start(Options::shell("echo ready; exec sleep 1000").toml(
+        "max_sessions = 64\nmax_sessions_per_user = 64\nsession_starts_per_user_per_minute = 1000",
+    ))
+    .await;
     let pid = server.pid();
     // Warm up once so lazily created resources (pools, runtime threads) exist.
     let warm = server.create_session_id().await;

@@ -16,15 +16,24 @@ use crate::json::{ApiJson, ApiQuery};
 use crate::state::AppState;
 use ccweb_store::{AuditFilter, User, MAX_AUDIT_PAGE};
 
-/// 403 unless the caller is an admin.
-pub(crate) fn require_admin(auth: &Auth) -> Result<(), ApiError> {
-    if auth.user.is_admin {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "admin_only",
-            "only admins may do this",
-        ))
+/// An authenticated admin. As an extractor it refuses everyone else with
+/// 403 before the body is read, so non-admins learn nothing from
+/// validation errors.
+pub struct Admin(pub Auth);
+
+impl axum::extract::FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        let auth = Auth::from_request_parts(parts, state).await?;
+        if auth.user.is_admin {
+            Ok(Admin(auth))
+        } else {
+            Err(ApiError::forbidden("admin_only", "only admins may do this"))
+        }
     }
 }
 
@@ -43,9 +52,8 @@ fn user_json(u: &User) -> serde_json::Value {
 /// `GET /api/admin/users`.
 pub async fn list_users(
     State(state): State<AppState>,
-    auth: Auth,
+    Admin(_): Admin,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    require_admin(&auth)?;
     let users = state.store.list_users().await?;
     Ok(Json(
         json!({ "users": users.iter().map(user_json).collect::<Vec<_>>() }),
@@ -66,10 +74,9 @@ pub struct NewUser {
 /// `POST /api/admin/users`: 201 with the user.
 pub async fn create_user(
     State(state): State<AppState>,
-    auth: Auth,
+    Admin(auth): Admin,
     ApiJson(body): ApiJson<NewUser>,
 ) -> Result<Response, ApiError> {
-    require_admin(&auth)?;
     let user = state
         .store
         .create_user(&body.name, body.password.as_deref(), body.is_admin)
@@ -78,7 +85,11 @@ pub async fn create_user(
     entry.target = Some(user.name.clone());
     entry.detail = json!({"is_admin": user.is_admin, "password": user.has_password});
     state.audit.record(entry).await;
-    Ok((StatusCode::CREATED, Json(json!({ "user": user_json(&user) }))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "user": user_json(&user) })),
+    )
+        .into_response())
 }
 
 /// `PATCH /api/admin/users/{name}` body: any of the fields.
@@ -95,11 +106,10 @@ pub struct UserChange {
 /// once), grant or take admin, set a password.
 pub async fn update_user(
     State(state): State<AppState>,
-    auth: Auth,
+    Admin(auth): Admin,
     Path(name): Path<String>,
     ApiJson(body): ApiJson<UserChange>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    require_admin(&auth)?;
     let Some(mut user) = state.store.user_by_name(&name).await? else {
         return Err(ApiError::NotFound(format!("no user {name:?}")));
     };
@@ -156,14 +166,12 @@ pub struct AuditQuery {
 fn parse_time(key: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
     value
         .map(|v| {
-            OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339).map_err(
-                |_| {
-                    ApiError::bad_request(
-                        "invalid_query",
-                        format!("{key} must be an RFC 3339 time such as 2026-01-31T12:00:00Z"),
-                    )
-                },
-            )
+            OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339).map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_query",
+                    format!("{key} must be an RFC 3339 time such as 2026-01-31T12:00:00Z"),
+                )
+            })
         })
         .transpose()
 }
@@ -172,10 +180,9 @@ fn parse_time(key: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>, 
 /// continues with the next page (null at the end).
 pub async fn audit_log(
     State(state): State<AppState>,
-    auth: Auth,
+    Admin(_): Admin,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    require_admin(&auth)?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=MAX_AUDIT_PAGE).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -184,26 +191,34 @@ pub async fn audit_log(
         ));
     }
     if let Some(o) = &q.outcome {
-        if ![audit::SUCCESS, audit::FAILURE, audit::DENIED, audit::LIMITED].contains(&o.as_str()) {
+        if ![
+            audit::SUCCESS,
+            audit::FAILURE,
+            audit::DENIED,
+            audit::LIMITED,
+        ]
+        .contains(&o.as_str())
+        {
             return Err(ApiError::bad_request(
                 "invalid_query",
                 "outcome must be success, failure, denied or limited",
             ));
         }
     }
-    let user_id = match q.user.as_deref() {
-        None => None,
+    // A user's entries, and failed logins that tried their name.
+    let (user_id, user_name) = match q.user.as_deref() {
+        None => (None, None),
         Some(u) => match uuid::Uuid::parse_str(u) {
-            Ok(id) => Some(id),
-            Err(_) => match state.store.user_by_name(u).await? {
-                Some(user) => Some(user.id),
-                // An unknown name matches nothing rather than everything.
-                None => return Ok(Json(json!({"entries": [], "next_before": null}))),
-            },
+            Ok(id) => (Some(id), None),
+            Err(_) => {
+                let id = state.store.user_by_name(u).await?.map(|user| user.id);
+                (id, Some(u.to_owned()))
+            }
         },
     };
     let filter = AuditFilter {
         user_id,
+        user_name,
         action: q.action.clone(),
         outcome: q.outcome.clone(),
         since: parse_time("since", q.since.as_deref())?,

@@ -193,7 +193,11 @@ pub async fn delete(
     // Admins may stop anyone's session.
     let r = visible_session(&state, &auth, &id).await?;
     state.sessions.stop(r.id).await;
-    let action = if q.purge { "session.delete" } else { "session.stop" };
+    let action = if q.purge {
+        "session.delete"
+    } else {
+        "session.stop"
+    };
     record_on_session(&state, &auth, action, &r, audit::SUCCESS).await;
     if q.purge {
         state.store.delete_session(r.id).await?;

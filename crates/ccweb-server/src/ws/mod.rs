@@ -104,8 +104,9 @@ pub(crate) struct Attach {
     pub(crate) readonly: bool,
     /// Fires when the caller's access ends (logout, revocation, disabled user).
     pub(crate) revoked: Revoked,
-    /// This socket's place in the user's socket quota.
-    pub(crate) _slot: crate::limits::CountGuard<uuid::Uuid>,
+    /// This socket's place in the user's socket quota; [`upgrade`] keeps it
+    /// for the socket's life.
+    pub(crate) slot: crate::limits::CountGuard<uuid::Uuid>,
 }
 
 /// Checks that `auth` may see session `id` and decides read-only: asked
@@ -138,23 +139,43 @@ pub(crate) async fn authorize(
                 state.config.max_sockets_per_user
             ),
         };
-        record_on_session(state, auth, "session.attach", &record, crate::audit::LIMITED).await;
+        record_on_session(
+            state,
+            auth,
+            "session.attach",
+            &record,
+            crate::audit::LIMITED,
+        )
+        .await;
         return Err(e);
     };
-    record_on_session(state, auth, "session.attach", &record, crate::audit::SUCCESS).await;
+    record_on_session(
+        state,
+        auth,
+        "session.attach",
+        &record,
+        crate::audit::SUCCESS,
+    )
+    .await;
     let handle = state.sessions.handle(record.id);
     Ok(Attach {
         info: state.sessions.info(record),
         handle,
         readonly,
         revoked: revoked(state, auth),
-        _slot: slot,
+        slot,
     })
 }
 
 /// Completes the upgrade with our message limits and runs `serve` on the
 /// server's task tracker (axum does not track upgraded connections).
-pub(crate) fn upgrade<F, Fut>(ws: WebSocketUpgrade, state: &AppState, serve: F) -> Response
+/// `slot` (the socket's place in its user's quota) is held until `serve` ends.
+pub(crate) fn upgrade<F, Fut>(
+    ws: WebSocketUpgrade,
+    state: &AppState,
+    slot: crate::limits::CountGuard<uuid::Uuid>,
+    serve: F,
+) -> Response
 where
     F: FnOnce(WebSocket) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
@@ -163,7 +184,12 @@ where
     let tracker = state.tracker.clone();
     ws.max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| tracker.track_future(serve(socket)))
+        .on_upgrade(move |socket| {
+            tracker.track_future(async move {
+                let _slot = slot;
+                serve(socket).await;
+            })
+        })
 }
 
 /// Sends a close frame (best effort: the peer may be gone already).

@@ -38,31 +38,41 @@ pub async fn chat(
         let after_seq = q.after_seq()?;
         let live = state.sessions.chat(attach.info.id);
         let user = auth.user.name.clone();
-        return Ok(upgrade(ws, &state.clone(), move |mut socket| async move {
-            let chat = super::chat::ChatSocket {
-                socket: &mut socket,
-                state: &state,
-                info: attach.info,
-                live,
-                readonly: attach.readonly,
-                after_seq,
-                user,
-                revoked: attach.revoked,
-            };
-            chat.run().await;
-        }));
+        return Ok(upgrade(
+            ws,
+            &state.clone(),
+            attach.slot,
+            move |mut socket| async move {
+                let chat = super::chat::ChatSocket {
+                    socket: &mut socket,
+                    state: &state,
+                    info: attach.info,
+                    live,
+                    readonly: attach.readonly,
+                    after_seq,
+                    user,
+                    revoked: attach.revoked,
+                };
+                chat.run().await;
+            },
+        ));
     }
-    Ok(upgrade(ws, &state.clone(), move |mut socket| async move {
-        run(
-            &mut socket,
-            &state,
-            attach.info,
-            attach.handle,
-            attach.readonly,
-            attach.revoked,
-        )
-        .await;
-    }))
+    Ok(upgrade(
+        ws,
+        &state.clone(),
+        attach.slot,
+        move |mut socket| async move {
+            run(
+                &mut socket,
+                &state,
+                attach.info,
+                attach.handle,
+                attach.readonly,
+                attach.revoked,
+            )
+            .await;
+        },
+    ))
 }
 
 /// Turns PTY bytes into text without splitting a UTF-8 sequence across

@@ -28,22 +28,27 @@ pub async fn terminal(
     ApiQuery(q): ApiQuery<SocketQuery>,
 ) -> Result<Response, ApiError> {
     let attach = authorize(&state, &auth, &id, &q).await?;
-    Ok(upgrade(ws, &state.clone(), move |mut socket| async move {
-        match attach.handle {
-            Some(h) => {
-                run(
-                    &mut socket,
-                    &state,
-                    attach.info,
-                    h,
-                    attach.readonly,
-                    attach.revoked,
-                )
-                .await
+    Ok(upgrade(
+        ws,
+        &state.clone(),
+        attach.slot,
+        move |mut socket| async move {
+            match attach.handle {
+                Some(h) => {
+                    run(
+                        &mut socket,
+                        &state,
+                        attach.info,
+                        h,
+                        attach.readonly,
+                        attach.revoked,
+                    )
+                    .await
+                }
+                None => replay_ended(&mut socket, &state, attach.info).await,
             }
-            None => replay_ended(&mut socket, &state, attach.info).await,
-        }
-    }))
+        },
+    ))
 }
 
 /// An ended session: its last screen, then `exit`.

@@ -29,9 +29,17 @@ async fn entries_come_back_newest_first_with_their_detail() {
         })
         .await
         .unwrap();
-    let second = t.store.append_audit(&entry("login.failed", "failure")).await.unwrap();
+    let second = t
+        .store
+        .append_audit(&entry("login.failed", "failure"))
+        .await
+        .unwrap();
     assert!(second.id > first.id);
-    let page = t.store.audit_page(&AuditFilter::default(), 10).await.unwrap();
+    let page = t
+        .store
+        .audit_page(&AuditFilter::default(), 10)
+        .await
+        .unwrap();
     assert_eq!(page, vec![second, first.clone()]);
     assert_eq!(page[1].detail, json!({"tool": "Bash"}));
     assert_eq!(page[1].user_id, Some(alice.id));
@@ -51,8 +59,14 @@ async fn filters_combine_and_pages_continue_below_an_id() {
             .await
             .unwrap();
     }
-    t.store.append_audit(&entry("session.create", "denied")).await.unwrap();
-    t.store.append_audit(&entry("login", "success")).await.unwrap();
+    t.store
+        .append_audit(&entry("session.create", "denied"))
+        .await
+        .unwrap();
+    t.store
+        .append_audit(&entry("login", "success"))
+        .await
+        .unwrap();
 
     let mine = AuditFilter {
         user_id: Some(alice.id),
@@ -89,7 +103,10 @@ async fn filters_combine_and_pages_continue_below_an_id() {
         action: Some("session".into()),
         ..AuditFilter::default()
     };
-    assert!(t.store.audit_page(&exact, 50).await.unwrap().is_empty(), "no prefix match without .*");
+    assert!(
+        t.store.audit_page(&exact, 50).await.unwrap().is_empty(),
+        "no prefix match without .*"
+    );
 
     let future = AuditFilter {
         since: Some(OffsetDateTime::now_utc() + Duration::hours(1)),
@@ -101,7 +118,10 @@ async fn filters_combine_and_pages_continue_below_an_id() {
 #[tokio::test]
 async fn pruning_removes_only_older_entries() {
     let t = TestStore::new().await;
-    t.store.append_audit(&entry("login", "success")).await.unwrap();
+    t.store
+        .append_audit(&entry("login", "success"))
+        .await
+        .unwrap();
     let removed = t
         .store
         .prune_audit(OffsetDateTime::now_utc() - Duration::days(1))
@@ -114,5 +134,10 @@ async fn pruning_removes_only_older_entries() {
         .await
         .unwrap();
     assert_eq!(removed, 1);
-    assert!(t.store.audit_page(&AuditFilter::default(), 10).await.unwrap().is_empty());
+    assert!(t
+        .store
+        .audit_page(&AuditFilter::default(), 10)
+        .await
+        .unwrap()
+        .is_empty());
 }
