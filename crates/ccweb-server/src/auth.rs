@@ -19,8 +19,21 @@ use crate::json::ApiJson;
 use crate::state::AppState;
 use ccweb_store::{TokenScope, User};
 
-/// Name of the login cookie.
+/// Name of the login cookie over plain http (loopback).
 pub const COOKIE_NAME: &str = "ccweb_session";
+/// Name of the login cookie behind https: the `__Host-` prefix makes
+/// browsers insist on `Secure`, `Path=/` and no `Domain`, so a sibling
+/// subdomain can neither set nor shadow it.
+pub const SECURE_COOKIE_NAME: &str = "__Host-ccweb_session";
+
+/// The login cookie's name on this server.
+fn cookie_name(state: &AppState) -> &'static str {
+    if state.config.behind_https() {
+        SECURE_COOKIE_NAME
+    } else {
+        COOKIE_NAME
+    }
+}
 /// Header carrying the CSRF token as an alternative to `Origin`.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Longest username or password accepted at login, in bytes.
@@ -128,14 +141,15 @@ fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
 }
 
 /// The login cookie's value, if any.
-fn cookie_value(headers: &HeaderMap) -> Option<&str> {
+fn cookie_value<'h>(state: &AppState, headers: &'h HeaderMap) -> Option<&'h str> {
+    let wanted = cookie_name(state);
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value)
 }
 
@@ -195,7 +209,7 @@ impl FromRequestParts<AppState> for Auth {
                 source,
             });
         }
-        let Some(secret) = cookie_value(&parts.headers) else {
+        let Some(secret) = cookie_value(state, &parts.headers) else {
             return Err(ApiError::Unauthorized);
         };
         let idle = Duration::from_secs(state.config.login_idle_ttl_secs);
@@ -256,7 +270,8 @@ fn session_cookie(state: &AppState, secret: &str, max_age_secs: u64) -> HeaderVa
         ""
     };
     let value = format!(
-        "{COOKIE_NAME}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"
+        "{}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}",
+        cookie_name(state)
     );
     // The secret is hex, so the header value is always valid.
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
@@ -482,7 +497,7 @@ pub async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     check_login_origin(&state, &headers)?;
-    if let Some(secret) = cookie_value(&headers) {
+    if let Some(secret) = cookie_value(&state, &headers) {
         let idle = Duration::from_secs(state.config.login_idle_ttl_secs);
         if let Ok(Some((user, _))) = state.store.authenticate_login_session(secret, idle).await {
             let mut entry = audit::by_user(&user, "logout", audit::SUCCESS);

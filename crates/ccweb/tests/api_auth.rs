@@ -1120,3 +1120,40 @@ async fn disabling_a_user_closes_their_open_sockets() {
     assert!(closed.is_ok(), "the disabled user's socket is still open");
     assert_eq!(c.closed.map(|c| c.0), Some(1008));
 }
+
+#[tokio::test]
+async fn behind_https_the_cookie_is_a_secure_host_only_cookie_and_hsts_is_sent() {
+    let server = TestServer::start(
+        Options::shell("exec sleep 1000").toml("public_url = \"https://ccweb.example\""),
+    )
+    .await;
+    let resp = token_request(&server, &server.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .contains("max-age="),
+        "HSTS behind https"
+    );
+    let raw = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let attrs: Vec<String> = raw
+        .split(';')
+        .map(|a| a.trim().to_ascii_lowercase())
+        .collect();
+    // __Host-: browsers insist on Secure, Path=/ and no Domain.
+    assert!(attrs[0].starts_with("__host-ccweb_session="), "{raw}");
+    for want in ["secure", "httponly", "path=/", "samesite=lax"] {
+        assert!(attrs.contains(&want.to_owned()), "{want}: {raw}");
+    }
+    assert!(!attrs.iter().any(|a| a.starts_with("domain")), "{raw}");
+    let cookie = common::cookie_of(&resp);
+    assert_eq!(status_of(me_by_cookie(&server, &cookie)).await, 200);
+    // The plain name means nothing on this server (no downgrade to a cookie
+    // a sibling http site could have set).
+    let plain = format!("ccweb_session={}", cookie_secret(&cookie));
+    assert_eq!(status_of(me_by_cookie(&server, &plain)).await, 401);
+}

@@ -178,12 +178,17 @@ impl TestServer {
                         (v["fields"]["message"] == "listening")
                             .then(|| v["fields"]["addr"].as_str().unwrap().to_owned())
                     });
-                let url = logs.iter().find_map(|l| {
-                    l.trim()
+                // Behind a configured https public_url the link names that
+                // host; the test reaches the same path on the listener.
+                let path = logs.iter().find_map(|l| {
+                    let l = l.trim();
+                    let rest = l
                         .strip_prefix("http://")
-                        .map(|u| format!("http://{u}"))
+                        .or_else(|| l.strip_prefix("https://"))?;
+                    rest.find('/').map(|i| rest[i..].to_owned())
                 });
-                addr.zip(url)
+                addr.zip(path)
+                    .map(|(addr, path)| (addr.clone(), format!("http://{addr}{path}")))
             };
             if let Some(found) = found {
                 break found;
