@@ -19,6 +19,9 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(auth::login))
         .route("/auth/token", post(auth::token_login))
         .route("/auth/logout", post(auth::logout))
+        .route("/auth/config", get(crate::oidc::login_config))
+        .route("/auth/oidc/start", get(crate::oidc::start))
+        .route("/auth/oidc/callback", get(crate::oidc::callback))
         .route("/me", get(auth::me))
         .route("/admin/status", get(admin_status))
         .route(

@@ -1,5 +1,5 @@
-//! Who is calling: the `Auth` extractor (API token or cookie, with the
-//! Origin/CSRF check for cookies), and the login endpoints.
+//! Who is calling: the `Auth` extractor (API token, trusted proxy header or
+//! cookie, with the Origin/CSRF check for cookies), and the login endpoints.
 
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN, SET_COOKIE};
@@ -32,6 +32,8 @@ pub enum Via {
     Token(TokenScope),
     /// The login cookie.
     Cookie,
+    /// A trusted reverse proxy's user header.
+    Proxy,
 }
 
 /// The secret a caller presented, kept so long-lived sockets can check
@@ -42,6 +44,8 @@ pub enum Credential {
     Cookie(String),
     /// A bearer API token.
     Token(String),
+    /// A trusted proxy named this user.
+    Proxy(uuid::Uuid),
 }
 
 impl std::fmt::Debug for Credential {
@@ -50,6 +54,7 @@ impl std::fmt::Debug for Credential {
         f.write_str(match self {
             Credential::Cookie(_) => "Cookie(<redacted>)",
             Credential::Token(_) => "Token(<redacted>)",
+            Credential::Proxy(_) => "Proxy",
         })
     }
 }
@@ -59,7 +64,7 @@ impl Credential {
     pub fn cookie_hash(&self) -> Option<[u8; 32]> {
         match self {
             Credential::Cookie(secret) => Some(hash_token(secret)),
-            Credential::Token(_) => None,
+            Credential::Token(_) | Credential::Proxy(_) => None,
         }
     }
 
@@ -81,6 +86,11 @@ impl Credential {
                 .authenticate_api_token(secret)
                 .await
                 .map(|v| v.is_some()),
+            Credential::Proxy(id) => state
+                .store
+                .user_by_id(*id)
+                .await
+                .map(|u| u.is_some_and(|u| !u.disabled)),
         };
         result.unwrap_or(true)
     }
@@ -171,6 +181,9 @@ impl FromRequestParts<AppState> for Auth {
                 credential: Credential::Token(token_secret.to_owned()),
             });
         }
+        if let Some(auth) = crate::proxy_auth::authenticate(state, parts).await? {
+            return Ok(auth);
+        }
         let Some(secret) = cookie_value(&parts.headers) else {
             return Err(ApiError::Unauthorized);
         };
@@ -238,7 +251,7 @@ fn session_cookie(state: &AppState, secret: &str, max_age_secs: u64) -> HeaderVa
 }
 
 /// Creates a login session for `user` and answers with its cookie.
-async fn start_login(
+pub(crate) async fn start_login(
     state: &AppState,
     user: &User,
     status: StatusCode,

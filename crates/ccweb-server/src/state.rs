@@ -38,6 +38,10 @@ pub struct Inner {
     pub login_limits: crate::limits::LoginLimits,
     /// Logouts: the hash of each ended cookie secret, so its sockets close.
     pub revocations: tokio::sync::broadcast::Sender<[u8; 32]>,
+    /// OpenID Connect login, if configured.
+    pub oidc: Option<crate::oidc::Oidc>,
+    /// Trusted reverse-proxy header login, if configured.
+    pub proxy_auth: Option<crate::proxy_auth::ProxyAuth>,
 }
 
 impl AppState {

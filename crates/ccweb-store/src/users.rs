@@ -36,10 +36,11 @@ macro_rules! user_columns {
         "id, name, is_admin, disabled, password_hash IS NOT NULL AS has_password, created_at"
     };
 }
+pub(crate) use user_columns;
 
 /// A `users` row as stored.
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(crate) struct UserRow {
     /// See [`User::id`].
     id: String,
     /// See [`User::name`].
@@ -80,7 +81,7 @@ struct CredentialRow {
 }
 
 /// Checks a user name against `^[a-z0-9][a-z0-9_.-]{0,63}$`.
-fn validate_name(name: &str) -> Result<()> {
+pub(crate) fn validate_name(name: &str) -> Result<()> {
     let mut chars = name.chars();
     let first_ok = chars
         .next()
