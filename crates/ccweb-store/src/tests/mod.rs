@@ -2,6 +2,7 @@
 
 mod events;
 mod login;
+mod oidc;
 mod open;
 mod sessions;
 mod tokens;
