@@ -852,6 +852,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_client_secret_is_redacted_in_debug_and_serialisation() {
+        let config = Config {
+            oidc_client_secret: Some(crate::config::Secret::new("hunter2-canary")),
+            ..Config::default()
+        };
+        assert!(!format!("{config:?}").contains("hunter2"));
+        assert!(!serde_json::to_string(&config).unwrap().contains("hunter2"));
+        let oidc = Oidc::from_config(&Config {
+            oidc_issuer: Some("https://login.example.com".into()),
+            oidc_client_id: Some("x".into()),
+            oidc_redirect_url: Some("https://ccweb.example.com/api/auth/oidc/callback".into()),
+            ..config
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            oidc.client_secret.as_ref().unwrap().secret(),
+            "hunter2-canary"
+        );
+        assert!(!format!("{:?}", oidc.client_secret).contains("hunter2"));
+    }
+
+    #[test]
     fn next_stays_on_site() {
         for bad in [
             "//evil.com",
