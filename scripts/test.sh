@@ -26,6 +26,10 @@ bash scripts/build-web.sh
 NODE22="$(bash scripts/install-node22.sh | tail -n 1)"
 (cd web && "$NODE22" node_modules/vitest/vitest.mjs run)
 
+echo "==> OIDC test provider (oidc-provider from npm, run on Node 22)"
+(cd crates/ccweb/tests/oidc && npm ci --no-audit --no-fund)
+export CCWEB_TEST_NODE="$NODE22"
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 

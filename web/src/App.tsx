@@ -4,7 +4,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError, errorMessage, onUnauthorized } from './api/client';
 import type { User } from './api/types';
-import { LoginPage } from './auth/LoginPage';
+import { type ExternalLogin, LoginPage } from './auth/LoginPage';
 import { SessionsHome } from './home/SessionsHome';
 import { SessionsProvider, useSessions } from './home/sessionsStore';
 import { notificationsEnabled, notificationsSupported, setNotificationsEnabled } from './notify/notifier';
@@ -33,6 +33,7 @@ export function App() {
 
 function AuthGate() {
   const [auth, setAuth] = useState<AuthState>({ status: 'checking' });
+  const [external, setExternal] = useState<ExternalLogin | null>(null);
 
   const check = useCallback(() => {
     setAuth({ status: 'checking' });
@@ -54,6 +55,21 @@ function AuthGate() {
     return () => onUnauthorized(null);
   }, [check]);
 
+  // The OIDC button, when the server offers it; without an answer, no button.
+  useEffect(() => {
+    if (auth.status !== 'signed_out') return;
+    let live = true;
+    api.authConfig().then(
+      (c) => {
+        if (live && c.oidc.enabled && c.oidc.label && c.oidc.path) setExternal({ label: c.oidc.label, path: c.oidc.path });
+      },
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
+  }, [auth.status]);
+
   switch (auth.status) {
     case 'checking':
       return (
@@ -74,8 +90,7 @@ function AuthGate() {
         </main>
       );
     case 'signed_out':
-      // The OIDC button appears once the server advertises it (security issue).
-      return <LoginPage notice={auth.notice} external={null} onLogin={(user) => setAuth({ status: 'signed_in', user })} />;
+      return <LoginPage notice={auth.notice} external={external} onLogin={(user) => setAuth({ status: 'signed_in', user })} />;
     case 'signed_in':
       return <Shell user={auth.user} onSignedOut={() => setAuth({ status: 'signed_out', notice: null })} />;
   }

@@ -1,5 +1,5 @@
-//! Who is calling: the `Auth` extractor (API token or cookie, with the
-//! Origin/CSRF check for cookies), and the login endpoints.
+//! Who is calling: the `Auth` extractor (API token, trusted proxy header or
+//! cookie, with the Origin/CSRF check for cookies), and the login endpoints.
 
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN, SET_COOKIE};
@@ -46,6 +46,8 @@ pub enum Via {
     Token(TokenScope),
     /// The login cookie.
     Cookie,
+    /// A trusted reverse proxy's user header.
+    Proxy,
 }
 
 /// The secret a caller presented, kept so long-lived sockets can check
@@ -56,6 +58,8 @@ pub enum Credential {
     Cookie(String),
     /// A bearer API token: its secret and id.
     Token(String, uuid::Uuid),
+    /// A trusted proxy named this user.
+    Proxy(uuid::Uuid),
 }
 
 /// An ended credential, announced so open sockets close at once.
@@ -77,6 +81,7 @@ impl std::fmt::Debug for Credential {
         f.write_str(match self {
             Credential::Cookie(_) => "Cookie(<redacted>)",
             Credential::Token(..) => "Token(<redacted>)",
+            Credential::Proxy(_) => "Proxy",
         })
     }
 }
@@ -111,6 +116,11 @@ impl Credential {
                 .authenticate_api_token(secret)
                 .await
                 .map(|v| v.is_some()),
+            Credential::Proxy(id) => state
+                .store
+                .user_by_id(*id)
+                .await
+                .map(|u| u.is_some_and(|u| !u.disabled)),
         };
         result.unwrap_or(true)
     }
@@ -208,6 +218,9 @@ impl FromRequestParts<AppState> for Auth {
                 credential: Credential::Token(token_secret.to_owned(), token.id),
                 source,
             });
+        }
+        if let Some(auth) = crate::proxy_auth::authenticate(state, parts).await? {
+            return Ok(auth);
         }
         let Some(secret) = cookie_value(state, &parts.headers) else {
             return Err(ApiError::Unauthorized);

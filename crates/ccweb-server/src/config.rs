@@ -126,6 +126,48 @@ pub struct Config {
     pub user_roots: Vec<String>,
     /// Let clients choose the permission mode `bypassPermissions` (no prompts at all).
     pub allow_bypass_permissions: bool,
+    /// OpenID Connect: the provider's issuer URL (https, or http on a
+    /// loopback address); unset = no OIDC login.
+    pub oidc_issuer: Option<String>,
+    /// OpenID Connect: this server's client id at the provider.
+    pub oidc_client_id: Option<String>,
+    /// OpenID Connect: the client secret (never logged; prefer the file).
+    pub oidc_client_secret: Option<Secret>,
+    /// OpenID Connect: a file holding the client secret (not world-readable).
+    pub oidc_client_secret_file: Option<PathBuf>,
+    /// OpenID Connect: the callback URL registered at the provider; default
+    /// `public_url` + `/api/auth/oidc/callback`.
+    pub oidc_redirect_url: Option<String>,
+    /// OpenID Connect: scopes requested (`openid` is always requested).
+    pub oidc_scopes: Vec<String>,
+    /// OpenID Connect: the claim that names the user (falls back to the
+    /// local part of `email`).
+    pub oidc_username_claim: String,
+    /// OpenID Connect: the claim listing the user's groups.
+    pub oidc_groups_claim: String,
+    /// OpenID Connect: if not empty, only these e-mail addresses may log in.
+    pub oidc_allowed_emails: Vec<String>,
+    /// OpenID Connect: if not empty, only e-mail addresses in these domains may log in.
+    pub oidc_allowed_domains: Vec<String>,
+    /// OpenID Connect: e-mail checks need `email_verified = true` from the provider.
+    pub oidc_require_verified_email: bool,
+    /// OpenID Connect: if not empty, only members of one of these groups may log in.
+    pub oidc_allowed_groups: Vec<String>,
+    /// OpenID Connect: if not empty, members of one of these groups are admins
+    /// and everyone else logging in by OIDC is not (checked at each login).
+    pub oidc_admin_groups: Vec<String>,
+    /// OpenID Connect: create a user at the first login. Off: only users
+    /// already linked, or created beforehand without a password, may log in.
+    pub oidc_auto_provision: bool,
+    /// OpenID Connect: the login page's button text.
+    pub oidc_label: String,
+    /// Reverse proxies (IP addresses or CIDRs) whose `proxy_user_header` is believed.
+    pub trusted_proxies: Vec<String>,
+    /// Header naming the user, set by a trusted proxy (e.g. `X-Forwarded-User`);
+    /// unset = proxy header login off.
+    pub proxy_user_header: Option<String>,
+    /// Create users named by the proxy header that do not exist yet.
+    pub proxy_auto_provision: bool,
 }
 
 impl Default for Config {
@@ -197,6 +239,24 @@ impl Default for Config {
             http_request_timeout_secs: 60,
             user_roots: Vec::new(),
             allow_bypass_permissions: false,
+            oidc_issuer: None,
+            oidc_client_id: None,
+            oidc_client_secret: None,
+            oidc_client_secret_file: None,
+            oidc_redirect_url: None,
+            oidc_scopes: ["openid", "email", "profile"].map(String::from).to_vec(),
+            oidc_username_claim: "preferred_username".into(),
+            oidc_groups_claim: "groups".into(),
+            oidc_allowed_emails: Vec::new(),
+            oidc_allowed_domains: Vec::new(),
+            oidc_require_verified_email: true,
+            oidc_allowed_groups: Vec::new(),
+            oidc_admin_groups: Vec::new(),
+            oidc_auto_provision: true,
+            oidc_label: "Sign in with SSO".into(),
+            trusted_proxies: Vec::new(),
+            proxy_user_header: None,
+            proxy_auto_provision: false,
         }
     }
 }
@@ -230,12 +290,17 @@ impl Config {
                 Err(e) => return err("allowed_roots", format!("{}: {e}", root.display())),
             }
         }
-        if !self.listen.ip().is_loopback() && !self.behind_https() && !self.allow_insecure_listen {
+        if !self.listen.ip().is_loopback()
+            && !self.behind_https()
+            && !self.behind_trusted_proxy()
+            && !self.allow_insecure_listen
+        {
             return err(
                 "listen",
                 format!(
                     "{} is reachable from other machines but nothing encrypts the traffic: put a TLS proxy in front and \
-                     set public_url = \"https://…\", or set allow_insecure_listen = true if you accept that",
+                     set public_url = \"https://…\" (or trusted_proxies and public_url), or set \
+                     allow_insecure_listen = true if you accept that",
                     self.listen
                 ),
             );
@@ -317,6 +382,8 @@ impl Config {
                 );
             }
         }
+        crate::proxy_auth::validate_config(self)?;
+        crate::oidc::validate_config(self)?;
         Ok(())
     }
 
@@ -325,10 +392,46 @@ impl Config {
         (self.idle_timeout_secs > 0).then(|| Duration::from_secs(self.idle_timeout_secs))
     }
 
+    /// Whether a reverse proxy is declared in front (`trusted_proxies` and
+    /// `public_url` both set): then a non-loopback listener is expected.
+    pub fn behind_trusted_proxy(&self) -> bool {
+        !self.trusted_proxies.is_empty() && self.public_url.is_some()
+    }
+
     /// Whether users reach the server over https (cookies get `Secure`).
     pub fn behind_https(&self) -> bool {
         self.public_url
             .as_deref()
             .is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+/// A secret configuration value: `Debug` and `Serialize` never show it.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Serialize for Secret {
+    // Serialised configuration is for defaults and key lists, never for
+    // showing or storing a secret.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<redacted>")
     }
 }

@@ -16,8 +16,10 @@ pub mod http;
 pub mod json;
 pub mod limits;
 pub mod notify;
+pub mod oidc;
 pub mod origin;
 pub mod paths;
+pub mod proxy_auth;
 pub mod serve;
 pub mod sessions;
 pub mod state;
@@ -137,7 +139,11 @@ impl Server {
             config.login_failures_per_account_per_minute,
             config.max_sockets_per_user,
         );
+        let oidc = oidc::Oidc::from_config(&config)?;
+        let proxy_auth = proxy_auth::ProxyAuth::from_config(&config);
         let state = AppState::new(Inner {
+            oidc,
+            proxy_auth,
             origins: origin::OriginPolicy::new(&config),
             config,
             store,

@@ -42,6 +42,10 @@ pub struct Inner {
     pub audit: crate::audit::Audit,
     /// Open WebSockets per user.
     pub sockets: Arc<crate::limits::Counts<uuid::Uuid>>,
+    /// OpenID Connect login, if configured.
+    pub oidc: Option<crate::oidc::Oidc>,
+    /// Trusted reverse-proxy header login, if configured.
+    pub proxy_auth: Option<crate::proxy_auth::ProxyAuth>,
 }
 
 impl AppState {

@@ -1,4 +1,5 @@
-//! ccweb's database: users, API tokens, login sessions and the record of every CLI session.
+//! ccweb's database: users, OpenID Connect identities, API tokens, login sessions and the
+//! record of every CLI session.
 //!
 //! [`Store`] wraps a SQLite pool. The SQL is kept portable (`$n` parameters, ids and
 //! timestamps as TEXT) so a PostgreSQL implementation can follow with its own
@@ -10,6 +11,7 @@ mod codec;
 mod error;
 mod events;
 mod login;
+mod oidc;
 mod secret;
 mod sessions;
 mod tokens;

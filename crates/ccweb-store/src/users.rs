@@ -36,10 +36,11 @@ macro_rules! user_columns {
         "id, name, is_admin, disabled, password_hash IS NOT NULL AS has_password, created_at"
     };
 }
+pub(crate) use user_columns;
 
 /// A `users` row as stored.
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(crate) struct UserRow {
     /// See [`User::id`].
     id: String,
     /// See [`User::name`].
@@ -80,7 +81,7 @@ struct CredentialRow {
 }
 
 /// Checks a user name against `^[a-z0-9][a-z0-9_.-]{0,63}$`.
-fn validate_name(name: &str) -> Result<()> {
+pub(crate) fn validate_name(name: &str) -> Result<()> {
     let mut chars = name.chars();
     let first_ok = chars
         .next()
@@ -238,19 +239,6 @@ impl Store {
         }
         tx.commit().await?;
         Ok(user)
-    }
-
-    /// Grants or takes away admin rights.
-    pub async fn set_user_admin(&self, name: &str, is_admin: bool) -> Result<User> {
-        let row: Option<UserRow> = sqlx::query_as(concat!(
-            "UPDATE users SET is_admin = $1 WHERE name = $2 RETURNING ",
-            user_columns!()
-        ))
-        .bind(is_admin)
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(User::try_from(row.ok_or(StoreError::NotFound)?)?)
     }
 
     /// Sets (or replaces) a user's password; at least 8 characters.

@@ -97,19 +97,25 @@ pub(crate) fn load(global: &Global, flags: &ServeFlags) -> Result<Config, Settin
 /// Keys whose value is a list. In the environment they are written
 /// comma-separated (`CCWEB_ALLOWED_ROOTS=/srv/a,/srv/b`) or as a TOML array
 /// (`CCWEB_CLAUDE_ARGS='["--verbose"]'`).
-const LIST_KEYS: [&str; 6] = [
+const LIST_KEYS: &[&str] = &[
     "allowed_roots",
     "user_roots",
     "claude_args",
     "allowed_origins",
     "allowed_hosts",
     "child_env",
+    "oidc_scopes",
+    "oidc_allowed_emails",
+    "oidc_allowed_domains",
+    "oidc_allowed_groups",
+    "oidc_admin_groups",
+    "trusted_proxies",
 ];
 
 /// The list-valued `CCWEB_*` variables, split.
 fn env_lists() -> std::collections::BTreeMap<&'static str, Vec<String>> {
     let mut lists = std::collections::BTreeMap::new();
-    for key in LIST_KEYS {
+    for &key in LIST_KEYS {
         let Ok(value) = std::env::var(format!("CCWEB_{}", key.to_ascii_uppercase())) else {
             continue;
         };

@@ -3,6 +3,7 @@
 //! `{error:{code,message}}` answers turned into `ApiError`.
 
 import type {
+  AuthConfig,
   CreateSessionRequest,
   EventsResponse,
   FsDirsResponse,
@@ -174,6 +175,8 @@ function sessionPath(id: string, rest = ''): string {
 /** The API, one function per endpoint the UI uses. */
 export const api = {
   me: () => request<MeResponse>('GET', 'api/me', { quiet401: true }),
+
+  authConfig: () => request<AuthConfig>('GET', 'api/auth/config', { quiet401: true }),
 
   async login(username: string, password: string): Promise<LoginResponse> {
     const resp = await request<LoginResponse>('POST', 'api/auth/login', {

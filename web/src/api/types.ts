@@ -184,3 +184,10 @@ export interface ErrorBody {
 export function isLive(state: SessionState): boolean {
   return state === 'starting' || state === 'running';
 }
+
+/** `GET /api/auth/config`: the login methods the server offers. */
+export interface AuthConfig {
+  password: boolean;
+  /** OpenID Connect: `label` and `path` (relative to the document base) when enabled. */
+  oidc: { enabled: boolean; label?: string; path?: string };
+}

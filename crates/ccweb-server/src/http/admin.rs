@@ -123,7 +123,7 @@ pub async fn update_user(
         state.store.set_password(&user.name, password).await?;
     }
     if let Some(is_admin) = body.is_admin {
-        user = state.store.set_user_admin(&user.name, is_admin).await?;
+        user = state.store.set_user_admin(user.id, is_admin).await?;
     }
     if let Some(disabled) = body.disabled {
         user = state.store.set_user_disabled(&user.name, disabled).await?;

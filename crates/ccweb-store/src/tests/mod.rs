@@ -3,6 +3,7 @@
 mod audit;
 mod events;
 mod login;
+mod oidc;
 mod open;
 mod sessions;
 mod tokens;

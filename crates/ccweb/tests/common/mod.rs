@@ -141,8 +141,18 @@ impl TestServer {
         options: Options,
     ) -> TestServer {
         let args: Vec<String> = options.claude_args.iter().map(|a| toml_str(a)).collect();
+        // A `listen` line in the extra TOML (a port known in advance) replaces port 0.
+        let listen = if options
+            .extra_toml
+            .lines()
+            .any(|l| l.trim_start().starts_with("listen "))
+        {
+            ""
+        } else {
+            "listen = \"127.0.0.1:0\"\n"
+        };
         let config = format!(
-            "listen = \"127.0.0.1:0\"\nallowed_roots = [{}]\nclaude_bin = {}\nclaude_args = [{}]\nstop_grace_secs = 2\nshutdown_timeout_secs = 15\nlog_format = \"json\"\n{}",
+            "{listen}allowed_roots = [{}]\nclaude_bin = {}\nclaude_args = [{}]\nstop_grace_secs = 2\nshutdown_timeout_secs = 15\nlog_format = \"json\"\n{}",
             toml_str(root.to_str().unwrap()),
             toml_str(options.claude_bin.to_str().unwrap()),
             args.join(", "),
