@@ -27,6 +27,17 @@ pub enum LogFormat {
     Json,
 }
 
+/// Whether sessions run in a sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxMode {
+    /// The CLI sees what ccweb's user sees.
+    #[default]
+    None,
+    /// The CLI runs under `bwrap` (see docs/security.md).
+    Bubblewrap,
+}
+
 /// Everything `ccweb serve` can be told. Keys are the TOML keys; the
 /// environment variable of a key is `CCWEB_` + the key in upper case.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -97,6 +108,10 @@ pub struct Config {
     pub webhook_timeout_secs: u64,
     /// Delivery attempts after the first failed one.
     pub webhook_retries: u32,
+    /// Run each session's CLI in a sandbox.
+    pub sandbox: SandboxMode,
+    /// With the sandbox: more directories the CLI may read (e.g. where `node` lives).
+    pub sandbox_read_only: Vec<PathBuf>,
 }
 
 impl Default for Config {
@@ -155,6 +170,8 @@ impl Default for Config {
             webhook_url: None,
             webhook_timeout_secs: 5,
             webhook_retries: 3,
+            sandbox: SandboxMode::None,
+            sandbox_read_only: Vec::new(),
         }
     }
 }

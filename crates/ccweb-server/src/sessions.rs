@@ -23,6 +23,7 @@ use ccweb_store::{NewSession, SessionEnd, SessionRecord, Store, User};
 use crate::chat::{LiveChat, Recorder};
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::isolation::Isolation;
 use crate::notify::Notifier;
 use crate::paths::resolve_working_dir;
 use crate::transcripts;
@@ -183,6 +184,7 @@ struct Inner {
     config: Config,
     cancel: CancellationToken,
     tracker: TaskTracker,
+    isolation: Isolation,
 }
 
 impl SessionManager {
@@ -200,6 +202,7 @@ impl SessionManager {
                 notifier,
                 slots: Arc::new(Semaphore::new(config.max_sessions)),
                 store,
+                isolation: Isolation::new(&config),
                 config,
                 cancel,
                 tracker,
@@ -564,6 +567,8 @@ impl SessionManager {
             env,
             cols: r.cols,
             rows: r.rows,
+            containment: self.inner.isolation.containment.clone(),
+            sandbox: self.inner.isolation.sandbox.clone(),
         }
     }
 }

@@ -97,12 +97,13 @@ pub(crate) fn load(global: &Global, flags: &ServeFlags) -> Result<Config, Settin
 /// Keys whose value is a list. In the environment they are written
 /// comma-separated (`CCWEB_ALLOWED_ROOTS=/srv/a,/srv/b`) or as a TOML array
 /// (`CCWEB_CLAUDE_ARGS='["--verbose"]'`).
-const LIST_KEYS: [&str; 5] = [
+const LIST_KEYS: [&str; 6] = [
     "allowed_roots",
     "claude_args",
     "allowed_origins",
     "allowed_hosts",
     "child_env",
+    "sandbox_read_only",
 ];
 
 /// The list-valued `CCWEB_*` variables, split.
