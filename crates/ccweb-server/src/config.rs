@@ -112,6 +112,8 @@ pub struct Config {
     pub sandbox: SandboxMode,
     /// With the sandbox: more directories the CLI may read (e.g. where `node` lives).
     pub sandbox_read_only: Vec<PathBuf>,
+    /// The bubblewrap program (a bare name is looked up in `PATH`).
+    pub sandbox_bwrap: PathBuf,
 }
 
 impl Default for Config {
@@ -172,6 +174,7 @@ impl Default for Config {
             webhook_retries: 3,
             sandbox: SandboxMode::None,
             sandbox_read_only: Vec::new(),
+            sandbox_bwrap: PathBuf::from("/usr/bin/bwrap"),
         }
     }
 }

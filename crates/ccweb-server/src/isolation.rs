@@ -7,9 +7,6 @@ use ccweb_runner::{Containment, Sandbox};
 
 use crate::config::{Config, ConfigError, SandboxMode};
 
-/// Where `bwrap` is looked for first (Debian's `bubblewrap` package).
-const BWRAP_PATH: &str = "/usr/bin/bwrap";
-
 /// The containment and sandbox every session of this server gets.
 #[derive(Debug, Clone)]
 pub struct Isolation {
@@ -34,26 +31,26 @@ impl Isolation {
 /// hidden (except the root a session works in), `sandbox_read_only` added.
 fn sandbox(config: &Config) -> Option<Sandbox> {
     (config.sandbox == SandboxMode::Bubblewrap).then(|| Sandbox {
-        bwrap: bwrap(),
+        bwrap: bwrap(config),
         roots: config.allowed_roots.clone(),
         private: vec![config.data_dir.clone()],
         read_only: config.sandbox_read_only.clone(),
     })
 }
 
-/// `/usr/bin/bwrap`, else `bwrap` from the server's `PATH`.
-fn bwrap() -> PathBuf {
-    let fixed = PathBuf::from(BWRAP_PATH);
-    if fixed.is_file() {
-        return fixed;
+/// `sandbox_bwrap`; a bare name through the server's `PATH`.
+fn bwrap(config: &Config) -> PathBuf {
+    let configured = &config.sandbox_bwrap;
+    if configured.components().count() > 1 {
+        return configured.clone();
     }
     std::env::var_os("PATH")
         .and_then(|paths| {
             std::env::split_paths(&paths)
-                .map(|dir| dir.join("bwrap"))
+                .map(|dir| dir.join(configured))
                 .find(|p| p.is_file())
         })
-        .unwrap_or(fixed)
+        .unwrap_or_else(|| configured.clone())
 }
 
 /// Fails closed at start: with `sandbox = "bubblewrap"`, `bwrap` must exist
