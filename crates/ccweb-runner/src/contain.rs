@@ -72,6 +72,8 @@ impl Containment {
         match cgroup_v2_dir(instance) {
             Ok(dir) => {
                 kill_leftovers(&dir);
+                // Made again by the first session; no empty cgroup stays behind.
+                let _ = std::fs::remove_dir(&dir);
                 tracing::info!(cgroup = %dir.display(), "process containment: cgroup v2");
                 Containment {
                     inner: Arc::new(Backend::CgroupV2 { dir }),
@@ -106,7 +108,16 @@ impl Containment {
             Backend::CgroupV2 { dir } => {
                 let n = NEXT_SCOPE.fetch_add(1, Ordering::Relaxed);
                 let path = dir.join(format!("session-{}-{n}", std::process::id()));
-                std::fs::create_dir(&path)?;
+                // The per-server cgroup goes when its last session does (see
+                // `Drop`); one that vanishes between the two steps is made again.
+                let mut tries = 0;
+                loop {
+                    match std::fs::create_dir_all(dir).and_then(|()| std::fs::create_dir(&path)) {
+                        Ok(()) => break,
+                        Err(e) if e.kind() == io::ErrorKind::NotFound && tries < 3 => tries += 1,
+                        Err(e) => return Err(e),
+                    }
+                }
                 Some(path)
             }
         };
@@ -232,6 +243,10 @@ impl Drop for Scope {
         if let Some(cgroup) = &self.cgroup {
             if let Err(e) = std::fs::remove_dir(cgroup) {
                 tracing::warn!(cgroup = %cgroup.display(), error = %e, "could not remove a session cgroup");
+            }
+            // Fails (busy) while other sessions run; leaves nothing behind otherwise.
+            if let Some(parent) = cgroup.parent() {
+                let _ = std::fs::remove_dir(parent);
             }
         }
     }
