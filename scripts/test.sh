@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of ccweb. Installs what the tests need first (the pinned
 # Claude Code CLI from npm into .cache/, the web UI's npm packages, Debian's
-# chromium for the browser tests, Node 22 for the UI's render tests), so it
+# chromium for the browser tests, bubblewrap for the sandbox tests, Node 22 for the UI's render tests), so it
 # works on a fresh machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,15 @@ if [ ! -x /usr/bin/chromium ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   else
     sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+fi
+
+if [ ! -x /usr/bin/bwrap ]; then
+  echo "==> Installing Debian's bubblewrap for the sandbox tests"
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
   fi
 fi
 

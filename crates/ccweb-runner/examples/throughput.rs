@@ -25,6 +25,8 @@ async fn main() {
         env: vec![("PATH".into(), "/usr/bin:/bin".into())],
         cols: 120,
         rows: 35,
+        containment: Default::default(),
+        sandbox: None,
     };
     let config = TerminalConfig {
         viewer_queue_bytes: 64 << 20,

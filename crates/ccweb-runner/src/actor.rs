@@ -13,7 +13,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::process::{self, signal_group, Child};
+use crate::contain::{Containment, Scope};
+use crate::process::{self, Child};
+use crate::sandbox::Sandbox;
 use crate::screen::TerminalState;
 use crate::viewer::{Push, Viewer, ViewerEvent, ViewerQueue};
 use crate::RunnerError;
@@ -39,6 +41,10 @@ pub struct SpawnSpec {
     pub cols: u16,
     /// Initial height.
     pub rows: u16,
+    /// Keeps every process of the session findable, to stop them all.
+    pub containment: Containment,
+    /// Run the program under bubblewrap.
+    pub sandbox: Option<Sandbox>,
 }
 
 /// Tunables of a terminal session.
@@ -331,8 +337,8 @@ impl Actor {
                     exit_code = Some(code.unwrap_or(-1));
                     // Whatever else still holds the terminal belongs to this
                     // session: ask it to go, then make it.
-                    signal_group(self.child.pid, Signal::SIGHUP);
-                    signal_group(self.child.pid, Signal::SIGTERM);
+                    self.child.scope.signal(Signal::SIGHUP);
+                    self.child.scope.signal(Signal::SIGTERM);
                     let now = tokio::time::Instant::now();
                     kill_at = Some(kill_at.map_or(now + self.config.stop_grace, |k| k.min(now + self.config.stop_grace)));
                     give_up_at = Some(now + self.config.stop_grace + EXIT_DRAIN);
@@ -342,7 +348,7 @@ impl Actor {
                     self.begin_stop(EndReason::Shutdown, &mut kill_at);
                 }
                 () = tokio::time::sleep_until(kill_at.unwrap_or_else(far)), if kill_at.is_some() => {
-                    signal_group(self.child.pid, Signal::SIGKILL);
+                    self.child.scope.kill_now();
                     kill_at = None;
                 }
                 () = tokio::time::sleep_until(give_up_at.unwrap_or_else(far)), if give_up_at.is_some() => {
@@ -354,8 +360,12 @@ impl Actor {
                 }
             }
         }
-        // Make sure nothing of the group outlives the session.
-        signal_group(self.child.pid, Signal::SIGKILL);
+        // Make sure nothing of the session outlives it (blocking: it waits
+        // until the scope is empty).
+        let scope = std::mem::replace(&mut self.child.scope, Scope::empty());
+        if let Err(e) = tokio::task::spawn_blocking(move || drop(scope)).await {
+            tracing::warn!(error = %e, "killing the rest of a session failed");
+        }
         self.finish(exit_code.unwrap_or(-1), &exit_tx);
     }
 
@@ -430,7 +440,7 @@ impl Actor {
             return;
         }
         self.stop_reason = Some(reason);
-        signal_group(self.child.pid, Signal::SIGTERM);
+        self.child.scope.signal(Signal::SIGTERM);
         *kill_at = Some(tokio::time::Instant::now() + self.config.stop_grace);
     }
 

@@ -8,12 +8,16 @@
 
 mod actor;
 pub mod chat;
+pub mod contain;
 mod process;
+pub mod sandbox;
 pub mod screen;
 pub mod transcript;
 mod viewer;
 
 pub use actor::{spawn_terminal, EndReason, ExitInfo, SpawnSpec, TerminalConfig, TerminalHandle};
+pub use contain::Containment;
+pub use sandbox::Sandbox;
 pub use screen::TerminalState;
 pub use viewer::{Viewer, ViewerEvent};
 

@@ -1,15 +1,19 @@
-//! The child process in its PTY: spawning, the reader, writer and waiter
-//! threads, and signals to its process group.
+//! The child process in its PTY: spawning (inside its containment scope,
+//! optionally sandboxed), the reader, writer and waiter threads.
 
 use bytes::Bytes;
-use nix::sys::signal::{killpg, Signal};
+use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use portable_pty::{native_pty_system, CommandBuilder, MasterPty, PtySize};
+use std::ffi::OsString;
 use std::io::{Read, Write};
+use std::path::PathBuf;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::actor::SpawnSpec;
+use crate::contain::{self, Scope};
+use crate::sandbox::resolve_program;
 use crate::RunnerError;
 
 /// Size of one PTY read; also the largest output chunk.
@@ -33,13 +37,40 @@ pub(crate) struct Child {
     pub(crate) input: mpsc::Sender<Bytes>,
     /// Exit code from the waiter thread (128 + signal when signalled).
     pub(crate) exited: oneshot::Receiver<i32>,
+    /// Every process of the session (the child and what it starts).
+    pub(crate) scope: Scope,
 }
 
-fn spawn_error(spec: &SpawnSpec, e: impl std::fmt::Display) -> RunnerError {
+pub(crate) fn spawn_error(spec: &SpawnSpec, e: impl std::fmt::Display) -> RunnerError {
     RunnerError::Spawn {
         program: spec.program.display().to_string(),
         message: e.to_string(),
     }
+}
+
+/// A new containment scope and the command line that runs `spec` inside
+/// it (and inside the sandbox, if any). `new_session`: the sandboxed
+/// program gets no controlling terminal (see [`crate::sandbox::Sandbox::command`]).
+pub(crate) fn prepare(
+    spec: &SpawnSpec,
+    new_session: bool,
+) -> Result<(Scope, PathBuf, Vec<OsString>), RunnerError> {
+    // Resolved here, because behind a wrapper a missing program would be
+    // an exit code instead of a spawn error.
+    let relative = spec.cwd.join(&spec.program);
+    let program = resolve_program(&relative, &spec.env)
+        .or_else(|| resolve_program(&spec.program, &spec.env))
+        .ok_or_else(|| spawn_error(spec, "no such executable (looked up in the session's PATH)"))?;
+    let (program, args) = match &spec.sandbox {
+        Some(sandbox) => sandbox.command(spec, &program, new_session),
+        None => (program, spec.args.clone()),
+    };
+    let scope = spec
+        .containment
+        .scope()
+        .map_err(|e| spawn_error(spec, format!("cannot create the session's cgroup: {e}")))?;
+    let (program, args) = scope.command(program, args);
+    Ok((scope, program, args))
 }
 
 /// Starts the program in a new PTY, in its own session and process group.
@@ -52,8 +83,9 @@ pub(crate) fn spawn(spec: &SpawnSpec) -> Result<Child, RunnerError> {
             pixel_height: 0,
         })
         .map_err(|e| spawn_error(spec, e))?;
-    let mut cmd = CommandBuilder::new(&spec.program);
-    cmd.args(&spec.args);
+    let (mut scope, program, args) = prepare(spec, false)?;
+    let mut cmd = CommandBuilder::new(&program);
+    cmd.args(&args);
     cmd.cwd(&spec.cwd);
     // Only what the server passes on reaches the child (no server secrets).
     cmd.env_clear();
@@ -62,10 +94,18 @@ pub(crate) fn spawn(spec: &SpawnSpec) -> Result<Child, RunnerError> {
     }
     cmd.env("TERM", "xterm-256color");
     cmd.env("COLORTERM", "truecolor");
-    let child = pair
-        .slave
-        .spawn_command(cmd)
-        .map_err(|e| spawn_error(spec, e))?;
+    let child = {
+        // Held across the spawn: the orphan reaper must not reap this child.
+        let mut direct = contain::direct_children();
+        let child = pair
+            .slave
+            .spawn_command(cmd)
+            .map_err(|e| spawn_error(spec, e))?;
+        if let Some(pid) = child.process_id().and_then(|p| i32::try_from(p).ok()) {
+            direct.push(pid);
+        }
+        child
+    };
     // Our copy of the slave must close, or the reader never sees EOF.
     drop(pair.slave);
     let raw_pid = child
@@ -75,6 +115,18 @@ pub(crate) fn spawn(spec: &SpawnSpec) -> Result<Child, RunnerError> {
     // The waiter thread reaps with waitpid; the std Child handle is not needed
     // (dropping it neither kills nor waits).
     drop(child);
+    // On failure the scope's drop kills the child (a waiter thread is not
+    // there yet, so the reaper would leave a zombie: reap it here).
+    if let Err(e) = scope.adopt(pid) {
+        let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+        drop(scope);
+        let _ = waitpid(pid, None);
+        contain::forget_child(pid);
+        return Err(spawn_error(
+            spec,
+            format!("cannot move the child into its cgroup: {e}"),
+        ));
+    }
 
     let reader = pair
         .master
@@ -101,12 +153,14 @@ pub(crate) fn spawn(spec: &SpawnSpec) -> Result<Child, RunnerError> {
             std::thread::Builder::new()
                 .name(format!("{name}-wait"))
                 .spawn(move || {
-                    let _ = exit_tx.send(wait_for(pid));
+                    let code = wait_for(pid);
+                    contain::forget_child(pid);
+                    let _ = exit_tx.send(code);
                 })
         });
     if let Err(e) = threads {
         // Without its threads the child cannot be served: take it down.
-        signal_group(pid, Signal::SIGKILL);
+        scope.signal(Signal::SIGKILL);
         return Err(spawn_error(spec, e));
     }
     Ok(Child {
@@ -115,6 +169,7 @@ pub(crate) fn spawn(spec: &SpawnSpec) -> Result<Child, RunnerError> {
         output: out_rx,
         input: in_tx,
         exited: exit_rx,
+        scope,
     })
 }
 
@@ -159,13 +214,5 @@ fn wait_for(pid: Pid) -> i32 {
             // ECHILD: already reaped (cannot happen: only this thread waits).
             Err(_) => return -1,
         }
-    }
-}
-
-/// Sends a signal to the child's whole process group. Errors (the group is
-/// already gone) are expected and ignored.
-pub(crate) fn signal_group(pid: Pid, signal: Signal) {
-    if let Err(e) = killpg(pid, signal) {
-        tracing::trace!(%pid, ?signal, error = %e, "killpg");
     }
 }

@@ -17,6 +17,8 @@ fn sh(script: &str) -> SpawnSpec {
         env: vec![("PATH".into(), "/usr/bin:/bin".into())],
         cols: 80,
         rows: 24,
+        containment: Default::default(),
+        sandbox: None,
     }
 }
 

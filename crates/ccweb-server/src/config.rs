@@ -27,6 +27,17 @@ pub enum LogFormat {
     Json,
 }
 
+/// Whether sessions run in a sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxMode {
+    /// The CLI sees what ccweb's user sees.
+    #[default]
+    None,
+    /// The CLI runs under `bwrap` (see docs/security.md).
+    Bubblewrap,
+}
+
 /// Everything `ccweb serve` can be told. Keys are the TOML keys; the
 /// environment variable of a key is `CCWEB_` + the key in upper case.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -168,6 +179,12 @@ pub struct Config {
     pub proxy_user_header: Option<String>,
     /// Create users named by the proxy header that do not exist yet.
     pub proxy_auto_provision: bool,
+    /// Run each session's CLI in a sandbox.
+    pub sandbox: SandboxMode,
+    /// With the sandbox: more directories the CLI may read (e.g. where `node` lives).
+    pub sandbox_read_only: Vec<PathBuf>,
+    /// The bubblewrap program (a bare name is looked up in `PATH`).
+    pub sandbox_bwrap: PathBuf,
 }
 
 impl Default for Config {
@@ -257,6 +274,9 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             proxy_user_header: None,
             proxy_auto_provision: false,
+            sandbox: SandboxMode::None,
+            sandbox_read_only: Vec::new(),
+            sandbox_bwrap: PathBuf::from("/usr/bin/bwrap"),
         }
     }
 }

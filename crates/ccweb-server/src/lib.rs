@@ -13,6 +13,7 @@ pub mod chat;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod isolation;
 pub mod json;
 pub mod limits;
 pub mod notify;

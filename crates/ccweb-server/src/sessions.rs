@@ -23,6 +23,7 @@ use ccweb_store::{NewSession, SessionEnd, SessionRecord, Store, User};
 use crate::chat::{LiveChat, Recorder};
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::isolation::Isolation;
 use crate::notify::Notifier;
 use crate::paths::{resolve_working_dir, roots_for};
 use crate::transcripts;
@@ -216,6 +217,7 @@ struct Inner {
     config: Config,
     cancel: CancellationToken,
     tracker: TaskTracker,
+    isolation: Isolation,
 }
 
 impl SessionManager {
@@ -240,6 +242,7 @@ impl SessionManager {
                         .unwrap_or(std::num::NonZeroU32::MIN),
                 )),
                 store,
+                isolation: Isolation::new(&config),
                 config,
                 cancel,
                 tracker,
@@ -662,6 +665,8 @@ impl SessionManager {
             env,
             cols: r.cols,
             rows: r.rows,
+            containment: self.inner.isolation.containment.clone(),
+            sandbox: self.inner.isolation.sandbox.clone(),
         }
     }
 }

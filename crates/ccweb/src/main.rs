@@ -144,6 +144,8 @@ async fn open_store(global: &cli::Global) -> anyhow::Result<ccweb_store::Store> 
 
 async fn serve(global: &cli::Global, flags: cli::ServeFlags) -> anyhow::Result<()> {
     let config = settings::load(global, &flags)?;
+    // Fail closed: a configured sandbox that cannot work stops the start.
+    ccweb_server::isolation::check(&config).map_err(|e| SettingsError(e.to_string()))?;
     settings::init_tracing(config.log_format);
     let store = settings::open_store(&config).await?;
     if which(&config.claude_bin).is_none() {
@@ -161,6 +163,9 @@ async fn serve(global: &cli::Global, flags: cli::ServeFlags) -> anyhow::Result<(
         );
     }
     server.run(settings::shutdown_signal()).await?;
+    // What the process-tree containment could not tie to a session (a
+    // daemon whose parent had already exited) ends with the server.
+    ccweb_server::isolation::kill_adopted_orphans();
     Ok(())
 }
 

@@ -110,6 +110,7 @@ const LIST_KEYS: &[&str] = &[
     "oidc_allowed_groups",
     "oidc_admin_groups",
     "trusted_proxies",
+    "sandbox_read_only",
 ];
 
 /// The list-valued `CCWEB_*` variables, split.

@@ -153,3 +153,70 @@ fn non_db_fds(pid: u32) -> (usize, usize) {
     let sockets = targets.iter().filter(|t| t.starts_with("socket:")).count();
     (targets.len() - sockets, sockets)
 }
+
+#[tokio::test]
+async fn stopping_a_session_kills_background_and_setsid_grandchildren_and_leaves_no_zombies() {
+    // `setsid` leaves the process group, so only the cgroup (or the
+    // process-tree walk) still ties the second sleep to the session.
+    let server = TestServer::start(Options::shell(
+        "sleep 1000 & echo $! > bg.pid; setsid sh -c 'echo $$ > sid.pid; exec sleep 1000' & \
+         echo ready; while true; do sleep 1; done",
+    ))
+    .await;
+    let pid = server.pid();
+    let id = server.create_session_id().await;
+    let project = server.root.join("project");
+    let read_pid = |name: &str| {
+        std::fs::read_to_string(project.join(name))
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+    };
+    eventually(T, "both grandchildren started", || {
+        read_pid("bg.pid").is_some() && read_pid("sid.pid").is_some()
+    })
+    .await;
+    let grandchildren = [read_pid("bg.pid").unwrap(), read_pid("sid.pid").unwrap()];
+    for g in grandchildren {
+        assert!(common::alive(g), "{g} runs before the stop");
+    }
+    server.stop_session(&id).await;
+    eventually(T, "both grandchildren gone", || {
+        grandchildren
+            .iter()
+            .all(|g| !std::path::Path::new(&format!("/proc/{g}")).exists())
+    })
+    .await;
+    eventually(T, "no children and no zombies under the server", || {
+        descendants(pid) == (Vec::new(), Vec::new())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_restart_kills_what_a_killed_server_left_in_its_cgroups() {
+    let mut server = TestServer::start(Options::shell(
+        "setsid sh -c 'echo $$ > sid.pid; exec sleep 1000' & while true; do sleep 1; done",
+    ))
+    .await;
+    if !server.log_text().contains("process containment: cgroup v2") {
+        eprintln!("skipped: no writable cgroup v2 here, so nothing survives to find after kill -9");
+        return;
+    }
+    server.create_session_id().await;
+    let file = server.root.join("project/sid.pid");
+    eventually(T, "grandchild started", || file.exists()).await;
+    let orphan: u32 = std::fs::read_to_string(&file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let mut child = server.child.take().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(common::alive(orphan), "kill -9 leaves the session running");
+    let _server = server.restart().await;
+    eventually(T, "the orphan is killed at the next start", || {
+        !common::alive(orphan)
+    })
+    .await;
+}

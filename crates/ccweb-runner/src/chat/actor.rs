@@ -22,7 +22,8 @@ use super::{
     MAX_LINE_BYTES, MAX_STDERR_EVENTS,
 };
 use crate::actor::{EndReason, ExitInfo, SpawnSpec};
-use crate::process::signal_group;
+use crate::contain::{self, Scope};
+use crate::process::prepare;
 use crate::RunnerError;
 
 /// Starts the CLI described by `spec` (its args must include
@@ -38,8 +39,10 @@ pub fn spawn_chat(
         program: spec.program.display().to_string(),
         message: e.to_string(),
     };
-    let mut cmd = tokio::process::Command::new(&spec.program);
-    cmd.args(&spec.args)
+    // Under the sandbox, a new session: no controlling terminal to inject into.
+    let (mut scope, program, args) = prepare(&spec, true)?;
+    let mut cmd = tokio::process::Command::new(&program);
+    cmd.args(&args)
         .current_dir(&spec.cwd)
         .env_clear()
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
@@ -50,8 +53,21 @@ pub fn spawn_chat(
         .process_group(0)
         // Should the actor die, the child dies with it.
         .kill_on_drop(true);
-    let mut child = cmd.spawn().map_err(spawn_error)?;
+    let mut child = {
+        // Held across the spawn: the orphan reaper must not reap this child.
+        let mut direct = contain::direct_children();
+        let child = cmd.spawn().map_err(spawn_error)?;
+        direct.extend(child.id().and_then(|p| i32::try_from(p).ok()));
+        child
+    };
     let pid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
+    if let Err(e) = scope.adopt(Pid::from_raw(pid)) {
+        // kill_on_drop takes the child down; tokio reaps it.
+        contain::forget_child(Pid::from_raw(pid));
+        return Err(spawn_error(std::io::Error::other(format!(
+            "cannot move the child into its cgroup: {e}"
+        ))));
+    }
     let (Some(stdin), Some(stdout), Some(stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
@@ -87,6 +103,7 @@ pub fn spawn_chat(
         config,
         child,
         stdin: Some(stdin),
+        scope,
         lines: line_rx,
         stderr: err_rx,
         commands: cmd_rx,
@@ -117,6 +134,8 @@ struct Actor {
     config: ChatConfig,
     child: tokio::process::Child,
     stdin: Option<tokio::process::ChildStdin>,
+    /// Every process of the session (the CLI and what it starts).
+    scope: Scope,
     lines: mpsc::Receiver<Line>,
     stderr: mpsc::Receiver<Line>,
     commands: mpsc::Receiver<Command>,
@@ -188,15 +207,16 @@ impl Actor {
                         Ok(s) => exit_code_of(s),
                         Err(_) => -1,
                     });
+                    contain::forget_child(Pid::from_raw(self.shared.pid));
                     // Anything it started goes too; then the pipes close.
-                    signal_group(Pid::from_raw(self.shared.pid), Signal::SIGTERM);
+                    self.scope.signal(Signal::SIGTERM);
                     let grace = tokio::time::Instant::now() + self.config.stop_grace;
                     kill_at = Some(kill_at.map_or(grace, |k| k.min(grace)));
                 }
                 Some(cmd) = self.commands.recv() => self.on_command(cmd, &mut kill_at).await,
                 () = cancel.cancelled(), if self.stop_reason.is_none() => self.begin_stop(EndReason::Shutdown, &mut kill_at),
                 () = tokio::time::sleep_until(kill_at.unwrap_or_else(far_future)), if kill_at.is_some() => {
-                    signal_group(Pid::from_raw(self.shared.pid), Signal::SIGKILL);
+                    self.scope.kill_now();
                     kill_at = None;
                     if exit_code.is_some() {
                         // Whatever still held the pipes is dead now; stop waiting for them.
@@ -217,7 +237,11 @@ impl Actor {
             }
         }
         readers.cancel();
-        signal_group(Pid::from_raw(self.shared.pid), Signal::SIGKILL);
+        // Nothing of the session outlives it (blocking: waits until the scope is empty).
+        let scope = std::mem::replace(&mut self.scope, Scope::empty());
+        if let Err(e) = tokio::task::spawn_blocking(move || drop(scope)).await {
+            tracing::warn!(error = %e, "killing the rest of a session failed");
+        }
         self.finish(exit_code.unwrap_or(-1), &exit_tx).await;
     }
 
@@ -616,7 +640,7 @@ impl Actor {
             return;
         }
         self.stop_reason = Some(reason);
-        signal_group(Pid::from_raw(self.shared.pid), Signal::SIGTERM);
+        self.scope.signal(Signal::SIGTERM);
         *kill_at = Some(tokio::time::Instant::now() + self.config.stop_grace);
     }
 

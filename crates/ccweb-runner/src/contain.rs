@@ -1,0 +1,505 @@
+//! Process containment: every process a session starts stays findable, so
+//! stopping the session ends all of them, including grandchildren that
+//! called `setsid` and left the process group.
+//!
+//! Backends, in the order [`Containment::init`] tries them:
+//! 1. **cgroup v2**: one cgroup per server data dir under the server's own
+//!    cgroup (`<own>/ccweb-<hash of data dir>`), one child cgroup per
+//!    session. The child joins it *before* it execs the program (a `/bin/sh`
+//!    trampoline writes its own pid to `cgroup.procs`, then `exec`s), so
+//!    nothing it forks can escape. Killing writes `cgroup.kill` (Linux ≥
+//!    5.14), else freezes, SIGKILLs every member and thaws.
+//! 2. **process tree**: the descendants of the session leader, found by
+//!    walking `/proc/*/stat` parent links; each found process is stopped
+//!    (SIGSTOP, so it cannot fork more) and the walk repeated until it finds
+//!    nothing new, then all are killed. A grandchild whose parent already
+//!    exited is adopted by ccweb (a child subreaper) and is killed at
+//!    shutdown, not with its session.
+//!
+//! Either way ccweb is a child subreaper, so orphans it kills become its
+//! children; [`reap_orphans`] collects them (no `<defunct>` left).
+
+use nix::sys::signal::{kill, killpg, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag};
+use nix::unistd::Pid;
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+/// How long a kill waits for a cgroup or process tree to empty.
+const KILL_WAIT: Duration = Duration::from_secs(5);
+/// Between two looks at a cgroup or process tree that is emptying.
+const POLL_INTERVAL: Duration = Duration::from_millis(10);
+/// Between two sweeps of the orphan reaper thread.
+const REAP_INTERVAL: Duration = Duration::from_millis(200);
+/// Name of the trampoline in `ps` output (its `$0`).
+const TRAMPOLINE_NAME: &str = "ccweb-contain";
+
+/// Processes the runner started itself (each reaped by its own waiter);
+/// the orphan reaper leaves them alone.
+static DIRECT_CHILDREN: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+/// Session cgroups created so far in this process (for unique names).
+static NEXT_SCOPE: AtomicU64 = AtomicU64::new(0);
+/// Whether the subreaper attribute and the reaper thread are set up.
+static REAPER: OnceLock<()> = OnceLock::new();
+
+/// Where sessions' processes are kept. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct Containment {
+    inner: Arc<Backend>,
+}
+
+#[derive(Debug, Default)]
+enum Backend {
+    /// Walk `/proc` from the session leader.
+    #[default]
+    ProcessTree,
+    /// Session cgroups are created inside this (cgroup v2) directory.
+    CgroupV2 { dir: PathBuf },
+}
+
+impl Containment {
+    /// Picks the best backend that works here for the server whose data
+    /// dir is `instance`, kills what a previous run with the same data dir
+    /// left in its cgroups (after `kill -9` of the server), and makes this
+    /// process a child subreaper with a thread that reaps adopted orphans.
+    pub fn init(instance: &Path) -> Containment {
+        start_reaper();
+        match cgroup_v2_dir(instance) {
+            Ok(dir) => {
+                kill_leftovers(&dir);
+                // Made again by the first session; no empty cgroup stays behind.
+                let _ = std::fs::remove_dir(&dir);
+                tracing::info!(cgroup = %dir.display(), "process containment: cgroup v2");
+                Containment {
+                    inner: Arc::new(Backend::CgroupV2 { dir }),
+                }
+            }
+            Err(e) => {
+                tracing::info!(reason = %e, "process containment: process tree (no writable cgroup v2)");
+                Containment::process_tree()
+            }
+        }
+    }
+
+    /// The process-tree backend (no set-up; tests use it to check the fallback).
+    pub fn process_tree() -> Containment {
+        Containment {
+            inner: Arc::new(Backend::ProcessTree),
+        }
+    }
+
+    /// `"cgroup-v2"` or `"process-tree"`.
+    pub fn kind(&self) -> &'static str {
+        match *self.inner {
+            Backend::ProcessTree => "process-tree",
+            Backend::CgroupV2 { .. } => "cgroup-v2",
+        }
+    }
+
+    /// A new, empty scope for one session.
+    pub(crate) fn scope(&self) -> io::Result<Scope> {
+        let cgroup = match &*self.inner {
+            Backend::ProcessTree => None,
+            Backend::CgroupV2 { dir } => {
+                let n = NEXT_SCOPE.fetch_add(1, Ordering::Relaxed);
+                let path = dir.join(format!("session-{}-{n}", std::process::id()));
+                // The per-server cgroup goes when its last session does (see
+                // `Drop`); one that vanishes between the two steps is made again.
+                let mut tries = 0;
+                loop {
+                    match std::fs::create_dir_all(dir).and_then(|()| std::fs::create_dir(&path)) {
+                        Ok(()) => break,
+                        Err(e) if e.kind() == io::ErrorKind::NotFound && tries < 3 => tries += 1,
+                        Err(e) => return Err(e),
+                    }
+                }
+                Some(path)
+            }
+        };
+        Ok(Scope {
+            cgroup,
+            leader: None,
+        })
+    }
+}
+
+/// The processes of one session. Dropping it kills whatever is left and
+/// removes its cgroup.
+#[derive(Debug)]
+pub(crate) struct Scope {
+    cgroup: Option<PathBuf>,
+    leader: Option<Pid>,
+}
+
+impl Scope {
+    /// A scope holding nothing (dropping it does nothing).
+    pub(crate) fn empty() -> Scope {
+        Scope {
+            cgroup: None,
+            leader: None,
+        }
+    }
+
+    /// The command that runs `program args` inside the scope: for a
+    /// cgroup, a `/bin/sh` trampoline that moves itself in, then `exec`s.
+    pub(crate) fn command(
+        &self,
+        program: PathBuf,
+        args: Vec<OsString>,
+    ) -> (PathBuf, Vec<OsString>) {
+        let Some(cgroup) = &self.cgroup else {
+            return (program, args);
+        };
+        let mut all: Vec<OsString> = vec![
+            "-c".into(),
+            r#"echo $$ > "$1" || exit 126; shift; exec "$@""#.into(),
+            TRAMPOLINE_NAME.into(),
+            cgroup.join("cgroup.procs").into(),
+            program.into(),
+        ];
+        all.extend(args);
+        ("/bin/sh".into(), all)
+    }
+
+    /// Records the spawned leader and (again, from the server side) puts it
+    /// in the cgroup, so the scope holds it even if the trampoline has not
+    /// run yet. Fails when the cgroup refuses it: the caller then kills it.
+    pub(crate) fn adopt(&mut self, pid: Pid) -> io::Result<()> {
+        self.leader = Some(pid);
+        match &self.cgroup {
+            Some(cgroup) => std::fs::write(cgroup.join("cgroup.procs"), pid.as_raw().to_string()),
+            None => Ok(()),
+        }
+    }
+
+    /// Sends `signal` to the leader's process group and to every other
+    /// process of the scope (those that left the group too).
+    pub(crate) fn signal(&self, signal: Signal) {
+        // Members first: once the leader is gone, the process tree cannot
+        // tell its orphans apart any more.
+        let members = self.members();
+        if let Some(leader) = self.leader {
+            if let Err(e) = killpg(leader, signal) {
+                tracing::trace!(%leader, ?signal, error = %e, "killpg");
+            }
+        }
+        for pid in members {
+            let _ = kill(pid, signal);
+        }
+    }
+
+    /// SIGKILLs every process of the scope without waiting for them to go.
+    pub(crate) fn kill_now(&self) {
+        match (&self.cgroup, self.leader) {
+            (Some(cgroup), _) => {
+                if std::fs::write(cgroup.join("cgroup.kill"), "1").is_err() {
+                    self.signal(Signal::SIGKILL);
+                }
+            }
+            (None, Some(leader)) => {
+                // Stopped, the leader keeps its descendants attached (and
+                // findable) while they are stopped and killed.
+                let _ = killpg(leader, Signal::SIGSTOP);
+                kill_tree(Some(leader));
+                let _ = killpg(leader, Signal::SIGKILL);
+                let _ = killpg(leader, Signal::SIGCONT);
+            }
+            (None, None) => {}
+        }
+    }
+
+    /// Kills every process of the scope and waits (bounded) until none is
+    /// left; then reaps the orphans among them. Blocks: call it off the runtime.
+    pub(crate) fn kill_all(&self) {
+        match &self.cgroup {
+            Some(cgroup) => kill_cgroup(cgroup),
+            None => self.kill_now(),
+        }
+        reap_orphans();
+    }
+
+    /// The processes of the scope now (not the leader's group members that
+    /// are found by `killpg` anyway, in the process-tree case).
+    fn members(&self) -> Vec<Pid> {
+        match (&self.cgroup, self.leader) {
+            (Some(cgroup), _) => cgroup_procs(cgroup),
+            (None, Some(leader)) => descendants(leader),
+            (None, None) => Vec::new(),
+        }
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        if self.cgroup.is_none() && self.leader.is_none() {
+            return;
+        }
+        self.kill_all();
+        if let Some(cgroup) = &self.cgroup {
+            if let Err(e) = std::fs::remove_dir(cgroup) {
+                tracing::warn!(cgroup = %cgroup.display(), error = %e, "could not remove a session cgroup");
+            }
+            // Fails (busy) while other sessions run; leaves nothing behind otherwise.
+            if let Some(parent) = cgroup.parent() {
+                let _ = std::fs::remove_dir(parent);
+            }
+        }
+    }
+}
+
+/// Locks the list of direct children; hold it across a spawn so the orphan
+/// reaper cannot take a fresh child's exit status before it is listed.
+pub(crate) fn direct_children() -> MutexGuard<'static, Vec<i32>> {
+    DIRECT_CHILDREN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Forgets a direct child once its own waiter has reaped it.
+pub(crate) fn forget_child(pid: Pid) {
+    direct_children().retain(|p| *p != pid.as_raw());
+}
+
+/// Reaps zombie children of this process that the runner did not start
+/// itself: orphans adopted as a subreaper. Never touches a direct child
+/// (its waiter needs the exit status).
+pub fn reap_orphans() {
+    let me = std::process::id() as i32;
+    let children = direct_children();
+    let direct: HashSet<i32> = children.iter().copied().collect();
+    for (pid, ppid, state) in processes() {
+        if ppid == me && state == 'Z' && !direct.contains(&pid) {
+            let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
+        }
+    }
+}
+
+/// Makes this process a child subreaper (orphans of its descendants become
+/// its children instead of init's, so they stay findable) and starts the
+/// thread that reaps them. Once per process.
+fn start_reaper() {
+    REAPER.get_or_init(|| {
+        if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
+            tracing::warn!(error = %e, "cannot become a child subreaper; orphans go to init");
+            return;
+        }
+        let started = std::thread::Builder::new()
+            .name("orphan-reaper".into())
+            .spawn(|| loop {
+                std::thread::sleep(REAP_INTERVAL);
+                reap_orphans();
+            });
+        if let Err(e) = started {
+            tracing::warn!(error = %e, "cannot start the orphan reaper thread");
+        }
+    });
+}
+
+/// Kills every adopted orphan (not a direct child): at shutdown, what the
+/// process-tree backend could not tie to a session.
+pub fn kill_adopted_orphans() {
+    let me = std::process::id() as i32;
+    let direct: HashSet<i32> = direct_children().iter().copied().collect();
+    let orphans: Vec<Pid> = processes()
+        .into_iter()
+        .filter(|(pid, ppid, _)| *ppid == me && !direct.contains(pid))
+        .map(|(pid, _, _)| Pid::from_raw(pid))
+        .collect();
+    for pid in orphans {
+        let _ = kill(pid, Signal::SIGKILL);
+        kill_tree(Some(pid));
+    }
+    reap_orphans();
+}
+
+/// The cgroup v2 directory for this server's sessions, created if needed:
+/// `<mount><own cgroup>/ccweb-<hash of the data dir>`.
+fn cgroup_v2_dir(instance: &Path) -> io::Result<PathBuf> {
+    let own = std::fs::read_to_string("/proc/self/cgroup")?;
+    let rel = own
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .ok_or_else(|| io::Error::other("not in a cgroup v2 hierarchy"))?;
+    let mount = cgroup2_mount()?;
+    let own_dir = mount.join(rel.trim_start_matches('/'));
+    let instance = std::fs::canonicalize(instance).unwrap_or_else(|_| instance.to_path_buf());
+    let dir = own_dir.join(format!("ccweb-{:016x}", fnv1a(instance.as_os_str())));
+    match std::fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    // Prove that processes can be moved in, and killed: a session cgroup
+    // that cannot hold its child would be no containment at all.
+    if !dir.join("cgroup.kill").exists() && !dir.join("cgroup.freeze").exists() {
+        return Err(io::Error::other("neither cgroup.kill nor cgroup.freeze"));
+    }
+    let probe = dir.join(format!("probe-{}", std::process::id()));
+    let _ = std::fs::remove_dir(&probe);
+    std::fs::create_dir(&probe)?;
+    let moved = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(r#"echo $$ > "$1""#)
+        .arg("ccweb-probe")
+        .arg(probe.join("cgroup.procs"))
+        .status();
+    let _ = std::fs::remove_dir(&probe);
+    match moved {
+        Ok(s) if s.success() => Ok(dir),
+        Ok(s) => Err(io::Error::other(format!(
+            "cannot move a process into {} ({s})",
+            probe.display()
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+/// Where the cgroup2 file system is mounted (`/sys/fs/cgroup`, or
+/// `/sys/fs/cgroup/unified` on hybrid hosts).
+fn cgroup2_mount() -> io::Result<PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo")?;
+    mounts
+        .lines()
+        .find_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            (right.split_whitespace().next() == Some("cgroup2"))
+                .then(|| left.split_whitespace().nth(4).map(PathBuf::from))
+                .flatten()
+        })
+        .ok_or_else(|| io::Error::other("no cgroup2 file system is mounted"))
+}
+
+/// Kills and removes the session cgroups a previous run left behind (the
+/// server was killed before it could stop them).
+fn kill_leftovers(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !path.is_dir() {
+            continue;
+        }
+        let left = cgroup_procs(&path).len();
+        if left > 0 {
+            tracing::warn!(cgroup = %path.display(), processes = left, "killing processes a previous run left behind");
+        }
+        kill_cgroup(&path);
+        let _ = std::fs::remove_dir(&path);
+    }
+}
+
+/// Kills everything in a cgroup and waits (bounded) until it is empty.
+fn kill_cgroup(cgroup: &Path) {
+    if std::fs::write(cgroup.join("cgroup.kill"), "1").is_err() {
+        // Before Linux 5.14: freeze so nothing forks meanwhile, kill, thaw
+        // (a frozen process dies when thawed).
+        let _ = std::fs::write(cgroup.join("cgroup.freeze"), "1");
+        for pid in cgroup_procs(cgroup) {
+            let _ = kill(pid, Signal::SIGKILL);
+        }
+        let _ = std::fs::write(cgroup.join("cgroup.freeze"), "0");
+    }
+    let deadline = Instant::now() + KILL_WAIT;
+    while !cgroup_procs(cgroup).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(POLL_INTERVAL);
+    }
+}
+
+fn cgroup_procs(cgroup: &Path) -> Vec<Pid> {
+    std::fs::read_to_string(cgroup.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .map(Pid::from_raw)
+        .collect()
+}
+
+/// Stops (SIGSTOP) the leader's descendants until a walk finds no new
+/// one, then kills them all; repeats until none is left (bounded).
+fn kill_tree(leader: Option<Pid>) {
+    let Some(leader) = leader else { return };
+    let deadline = Instant::now() + KILL_WAIT;
+    loop {
+        let mut seen: HashSet<Pid> = HashSet::new();
+        loop {
+            let found: Vec<Pid> = descendants(leader)
+                .into_iter()
+                .filter(|p| !seen.contains(p))
+                .collect();
+            if found.is_empty() {
+                break;
+            }
+            for pid in found {
+                let _ = kill(pid, Signal::SIGSTOP);
+                seen.insert(pid);
+            }
+        }
+        if seen.is_empty() || Instant::now() > deadline {
+            return;
+        }
+        for pid in &seen {
+            let _ = kill(*pid, Signal::SIGKILL);
+        }
+        std::thread::sleep(POLL_INTERVAL);
+    }
+}
+
+/// Live (non-zombie) descendants of `root`, from `/proc` parent links.
+fn descendants(root: Pid) -> Vec<Pid> {
+    let procs = processes();
+    let mut out = Vec::new();
+    let mut frontier = vec![root.as_raw()];
+    while let Some(parent) = frontier.pop() {
+        for &(pid, ppid, state) in &procs {
+            if ppid == parent && pid != parent {
+                frontier.push(pid);
+                if state != 'Z' {
+                    out.push(Pid::from_raw(pid));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `(pid, ppid, state)` of every process.
+fn processes() -> Vec<(i32, i32, char)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // The name may contain spaces and parentheses: split after the last ')'.
+            let (_, rest) = stat.rsplit_once(") ")?;
+            let mut fields = rest.split_whitespace();
+            let state = fields.next()?.chars().next()?;
+            let ppid = fields.next()?.parse().ok()?;
+            Some((pid, ppid, state))
+        })
+        .collect()
+}
+
+/// A stable 64-bit FNV-1a hash (for the per-data-dir cgroup name; not security).
+fn fnv1a(s: &std::ffi::OsStr) -> u64 {
+    use std::os::unix::ffi::OsStrExt;
+    s.as_bytes().iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_data_dir_hash_is_stable() {
+        assert_eq!(fnv1a("".as_ref()), 0xcbf2_9ce4_8422_2325);
+        assert_ne!(fnv1a("/a".as_ref()), fnv1a("/b".as_ref()));
+    }
+}

@@ -1,0 +1,75 @@
+//! How sessions' processes are contained (cgroup or process tree, see
+//! `ccweb_runner::contain`) and, if configured, sandboxed with bubblewrap.
+
+use std::path::PathBuf;
+
+use ccweb_runner::{Containment, Sandbox};
+
+use crate::config::{Config, ConfigError, SandboxMode};
+
+/// The containment and sandbox every session of this server gets.
+#[derive(Debug, Clone)]
+pub struct Isolation {
+    /// Keeps each session's processes together.
+    pub containment: Containment,
+    /// `Some` when `sandbox = "bubblewrap"`.
+    pub sandbox: Option<Sandbox>,
+}
+
+impl Isolation {
+    /// Sets up containment for this data dir (killing what a killed
+    /// earlier run left behind) and the sandbox policy.
+    pub fn new(config: &Config) -> Isolation {
+        Isolation {
+            containment: Containment::init(&config.data_dir),
+            sandbox: sandbox(config),
+        }
+    }
+}
+
+/// The sandbox policy of `config`: the allowed roots and the data dir are
+/// hidden (except the root a session works in), `sandbox_read_only` added.
+fn sandbox(config: &Config) -> Option<Sandbox> {
+    (config.sandbox == SandboxMode::Bubblewrap).then(|| Sandbox {
+        bwrap: bwrap(config),
+        roots: config.allowed_roots.clone(),
+        private: vec![config.data_dir.clone()],
+        read_only: config.sandbox_read_only.clone(),
+    })
+}
+
+/// `sandbox_bwrap`; a bare name through the server's `PATH`.
+fn bwrap(config: &Config) -> PathBuf {
+    let configured = &config.sandbox_bwrap;
+    if configured.components().count() > 1 {
+        return configured.clone();
+    }
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(configured))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| configured.clone())
+}
+
+/// Fails closed at start: with `sandbox = "bubblewrap"`, `bwrap` must exist
+/// and be able to build a sandbox here.
+pub fn check(config: &Config) -> Result<(), ConfigError> {
+    let Some(sandbox) = sandbox(config) else {
+        return Ok(());
+    };
+    sandbox.probe().map_err(|e| ConfigError {
+        key: "sandbox",
+        message: format!(
+            "sandbox = \"bubblewrap\" but {e}; install bubblewrap (apt-get install bubblewrap) \
+             and make sure unprivileged user namespaces are allowed, or set sandbox = \"none\""
+        ),
+    })
+}
+
+/// At shutdown, after the sessions stopped: kills the orphans ccweb adopted
+/// that no session's containment accounted for (process-tree backend).
+pub fn kill_adopted_orphans() {
+    ccweb_runner::contain::kill_adopted_orphans();
+}
