@@ -125,6 +125,23 @@ pub fn check_permission_mode(config: &Config, mode: &str) -> Result<(), ApiError
     Ok(())
 }
 
+/// A session being started; see [`SessionManager::claim`].
+struct Claim {
+    manager: SessionManager,
+    id: Uuid,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.manager
+            .inner
+            .starting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.id);
+    }
+}
+
 /// The running-session slots a session holds until it ends.
 struct Slots {
     _global: OwnedSemaphorePermit,
@@ -213,6 +230,8 @@ struct Inner {
     user_slots: Mutex<HashMap<Uuid, Arc<Semaphore>>>,
     /// Session starts per user per minute.
     starts: governor::DefaultKeyedRateLimiter<Uuid>,
+    /// Sessions being resumed right now.
+    starting: Mutex<std::collections::HashSet<Uuid>>,
     store: Store,
     config: Config,
     cancel: CancellationToken,
@@ -237,6 +256,7 @@ impl SessionManager {
                 audit,
                 slots: Arc::new(Semaphore::new(config.max_sessions)),
                 user_slots: Mutex::new(HashMap::new()),
+                starting: Mutex::new(std::collections::HashSet::new()),
                 starts: governor::RateLimiter::keyed(governor::Quota::per_minute(
                     std::num::NonZeroU32::new(config.session_starts_per_user_per_minute)
                         .unwrap_or(std::num::NonZeroU32::MIN),
@@ -379,12 +399,12 @@ impl SessionManager {
 
     /// Starts a stopped or exited session again, continuing its conversation.
     pub async fn resume(&self, record: SessionRecord) -> Result<SessionInfo, ApiError> {
+        let running = || ApiError::conflict("session_running", "the session is already running");
         if record.state.is_live() || self.live(record.id).is_some() {
-            return Err(ApiError::conflict(
-                "session_running",
-                "the session is already running",
-            ));
+            return Err(running());
         }
+        // Concurrent resumes of one session: only the first starts a process.
+        let _claim = self.claim(record.id).ok_or_else(running)?;
         if self.inner.cancel.is_cancelled() {
             return Err(ApiError::Unavailable {
                 code: "shutting_down",
@@ -397,6 +417,20 @@ impl SessionManager {
             .set_session_state(record.id, SessionState::Starting)
             .await?;
         self.start(record, true, permit).await
+    }
+
+    /// Marks `id` as being started; `None` if it already is. The mark goes
+    /// with the guard, by when the session is live (or failed).
+    fn claim(&self, id: Uuid) -> Option<Claim> {
+        let mut starting = self
+            .inner
+            .starting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        starting.insert(id).then(|| Claim {
+            manager: self.clone(),
+            id,
+        })
     }
 
     /// A conversation may be continued when the CLI has it on disk for this

@@ -68,9 +68,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .user_by_name(&user)
                     .await?
                     .with_context(|| format!("no user named {user:?}"))?;
-                let (_, secret) = store
+                let (token, secret) = store
                     .create_api_token(u.id, &name, scope, expires_at)
                     .await?;
+                cli_audit(
+                    &store,
+                    "cli.token.create",
+                    &u.name,
+                    serde_json::json!({"token_id": token.id, "name": token.name, "scope": token.scope}),
+                )
+                .await;
                 writeln!(std::io::stdout(), "{secret}")?;
                 Ok(())
             }
@@ -99,6 +106,13 @@ async fn user(store: &ccweb_store::Store, cmd: UserCommand) -> anyhow::Result<()
                 None
             };
             let u = store.create_user(&name, password.as_deref(), admin).await?;
+            cli_audit(
+                store,
+                "cli.user.add",
+                &u.name,
+                serde_json::json!({"is_admin": u.is_admin, "password": u.has_password}),
+            )
+            .await;
             writeln!(
                 out,
                 "created user {}{}",
@@ -131,10 +145,31 @@ async fn user(store: &ccweb_store::Store, cmd: UserCommand) -> anyhow::Result<()
                     ccweb_store::StoreError::NotFound => anyhow::anyhow!("no user named {name:?}"),
                     other => other.into(),
                 })?;
+            cli_audit(store, "cli.user.disable", &u.name, serde_json::Value::Null).await;
             writeln!(out, "disabled user {}", u.name)?;
         }
     }
     Ok(())
+}
+
+/// Records a command-line change in the audit log (no user, no address:
+/// whoever can run the command owns the data directory).
+async fn cli_audit(
+    store: &ccweb_store::Store,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) {
+    let entry = ccweb_store::NewAuditEntry {
+        action: action.to_owned(),
+        outcome: "success".to_owned(),
+        target: Some(target.to_owned()),
+        detail,
+        ..Default::default()
+    };
+    if let Err(e) = store.append_audit(&entry).await {
+        tracing::warn!(error = %e, "could not write the audit log");
+    }
 }
 
 async fn open_store(global: &cli::Global) -> anyhow::Result<ccweb_store::Store> {

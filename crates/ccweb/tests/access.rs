@@ -739,3 +739,125 @@ async fn bypass_permissions_is_only_for_servers_that_allow_it() {
     let (status, s) = call(server.req(Method::POST, SESSIONS).json(&body(&server))).await;
     assert_eq!(status, 201, "{s}");
 }
+
+#[tokio::test]
+async fn an_expired_login_closes_its_open_socket() {
+    let server = TestServer::start(Options::interactive_shell().toml("login_ttl_secs = 2")).await;
+    let id = server.create_session_id().await;
+    let resp = server
+        .http
+        .post(server.url("/api/auth/token"))
+        .json(&json!({"token": server.admin_token}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = cookie_of(&resp);
+    let path = format!("{SESSIONS}/{id}/terminal");
+    let ws = server
+        .ws_with(&path, &[("cookie", &cookie), ("origin", &server.origin())])
+        .await
+        .unwrap();
+    let mut c = TermClient::connect(ws).await;
+    // Two seconds of life, then at most one re-check interval (5 s).
+    let ended = tokio::time::timeout(Duration::from_secs(10), c.read_to_end()).await;
+    assert!(ended.is_ok(), "the socket outlived its login");
+    assert_eq!(c.closed.as_ref().map(|c| c.0), Some(1008));
+    let again = server
+        .ws_with(&path, &[("cookie", &cookie), ("origin", &server.origin())])
+        .await;
+    assert_eq!(again.err(), Some(401), "reconnecting needs a new login");
+}
+
+#[tokio::test]
+async fn preflights_get_no_cors_grant() {
+    let server = TestServer::start(Options::shell("exec sleep 1000")).await;
+    let preflight = server
+        .http
+        .request(Method::OPTIONS, server.url(SESSIONS))
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type, x-csrf-token",
+        )
+        .send()
+        .await
+        .unwrap();
+    let cross = server
+        .req(Method::GET, "/api/me")
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    for resp in [&preflight, &cross] {
+        assert!(
+            !resp
+                .headers()
+                .keys()
+                .any(|k| k.as_str().starts_with("access-control-")),
+            "no CORS grant: {:?}",
+            resp.headers()
+        );
+    }
+}
+
+#[tokio::test]
+async fn deeply_nested_and_invalid_utf8_input_is_a_clean_error() {
+    use tokio_tungstenite::tungstenite::protocol::frame::{coding::Data, coding::OpCode, Frame};
+    let server = TestServer::start(Options::interactive_shell()).await;
+    let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+    for (what, body) in [
+        ("deep nesting", deep.clone().into_bytes()),
+        (
+            "invalid UTF-8",
+            b"{\"mode\": \"terminal\", \"working_dir\": \"\xff\xfe\"}".to_vec(),
+        ),
+    ] {
+        let r = call(
+            server
+                .req(Method::POST, SESSIONS)
+                .header("content-type", "application/json")
+                .body(body),
+        )
+        .await;
+        assert_eq!(r.0, 400, "{what}: {}", r.1);
+    }
+    assert!(server.sessions().await.is_empty());
+
+    let id = server.create_session_id().await;
+    let mut c = server.terminal(&id, "").await;
+    c.ws.send(Message::Text(deep.into())).await.unwrap();
+    let reply = c.wait_control("error").await;
+    assert!(reply["code"].is_string(), "{reply}");
+    c.send_text(json!({"type": "input", "data": "echo fine\r"}))
+        .await;
+    c.wait_for(Duration::from_secs(10), |s| s.contains("fine"))
+        .await;
+    // A text frame that is not UTF-8 closes the socket with 1007.
+    let frame = Frame::message(b"\xff\xfe".to_vec(), OpCode::Data(Data::Text), true);
+    c.ws.send(Message::Frame(frame)).await.unwrap();
+    assert_eq!(closed_code(&mut c).await, Some(1007));
+    assert_eq!(server.session(&id).await["state"], "running");
+}
+
+#[tokio::test]
+async fn concurrent_resumes_start_one_process() {
+    let server = TestServer::start(Options::shell("exec sleep 1000")).await;
+    let id = server.create_session_id().await;
+    server.stop_session(&id).await;
+    let before = server.children().len();
+    let path = format!("{SESSIONS}/{id}/resume");
+    let answers =
+        futures_util::future::join_all((0..6).map(|_| call(server.req(Method::POST, &path)))).await;
+    let started = answers.iter().filter(|(s, _)| *s == 200).count();
+    assert_eq!(started, 1, "{answers:?}");
+    for (status, body) in answers.iter().filter(|(s, _)| *s != 200) {
+        assert_error(
+            "a concurrent resume",
+            &(*status, body.clone()),
+            409,
+            "session_running",
+        );
+    }
+    assert_eq!(server.children().len(), before + 1, "one process");
+}

@@ -13,6 +13,7 @@ import type { SessionInfo } from '../api/types';
 import { Icon } from '../ui/icons';
 import { useToasts } from '../ui/toasts';
 import { clipboardShortcut, copyText, readText } from './clipboard';
+import { openWebLink } from './links';
 import { type ConnectionStatus, TerminalConnection } from './connection';
 import { ConnectionIndicator } from './ConnectionIndicator';
 import { KeyBar } from './KeyBar';
@@ -88,11 +89,13 @@ export function TerminalView({ sessionId, readonly, onSession, onResume, resumin
       macOptionIsMeta: true,
       disableStdin: readonly,
       allowProposedApi: false,
+      // OSC 8 hyperlinks: only http(s), and no confirm() dialog to click through.
+      linkHandler: { activate: (_event, uri) => openWebLink(uri), allowNonHttpProtocols: false },
     });
     termRef.current = term;
     const fit = new FitAddon();
     term.loadAddon(fit);
-    term.loadAddon(new WebLinksAddon((_event, uri) => window.open(uri, '_blank', 'noopener')));
+    term.loadAddon(new WebLinksAddon((_event, uri) => openWebLink(uri)));
     term.open(host);
 
     let webgl: WebglAddon | null = null;

@@ -246,7 +246,12 @@ impl ChatSocket<'_> {
             ChatClientMsg::Interrupt => handle.interrupt().await,
             ChatClientMsg::SetPermissionMode { mode } => {
                 if let Err(e) = crate::sessions::check_permission_mode(&self.state.config, &mode) {
-                    return Some(error(e.code(), e.to_string()));
+                    // An unknown mode is an invalid message like any other field.
+                    let code = match e.code() {
+                        "invalid_permission_mode" => "invalid_message",
+                        code => code,
+                    };
+                    return Some(error(code, e.to_string()));
                 }
                 handle.set_permission_mode(mode).await
             }

@@ -3,7 +3,8 @@
 //! one `select!` loop, tracked so shutdown waits for its close frame.
 //!
 //! Close codes: 1000 the session ended, 1001 the server is shutting down or
-//! the peer stopped answering pings, 1009 a message was too large.
+//! the peer stopped answering pings, 1007 a text frame was not UTF-8, 1008
+//! access ended or input over the rate limit, 1009 a message was too large.
 
 pub mod chat;
 pub mod raw_chat;
@@ -30,6 +31,8 @@ pub const CLOSE_NORMAL: u16 = 1000;
 pub const CLOSE_GOING_AWAY: u16 = 1001;
 /// Policy: the login or token was revoked, or the user disabled.
 pub const CLOSE_POLICY: u16 = 1008;
+/// Invalid data: a text frame that is not UTF-8.
+pub const CLOSE_INVALID_DATA: u16 = 1007;
 /// Message too big.
 pub const CLOSE_TOO_BIG: u16 = 1009;
 
@@ -295,6 +298,8 @@ pub(crate) async fn incoming(
             let text = format!("{e:?}");
             if text.contains("Capacity") || text.contains("TooLong") {
                 close(socket, CLOSE_TOO_BIG, "message too large").await;
+            } else if text.contains("Utf8") {
+                close(socket, CLOSE_INVALID_DATA, "text frame is not UTF-8").await;
             }
             Incoming::End
         }
