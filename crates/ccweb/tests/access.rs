@@ -978,3 +978,33 @@ async fn share_links_can_be_turned_off() {
     .await;
     assert_error("turned off", &r, 404, "not_found");
 }
+
+#[tokio::test]
+async fn the_audit_log_can_also_go_to_a_private_json_lines_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("audit.jsonl");
+    let server = TestServer::start(Options::shell("exec sleep 1000").toml(&format!(
+        "audit_log_file = {:?}",
+        file.display().to_string()
+    )))
+    .await;
+    server.create_session_id().await;
+    let text = std::fs::read_to_string(&file).unwrap();
+    let entries: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["action"] == "login" && e["detail"]["method"] == "one_time_url"),
+        "{text}"
+    );
+    assert!(
+        entries.iter().any(|e| e["action"] == "session.create"),
+        "{text}"
+    );
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+}
