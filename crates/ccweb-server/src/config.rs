@@ -128,7 +128,8 @@ pub struct Config {
     /// WebSocket input bytes a client may send per second on one socket (bursts of
     /// `ws_max_message_bytes` at least); past it the socket is closed with 1008.
     pub ws_bytes_per_second: u32,
-    /// A client must send a request's headers within this long.
+    /// A client must send a request's headers within this long; it is also how long an
+    /// idle keep-alive connection stays open.
     pub http_header_timeout_secs: u64,
     /// A request (body included) must be answered within this long; past it: 408.
     pub http_request_timeout_secs: u64,
@@ -254,7 +255,7 @@ impl Default for Config {
             max_sockets_per_user: 64,
             ws_messages_per_second: 500,
             ws_bytes_per_second: 4 * 1024 * 1024,
-            http_header_timeout_secs: 15,
+            http_header_timeout_secs: 30,
             http_request_timeout_secs: 60,
             user_roots: Vec::new(),
             allow_bypass_permissions: false,

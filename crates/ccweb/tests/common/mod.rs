@@ -215,6 +215,9 @@ impl TestServer {
         };
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // Below the server's idle keep-alive limit (http_header_timeout_secs),
+            // so the client never reuses a connection the server is closing.
+            .pool_idle_timeout(Duration::from_secs(5))
             .build()
             .unwrap();
         let mut server = TestServer {
