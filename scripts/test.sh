@@ -11,22 +11,27 @@ CLAUDE_BIN="$(bash scripts/install-claude-cli.sh | tail -n 1)"
 export CCWEB_TEST_CLAUDE_BIN="$CLAUDE_BIN"
 "$CLAUDE_BIN" --version
 
-if [ ! -x /usr/bin/chromium ]; then
-  echo "==> Installing Debian's chromium for the browser tests"
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+# Debian packages the tests run for real: chromium (browser tests),
+# bubblewrap (sandbox tests), nginx (the deployment test).
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/bwrap ] || missing+=(bubblewrap)
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "==> Installing Debian packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  # nginx must not start as a system service here (the test runs its own):
+  # a policy-rc.d that says no, for the time of the install only.
+  added_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    added_policy=1
   fi
-fi
-
-if [ ! -x /usr/bin/bwrap ]; then
-  echo "==> Installing Debian's bubblewrap for the sandbox tests"
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
-  else
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
-  fi
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  [ -z "$added_policy" ] || $SUDO rm -f /usr/sbin/policy-rc.d
 fi
 
 echo "==> Web UI: install, build, unit and render tests"

@@ -13,8 +13,27 @@ use crate::error::{error_body, ApiError};
 use crate::state::AppState;
 use crate::{auth, http, ws};
 
-/// Builds the router over `state`.
+/// Builds the router over `state`, under `base_path` when one is set.
 pub fn router(state: AppState) -> Router {
+    let Some(base) = state.config.base_path.clone() else {
+        return routes(state);
+    };
+    // `/ccweb` itself goes to `/ccweb/`: the UI's relative links need the slash.
+    let slash = format!("{base}/");
+    Router::new()
+        .route(
+            &base,
+            get(move || async move { axum::response::Redirect::permanent(&slash) }),
+        )
+        // The nested router never sees `/ccweb/` itself (its wildcard needs a
+        // character): that is the UI's start page.
+        .route(&format!("{base}/"), get(ui))
+        .nest(&base, routes(state))
+        .fallback(not_found)
+}
+
+/// Every route, relative to the base path.
+fn routes(state: AppState) -> Router {
     let api = Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/token", post(auth::token_login))

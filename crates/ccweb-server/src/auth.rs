@@ -195,7 +195,7 @@ impl FromRequestParts<AppState> for Auth {
         let source = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
+            .map(|c| state.trusted_proxies.client_ip(c.0.ip(), &parts.headers));
         if let Some(token_secret) = bearer(&parts.headers) {
             let Some((user, token)) = state.store.authenticate_api_token(token_secret).await?
             else {
@@ -336,6 +336,7 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, ApiError> {
     check_login_origin(&state, &headers)?;
+    let peer = state.trusted_proxies.client_addr(peer, &headers);
     rate_check(&state, peer, Some(&body.username), "password").await?;
     if body.username.len() > MAX_CREDENTIAL_BYTES || body.password.len() > MAX_CREDENTIAL_BYTES {
         return Err(ApiError::bad_request(
@@ -374,6 +375,7 @@ pub async fn token_login(
     ApiJson(body): ApiJson<TokenBody>,
 ) -> Result<Response, ApiError> {
     check_login_origin(&state, &headers)?;
+    let peer = state.trusted_proxies.client_addr(peer, &headers);
     rate_check(&state, peer, None, "token").await?;
     if body.token.len() > MAX_CREDENTIAL_BYTES {
         login_failed(&state, peer, None, "token").await;
@@ -478,6 +480,7 @@ pub async fn login_page(
     crate::json::ApiQuery(q): crate::json::ApiQuery<LoginQuery>,
 ) -> Result<Response, ApiError> {
     check_host(&state, &headers)?;
+    let peer = state.trusted_proxies.client_addr(peer, &headers);
     let Some(token) = q.token else {
         return Ok((StatusCode::OK, axum::response::Html(LOGIN_HELP)).into_response());
     };
@@ -512,6 +515,7 @@ pub async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     check_login_origin(&state, &headers)?;
+    let peer = state.trusted_proxies.client_addr(peer, &headers);
     if let Some(secret) = cookie_value(&state, &headers) {
         let idle = Duration::from_secs(state.config.login_idle_ttl_secs);
         if let Ok(Some((user, _))) = state.store.authenticate_login_session(secret, idle).await {

@@ -140,6 +140,9 @@ pub struct Config {
     pub allow_bypass_permissions: bool,
     /// Owners may make read-only share links of their sessions (viewers must log in).
     pub share_links: bool,
+    /// Serve everything under this path prefix (e.g. `/ccweb`), for a reverse
+    /// proxy that forwards `/ccweb/…` unchanged; unset = at `/`.
+    pub base_path: Option<String>,
     /// OpenID Connect: the provider's issuer URL (https, or http on a
     /// loopback address); unset = no OIDC login.
     pub oidc_issuer: Option<String>,
@@ -260,6 +263,7 @@ impl Default for Config {
             user_roots: Vec::new(),
             allow_bypass_permissions: false,
             share_links: true,
+            base_path: None,
             oidc_issuer: None,
             oidc_client_id: None,
             oidc_client_secret: None,
@@ -356,6 +360,30 @@ impl Config {
         for (key, value) in at_least_one {
             if value == 0 {
                 return err(key, "must be at least 1".into());
+            }
+        }
+        if let Some(base) = &mut self.base_path {
+            let trimmed = base.trim_end_matches('/').to_owned();
+            let ok_segment = |seg: &str| {
+                !seg.is_empty()
+                    && seg != "."
+                    && seg != ".."
+                    && seg
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
+            };
+            if trimmed.is_empty() {
+                // "/" is the same as no prefix.
+                self.base_path = None;
+            } else if !trimmed.starts_with('/') || !trimmed[1..].split('/').all(ok_segment) {
+                return err(
+                    "base_path",
+                    format!(
+                        "{base:?} must be a path such as /ccweb (letters, digits, - . _ ~ and /)"
+                    ),
+                );
+            } else {
+                *base = trimmed;
             }
         }
         for template in &self.user_roots {

@@ -10,6 +10,7 @@ pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod chat;
+pub mod client_ip;
 pub mod config;
 pub mod error;
 pub mod http;
@@ -104,7 +105,8 @@ impl Server {
                 None if local.ip().is_unspecified() => format!("http://127.0.0.1:{}", local.port()),
                 None => format!("http://{local}"),
             };
-            login_url = Some(format!("{base}/login?token={token}"));
+            let prefix = config.base_path.as_deref().unwrap_or("");
+            login_url = Some(format!("{base}{prefix}/login?token={token}"));
         }
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
@@ -142,6 +144,7 @@ impl Server {
         );
         let oidc = oidc::Oidc::from_config(&config)?;
         let proxy_auth = proxy_auth::ProxyAuth::from_config(&config);
+        let trusted_proxies = client_ip::TrustedProxies::new(&config.trusted_proxies);
         let state = AppState::new(Inner {
             oidc,
             proxy_auth,
@@ -155,6 +158,7 @@ impl Server {
             shutting_down: AtomicBool::new(false),
             revocations: tokio::sync::broadcast::channel(64).0,
             audit,
+            trusted_proxies,
             sockets: limits::Counts::new(config_limits.2, usize::MAX),
             login_limits: limits::LoginLimits::new(config_limits.0, config_limits.1),
         });

@@ -116,13 +116,22 @@ impl<K: std::hash::Hash + Eq + Copy> Counts<K> {
 
     /// Takes a place for one more of `key`; `None` at either cap.
     pub fn acquire(self: &std::sync::Arc<Self>, key: K) -> Option<CountGuard<K>> {
+        self.take(key, true)
+    }
+
+    /// Like [`acquire`](Self::acquire), but only the total cap applies.
+    pub fn acquire_within_total(self: &std::sync::Arc<Self>, key: K) -> Option<CountGuard<K>> {
+        self.take(key, false)
+    }
+
+    fn take(self: &std::sync::Arc<Self>, key: K, per_key_cap: bool) -> Option<CountGuard<K>> {
         let mut guard = self.per_key.lock().unwrap_or_else(|e| e.into_inner());
         let (map, total) = &mut *guard;
         if *total >= self.max_total {
             return None;
         }
         let n = map.entry(key).or_insert(0);
-        if *n >= self.max_per_key {
+        if per_key_cap && *n >= self.max_per_key {
             return None;
         }
         *n += 1;

@@ -179,8 +179,9 @@ pub(crate) fn validate_config(config: &mut Config) -> Result<(), ConfigError> {
         match &config.public_url {
             Some(base) => {
                 config.oidc_redirect_url = Some(format!(
-                    "{}/api/auth/oidc/callback",
-                    base.trim_end_matches('/')
+                    "{}{}/api/auth/oidc/callback",
+                    base.trim_end_matches('/'),
+                    config.base_path.as_deref().unwrap_or("")
                 ))
             }
             None => {
@@ -502,6 +503,7 @@ pub async fn callback(
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<CallbackQuery>,
 ) -> Result<Response, ApiError> {
+    let peer = state.trusted_proxies.client_addr(peer, &headers);
     let result = finish_login(&state, peer, &headers, q).await;
     if let Err(e) = &result {
         let mut entry =

@@ -159,7 +159,7 @@ pub(crate) async fn authenticate(
         source: parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip()),
+            .map(|c| state.trusted_proxies.client_ip(c.0.ip(), &parts.headers)),
     }))
 }
 

@@ -29,7 +29,9 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 /// Serves `app` on `listener` until the server's cancel token fires.
 pub(crate) async fn serve(listener: TcpListener, app: Router, state: AppState) {
     let config = &state.config;
-    let connections: std::sync::Arc<Counts<IpAddr>> =
+    // Keyed by client address; trusted proxies share the key `None`, which
+    // only the total cap limits.
+    let connections: std::sync::Arc<Counts<Option<IpAddr>>> =
         Counts::new(config.max_connections_per_ip, config.max_connections);
     let header_timeout = Duration::from_secs(config.http_header_timeout_secs);
     loop {
@@ -44,7 +46,13 @@ pub(crate) async fn serve(listener: TcpListener, app: Router, state: AppState) {
                 }
             },
         };
-        let Some(slot) = connections.acquire(peer.ip()) else {
+        // A trusted proxy carries many clients: only the total cap applies to it.
+        let slot = if state.trusted_proxies.trusts(peer.ip()) {
+            connections.acquire_within_total(None)
+        } else {
+            connections.acquire(Some(peer.ip()))
+        };
+        let Some(slot) = slot else {
             tracing::debug!(client = %peer.ip(), "connection limit reached: closing");
             drop(stream);
             continue;

@@ -40,6 +40,8 @@ pub struct Inner {
     pub revocations: tokio::sync::broadcast::Sender<crate::auth::Revocation>,
     /// The audit log.
     pub audit: crate::audit::Audit,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
     /// Open WebSockets per user.
     pub sockets: Arc<crate::limits::Counts<uuid::Uuid>>,
     /// OpenID Connect login, if configured.
