@@ -49,6 +49,21 @@ pub fn router(state: AppState) -> Router {
         .route("/claude/sessions/{id}/resume", post(http::sessions::resume))
         .route("/claude/sessions/{id}/events", get(http::sessions::events))
         .route("/claude/sessions/{id}/export", get(http::export::export))
+        .route(
+            "/claude/sessions/{id}/shares",
+            get(http::shares::list).post(http::shares::create),
+        )
+        .route(
+            "/claude/sessions/{id}/shares/{share_id}",
+            delete(http::shares::revoke),
+        )
+        .route("/shared/{secret}", get(http::shares::get))
+        .route("/shared/{secret}/events", get(http::shares::events))
+        .route(
+            "/shared/{secret}/terminal",
+            get(ws::terminal::shared_terminal),
+        )
+        .route("/shared/{secret}/chat", get(ws::raw_chat::shared_chat))
         .route("/claude/history", get(http::history::history))
         .route("/fs/dirs", get(http::fs::dirs))
         .route(

@@ -73,6 +73,8 @@ pub enum Revocation {
     Token(uuid::Uuid),
     /// Every credential of this user (disabled).
     User(uuid::Uuid),
+    /// One share link revoked: its viewers close.
+    Share(uuid::Uuid),
 }
 
 impl std::fmt::Debug for Credential {

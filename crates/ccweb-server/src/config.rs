@@ -137,6 +137,8 @@ pub struct Config {
     pub user_roots: Vec<String>,
     /// Let clients choose the permission mode `bypassPermissions` (no prompts at all).
     pub allow_bypass_permissions: bool,
+    /// Owners may make read-only share links of their sessions (viewers must log in).
+    pub share_links: bool,
     /// OpenID Connect: the provider's issuer URL (https, or http on a
     /// loopback address); unset = no OIDC login.
     pub oidc_issuer: Option<String>,
@@ -256,6 +258,7 @@ impl Default for Config {
             http_request_timeout_secs: 60,
             user_roots: Vec::new(),
             allow_bypass_permissions: false,
+            share_links: true,
             oidc_issuer: None,
             oidc_client_id: None,
             oidc_client_secret: None,

@@ -7,6 +7,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+/// `Retry-After` of a 503 at capacity.
+const AT_CAPACITY_RETRY_SECS: u64 = 5;
+
 /// An error answer of the API.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -160,10 +163,18 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %cause, "internal error");
         }
         let mut resp = error_body(self.status(), self.code(), &self.to_string());
-        if let Self::RateLimited { retry_after_secs } = self {
+        let retry_after = match self {
+            Self::RateLimited { retry_after_secs } => Some(retry_after_secs),
+            // At capacity: worth a retry once something has stopped.
+            Self::Unavailable { code, .. } if code != "shutting_down" => {
+                Some(AT_CAPACITY_RETRY_SECS)
+            }
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
             resp.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(retry_after_secs),
+                axum::http::HeaderValue::from(secs),
             );
         }
         resp

@@ -14,6 +14,7 @@ mod login;
 mod oidc;
 mod secret;
 mod sessions;
+mod shares;
 mod tokens;
 mod users;
 
@@ -25,6 +26,7 @@ pub use error::{Result, StoreError};
 pub use events::MAX_EVENTS_PAGE;
 pub use login::LoginSession;
 pub use sessions::{NewSession, SessionEnd, SessionRecord};
+pub use shares::SessionShare;
 pub use tokens::{ApiToken, TokenScope};
 pub use users::User;
 

@@ -861,3 +861,150 @@ async fn concurrent_resumes_start_one_process() {
     }
     assert_eq!(server.children().len(), before + 1, "one process");
 }
+
+#[tokio::test]
+async fn share_links_let_logged_in_users_watch_read_only_until_revoked() {
+    let server = TestServer::start(Options::interactive_shell()).await;
+    let alice = server.add_user("alice", "alice-password-1");
+    let bob = server.add_user("bob", "bob-password-1");
+    let (_, s) = call(
+        server
+            .req_as(&alice, Method::POST, SESSIONS)
+            .json(&project(&server)),
+    )
+    .await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    let shares = format!("{SESSIONS}/{id}/shares");
+
+    // Only the owner makes links; for others the session does not exist.
+    for token in [&bob, &server.admin_token] {
+        let r = call(server.req_as(token, Method::POST, &shares).json(&json!({}))).await;
+        assert_error("someone else's session", &r, 404, "not_found");
+    }
+    let (status, made) = call(
+        server
+            .req_as(&alice, Method::POST, &shares)
+            .json(&json!({})),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    let secret = made["token"].as_str().unwrap().to_owned();
+    assert_eq!(made["path"], format!("#/share/{secret}"));
+    let share_id = made["share"]["id"].as_str().unwrap().to_owned();
+    let (_, listed) = call(server.req_as(&alice, Method::GET, &shares)).await;
+    assert_eq!(listed["shares"][0]["id"], share_id.as_str());
+    assert!(
+        !listed.to_string().contains(&secret),
+        "a listing never shows a secret"
+    );
+
+    // Bob, logged in, watches through the link; without a login nobody does.
+    let shared = format!("/api/shared/{secret}");
+    let (status, seen) = call(server.req_as(&bob, Method::GET, &shared)).await;
+    assert_eq!(
+        (status, seen["id"].as_str()),
+        (200, Some(id.as_str())),
+        "{seen}"
+    );
+    assert_eq!(
+        call(server.req_as(&bob, Method::GET, &format!("{shared}/events")))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(status_of(server.http.get(server.url(&shared))).await, 401);
+    let r = call(server.req_as(&bob, Method::GET, "/api/shared/ccweb_share_guess")).await;
+    assert_error("a guessed link", &r, 404, "not_found");
+    let ws = server
+        .ws_with(
+            &format!("{shared}/terminal"),
+            &[("authorization", &format!("Bearer {bob}"))],
+        )
+        .await
+        .expect("the shared socket opens");
+    let mut viewer = TermClient::connect(ws).await;
+    assert_eq!(viewer.controls[0]["readonly"], true);
+    viewer
+        .send_text(json!({"type": "input", "data": "echo typed-by-bob\r"}))
+        .await;
+    let refusal = viewer.wait_control("error").await;
+    assert_eq!(refusal["code"], "readonly", "{refusal}");
+    // Bob still cannot reach the session by its id.
+    let r = call(server.req_as(&bob, Method::GET, &format!("{SESSIONS}/{id}"))).await;
+    assert_error("by id", &r, 404, "not_found");
+
+    // Revoking closes his socket at once and the link stops working.
+    let status =
+        status_of(server.req_as(&alice, Method::DELETE, &format!("{shares}/{share_id}"))).await;
+    assert_eq!(status, 204);
+    assert_eq!(closed_code(&mut viewer).await, Some(1008));
+    assert_eq!(call(server.req_as(&bob, Method::GET, &shared)).await.0, 404);
+
+    // Links can expire.
+    let (_, brief) = call(
+        server
+            .req_as(&alice, Method::POST, &shares)
+            .json(&json!({"expires_in_secs": 1})),
+    )
+    .await;
+    let brief = format!("/api/shared/{}", brief["token"].as_str().unwrap());
+    assert_eq!(call(server.req_as(&bob, Method::GET, &brief)).await.0, 200);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(call(server.req_as(&bob, Method::GET, &brief)).await.0, 404);
+
+    let seen = actions(&audit(&server, "?action=share.*").await);
+    for want in [
+        "share.create:success",
+        "share.attach:success",
+        "share.revoke:success",
+    ] {
+        assert!(
+            seen.iter().any(|a| a == want),
+            "{want} missing from {seen:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn share_links_can_be_turned_off() {
+    let server =
+        TestServer::start(Options::shell("exec sleep 1000").toml("share_links = false")).await;
+    let id = server.create_session_id().await;
+    let r = call(
+        server
+            .req(Method::POST, &format!("{SESSIONS}/{id}/shares"))
+            .json(&json!({})),
+    )
+    .await;
+    assert_error("turned off", &r, 404, "not_found");
+}
+
+#[tokio::test]
+async fn the_audit_log_can_also_go_to_a_private_json_lines_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("audit.jsonl");
+    let server = TestServer::start(Options::shell("exec sleep 1000").toml(&format!(
+        "audit_log_file = {:?}",
+        file.display().to_string()
+    )))
+    .await;
+    server.create_session_id().await;
+    let text = std::fs::read_to_string(&file).unwrap();
+    let entries: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["action"] == "login" && e["detail"]["method"] == "one_time_url"),
+        "{text}"
+    );
+    assert!(
+        entries.iter().any(|e| e["action"] == "session.create"),
+        "{text}"
+    );
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+}

@@ -728,6 +728,17 @@ async fn the_global_session_limit_answers_503_until_one_stops() {
         "at_capacity",
     );
     assert!(m.contains('2'), "names the limit: {m}");
+    let retry = server
+        .req(Method::POST, SESSIONS)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retry.status(), 503);
+    assert!(
+        retry.headers().contains_key("retry-after"),
+        "at capacity says when to retry"
+    );
     let bob = server.add_user("bob", "bob-password-123");
     let (status, b) = server.create_session_as(&bob, body.clone()).await;
     assert_error("third, another user", &(status, b), 503, "at_capacity");

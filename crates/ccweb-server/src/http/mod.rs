@@ -5,4 +5,5 @@ pub mod export;
 pub mod fs;
 pub mod history;
 pub mod sessions;
+pub mod shares;
 pub mod tokens;

@@ -35,9 +35,9 @@ pub async fn visible_session(
     }
 }
 
-/// Loads a session only its owner may change (rename, resume); for
+/// Loads a session only its owner may change (rename, resume, share); for
 /// everyone else it does not exist.
-async fn owned_session(
+pub(crate) async fn owned_session(
     state: &AppState,
     auth: &Auth,
     raw_id: &str,
@@ -248,6 +248,15 @@ pub async fn events(
     ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let r = visible_session(&state, &auth, &id).await?;
+    events_page(&state, &r, q).await
+}
+
+/// A page of `r`'s stored events, as `q` asks.
+pub(crate) async fn events_page(
+    state: &AppState,
+    r: &SessionRecord,
+    q: EventsQuery,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let after = q.after.unwrap_or(0);
     if after < 0 {
         return Err(ApiError::bad_request("invalid_query", "after must be >= 0"));

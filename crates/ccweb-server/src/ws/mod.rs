@@ -17,13 +17,14 @@ use serde::Deserialize;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use crate::auth::{Auth, Via};
+use crate::auth::{Auth, Revocation, Via};
 use crate::error::ApiError;
 use crate::http::sessions::{record_on_session, visible_session};
 use crate::state::AppState;
 use ccweb_protocol::SessionInfo;
 use ccweb_runner::TerminalHandle;
 use ccweb_store::TokenScope;
+use uuid::Uuid;
 
 /// Normal close: the session ended.
 pub const CLOSE_NORMAL: u16 = 1000;
@@ -44,25 +45,34 @@ const AUTH_RECHECK: Duration = Duration::from_secs(5);
 pub(crate) type Revoked = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Resolves when the caller's access ends: a logout of this cookie (at
-/// once), or the credential found invalid on a periodic re-check.
-pub(crate) fn revoked(state: &AppState, auth: &Auth) -> Revoked {
+/// once), or the credential found invalid on a periodic re-check; for a
+/// viewer through a share link, also when the link is revoked (at once) or
+/// expires.
+pub(crate) fn revoked(state: &AppState, auth: &Auth, share: Option<(Uuid, String)>) -> Revoked {
     let mut logouts = state.revocations.subscribe();
     let state = state.clone();
     let credential = auth.credential.clone();
     let user = auth.user.id;
     Box::pin(async move {
+        let share_ended = |r: &Revocation| matches!((r, &share), (Revocation::Share(id), Some((mine, _))) if id == mine);
         let mut recheck =
             tokio::time::interval_at(tokio::time::Instant::now() + AUTH_RECHECK, AUTH_RECHECK);
         loop {
             tokio::select! {
                 ended = logouts.recv() => match ended {
-                    Ok(r) if credential.ended_by(&r, user) => return,
+                    Ok(r) if credential.ended_by(&r, user) || share_ended(&r) => return,
                     Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
                 },
                 _ = recheck.tick() => {
                     if !credential.still_valid(&state).await {
                         return;
+                    }
+                    if let Some((_, secret)) = &share {
+                        // A database hiccup keeps the viewer, like for credentials.
+                        if matches!(state.store.share_by_secret(secret).await, Ok(None)) {
+                            return;
+                        }
                     }
                 }
             }
@@ -112,12 +122,21 @@ pub(crate) struct Attach {
     pub(crate) slot: crate::limits::CountGuard<uuid::Uuid>,
 }
 
-/// Checks that `auth` may see session `id` and decides read-only: asked
-/// for, a read-only token, or an admin watching someone else's session.
+/// What a socket asks to watch.
+pub(crate) enum Target<'a> {
+    /// A session by id: its owner, or an admin (read-only).
+    Session(&'a str),
+    /// A session through a share link's secret: any logged-in user, read-only.
+    Share(&'a str),
+}
+
+/// Checks that `auth` may see the target and decides read-only: asked for,
+/// a read-only token, an admin watching someone else's session, or a share
+/// link. Takes a place in the user's socket quota and audits the attach.
 pub(crate) async fn authorize(
     state: &AppState,
     auth: &Auth,
-    id: &str,
+    target: Target<'_>,
     q: &SocketQuery,
 ) -> Result<Attach, ApiError> {
     let asked = match q.readonly.as_deref() {
@@ -130,42 +149,47 @@ pub(crate) async fn authorize(
             ))
         }
     };
-    let record = visible_session(state, auth, id).await?;
+    let (record, share) = match target {
+        Target::Session(id) => (visible_session(state, auth, id).await?, None),
+        Target::Share(secret) => {
+            let (share, record) = crate::http::shares::shared_session(state, secret).await?;
+            (record, Some((share.id, secret.to_owned())))
+        }
+    };
     let readonly = asked
+        || share.is_some()
         || matches!(auth.via, Via::Token(TokenScope::Read))
         || auth.user.id != record.owner_id;
-    let Some(slot) = state.sockets.acquire(auth.user.id) else {
-        let e = ApiError::QuotaExceeded {
+    let slot = state.sockets.acquire(auth.user.id);
+    let outcome = if slot.is_some() {
+        crate::audit::SUCCESS
+    } else {
+        crate::audit::LIMITED
+    };
+    match &share {
+        Some((share_id, _)) => {
+            let mut entry = crate::audit::by(auth, "share.attach", outcome);
+            entry.target = Some(record.id.to_string());
+            entry.detail = serde_json::json!({"share_id": share_id, "owner_id": record.owner_id});
+            state.audit.record(entry).await;
+        }
+        None => record_on_session(state, auth, "session.attach", &record, outcome).await,
+    }
+    let Some(slot) = slot else {
+        return Err(ApiError::QuotaExceeded {
             code: "socket_quota",
             message: format!(
                 "you have the maximum of {} sockets open; close some tabs and try again",
                 state.config.max_sockets_per_user
             ),
-        };
-        record_on_session(
-            state,
-            auth,
-            "session.attach",
-            &record,
-            crate::audit::LIMITED,
-        )
-        .await;
-        return Err(e);
+        });
     };
-    record_on_session(
-        state,
-        auth,
-        "session.attach",
-        &record,
-        crate::audit::SUCCESS,
-    )
-    .await;
     let handle = state.sessions.handle(record.id);
     Ok(Attach {
         info: state.sessions.info(record),
         handle,
         readonly,
-        revoked: revoked(state, auth),
+        revoked: revoked(state, auth, share),
         slot,
     })
 }

@@ -13,7 +13,7 @@ use ccweb_runner::{TerminalHandle, ViewerEvent};
 
 use super::{
     authorize, close, incoming, send_json, upgrade, Incoming, Keepalive, Revoked, SocketQuery,
-    CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY, MAX_OUTPUT_FRAME_BYTES,
+    Target, CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY, MAX_OUTPUT_FRAME_BYTES,
 };
 use crate::auth::Auth;
 use crate::error::ApiError;
@@ -25,7 +25,7 @@ use crate::state::AppState;
 /// of quiet is needed; the CLI fact sheet and fake-anthropic's README).
 const ENTER_DELAY: std::time::Duration = std::time::Duration::from_millis(150);
 
-/// The upgrade handler.
+/// The upgrade handler of `/api/claude/sessions/{id}/chat`.
 pub async fn chat(
     State(state): State<AppState>,
     auth: Auth,
@@ -33,7 +33,31 @@ pub async fn chat(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<SocketQuery>,
 ) -> Result<Response, ApiError> {
-    let attach = authorize(&state, &auth, &id, &q).await?;
+    let attach = authorize(&state, &auth, Target::Session(&id), &q).await?;
+    serve(state, &auth, ws, attach, &q)
+}
+
+/// The upgrade handler of `/api/shared/{secret}/chat` (read-only).
+pub async fn shared_chat(
+    State(state): State<AppState>,
+    auth: Auth,
+    Upgrade(ws): Upgrade,
+    Path(secret): Path<String>,
+    ApiQuery(q): ApiQuery<SocketQuery>,
+) -> Result<Response, ApiError> {
+    let attach = authorize(&state, &auth, Target::Share(&secret), &q).await?;
+    serve(state, &auth, ws, attach, &q)
+}
+
+/// Upgrades and serves an authorized viewer: the structured chat socket of
+/// a chat session, the raw text one of a terminal session.
+fn serve(
+    state: AppState,
+    auth: &Auth,
+    ws: axum::extract::ws::WebSocketUpgrade,
+    attach: super::Attach,
+    q: &SocketQuery,
+) -> Result<Response, ApiError> {
     if attach.info.mode == SessionMode::Chat {
         let after_seq = q.after_seq()?;
         let live = state.sessions.chat(attach.info.id);

@@ -12,14 +12,14 @@ use ccweb_runner::{clamp_size, TerminalHandle, ViewerEvent};
 
 use super::{
     authorize, close, incoming, send, send_json, upgrade, Incoming, Keepalive, Revoked,
-    SocketQuery, CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY, MAX_OUTPUT_FRAME_BYTES,
+    SocketQuery, Target, CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY, MAX_OUTPUT_FRAME_BYTES,
 };
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::json::{ApiQuery, Upgrade};
 use crate::state::AppState;
 
-/// The upgrade handler.
+/// The upgrade handler of `/api/claude/sessions/{id}/terminal`.
 pub async fn terminal(
     State(state): State<AppState>,
     auth: Auth,
@@ -27,8 +27,29 @@ pub async fn terminal(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<SocketQuery>,
 ) -> Result<Response, ApiError> {
-    let attach = authorize(&state, &auth, &id, &q).await?;
-    Ok(upgrade(
+    let attach = authorize(&state, &auth, Target::Session(&id), &q).await?;
+    Ok(serve(state, ws, attach))
+}
+
+/// The upgrade handler of `/api/shared/{secret}/terminal` (read-only).
+pub async fn shared_terminal(
+    State(state): State<AppState>,
+    auth: Auth,
+    Upgrade(ws): Upgrade,
+    Path(secret): Path<String>,
+    ApiQuery(q): ApiQuery<SocketQuery>,
+) -> Result<Response, ApiError> {
+    let attach = authorize(&state, &auth, Target::Share(&secret), &q).await?;
+    Ok(serve(state, ws, attach))
+}
+
+/// Upgrades and serves an authorized viewer.
+fn serve(
+    state: AppState,
+    ws: axum::extract::ws::WebSocketUpgrade,
+    attach: super::Attach,
+) -> Response {
+    upgrade(
         ws,
         &state.clone(),
         attach.slot,
@@ -48,7 +69,7 @@ pub async fn terminal(
                 None => replay_ended(&mut socket, &state, attach.info).await,
             }
         },
-    ))
+    )
 }
 
 /// An ended session: its last screen, then `exit`.
