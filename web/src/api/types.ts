@@ -281,6 +281,8 @@ export interface AuditPage {
 export interface Share {
   id: string | number;
   session_id: string;
+  /** Who made it (the owner). */
+  created_by?: string | number;
   created_at: string;
   expires_at: string | null;
   revoked_at: string | null;
@@ -295,6 +297,6 @@ export interface SharesResponse {
 export interface CreatedShare {
   share: Share;
   token: string;
-  /** `share/<token>`, relative to the app's base. */
+  /** The app route, `#/share/<token>`, relative to the app's address. */
   path: string;
 }

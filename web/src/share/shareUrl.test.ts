@@ -14,6 +14,10 @@ describe('shareUrl', () => {
     expect(shareUrl('https://e.com/ccweb/#/sessions/s1', '/share/t')).toBe('https://e.com/ccweb/#/share/t');
   });
 
+  it('accepts the server path as a hash route too', () => {
+    expect(shareUrl('https://e.com/ccweb/', '#/share/ccweb_share_x')).toBe('https://e.com/ccweb/#/share/ccweb_share_x');
+  });
+
   it('leads to the share route', () => {
     const url = new URL(shareUrl('https://e.com/p/', 'share/tok-1'));
     expect(parseHash(url.hash)).toEqual({ page: 'share', token: 'tok-1', tab: 'terminal' });

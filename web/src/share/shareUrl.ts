@@ -1,11 +1,11 @@
 //! Share links: the full URL to hand out, lifetimes to choose from, and a
 //! link's status.
 //!
-//! The server answers a created link with `path: "share/<token>"`, relative
-//! to the app's base. The app routes with the hash, so the URL handed out
-//! is `<app base>#/share/<token>`: it loads the app from its own base
-//! (assets resolve as usual, under a proxy sub-path too) and needs no
-//! server route.
+//! The server answers a created link with `path: "#/share/<token>"`, the
+//! app route relative to the app's address (`share/<token>` is accepted
+//! too). The URL handed out is `<app base>#/share/<token>`: it loads the
+//! app from its own base (assets resolve as usual, under a proxy sub-path
+//! too) and needs no server route.
 
 import type { Share } from '../api/types';
 import type { ExpiryChoice } from '../account/tokens';
@@ -28,7 +28,7 @@ export function appBase(baseURI: string): string {
   return url.toString();
 }
 
-/** The full URL of a share link from the server's `path` (`share/<token>`). */
+/** The full URL of a share link from the server's `path` (`#/share/<token>` or `share/<token>`). */
 export function shareUrl(baseURI: string, path: string): string {
   const clean = path.replace(/^[/#]+/, '');
   return `${appBase(baseURI)}#/${clean}`;
