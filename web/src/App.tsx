@@ -2,6 +2,9 @@
 //! every page shares (toasts, shortcuts, notifications, the session poll).
 
 import { useCallback, useEffect, useState } from 'react';
+import { AccountPage } from './account/AccountPage';
+import { AuditPage } from './admin/AuditPage';
+import { UsersPage } from './admin/UsersPage';
 import { api, ApiError, errorMessage, onUnauthorized } from './api/client';
 import type { User } from './api/types';
 import { type ExternalLogin, LoginPage } from './auth/LoginPage';
@@ -10,6 +13,7 @@ import { SessionsProvider, useSessions } from './home/sessionsStore';
 import { notificationsEnabled, notificationsSupported, setNotificationsEnabled } from './notify/notifier';
 import { navigate, useRoute } from './router';
 import { SessionPage } from './session/SessionPage';
+import { SharedSessionPage } from './share/SharedSessionPage';
 import { Icon } from './ui/icons';
 import { Modal } from './ui/Modal';
 import { SHORTCUTS, useShortcuts } from './ui/shortcuts';
@@ -119,9 +123,10 @@ function ShellBody({ user, onSignedOut }: { user: User; onSignedOut: () => void 
   });
 
   const attention = sessions?.filter((s) => s.needs_attention).length ?? 0;
+  const adminPage = route.page === 'admin_users' || route.page === 'admin_audit';
 
   useEffect(() => {
-    if (route.page !== 'session') document.title = attention > 0 ? `(${attention}) ccweb` : 'ccweb';
+    if (route.page !== 'session' && route.page !== 'share') document.title = attention > 0 ? `(${attention}) ccweb` : 'ccweb';
   }, [route.page, attention]);
 
   async function toggleNotifications() {
@@ -170,16 +175,42 @@ function ShellBody({ user, onSignedOut }: { user: User; onSignedOut: () => void 
         <button type="button" className="icon-button" onClick={() => setHelp(true)} aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)">
           <Icon name="keyboard" />
         </button>
-        <span className="user-name" title={user.is_admin ? `${user.name} (admin)` : user.name} data-testid="user-name">
-          {user.name}
-        </span>
+        {user.is_admin && (
+          <a
+            className={`icon-button${adminPage ? ' active' : ''}`}
+            href="#/admin/users"
+            aria-label="Administration: users and audit log"
+            aria-current={adminPage ? 'page' : undefined}
+            title="Administration"
+            data-testid="admin-link"
+          >
+            <Icon name="shield" />
+          </a>
+        )}
+        <a
+          className={`header-account${route.page === 'account' ? ' active' : ''}`}
+          href="#/account"
+          aria-label={`Account of ${user.name}: tokens and logins`}
+          aria-current={route.page === 'account' ? 'page' : undefined}
+          title={user.is_admin ? `${user.name} (admin) — account` : `${user.name} — account`}
+          data-testid="account-link"
+        >
+          <Icon name="user" />
+          <span className="user-name" data-testid="user-name">
+            {user.name}
+          </span>
+        </a>
         <button type="button" className="icon-button" onClick={() => void logout()} aria-label="Sign out" title="Sign out" data-testid="logout">
           <Icon name="logout" />
         </button>
       </header>
 
       {route.page === 'home' && <SessionsHome />}
-      {route.page === 'session' && <SessionPage key={route.id} id={route.id} readonly={route.readonly} tab={route.tab} />}
+      {route.page === 'session' && <SessionPage key={route.id} id={route.id} readonly={route.readonly} tab={route.tab} userName={user.name} />}
+      {route.page === 'share' && <SharedSessionPage key={route.token} token={route.token} tab={route.tab} />}
+      {route.page === 'account' && <AccountPage user={user} onSignedOut={onSignedOut} />}
+      {route.page === 'admin_users' && (user.is_admin ? <UsersPage me={user} /> : <AdminOnly />)}
+      {route.page === 'admin_audit' && (user.is_admin ? <AuditPage /> : <AdminOnly />)}
       {route.page === 'not_found' && (
         <main className="page">
           <div className="empty-state">
@@ -207,5 +238,20 @@ function ShellBody({ user, onSignedOut }: { user: User; onSignedOut: () => void 
         </Modal>
       )}
     </div>
+  );
+}
+
+/** What a non-admin sees at an admin address. */
+function AdminOnly() {
+  return (
+    <main className="page">
+      <div className="empty-state">
+        <h2>Admins only</h2>
+        <p className="muted">This page is for ccweb’s administrators.</p>
+        <a className="button button-primary" href="#/">
+          Back to sessions
+        </a>
+      </div>
+    </main>
   );
 }

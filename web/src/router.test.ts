@@ -29,4 +29,26 @@ describe('parseHash', () => {
     expect(href).toBe('#/sessions/x%20y?readonly=1&view=transcript');
     expect(hrefFor(parseHash(href))).toBe(href);
   });
+
+  it('reads the account and admin pages', () => {
+    expect(parseHash('#/account')).toEqual({ page: 'account' });
+    expect(parseHash('#/account/')).toEqual({ page: 'account' });
+    expect(parseHash('#/admin')).toEqual({ page: 'admin_users' });
+    expect(parseHash('#/admin/users')).toEqual({ page: 'admin_users' });
+    expect(parseHash('#/admin/audit')).toEqual({ page: 'admin_audit' });
+    expect(parseHash('#/constructor').page).toBe('not_found');
+    for (const page of ['account', 'admin_users', 'admin_audit'] as const) {
+      expect(parseHash(hrefFor({ page }))).toEqual({ page });
+    }
+  });
+
+  it('reads a share link with its view', () => {
+    expect(parseHash('#/share/tok_1-x')).toEqual({ page: 'share', token: 'tok_1-x', tab: 'terminal' });
+    expect(parseHash('#/share/t?view=transcript')).toEqual({ page: 'share', token: 't', tab: 'transcript' });
+    expect(parseHash('#/share/%E0%A4%A').page).toBe('not_found');
+    expect(parseHash('#/share/').page).toBe('not_found');
+    const href = hrefFor({ page: 'share', token: 'a/b', tab: 'transcript' });
+    expect(href).toBe('#/share/a%2Fb?view=transcript');
+    expect(parseHash(href)).toEqual({ page: 'share', token: 'a/b', tab: 'transcript' });
+  });
 });

@@ -1,5 +1,6 @@
-//! Hash routing (`#/sessions/<id>`): the server needs to know nothing about
-//! client routes, and it works the same under any URL sub-path.
+//! Hash routing (`#/sessions/<id>`, `#/account`, `#/admin/users`,
+//! `#/admin/audit`, `#/share/<token>`): the server needs to know nothing
+//! about client routes, and it works the same under any URL sub-path.
 
 import { useEffect, useState } from 'react';
 
@@ -10,7 +11,29 @@ export type SessionTab = 'terminal' | 'transcript';
 export type Route =
   | { page: 'home' }
   | { page: 'session'; id: string; readonly: boolean; tab: SessionTab }
+  | { page: 'account' }
+  | { page: 'admin_users' }
+  | { page: 'admin_audit' }
+  /** A session seen read-only through a share link. */
+  | { page: 'share'; token: string; tab: SessionTab }
   | { page: 'not_found'; hash: string };
+
+/** Pages reached by a fixed path. */
+const FIXED: Record<string, Route> = {
+  '/account': { page: 'account' },
+  '/admin/users': { page: 'admin_users' },
+  '/admin': { page: 'admin_users' },
+  '/admin/audit': { page: 'admin_audit' },
+};
+
+/** `decodeURIComponent`, or null for a malformed escape. */
+function decode(part: string): string | null {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return null;
+  }
+}
 
 /** Parses `location.hash`. */
 export function parseHash(hash: string): Route {
@@ -19,20 +42,23 @@ export function parseHash(hash: string): Route {
   const path = pathPart.replace(/\/+$/, '');
   const query = new URLSearchParams(queryPart);
   if (path === '' || path === '/' || path === '/sessions') return { page: 'home' };
+  if (Object.hasOwn(FIXED, path)) return FIXED[path];
+  const tab: SessionTab = query.get('view') === 'transcript' ? 'transcript' : 'terminal';
+  const share = /^\/share\/([^/]+)$/.exec(path);
+  if (share) {
+    const token = decode(share[1]);
+    return token ? { page: 'share', token, tab } : { page: 'not_found', hash };
+  }
   const m = /^\/sessions\/([^/]+)$/.exec(path);
   if (m) {
-    let id: string;
-    try {
-      id = decodeURIComponent(m[1]);
-    } catch {
-      return { page: 'not_found', hash };
-    }
+    const id = decode(m[1]);
+    if (id === null) return { page: 'not_found', hash };
     const ro = query.get('readonly');
     return {
       page: 'session',
       id,
       readonly: ro === '1' || ro === 'true',
-      tab: query.get('view') === 'transcript' ? 'transcript' : 'terminal',
+      tab,
     };
   }
   return { page: 'not_found', hash };
@@ -45,6 +71,14 @@ export function hrefFor(route: Route): string {
       return '#/';
     case 'not_found':
       return route.hash || '#/';
+    case 'account':
+      return '#/account';
+    case 'admin_users':
+      return '#/admin/users';
+    case 'admin_audit':
+      return '#/admin/audit';
+    case 'share':
+      return `#/share/${encodeURIComponent(route.token)}${route.tab === 'transcript' ? '?view=transcript' : ''}`;
     case 'session': {
       const q = new URLSearchParams();
       if (route.readonly) q.set('readonly', '1');

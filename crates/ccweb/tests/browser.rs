@@ -43,6 +43,17 @@ fn browser_ready() -> bool {
 
 /// Runs `web/e2e/<name>.mjs` against `server`; panics with its output on failure.
 async fn flow(server: &TestServer, name: &str, viewport: &str, user: &str) {
+    flow_with(server, name, viewport, user, &[]).await;
+}
+
+/// `flow` with extra environment for the script.
+async fn flow_with(
+    server: &TestServer,
+    name: &str,
+    viewport: &str,
+    user: &str,
+    vars: &[(&str, &str)],
+) {
     let artifacts = std::env::temp_dir().join("ccweb-e2e");
     let mut cmd = tokio::process::Command::new("node");
     cmd.arg(format!("e2e/{name}.mjs"))
@@ -53,6 +64,7 @@ async fn flow(server: &TestServer, name: &str, viewport: &str, user: &str) {
         .env("CCWEB_PROJECT", server.root.join("project"))
         .env("CCWEB_VIEWPORT", viewport)
         .env("CCWEB_ARTIFACTS", &artifacts)
+        .envs(vars.iter().copied())
         .kill_on_drop(true);
     let out = tokio::time::timeout(Duration::from_secs(180), cmd.output())
         .await
@@ -162,4 +174,53 @@ async fn the_app_works_behind_a_proxy_at_a_sub_path() {
     };
     server.add_user("alice", PASSWORD);
     flow(&server, "subpath", "desktop", "alice").await;
+}
+
+#[tokio::test]
+async fn an_admin_manages_tokens_users_and_reads_the_audit_log() {
+    if !browser_ready() {
+        return;
+    }
+    let Some(ClaudeSetup {
+        server,
+        fake: _fake,
+        _home,
+    }) = claude_setup("").await
+    else {
+        return;
+    };
+    server.cli(
+        &["user", "add", "root", "--admin", "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    for viewport in VIEWPORTS {
+        flow(&server, "account", viewport, "root").await;
+    }
+}
+
+#[tokio::test]
+async fn a_share_link_shows_the_session_read_only_until_revoked() {
+    if !browser_ready() {
+        return;
+    }
+    let Some(ClaudeSetup {
+        server,
+        fake: _fake,
+        _home,
+    }) = claude_setup("").await
+    else {
+        return;
+    };
+    server.add_user("alice", PASSWORD);
+    server.add_user("bob", PASSWORD);
+    for viewport in VIEWPORTS {
+        flow_with(
+            &server,
+            "share",
+            viewport,
+            "alice",
+            &[("CCWEB_VIEWER", "bob")],
+        )
+        .await;
+    }
 }

@@ -1,6 +1,6 @@
 // @vitest-environment node
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { api, ApiError, apiUrl, parseRetryAfter, terminalSocketUrl, withQuery, wsUrl } from './client';
+import { api, ApiError, apiUrl, parseRetryAfter, sharedApiPath, terminalSocketUrl, terminalSocketUrlAt, withQuery, wsUrl } from './client';
 
 describe('URLs', () => {
   it('resolve against a sub-path base, ignoring the hash route', () => {
@@ -21,6 +21,7 @@ describe('URLs', () => {
   it('build the terminal socket URL with the readonly flag', () => {
     expect(terminalSocketUrl('a-b', false, 'https://h/p/')).toBe('wss://h/p/api/claude/sessions/a-b/terminal');
     expect(terminalSocketUrl('a-b', true, 'https://h/p/')).toBe('wss://h/p/api/claude/sessions/a-b/terminal?readonly=1');
+    expect(terminalSocketUrlAt(sharedApiPath('t/1'), true, 'https://h/p/')).toBe('wss://h/p/api/shared/t%2F1/terminal?readonly=1');
   });
 
   it('skip empty query values', () => {

@@ -3,8 +3,14 @@
 //! `{error:{code,message}}` answers turned into `ApiError`.
 
 import type {
+  AdminUser,
+  AuditPage,
   AuthConfig,
+  CreatedShare,
+  CreatedToken,
   CreateSessionRequest,
+  CreateTokenRequest,
+  CreateUserRequest,
   EventsResponse,
   FsDirsResponse,
   HistoryResponse,
@@ -12,6 +18,10 @@ import type {
   MeResponse,
   SessionInfo,
   SessionsResponse,
+  SharesResponse,
+  TokensResponse,
+  UpdateUserRequest,
+  UsersResponse,
 } from './types';
 
 /** A failed request: the HTTP status and the server's error code and text. */
@@ -169,7 +179,28 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
 
 /** Path of a session's resources. */
 function sessionPath(id: string, rest = ''): string {
-  return `api/claude/sessions/${encodeURIComponent(id)}${rest}`;
+  return `${sessionApiPath(id)}${rest}`;
+}
+
+/** The API path of a session (its events, terminal and chat sockets live below it). */
+export function sessionApiPath(id: string): string {
+  return `api/claude/sessions/${encodeURIComponent(id)}`;
+}
+
+/** The API path of a session seen through a share link: the same resources, read-only. */
+export function sharedApiPath(token: string): string {
+  return `api/shared/${encodeURIComponent(token)}`;
+}
+
+/** Filters of `GET api/admin/audit` (empty values are left out). */
+export interface AuditQuery {
+  user?: string;
+  action?: string;
+  outcome?: string;
+  since?: string;
+  until?: string;
+  before?: number | null;
+  limit?: number;
 }
 
 /** The API, one function per endpoint the UI uses. */
@@ -219,11 +250,55 @@ export const api = {
   events: (id: string, after: number, limit = 1000, signal?: AbortSignal) =>
     request<EventsResponse>('GET', sessionPath(id, '/events'), { query: { after, limit }, signal }),
 
+  /** Events below any session API path (`sessionApiPath` or `sharedApiPath`). */
+  eventsAt: (apiPath: string, after: number, limit = 1000, signal?: AbortSignal) =>
+    request<EventsResponse>('GET', `${apiPath}/events`, { query: { after, limit }, signal }),
+
   history: (workingDir: string, signal?: AbortSignal) =>
     request<HistoryResponse>('GET', 'api/claude/history', { query: { working_dir: workingDir }, signal }),
 
   dirs: (path: string | null, signal?: AbortSignal) =>
     request<FsDirsResponse>('GET', 'api/fs/dirs', { query: { path }, signal }),
+
+  /** Ends every login session of the caller (all browsers). */
+  logoutAll: async (): Promise<{ ended: number }> => {
+    try {
+      return await request<{ ended: number }>('POST', 'api/auth/logout-all');
+    } finally {
+      setCsrfToken(null);
+    }
+  },
+
+  listTokens: (signal?: AbortSignal) => request<TokensResponse>('GET', 'api/tokens', { signal }).then((r) => r.tokens),
+
+  createToken: (req: CreateTokenRequest) => request<CreatedToken>('POST', 'api/tokens', { body: req }),
+
+  revokeToken: (id: string | number) => request<void>('DELETE', `api/tokens/${encodeURIComponent(String(id))}`),
+
+  listUsers: (signal?: AbortSignal) => request<UsersResponse>('GET', 'api/admin/users', { signal }).then((r) => r.users),
+
+  createUser: (req: CreateUserRequest) =>
+    request<{ user: AdminUser }>('POST', 'api/admin/users', { body: req }).then((r) => r.user),
+
+  updateUser: (name: string, req: UpdateUserRequest) =>
+    request<{ user: AdminUser }>('PATCH', `api/admin/users/${encodeURIComponent(name)}`, { body: req }).then((r) => r.user),
+
+  audit: (query: AuditQuery, signal?: AbortSignal) =>
+    request<AuditPage>('GET', 'api/admin/audit', { query: { ...query }, signal }),
+
+  listShares: (id: string, signal?: AbortSignal) =>
+    request<SharesResponse>('GET', sessionPath(id, '/shares'), { signal }).then((r) => r.shares),
+
+  createShare: (id: string, expiresInSecs?: number) =>
+    request<CreatedShare>('POST', sessionPath(id, '/shares'), {
+      body: expiresInSecs ? { expires_in_secs: expiresInSecs } : {},
+    }),
+
+  revokeShare: (id: string, shareId: string | number) =>
+    request<void>('DELETE', sessionPath(id, `/shares/${encodeURIComponent(String(shareId))}`)),
+
+  /** The session behind a share link (404 when unknown, revoked or expired). */
+  getShared: (token: string, signal?: AbortSignal) => request<SessionInfo>('GET', sharedApiPath(token), { signal }),
 };
 
 /** The download link of a session's export. */
@@ -233,7 +308,12 @@ export function exportUrl(id: string, format: 'markdown' | 'json' | 'asciicast' 
 
 /** The terminal socket URL of a session. */
 export function terminalSocketUrl(id: string, readonly: boolean, base?: string): string {
-  return wsUrl(withQuery(sessionPath(id, '/terminal'), { readonly: readonly ? 1 : undefined }), base);
+  return terminalSocketUrlAt(sessionApiPath(id), readonly, base);
+}
+
+/** The terminal socket URL below a session API path (`sessionApiPath` or `sharedApiPath`). */
+export function terminalSocketUrlAt(apiPath: string, readonly: boolean, base?: string): string {
+  return wsUrl(withQuery(`${apiPath}/terminal`, { readonly: readonly ? 1 : undefined }), base);
 }
 
 /** Human text for an error caught anywhere in the UI. */

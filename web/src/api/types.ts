@@ -191,3 +191,112 @@ export interface AuthConfig {
   /** OpenID Connect: `label` and `path` (relative to the document base) when enabled. */
   oidc: { enabled: boolean; label?: string; path?: string };
 }
+
+/** What an API token may do: `read` only GETs and watches. */
+export type TokenScope = 'read' | 'full';
+
+/** An API token as `GET api/tokens` lists it (never its secret). */
+export interface ApiToken {
+  id: string | number;
+  name: string;
+  scope: TokenScope;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+/** `GET api/tokens`. */
+export interface TokensResponse {
+  tokens: ApiToken[];
+}
+
+/** Body of `POST api/tokens`. */
+export interface CreateTokenRequest {
+  name: string;
+  scope: TokenScope;
+  expires_in_secs?: number;
+}
+
+/** `POST api/tokens` → 201: the token and its secret, shown this once. */
+export interface CreatedToken {
+  token: ApiToken;
+  secret: string;
+}
+
+/** A user as the admin endpoints report it. */
+export interface AdminUser {
+  id: string | number;
+  name: string;
+  is_admin: boolean;
+  disabled: boolean;
+  has_password: boolean;
+  created_at: string;
+}
+
+/** `GET api/admin/users`. */
+export interface UsersResponse {
+  users: AdminUser[];
+}
+
+/** Body of `POST api/admin/users`. */
+export interface CreateUserRequest {
+  name: string;
+  password?: string;
+  is_admin?: boolean;
+}
+
+/** Body of `PATCH api/admin/users/{name}`. */
+export interface UpdateUserRequest {
+  disabled?: boolean;
+  is_admin?: boolean;
+  password?: string;
+}
+
+/** Outcomes an audit entry can have. */
+export const AUDIT_OUTCOMES = ['success', 'failure', 'denied', 'limited'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+/** One audit log entry. */
+export interface AuditEntry {
+  id: number;
+  at: string;
+  user_id: string | number | null;
+  user_name: string | null;
+  /** Where it came from: a client address, `cli`, … */
+  source: string | null;
+  action: string;
+  outcome: AuditOutcome | string;
+  target: string | null;
+  detail: unknown;
+}
+
+/** `GET api/admin/audit`: newest first; `next_before` continues. */
+export interface AuditPage {
+  entries: AuditEntry[];
+  next_before: number | null;
+}
+
+/** A read-only share link of a session (its token is known only at creation). */
+export interface Share {
+  id: string | number;
+  session_id: string;
+  /** Who made it (the owner). */
+  created_by?: string | number;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
+/** `GET api/claude/sessions/{id}/shares`. */
+export interface SharesResponse {
+  shares: Share[];
+}
+
+/** `POST api/claude/sessions/{id}/shares` → 201. */
+export interface CreatedShare {
+  share: Share;
+  token: string;
+  /** The app route, `#/share/<token>`, relative to the app's address. */
+  path: string;
+}

@@ -26,6 +26,8 @@ export interface ChatViewProps {
   session: SessionInfo;
   /** Watch only (also forced for terminal sessions). */
   readonly?: boolean;
+  /** The session's API path, when not its own (a share link's `api/shared/<token>`). */
+  apiPath?: string;
 }
 
 interface Toast {
@@ -39,7 +41,7 @@ const REFUSED_PROMPT = new Set(['invalid_message', 'readonly', 'session_ended', 
 
 let toastSeq = 0;
 
-export function ChatView({ sessionId, session, readonly: readonlyProp = false }: ChatViewProps) {
+export function ChatView({ sessionId, session, readonly: readonlyProp = false, apiPath }: ChatViewProps) {
   const transcriptOnly = session.mode === 'terminal';
   const readonly = readonlyProp || transcriptOnly;
   const [state, dispatch] = useReducer(chatReducer, session, initialChatState);
@@ -92,8 +94,8 @@ export function ChatView({ sessionId, session, readonly: readonlyProp = false }:
     };
     const onState = (info: ConnectionInfo) => setConn(info);
     const c: ChatConnection = transcriptOnly
-      ? new TranscriptPoller({ sessionId, afterSeq: () => seq, onMessage, onState, isLive: () => liveRef.current })
-      : new ChatSocket({ sessionId, afterSeq: () => seq, onMessage, onState, readonly });
+      ? new TranscriptPoller({ sessionId, apiPath, afterSeq: () => seq, onMessage, onState, isLive: () => liveRef.current })
+      : new ChatSocket({ sessionId, apiPath, afterSeq: () => seq, onMessage, onState, readonly });
     connRef.current = c;
     c.start();
     return () => {
@@ -104,7 +106,7 @@ export function ChatView({ sessionId, session, readonly: readonlyProp = false }:
     };
     // `session` is read for the first paint only; the socket keeps it fresh.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [sessionId, transcriptOnly, readonly, toast]);
+  }, [sessionId, apiPath, transcriptOnly, readonly, toast]);
 
   const send = useCallback(
     (msg: ClientMessage): boolean => {

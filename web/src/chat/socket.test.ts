@@ -11,6 +11,13 @@ import {
 } from './socket';
 import type { ServerMessage } from './protocol';
 
+describe('share link paths', () => {
+  it('puts the sockets and events below another API path', () => {
+    expect(chatSocketUrl('https://e.com/p/', 's1', 4, true, 'api/shared/tok')).toBe('wss://e.com/p/api/shared/tok/chat?after_seq=4&readonly=1');
+    expect(eventsUrl('https://e.com/p/', 's1', 2, 100, 'api/shared/tok')).toBe('https://e.com/p/api/shared/tok/events?after=2&limit=100');
+  });
+});
+
 describe('chatSocketUrl', () => {
   it('resolves against the document base and switches the scheme', () => {
     expect(chatSocketUrl('http://h:8080/', 'abc', 0)).toBe('ws://h:8080/api/claude/sessions/abc/chat?after_seq=0');

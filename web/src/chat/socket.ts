@@ -29,10 +29,15 @@ export interface ChatConnection {
   close(): void;
 }
 
+/** A session's API path (a share link's is `api/shared/<token>`). */
+function defaultApiPath(sessionId: string): string {
+  return `api/claude/sessions/${encodeURIComponent(sessionId)}`;
+}
+
 /** The chat WebSocket URL, relative to the document base (works under a sub-path). */
-export function chatSocketUrl(baseURI: string, sessionId: string, afterSeq: number, readonly = false): string {
+export function chatSocketUrl(baseURI: string, sessionId: string, afterSeq: number, readonly = false, apiPath?: string): string {
   const url = new URL(
-    `api/claude/sessions/${encodeURIComponent(sessionId)}/chat?after_seq=${Math.max(0, Math.floor(afterSeq))}`,
+    `${apiPath ?? defaultApiPath(sessionId)}/chat?after_seq=${Math.max(0, Math.floor(afterSeq))}`,
     baseURI,
   );
   if (readonly) url.searchParams.set('readonly', '1');
@@ -42,9 +47,9 @@ export function chatSocketUrl(baseURI: string, sessionId: string, afterSeq: numb
 }
 
 /** The stored-transcript URL (`GET …/events`). */
-export function eventsUrl(baseURI: string, sessionId: string, after: number, limit: number): string {
+export function eventsUrl(baseURI: string, sessionId: string, after: number, limit: number, apiPath?: string): string {
   return new URL(
-    `api/claude/sessions/${encodeURIComponent(sessionId)}/events?after=${Math.max(0, Math.floor(after))}&limit=${limit}`,
+    `${apiPath ?? defaultApiPath(sessionId)}/events?after=${Math.max(0, Math.floor(after))}&limit=${limit}`,
     baseURI,
   ).toString();
 }
@@ -89,6 +94,8 @@ export interface ChatSocketOptions {
   onMessage: (msg: ServerMessage) => void;
   onState: (info: ConnectionInfo) => void;
   readonly?: boolean;
+  /** The session's API path, when not its own (a share link's). */
+  apiPath?: string;
   baseURI?: () => string;
   createSocket?: SocketFactory;
   pingIntervalMs?: number;
@@ -180,6 +187,7 @@ export class ChatSocket implements ChatConnection {
       this.opts.sessionId,
       this.opts.afterSeq(),
       this.opts.readonly,
+      this.opts.apiPath,
     );
     this.emit(this.attempt === 0 ? 'connecting' : 'reconnecting');
     let ws: SocketLike;
@@ -275,6 +283,8 @@ export interface TranscriptPollerOptions {
   onState: (info: ConnectionInfo) => void;
   /** Whether the session still runs (else: read what is there, then stop). */
   isLive: () => boolean;
+  /** The session's API path, when not its own (a share link's). */
+  apiPath?: string;
   baseURI?: () => string;
   fetchImpl?: typeof fetch;
   intervalMs?: number;
@@ -325,7 +335,7 @@ export class TranscriptPoller implements ChatConnection {
     const doFetch = this.opts.fetchImpl ?? fetch;
     try {
       for (;;) {
-        const url = eventsUrl((this.opts.baseURI ?? defaultBase)(), this.opts.sessionId, this.opts.afterSeq(), limit);
+        const url = eventsUrl((this.opts.baseURI ?? defaultBase)(), this.opts.sessionId, this.opts.afterSeq(), limit, this.opts.apiPath);
         const res = await doFetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
         if (this.stopped) return;
         if (!res.ok) throw new Error(`HTTP ${res.status}`);

@@ -12,6 +12,7 @@ import { Icon } from '../ui/icons';
 import { useShortcuts } from '../ui/shortcuts';
 import { displayTitle, useSessionActions } from './actions';
 import { AttentionBadge, ModeBadge, StateBadge } from './badges';
+import { ShareDialog } from '../share/ShareDialog';
 import { DeleteDialog, RenameDialog } from './dialogs';
 import { TranscriptView } from './TranscriptView';
 
@@ -25,17 +26,19 @@ interface SessionPageProps {
   id: string;
   readonly: boolean;
   tab: SessionTab;
+  /** Who looks: the owner may share the session. */
+  userName: string;
 }
 
 /** The page. */
-export function SessionPage({ id, readonly, tab }: SessionPageProps) {
+export function SessionPage({ id, readonly, tab, userName }: SessionPageProps) {
   const { sessions, upsert } = useSessions();
   const actions = useSessionActions();
   const [fetched, setFetched] = useState<SessionInfo | null>(null);
   const [loadError, setLoadError] = useState<ApiError | Error | null>(null);
   const [generation, setGeneration] = useState(0);
   const [resuming, setResuming] = useState(false);
-  const [dialog, setDialog] = useState<'rename' | 'delete' | null>(null);
+  const [dialog, setDialog] = useState<'rename' | 'delete' | 'share' | null>(null);
 
   // The list poll keeps the session fresh; this covers a session not in
   // the list (an admin watching someone else's) and the first paint.
@@ -175,6 +178,11 @@ export function SessionPage({ id, readonly, tab }: SessionPageProps) {
             </button>
           )}
           <span className="toolbar-spacer" />
+          {session.owner === userName && (
+            <button type="button" className="icon-button" aria-label="Share read-only" title="Share read-only" onClick={() => setDialog('share')} data-testid="session-share">
+              <Icon name="share" />
+            </button>
+          )}
           <a className="icon-button" href={exportUrl(id)} download aria-label="Export as Markdown" title="Export (Markdown)" data-testid="session-export">
             <Icon name="download" />
           </a>
@@ -205,6 +213,7 @@ export function SessionPage({ id, readonly, tab }: SessionPageProps) {
         )}
       </div>
 
+      {dialog === 'share' && <ShareDialog sessionId={id} onClose={() => setDialog(null)} />}
       {dialog === 'rename' && <RenameDialog session={session} onRename={(t) => actions.rename(id, t)} onClose={() => setDialog(null)} />}
       {dialog === 'delete' && (
         <DeleteDialog

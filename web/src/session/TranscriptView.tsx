@@ -3,7 +3,7 @@
 //! Deliberately plain; the chat view renders the full event model.
 
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
-import { api, errorMessage } from '../api/client';
+import { api, errorMessage, sessionApiPath } from '../api/client';
 import type { ContentBlock, StoredEvent } from '../api/types';
 import { absoluteTime } from '../home/format';
 
@@ -12,6 +12,8 @@ interface TranscriptViewProps {
   sessionId: string;
   /** The session runs: keep polling for new events. */
   live: boolean;
+  /** The session's API path (default `sessionApiPath(sessionId)`; a share link's differs). */
+  apiPath?: string;
 }
 
 const PAGE_LIMIT = 1000;
@@ -73,7 +75,8 @@ export function eventItems(ev: StoredEvent['event']): Item[] {
 }
 
 /** The transcript. */
-export function TranscriptView({ sessionId, live }: TranscriptViewProps) {
+export function TranscriptView({ sessionId, live, apiPath }: TranscriptViewProps) {
+  const path = apiPath ?? sessionApiPath(sessionId);
   const [events, setEvents] = useState<StoredEvent[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const lastSeq = useRef(0);
@@ -87,7 +90,7 @@ export function TranscriptView({ sessionId, live }: TranscriptViewProps) {
     try {
       const fresh: StoredEvent[] = [];
       for (let page = 0; page < MAX_PAGES; page++) {
-        const resp = await api.events(sessionId, lastSeq.current, PAGE_LIMIT);
+        const resp = await api.eventsAt(path, lastSeq.current, PAGE_LIMIT);
         fresh.push(...resp.events);
         if (resp.events.length > 0) lastSeq.current = resp.events[resp.events.length - 1].seq;
         if (resp.events.length < PAGE_LIMIT) break;
@@ -99,7 +102,7 @@ export function TranscriptView({ sessionId, live }: TranscriptViewProps) {
     } finally {
       loading.current = false;
     }
-  }, [sessionId]);
+  }, [path]);
 
   useEffect(() => {
     lastSeq.current = 0;

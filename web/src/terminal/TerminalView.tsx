@@ -8,7 +8,7 @@ import { WebLinksAddon } from '@xterm/addon-web-links';
 import { WebglAddon } from '@xterm/addon-webgl';
 import { Terminal } from '@xterm/xterm';
 import { useEffect, useRef, useState } from 'react';
-import { api, ApiError, terminalSocketUrl } from '../api/client';
+import { api, ApiError, sessionApiPath, terminalSocketUrlAt } from '../api/client';
 import type { SessionInfo } from '../api/types';
 import { Icon } from '../ui/icons';
 import { useToasts } from '../ui/toasts';
@@ -27,9 +27,13 @@ interface TerminalViewProps {
   readonly: boolean;
   /** The session as the socket reports it, and fetched again after the exit. */
   onSession: (s: SessionInfo) => void;
-  /** Starts the ended session again (the parent remounts this view). */
-  onResume: () => void;
+  /** Starts the ended session again (the parent remounts this view); none: no Resume button (a share link). */
+  onResume?: () => void;
   resuming: boolean;
+  /** The session's API path (default `sessionApiPath(sessionId)`; a share link's is `sharedApiPath(token)`). */
+  apiPath?: string;
+  /** Fetches the session (default `api.getSession`). */
+  fetchSession?: () => Promise<SessionInfo>;
 }
 
 /** Which renderer draws the cells. */
@@ -62,7 +66,11 @@ function webglCanvasMismatch(host: HTMLElement): boolean {
 }
 
 /** The terminal. */
-export function TerminalView({ sessionId, readonly, onSession, onResume, resuming }: TerminalViewProps) {
+export function TerminalView({ sessionId, readonly, onSession, onResume, resuming, apiPath, fetchSession }: TerminalViewProps) {
+  const socketPath = apiPath ?? sessionApiPath(sessionId);
+  const fetchRef = useRef(fetchSession);
+  fetchRef.current = fetchSession;
+  const getSession = () => (fetchRef.current ? fetchRef.current() : api.getSession(sessionId));
   const hostRef = useRef<HTMLDivElement>(null);
   const connRef = useRef<TerminalConnection | null>(null);
   const termRef = useRef<Terminal | null>(null);
@@ -137,10 +145,10 @@ export function TerminalView({ sessionId, readonly, onSession, onResume, resumin
 
     const conn = new TerminalConnection(
       {
-        url: () => terminalSocketUrl(sessionId, readonly),
+        url: () => terminalSocketUrlAt(socketPath, readonly),
         beforeReconnect: async () => {
           try {
-            await api.getSession(sessionId);
+            await getSession();
             return { stop: false };
           } catch (e) {
             if (e instanceof ApiError && e.status === 404) return { stop: true, message: 'This session no longer exists.' };
@@ -185,7 +193,7 @@ export function TerminalView({ sessionId, readonly, onSession, onResume, resumin
           setExitCode(code);
           // The socket's session object predates the exit: fetch the ended one
           // (its end reason, exit code and state).
-          void api.getSession(sessionId).then(
+          void getSession().then(
             (s) => {
               setEndReason(s.end_reason);
               cb().onSession(s);
@@ -270,7 +278,8 @@ export function TerminalView({ sessionId, readonly, onSession, onResume, resumin
       term.dispose();
       termRef.current = null;
     };
-  }, [sessionId, readonly]);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- getSession reads a ref
+  }, [sessionId, socketPath, readonly]);
 
   const ended = status.state === 'ended' || exitCode !== null;
   const canType = !serverReadonly && !ended && status.state === 'connected';
@@ -290,9 +299,11 @@ export function TerminalView({ sessionId, readonly, onSession, onResume, resumin
       {exitCode !== null && (
         <div className="terminal-exit" role="status" data-testid="terminal-exit">
           <span>{describeEnd(exitCode, endReason)}</span>
-          <button type="button" className="button button-primary button-small" onClick={onResume} disabled={resuming} data-testid="terminal-resume">
-            <Icon name="play" size={16} /> {resuming ? 'Resuming…' : 'Resume'}
-          </button>
+          {onResume && (
+            <button type="button" className="button button-primary button-small" onClick={onResume} disabled={resuming} data-testid="terminal-resume">
+              <Icon name="play" size={16} /> {resuming ? 'Resuming…' : 'Resume'}
+            </button>
+          )}
         </div>
       )}
       <div className="terminal-frame">

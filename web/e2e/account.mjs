@@ -1,0 +1,83 @@
+// As an admin: create an API token and see its secret once, revoke it;
+// create a user and disable them; read the audit log (the login and the
+// token), filter it by action; then log out everywhere.
+import { env, login, run, until } from './lib.mjs';
+
+const suffix = env.viewport === 'mobile' ? 'm' : 'd';
+const tokenName = `e2e token ${suffix}`;
+const userName = `e2e-bob-${suffix}`;
+
+await run('account', async (page) => {
+  await login(page);
+
+  // ---- API tokens
+  await page.getByTestId('account-link').click();
+  await page.getByTestId('account-page').waitFor();
+  await page.getByTestId('token-new').click();
+  await page.getByTestId('token-name').fill(tokenName);
+  await page.getByTestId('token-scope-read').check();
+  await page.getByTestId('token-create-submit').click();
+  const secret = await page.getByTestId('token-secret').inputValue();
+  if (!/^ccweb_/.test(secret)) throw new Error(`unexpected secret: ${secret}`);
+  await page.getByText('you won’t see it again').waitFor();
+  await page.getByTestId('token-created-done').click();
+  await page.getByTestId('token-created-dialog').waitFor({ state: 'detached' });
+  const row = page.locator(`[data-testid="token-row"][data-token-name="${tokenName}"]`);
+  await row.waitFor();
+  if ((await page.content()).includes(secret)) throw new Error('the secret is still on the page after the dialog closed');
+  await row.getByTestId('token-revoke').click();
+  await page.getByTestId('confirm-button').click();
+  await until('the token revoked', async () => (await row.getAttribute('data-status')) === 'revoked');
+
+  // ---- users
+  await page.getByTestId('admin-link').click();
+  await page.getByTestId('users-page').waitFor();
+  await page.getByTestId('user-new').click();
+  await page.getByTestId('user-name-input').fill(userName);
+  await page.getByTestId('user-password-input').fill('bob-password-1');
+  await page.getByTestId('user-create-submit').click();
+  const bob = page.locator(`[data-testid="user-row"][data-user-name="${userName}"]`);
+  await bob.waitFor();
+  await bob.getByTestId('user-disable').click();
+  await page.getByTestId('confirm-button').click();
+  await bob.getByTestId('user-disabled').waitFor();
+  await bob.getByTestId('user-enable').waitFor();
+  // The server refuses an admin demoting themselves; its message shows.
+  const me = page.locator(`[data-testid="user-row"][data-user-name="${env.user}"]`);
+  await me.getByTestId('user-toggle-admin').click();
+  await page.locator('.toast-error').filter({ hasText: env.user }).waitFor();
+
+  // ---- audit log
+  await page.getByTestId('nav-admin_audit').click();
+  await page.getByTestId('audit-table').waitFor();
+  const actions = async () => page.locator('[data-testid="audit-row"]').evaluateAll((rows) => rows.map((r) => r.dataset.action));
+  await until('the login and the token in the audit log', async () => {
+    const a = await actions();
+    return a.includes('login') && a.includes('token.create') && a.includes('admin.user.create');
+  });
+  await page.getByTestId('audit-action').fill('token.*');
+  await page.getByTestId('audit-apply').click();
+  await until('only token entries', async () => {
+    const a = await actions();
+    return a.length >= 2 && a.every((x) => x.startsWith('token.')) && a.includes('token.revoke');
+  });
+  const detail = await page.locator('[data-testid="audit-row"][data-action="token.create"]').first().innerText();
+  if (!detail.includes(tokenName)) throw new Error(`the token.create entry does not name the token:\n${detail}`);
+  await page.getByTestId('audit-outcome').selectOption('failure');
+  await page.getByTestId('audit-apply').click();
+  await page.getByTestId('audit-empty').waitFor();
+  await page.getByTestId('audit-clear').click();
+  await until('the unfiltered log again', async () => (await actions()).includes('login'));
+  if (env.viewport === 'mobile') {
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    if (width > 390) throw new Error(`the audit page is wider than the phone: ${width}`);
+  }
+
+  // ---- log out everywhere
+  await page.getByTestId('account-link').click();
+  await page.getByTestId('logout-all').click();
+  await page.getByTestId('confirm-button').click();
+  await page.getByTestId('login-username').waitFor();
+  await page.reload();
+  await page.getByTestId('login-username').waitFor();
+});

@@ -1,0 +1,18 @@
+//! Switches between the admin pages.
+
+import { hrefFor } from '../router';
+
+/** The tabs; `current` is marked for assistive technology. */
+export function AdminNav({ current }: { current: 'admin_users' | 'admin_audit' }) {
+  const link = (page: 'admin_users' | 'admin_audit', label: string) => (
+    <a href={hrefFor({ page })} className={current === page ? 'active' : ''} aria-current={current === page ? 'page' : undefined} data-testid={`nav-${page}`}>
+      {label}
+    </a>
+  );
+  return (
+    <nav className="segmented admin-nav" aria-label="Administration">
+      {link('admin_users', 'Users')}
+      {link('admin_audit', 'Audit log')}
+    </nav>
+  );
+}
