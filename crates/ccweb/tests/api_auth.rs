@@ -128,6 +128,10 @@ async fn every_api_route_without_credentials_is_401_json_and_no_socket_spawns_an
     let before = server.children().len();
     let one = format!("{SESSIONS}/{id}");
     let resume = format!("{one}/resume");
+    let events = format!("{one}/events");
+    let export = format!("{one}/export?format=json");
+    let shares = format!("{one}/shares");
+    let share_one = format!("{shares}/00000000-0000-4000-8000-000000000000");
     let routes: Vec<(Method, &str, Option<Value>)> = vec![
         (Method::GET, SESSIONS, None),
         (Method::GET, "/api/claude/sessions?all=true", None),
@@ -142,6 +146,32 @@ async fn every_api_route_without_credentials_is_401_json_and_no_socket_spawns_an
         ),
         (Method::POST, &resume, None),
         (Method::GET, "/api/me", None),
+        (Method::GET, &events, None),
+        (Method::GET, &export, None),
+        (Method::GET, &shares, None),
+        (Method::POST, &shares, Some(json!({}))),
+        (Method::DELETE, &share_one, None),
+        (Method::GET, "/api/shared/ccweb_share_x", None),
+        (Method::GET, "/api/shared/ccweb_share_x/events", None),
+        (Method::GET, "/api/claude/history?working_dir=project", None),
+        (Method::GET, "/api/fs/dirs", None),
+        (Method::GET, "/api/tokens", None),
+        (Method::POST, "/api/tokens", Some(json!({"name": "x"}))),
+        (
+            Method::DELETE,
+            "/api/tokens/00000000-0000-4000-8000-000000000000",
+            None,
+        ),
+        (Method::POST, "/api/auth/logout-all", None),
+        (Method::GET, "/api/admin/status", None),
+        (Method::GET, "/api/admin/audit", None),
+        (Method::GET, "/api/admin/users", None),
+        (Method::POST, "/api/admin/users", Some(json!({"name": "x"}))),
+        (
+            Method::PATCH,
+            "/api/admin/users/admin",
+            Some(json!({"disabled": true})),
+        ),
     ];
     for (method, path, body) in &routes {
         // No credentials, an empty bearer, and a cookie of the wrong name.
@@ -168,8 +198,14 @@ async fn every_api_route_without_credentials_is_401_json_and_no_socket_spawns_an
         }
     }
     let origin = server.origin();
-    for kind in ["terminal", "chat"] {
-        let path = format!("{one}/{kind}");
+    let sockets = ["terminal", "chat"].into_iter().flat_map(|kind| {
+        [
+            format!("{one}/{kind}"),
+            format!("/api/shared/ccweb_share_x/{kind}"),
+        ]
+    });
+    for path in sockets {
+        let kind = path.clone();
         for (headers, what) in [
             (vec![], "without credentials"),
             (vec![("origin", origin.as_str())], "with only an Origin"),
