@@ -141,28 +141,45 @@ pub struct Auth {
     pub source: Option<std::net::IpAddr>,
 }
 
-fn is_state_changing(method: &Method) -> bool {
+pub(crate) fn is_state_changing(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
+pub(crate) fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
     headers
         .get(axum::http::header::UPGRADE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
-/// The login cookie's value, if any.
-fn cookie_value<'h>(state: &AppState, headers: &'h HeaderMap) -> Option<&'h str> {
-    let wanted = cookie_name(state);
+/// The value of cookie `name`, if any.
+pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == wanted)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value)
+}
+
+/// The login cookie's value, if any.
+fn cookie_value<'h>(state: &AppState, headers: &'h HeaderMap) -> Option<&'h str> {
+    cookie(headers, cookie_name(state))
+}
+
+/// Whether the request's `Origin` is one this server accepts (its own, for
+/// the `Host` it answers to, or a configured one).
+pub(crate) fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
+    let host = headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    headers
+        .get(ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .is_some_and(|o| state.origins.origin_allowed(o, host))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -234,16 +251,7 @@ impl FromRequestParts<AppState> for Auth {
         };
         let upgrade = is_websocket_upgrade(&parts.headers);
         if upgrade || is_state_changing(&parts.method) {
-            let host = parts
-                .headers
-                .get(HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("");
-            let origin_ok = parts
-                .headers
-                .get(ORIGIN)
-                .and_then(|o| o.to_str().ok())
-                .is_some_and(|o| state.origins.origin_allowed(o, host));
+            let origin_ok = origin_allowed(state, &parts.headers);
             // Browsers always send Origin on WebSocket upgrades; the CSRF
             // header is an alternative for plain requests only.
             let csrf_ok = !upgrade

@@ -16,7 +16,7 @@
 //! stop ccweb; OIDC logins answer 503 until the provider is reachable.
 
 use axum::extract::{ConnectInfo, State};
-use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
+use axum::http::header::{LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -35,7 +35,7 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::auth::{check_host, constant_time_eq, hash_token, start_login};
+use crate::auth::{check_host, constant_time_eq, cookie, hash_token, start_login};
 use crate::config::{Config, ConfigError};
 use crate::error::ApiError;
 use crate::json::ApiQuery;
@@ -385,18 +385,6 @@ pub fn safe_next(next: Option<&str>) -> String {
     } else {
         "/".into()
     }
-}
-
-/// The value of cookie `name`, if any.
-fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, value)| value)
 }
 
 /// The flow cookie (`Max-Age=0` clears it).

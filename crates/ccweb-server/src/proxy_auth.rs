@@ -5,9 +5,8 @@
 //! WebSocket upgrades need an allowed `Origin`.
 
 use axum::extract::ConnectInfo;
-use axum::http::header::{HOST, ORIGIN};
 use axum::http::request::Parts;
-use axum::http::{HeaderName, Method};
+use axum::http::HeaderName;
 use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
 
@@ -166,26 +165,11 @@ pub(crate) async fn authenticate(
 /// Browsers send the proxy's login along with every request, like a
 /// cookie: state changes and WebSocket upgrades need an allowed `Origin`.
 fn check_origin(state: &AppState, parts: &Parts) -> Result<(), ApiError> {
-    let upgrade = parts
-        .headers
-        .get(axum::http::header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-    if safe && !upgrade {
+    let upgrade = crate::auth::is_websocket_upgrade(&parts.headers);
+    if !upgrade && !crate::auth::is_state_changing(&parts.method) {
         return Ok(());
     }
-    let host = parts
-        .headers
-        .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    let origin_ok = parts
-        .headers
-        .get(ORIGIN)
-        .and_then(|o| o.to_str().ok())
-        .is_some_and(|o| state.origins.origin_allowed(o, host));
-    if origin_ok {
+    if crate::auth::origin_allowed(state, &parts.headers) {
         Ok(())
     } else {
         Err(ApiError::forbidden(

@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::free_port;
+
 use std::io::{BufRead, BufReader};
 use std::process::Output;
 use std::time::Duration;
@@ -62,14 +64,6 @@ fn listening_addr(d: &Dirs, args: &[&str], env: &[(&str, &str)]) -> String {
     let _ = child.kill();
     let _ = child.wait();
     addr.expect("the server logged its address")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Options, TermClient, TestServer, Ws, SESSIONS};
+use common::{free_port, Options, TermClient, TestServer, Ws, SESSIONS};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -29,14 +29,6 @@ fn nginx_ready() -> bool {
         "nginx is missing: apt-get install -y nginx (scripts/test.sh does)"
     );
     true
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Debian's nginx in the foreground with a config like docs/deploy.md's.

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{answer, assert_error, call, ccweb, Options, TestServer};
+use common::{answer, assert_error, call, ccweb, free_port, Options, TestServer};
 use reqwest::Url;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -83,15 +83,6 @@ impl Drop for Provider {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A port free right now (the redirect URI must be known before ccweb starts).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A provider and a ccweb using it, with `extra` TOML.

@@ -23,6 +23,16 @@ pub type Ws =
 /// The sessions collection of the REST API.
 pub const SESSIONS: &str = "/api/claude/sessions";
 
+/// A port free right now on 127.0.0.1 (for addresses that must be known
+/// before a server starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Path of the built binary.
 pub fn ccweb_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ccweb"))
