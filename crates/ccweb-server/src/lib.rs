@@ -12,6 +12,7 @@ pub mod auth;
 pub mod chat;
 pub mod config;
 pub mod error;
+pub mod export;
 pub mod http;
 pub mod isolation;
 pub mod json;
