@@ -161,12 +161,12 @@ async fn a_terminal_session_is_recorded_and_exports_in_every_format_over_http_an
 
 #[tokio::test]
 async fn the_recording_cap_stops_recording_with_a_marker_and_zero_turns_it_off() {
-    let script = "i=0; while [ $i -lt 400 ]; do printf '%s\\r\\n' 0123456789012345678901234567890123456789; i=$((i+1)); done; read x";
+    let script = "i=0; while [ $i -lt 400 ]; do printf '%s\\r\\n' 0123456789012345678901234567890123456789; i=$((i+1)); done; echo END; read x";
     let server = TestServer::start(Options::shell(script).toml("recording_max_bytes = 4096")).await;
     let id = server.create_session_id().await;
     let mut term = server.terminal(&id, "").await;
-    term.wait_for(T, |s| s.matches("0123456789").count() >= 10)
-        .await;
+    // All of it was written (and so offered to the recording) before the stop.
+    term.wait_for(T, |s| s.contains("END")).await;
     server.stop_session(&id).await;
     let (status, _, cast) = export(&server, &id, "asciicast").await;
     assert_eq!(status, 200);
