@@ -15,6 +15,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::contain::{Containment, Scope};
 use crate::process::{self, Child};
+use crate::recording::{Recorder, RecordingSpec};
 use crate::sandbox::Sandbox;
 use crate::screen::TerminalState;
 use crate::viewer::{Push, Viewer, ViewerEvent, ViewerQueue};
@@ -58,6 +59,8 @@ pub struct TerminalConfig {
     pub stop_grace: Duration,
     /// Stop after this long without input, output or viewers.
     pub idle_timeout: Option<Duration>,
+    /// Record output and resizes as asciicast v2; `None` = no recording.
+    pub recording: Option<RecordingSpec>,
 }
 
 impl Default for TerminalConfig {
@@ -67,6 +70,7 @@ impl Default for TerminalConfig {
             viewer_queue_bytes: 2 * 1024 * 1024,
             stop_grace: Duration::from_secs(5),
             idle_timeout: None,
+            recording: None,
         }
     }
 }
@@ -278,7 +282,12 @@ pub fn spawn_terminal(
         shared: shared.clone(),
         exit: exit_rx,
     };
+    let recorder = config
+        .recording
+        .as_ref()
+        .and_then(|r| Recorder::start(r, spec.cols, spec.rows));
     let actor = Actor {
+        recorder,
         term: TerminalState::new(spec.cols, spec.rows, config.scrollback_lines),
         config,
         child,
@@ -295,6 +304,8 @@ pub fn spawn_terminal(
 
 struct Actor {
     term: TerminalState,
+    /// The session's asciicast recording, if on.
+    recorder: Option<Recorder>,
     config: TerminalConfig,
     child: Child,
     commands: mpsc::Receiver<Command>,
@@ -366,10 +377,20 @@ impl Actor {
         if let Err(e) = tokio::task::spawn_blocking(move || drop(scope)).await {
             tracing::warn!(error = %e, "killing the rest of a session failed");
         }
+        // The recording is complete before the end is announced, so whoever
+        // sees the session ended can export it whole.
+        if let Some(writer) = self.recorder.take().and_then(Recorder::finish) {
+            if let Err(e) = tokio::task::spawn_blocking(move || writer.join()).await {
+                tracing::warn!(error = %e, "finishing the recording failed");
+            }
+        }
         self.finish(exit_code.unwrap_or(-1), &exit_tx);
     }
 
     fn on_output(&mut self, data: Bytes) {
+        if let Some(recorder) = &mut self.recorder {
+            recorder.output(&data);
+        }
         self.term.process(&data);
         self.shared.touch();
         let mut pruned = false;
@@ -423,6 +444,9 @@ impl Actor {
                     return;
                 }
                 self.term.resize(cols, rows);
+                if let Some(recorder) = &mut self.recorder {
+                    recorder.resize(cols, rows);
+                }
                 *self.shared.size.lock().unwrap_or_else(|e| e.into_inner()) = (cols, rows);
                 for (_, queue) in &self.viewers {
                     queue.push_control(ViewerEvent::Resize { cols, rows });

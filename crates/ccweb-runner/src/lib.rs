@@ -10,6 +10,7 @@ mod actor;
 pub mod chat;
 pub mod contain;
 mod process;
+pub mod recording;
 pub mod sandbox;
 pub mod screen;
 pub mod transcript;
@@ -17,6 +18,7 @@ mod viewer;
 
 pub use actor::{spawn_terminal, EndReason, ExitInfo, SpawnSpec, TerminalConfig, TerminalHandle};
 pub use contain::Containment;
+pub use recording::RecordingSpec;
 pub use sandbox::Sandbox;
 pub use screen::TerminalState;
 pub use viewer::{Viewer, ViewerEvent};

@@ -74,6 +74,9 @@ pub struct Config {
     pub scrollback_lines: usize,
     /// Output a terminal viewer may have queued before it is re-synced.
     pub viewer_queue_bytes: usize,
+    /// Size cap of a terminal session's asciicast recording
+    /// (`DATA_DIR/recordings/<id>.cast`); past it recording stops; 0 = no recordings.
+    pub recording_max_bytes: u64,
     /// Server WebSocket ping interval; a peer silent for two intervals is dropped.
     pub ws_ping_interval_secs: u64,
     /// Largest WebSocket message accepted from a client.
@@ -211,6 +214,7 @@ impl Default for Config {
             shutdown_timeout_secs: 20,
             scrollback_lines: 2000,
             viewer_queue_bytes: 2 * 1024 * 1024,
+            recording_max_bytes: 64 * 1024 * 1024,
             ws_ping_interval_secs: 30,
             ws_max_message_bytes: 1024 * 1024,
             max_body_bytes: 1024 * 1024,

@@ -13,6 +13,7 @@ pub mod chat;
 pub mod client_ip;
 pub mod config;
 pub mod error;
+pub mod export;
 pub mod http;
 pub mod isolation;
 pub mod json;

@@ -523,6 +523,7 @@ impl SessionManager {
                     viewer_queue_bytes: config.viewer_queue_bytes,
                     stop_grace: Duration::from_secs(config.stop_grace_secs),
                     idle_timeout: config.idle_timeout(),
+                    recording: crate::export::recording_spec(config, record.id),
                 };
                 spawn_terminal(spec, terminal, cancel, tracker).map(Live::Terminal)
             }
@@ -707,7 +708,7 @@ impl SessionManager {
 
 /// The CLI's environment: allow-listed variables of the server, then the
 /// configured extras. Nothing else of the server's (secrets) gets through.
-pub(crate) fn child_env(config: &Config) -> Vec<(OsString, OsString)> {
+pub fn child_env(config: &Config) -> Vec<(OsString, OsString)> {
     let allowed = |name: &str| {
         config.child_env.iter().any(|p| match p.strip_suffix('*') {
             Some(prefix) => name.starts_with(prefix),
@@ -728,7 +729,7 @@ pub(crate) fn child_env(config: &Config) -> Vec<(OsString, OsString)> {
 }
 
 /// The Claude home of the CLI's environment: `$CLAUDE_CONFIG_DIR`, else `$HOME/.claude`.
-pub(crate) fn claude_home(env: &[(OsString, OsString)]) -> Option<PathBuf> {
+pub fn claude_home(env: &[(OsString, OsString)]) -> Option<PathBuf> {
     let get = |key: &str| {
         env.iter()
             .find(|(k, _)| k == key)

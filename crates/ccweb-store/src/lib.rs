@@ -10,6 +10,7 @@ mod audit;
 mod codec;
 mod error;
 mod events;
+pub mod health;
 mod login;
 mod oidc;
 mod secret;

@@ -36,6 +36,21 @@ pub(crate) enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Write a session's transcript or terminal recording (works on the
+    /// data directory; no server needed).
+    Export {
+        /// The session's id.
+        session_id: String,
+        /// markdown, json or asciicast (terminal sessions).
+        #[arg(long, value_name = "FORMAT", default_value = "markdown", value_parser = ["markdown", "json", "asciicast"])]
+        format: String,
+        /// Write to FILE (created 0600) instead of standard output.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Check that `serve` would work with this configuration (exit 0 =
+    /// healthy; warnings allowed).
+    Doctor(ServeFlags),
 }
 
 /// Flags of `serve`; each overrides the same key of the file and environment.

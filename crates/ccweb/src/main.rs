@@ -2,6 +2,8 @@
 //! signals and exit codes (0 ok, 1 failure, 2 bad usage or configuration).
 
 mod cli;
+mod doctor;
+mod export;
 mod settings;
 
 use anyhow::Context;
@@ -49,6 +51,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             result
         }
+        Command::Export {
+            session_id,
+            format,
+            output,
+        } => {
+            let config = settings::load(&cli.global, &cli::ServeFlags::default())?;
+            export::run(&config, &session_id, &format, output.as_deref()).await
+        }
+        Command::Doctor(flags) => doctor::run(&cli.global, &flags).await,
         Command::Token(TokenCommand::Create {
             user,
             name,
@@ -205,7 +216,7 @@ async fn serve(global: &cli::Global, flags: cli::ServeFlags) -> anyhow::Result<(
 }
 
 /// Finds a program the way the child's `exec` would.
-fn which(program: &std::path::Path) -> Option<std::path::PathBuf> {
+pub(crate) fn which(program: &std::path::Path) -> Option<std::path::PathBuf> {
     if program.components().count() > 1 {
         return program.is_file().then(|| program.to_path_buf());
     }

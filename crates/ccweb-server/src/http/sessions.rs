@@ -201,6 +201,7 @@ pub async fn delete(
     record_on_session(&state, &auth, action, &r, audit::SUCCESS).await;
     if q.purge {
         state.store.delete_session(r.id).await?;
+        crate::export::remove_recording(&state.config, r.id).await;
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let r = state
