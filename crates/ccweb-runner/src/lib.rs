@@ -12,6 +12,7 @@ pub mod contain;
 mod process;
 pub mod sandbox;
 pub mod screen;
+mod stats;
 pub mod transcript;
 mod viewer;
 
@@ -19,6 +20,7 @@ pub use actor::{spawn_terminal, EndReason, ExitInfo, SpawnSpec, TerminalConfig, 
 pub use contain::Containment;
 pub use sandbox::Sandbox;
 pub use screen::TerminalState;
+pub use stats::{stats, RunnerStats, RunnerStatsSnapshot};
 pub use viewer::{Viewer, ViewerEvent};
 
 /// Failures of the runner.

@@ -12,10 +12,12 @@ pub mod auth;
 pub mod chat;
 pub mod config;
 pub mod error;
+pub mod health;
 pub mod http;
 pub mod isolation;
 pub mod json;
 pub mod limits;
+pub mod metrics;
 pub mod notify;
 pub mod oidc;
 pub mod origin;
@@ -24,6 +26,7 @@ pub mod proxy_auth;
 pub mod serve;
 pub mod sessions;
 pub mod state;
+pub mod telemetry;
 pub mod transcripts;
 pub mod ws;
 
@@ -67,6 +70,8 @@ pub struct Server {
     listener: TcpListener,
     state: AppState,
     login_url: Option<String>,
+    /// The separate metrics listener (`metrics_listen`), if configured.
+    metrics_listener: Option<TcpListener>,
 }
 
 impl Server {
@@ -90,6 +95,7 @@ impl Server {
                     source,
                 })?;
         let local = listener.local_addr()?;
+        let metrics_listener = metrics::bind(&config).await?;
         let mut one_time = None;
         let mut login_url = None;
         if config.auth == AuthMode::Token {
@@ -109,8 +115,10 @@ impl Server {
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
         let notifier = notify::Notifier::new(&config, cancel.clone(), &tracker);
+        let metrics = metrics::Metrics::new();
         let audit = audit::Audit::start(
             store.clone(),
+            metrics.clone(),
             config.audit_log_file.as_deref(),
             config.audit_retention_days,
             cancel.clone(),
@@ -132,6 +140,7 @@ impl Server {
             store.clone(),
             notifier,
             audit.clone(),
+            metrics.clone(),
             cancel.clone(),
             tracker.clone(),
         );
@@ -155,6 +164,7 @@ impl Server {
             shutting_down: AtomicBool::new(false),
             revocations: tokio::sync::broadcast::channel(64).0,
             audit,
+            metrics,
             sockets: limits::Counts::new(config_limits.2, usize::MAX),
             login_limits: limits::LoginLimits::new(config_limits.0, config_limits.1),
         });
@@ -162,6 +172,7 @@ impl Server {
             listener,
             state,
             login_url,
+            metrics_listener,
         })
     }
 
@@ -184,6 +195,9 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let state = self.state;
+        if let Some(listener) = self.metrics_listener {
+            metrics::serve_separate(listener, state.clone());
+        }
         let app = app::router(state.clone());
         let server = serve::serve(self.listener, app, state.clone());
         let mut server = std::pin::pin!(server);

@@ -40,6 +40,8 @@ pub struct Inner {
     pub revocations: tokio::sync::broadcast::Sender<crate::auth::Revocation>,
     /// The audit log.
     pub audit: crate::audit::Audit,
+    /// Prometheus metrics.
+    pub metrics: crate::metrics::Metrics,
     /// Open WebSockets per user.
     pub sockets: Arc<crate::limits::Counts<uuid::Uuid>>,
     /// OpenID Connect login, if configured.
