@@ -76,7 +76,7 @@ pub(crate) struct Recorder {
     /// Counts turns, usage and permission decisions.
     metrics: Metrics,
     /// When the CLI was spawned (the recorder is made right after), until
-    /// its first `system init` is seen.
+    /// it is seen ready.
     spawned: Option<Instant>,
     /// When each open permission request arrived.
     asked: HashMap<String, Instant>,
@@ -223,7 +223,9 @@ impl Recorder {
     /// Updates the metrics an event moves.
     fn measure(&mut self, event: &ChatEvent) {
         match event {
-            ChatEvent::System { subtype, .. } if subtype == "init" => {
+            // The answer to ccweb's `initialize` request says the CLI is up
+            // (`init` only comes with the first turn, when a prompt is sent).
+            ChatEvent::System { subtype, .. } if subtype == "initialize" || subtype == "init" => {
                 if let Some(spawned) = self.spawned.take() {
                     self.metrics.chat_ready(spawned.elapsed());
                 }

@@ -229,7 +229,7 @@ impl Metrics {
         );
         r.register(
             "chat_ready_seconds",
-            "Chat sessions: time from the spawn to the CLI's first system init event",
+            "Chat sessions: time from the spawn to the CLI's answer to its initialize request",
             f.chat_ready_seconds.clone(),
         );
         r.register(
@@ -345,7 +345,7 @@ impl Metrics {
             .inc();
     }
 
-    /// A chat session's CLI sent its first `system init`, `after` the spawn.
+    /// A chat session's CLI answered its `initialize` request, `after` the spawn.
     pub fn chat_ready(&self, after: Duration) {
         self.inner.chat_ready_seconds.observe(after.as_secs_f64());
     }

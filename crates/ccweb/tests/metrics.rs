@@ -216,6 +216,14 @@ async fn metrics_are_served_by_token_or_on_their_own_listener_and_are_404_otherw
         404,
         "not_found",
     );
+    // The listener stops with the server, an idle scraper connection open or not.
+    let mut server = server;
+    assert_eq!(server.terminate(Duration::from_secs(20)), Some(0));
+    assert!(http
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .is_err());
 }
 
 #[tokio::test]
