@@ -381,6 +381,41 @@ async fn session_metrics_follow_starts_streaming_stops_and_exits() {
 }
 
 #[tokio::test]
+async fn a_viewer_that_stops_reading_moves_the_overflow_drop_and_resync_counters() {
+    let options = Options::shell("exec yes overflow-overflow-overflow")
+        .toml(&with_token())
+        .toml("viewer_queue_bytes = 4096");
+    let server = TestServer::start(options).await;
+    let id = server.create_session_id().await;
+    // Attached but not reading: the socket's buffers fill, then its queue.
+    let mut viewer = server.terminal(&id, "").await;
+    let behind = scrape_until(&server, "a viewer falling behind", |s| {
+        sum(s, "ccweb_terminal_viewer_overflows_total", &[]) >= 1.0
+            && sum(s, "ccweb_terminal_dropped_bytes_total", &[]) > 0.0
+    })
+    .await;
+    assert!(
+        sum(
+            &behind,
+            "ccweb_websocket_sent_bytes_total",
+            &[("kind", "terminal")]
+        ) > 0.0
+    );
+    // Reading again, it is re-synced from the screen.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        read_for(&mut viewer, Duration::from_millis(200)).await;
+        let s = scrape(&server).await;
+        if sum(&s, "ccweb_terminal_viewer_resyncs_total", &[]) >= 1.0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never re-synced: {s:#?}");
+    }
+    drop(viewer);
+    server.stop_session(&id).await;
+}
+
+#[tokio::test]
 async fn a_chat_session_moves_the_permission_usage_and_socket_metrics() {
     let Some(ClaudeSetup {
         server,
