@@ -13,6 +13,7 @@ mod process;
 pub mod recording;
 pub mod sandbox;
 pub mod screen;
+mod stats;
 pub mod transcript;
 mod viewer;
 
@@ -21,6 +22,7 @@ pub use contain::Containment;
 pub use recording::RecordingSpec;
 pub use sandbox::Sandbox;
 pub use screen::TerminalState;
+pub use stats::{stats, RunnerStats, RunnerStatsSnapshot};
 pub use viewer::{Viewer, ViewerEvent};
 
 /// Failures of the runner.

@@ -90,9 +90,11 @@ impl ViewerQueue {
             return Push::Closed;
         }
         if s.needs_resync {
+            crate::stats::stats().dropped(data.len());
             return Push::Dropped;
         }
         if s.bytes + data.len() > self.budget_bytes {
+            crate::stats::stats().overflow(s.bytes + data.len());
             s.items
                 .retain(|e| !matches!(e, ViewerEvent::Output(_) | ViewerEvent::Snapshot(_)));
             s.bytes = 0;
@@ -122,6 +124,7 @@ impl ViewerQueue {
         s.resync_requested = false;
         if is_resync {
             s.resyncs += 1;
+            crate::stats::stats().resynced();
         }
         drop(s);
         self.notify.notify_one();

@@ -3,7 +3,7 @@
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use serde_json::json;
@@ -92,10 +92,11 @@ fn routes(state: AppState) -> Router {
         .route("/claude/sessions/{id}/chat", get(ws::raw_chat::chat))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
-    Router::new()
+    let app = Router::new()
         .nest("/api", api)
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/healthz", get(crate::health::healthz))
+        .route("/readyz", get(crate::health::readyz))
+        .route("/metrics", get(crate::metrics::scrape))
         .route("/login", get(auth::login_page))
         .fallback(ui)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
@@ -109,8 +110,8 @@ fn routes(state: AppState) -> Router {
             state.config.behind_https(),
             security_headers,
         ))
-        .layer(tower_http::compression::CompressionLayer::new())
-        .with_state(state)
+        .layer(tower_http::compression::CompressionLayer::new());
+    crate::telemetry::instrument(app, state.metrics.clone()).with_state(state)
 }
 
 /// The web UI for page requests; 404 for anything else.
@@ -214,29 +215,4 @@ async fn admin_status(
         "live_sessions": state.sessions.live_count(),
         "tasks": state.tracker.len(),
     })))
-}
-
-async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({"status": "ok"}))
-}
-
-async fn readyz(State(state): State<AppState>) -> Response {
-    if state.is_shutting_down() {
-        return error_body(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "shutting_down",
-            "the server is shutting down",
-        );
-    }
-    match state.store.ping().await {
-        Ok(()) => Json(json!({"status": "ready"})).into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness: database unreachable");
-            error_body(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "database_unreachable",
-                "the database is unreachable",
-            )
-        }
-    }
 }

@@ -37,6 +37,8 @@ pub const MAX_TEXT_CHARS: usize = 200;
 #[derive(Clone)]
 pub struct Audit {
     store: Store,
+    /// Counts logins and limit refusals as they are recorded.
+    metrics: crate::metrics::Metrics,
     /// The JSON-lines copy, if configured.
     file: Option<Arc<tokio::sync::Mutex<tokio::fs::File>>>,
 }
@@ -47,6 +49,7 @@ impl Audit {
     /// (0 keeps them forever).
     pub async fn start(
         store: Store,
+        metrics: crate::metrics::Metrics,
         file: Option<&Path>,
         retention_days: u64,
         cancel: CancellationToken,
@@ -83,11 +86,16 @@ impl Audit {
                 }
             });
         }
-        Ok(Audit { store, file })
+        Ok(Audit {
+            store,
+            metrics,
+            file,
+        })
     }
 
     /// Stores `entry` (and appends it to the file). Errors are logged only.
     pub async fn record(&self, entry: NewAuditEntry) {
+        self.metrics.audited(&entry);
         let stored = match self.store.append_audit(&entry).await {
             Ok(stored) => stored,
             Err(err) => {

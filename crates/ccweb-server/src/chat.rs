@@ -7,15 +7,17 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, watch};
 use uuid::Uuid;
 
-use ccweb_protocol::chat::{ChatEvent, StoredEvent};
+use ccweb_protocol::chat::{ChatEvent, Resolution, StoredEvent};
 use ccweb_protocol::Usage;
 use ccweb_runner::chat::ChatHandle;
 use ccweb_store::Store;
 
 use crate::audit::{self, Audit};
+use crate::metrics::Metrics;
 use crate::notify::{Notifier, NotifyKind};
 use crate::sessions::SessionManager;
 use std::collections::HashMap;
+use std::time::Instant;
 
 /// Live events kept for sockets that fall behind; a socket further behind
 /// than this re-reads the stored transcript.
@@ -71,6 +73,13 @@ pub(crate) struct Recorder {
     claude_session_id: Option<String>,
     /// Open permission requests: tool and input summary, for the audit entry of the decision.
     pending: HashMap<String, (String, String)>,
+    /// Counts turns, usage and permission decisions.
+    metrics: Metrics,
+    /// When the CLI was spawned (the recorder is made right after), until
+    /// it is seen ready.
+    spawned: Option<Instant>,
+    /// When each open permission request arrived.
+    asked: HashMap<String, Instant>,
 }
 
 impl Recorder {
@@ -89,6 +98,9 @@ impl Recorder {
             done,
             notifier: manager.notifier().clone(),
             audit: manager.audit().clone(),
+            metrics: manager.metrics().clone(),
+            spawned: Some(Instant::now()),
+            asked: HashMap::new(),
             manager,
             claude_session_id,
             pending: HashMap::new(),
@@ -115,6 +127,7 @@ impl Recorder {
 
     async fn side_effects(&mut self, event: &ChatEvent) {
         let id = self.session_id;
+        self.measure(event);
         match event {
             ChatEvent::System {
                 claude_session_id: Some(sid),
@@ -202,6 +215,48 @@ impl Recorder {
                     "remember": remember,
                 });
                 self.audit.record(entry).await;
+            }
+            _ => {}
+        }
+    }
+
+    /// Updates the metrics an event moves.
+    fn measure(&mut self, event: &ChatEvent) {
+        match event {
+            // The answer to ccweb's `initialize` request says the CLI is up
+            // (`init` only comes with the first turn, when a prompt is sent).
+            ChatEvent::System { subtype, .. } if subtype == "initialize" || subtype == "init" => {
+                if let Some(spawned) = self.spawned.take() {
+                    self.metrics.chat_ready(spawned.elapsed());
+                }
+            }
+            ChatEvent::Result {
+                cost_usd,
+                input_tokens,
+                output_tokens,
+                is_error,
+                ..
+            } => {
+                self.metrics
+                    .turn_finished(*is_error, *cost_usd, *input_tokens, *output_tokens);
+            }
+            ChatEvent::PermissionRequest { request_id, .. } => {
+                self.metrics.permission_requested();
+                self.asked.insert(request_id.clone(), Instant::now());
+            }
+            ChatEvent::PermissionResolved {
+                request_id,
+                resolution,
+                ..
+            } => {
+                let outcome = match resolution {
+                    Resolution::Allow => "allow",
+                    Resolution::Deny => "deny",
+                    Resolution::Timeout => "timeout",
+                    Resolution::Cancelled => "cancelled",
+                };
+                let waited = self.asked.remove(request_id).map(|at| at.elapsed());
+                self.metrics.permission_resolved(outcome, waited);
             }
             _ => {}
         }

@@ -97,6 +97,12 @@ pub struct Config {
     pub login_failures_per_account_per_minute: u32,
     /// Log format.
     pub log_format: LogFormat,
+    /// Serve `GET /metrics` without authentication on this separate
+    /// address (e.g. `127.0.0.1:9101`; meant for a private network).
+    pub metrics_listen: Option<SocketAddr>,
+    /// Serve `GET /metrics` on the main listener to requests bearing this
+    /// token (`Authorization: Bearer …`; at least 16 characters).
+    pub metrics_token: Option<Secret>,
     /// Allow listening on a non-loopback address without https in front
     /// (`public_url` starting with `https://`). Off: such a start is refused.
     pub allow_insecure_listen: bool,
@@ -247,6 +253,8 @@ impl Default for Config {
             login_failures_per_ip_per_minute: 5,
             login_failures_per_account_per_minute: 30,
             log_format: LogFormat::Text,
+            metrics_listen: None,
+            metrics_token: None,
             allow_insecure_listen: false,
             permission_timeout_secs: 3600,
             cli_startup_timeout_secs: 60,
@@ -438,6 +446,7 @@ impl Config {
                 );
             }
         }
+        crate::metrics::validate_config(self)?;
         crate::proxy_auth::validate_config(self)?;
         crate::oidc::validate_config(self)?;
         Ok(())

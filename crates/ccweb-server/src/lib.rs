@@ -14,10 +14,12 @@ pub mod client_ip;
 pub mod config;
 pub mod error;
 pub mod export;
+pub mod health;
 pub mod http;
 pub mod isolation;
 pub mod json;
 pub mod limits;
+pub mod metrics;
 pub mod notify;
 pub mod oidc;
 pub mod origin;
@@ -26,6 +28,7 @@ pub mod proxy_auth;
 pub mod serve;
 pub mod sessions;
 pub mod state;
+pub mod telemetry;
 pub mod transcripts;
 pub mod ws;
 
@@ -69,6 +72,8 @@ pub struct Server {
     listener: TcpListener,
     state: AppState,
     login_url: Option<String>,
+    /// The separate metrics listener (`metrics_listen`), if configured.
+    metrics_listener: Option<TcpListener>,
 }
 
 impl Server {
@@ -92,6 +97,7 @@ impl Server {
                     source,
                 })?;
         let local = listener.local_addr()?;
+        let metrics_listener = metrics::bind(&config).await?;
         let mut one_time = None;
         let mut login_url = None;
         if config.auth == AuthMode::Token {
@@ -112,8 +118,10 @@ impl Server {
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
         let notifier = notify::Notifier::new(&config, cancel.clone(), &tracker);
+        let metrics = metrics::Metrics::new();
         let audit = audit::Audit::start(
             store.clone(),
+            metrics.clone(),
             config.audit_log_file.as_deref(),
             config.audit_retention_days,
             cancel.clone(),
@@ -135,6 +143,7 @@ impl Server {
             store.clone(),
             notifier,
             audit.clone(),
+            metrics.clone(),
             cancel.clone(),
             tracker.clone(),
         );
@@ -160,6 +169,7 @@ impl Server {
             revocations: tokio::sync::broadcast::channel(64).0,
             audit,
             trusted_proxies,
+            metrics,
             sockets: limits::Counts::new(config_limits.2, usize::MAX),
             login_limits: limits::LoginLimits::new(config_limits.0, config_limits.1),
         });
@@ -167,6 +177,7 @@ impl Server {
             listener,
             state,
             login_url,
+            metrics_listener,
         })
     }
 
@@ -189,6 +200,9 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let state = self.state;
+        if let Some(listener) = self.metrics_listener {
+            metrics::serve_separate(listener, state.clone());
+        }
         let app = app::router(state.clone());
         let server = serve::serve(self.listener, app, state.clone());
         let mut server = std::pin::pin!(server);

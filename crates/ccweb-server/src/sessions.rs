@@ -225,6 +225,7 @@ struct Inner {
     live: Mutex<HashMap<Uuid, Live>>,
     notifier: Notifier,
     audit: crate::audit::Audit,
+    metrics: crate::metrics::Metrics,
     slots: Arc<Semaphore>,
     /// Running-session slots of each user (`max_sessions_per_user` each).
     user_slots: Mutex<HashMap<Uuid, Arc<Semaphore>>>,
@@ -246,6 +247,7 @@ impl SessionManager {
         store: Store,
         notifier: Notifier,
         audit: crate::audit::Audit,
+        metrics: crate::metrics::Metrics,
         cancel: CancellationToken,
         tracker: TaskTracker,
     ) -> Self {
@@ -254,6 +256,7 @@ impl SessionManager {
                 live: Mutex::new(HashMap::new()),
                 notifier,
                 audit,
+                metrics,
                 slots: Arc::new(Semaphore::new(config.max_sessions)),
                 user_slots: Mutex::new(HashMap::new()),
                 starting: Mutex::new(std::collections::HashSet::new()),
@@ -283,6 +286,17 @@ impl SessionManager {
     /// The audit log.
     pub(crate) fn audit(&self) -> &crate::audit::Audit {
         &self.inner.audit
+    }
+
+    /// Prometheus metrics.
+    pub(crate) fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.inner.metrics
+    }
+
+    /// Every live session (for the metrics).
+    pub(crate) fn all_live(&self) -> Vec<Live> {
+        let live = self.inner.live.lock().unwrap_or_else(|e| e.into_inner());
+        live.values().cloned().collect()
     }
 
     /// A live session.
@@ -516,6 +530,9 @@ impl SessionManager {
         let config = &self.inner.config;
         let cancel = self.inner.cancel.child_token();
         let tracker = &self.inner.tracker;
+        let metrics = &self.inner.metrics;
+        let spawn_began = std::time::Instant::now();
+        metrics.session_started(record.mode);
         let spawned = match record.mode {
             SessionMode::Terminal => {
                 let terminal = TerminalConfig {
@@ -559,6 +576,7 @@ impl SessionManager {
                     ended_at: OffsetDateTime::now_utc(),
                     final_screen: None,
                 };
+                metrics.session_ended(record.mode, "error");
                 store.mark_session_ended(record.id, &end).await?;
                 tracing::warn!(session = %record.id, error = %e, "spawn failed");
                 return Err(ApiError::SpawnFailed(e.to_string()));
@@ -574,15 +592,18 @@ impl SessionManager {
         store
             .mark_session_running(id, OffsetDateTime::now_utc())
             .await?;
+        metrics.session_spawned(record.mode, spawn_began.elapsed());
         // A terminal session's conversation file becomes its transcript too.
         let following = self.inner.cancel.child_token();
         if let (Live::Terminal(_), Some(path)) = (&live, transcript) {
             transcripts::follow(store.clone(), id, path, tracker, following.clone());
         }
         let manager = self.clone();
+        let mode = record.mode;
         self.inner.tracker.spawn(async move {
             let info = live.wait().await;
             manager.record_end(id, &live, &info).await;
+            manager.inner.metrics.session_ended(mode, info.reason.as_str());
             manager.inner.live.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
             tracing::info!(session = %id, code = info.code, reason = info.reason.as_str(), "session ended");
             drop(permit);

@@ -42,6 +42,8 @@ pub struct Inner {
     pub audit: crate::audit::Audit,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: crate::client_ip::TrustedProxies,
+    /// Prometheus metrics.
+    pub metrics: crate::metrics::Metrics,
     /// Open WebSockets per user.
     pub sockets: Arc<crate::limits::Counts<uuid::Uuid>>,
     /// OpenID Connect login, if configured.

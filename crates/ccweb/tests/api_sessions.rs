@@ -837,19 +837,16 @@ async fn a_program_that_cannot_start_fails_cleanly_and_the_server_stays_healthy(
         assert!(is_rfc3339(&s["ended_at"]), "{s}");
     }
     assert!(server.children().is_empty());
-    for path in ["/healthz", "/readyz"] {
-        assert_eq!(
-            server
-                .http
-                .get(server.url(path))
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            200,
-            "{path}"
-        );
-    }
+    let health = server
+        .http
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    // Up, but not ready: readiness names the missing CLI.
+    let ready = server.http.get(server.url("/readyz")).send().await.unwrap();
+    assert_error("readiness", &answer(ready).await, 503, "claude_not_found");
     // The failed record stays readable.
     let id = sessions[0]["id"].as_str().unwrap();
     assert_eq!(server.session(id).await["state"], "failed");

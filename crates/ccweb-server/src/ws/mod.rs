@@ -16,6 +16,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 use std::future::Future;
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 use crate::auth::{Auth, Revocation, Via};
 use crate::error::ApiError;
@@ -197,10 +198,13 @@ pub(crate) async fn authorize(
 /// Completes the upgrade with our message limits and runs `serve` on the
 /// server's task tracker (axum does not track upgraded connections).
 /// `slot` (the socket's place in its user's quota) is held until `serve` ends.
+/// The task stays in the request's span (its log lines carry the request
+/// id) and counts as an open socket of `kind` in the metrics.
 pub(crate) fn upgrade<F, Fut>(
     ws: WebSocketUpgrade,
     state: &AppState,
     slot: crate::limits::CountGuard<uuid::Uuid>,
+    kind: crate::metrics::SocketKind,
     serve: F,
 ) -> Response
 where
@@ -209,13 +213,17 @@ where
 {
     let max = state.config.ws_max_message_bytes;
     let tracker = state.tracker.clone();
+    let metrics = state.metrics.clone();
+    let span = tracing::Span::current();
     ws.max_message_size(max)
         .max_frame_size(max)
         .on_upgrade(move |socket| {
-            tracker.track_future(async move {
+            let task = async move {
                 let _slot = slot;
                 serve(socket).await;
-            })
+            };
+            tracker
+                .track_future(crate::metrics::metered(metrics.socket(kind), task).instrument(span))
         })
 }
 
@@ -234,10 +242,19 @@ pub(crate) async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
 
 /// Sends one message; `false` when the peer is gone or too slow.
 pub(crate) async fn send(socket: &mut WebSocket, msg: Message) -> bool {
-    matches!(
+    let len = match &msg {
+        Message::Text(t) => t.len(),
+        Message::Binary(b) => b.len(),
+        _ => 0,
+    };
+    let sent = matches!(
         tokio::time::timeout(SEND_TIMEOUT, socket.send(msg)).await,
         Ok(Ok(()))
-    )
+    );
+    if sent {
+        crate::metrics::socket_sent(len);
+    }
+    sent
 }
 
 /// Sends a JSON control message as a text frame.
@@ -309,6 +326,7 @@ pub(crate) async fn incoming(
         _ => None,
     };
     if let Some(len) = len {
+        crate::metrics::socket_received(len);
         if !limit.allow(len) {
             tracing::warn!("WebSocket input over the rate limit: closing");
             close(socket, CLOSE_POLICY, "input rate limit exceeded").await;

@@ -18,6 +18,7 @@ use super::{
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::json::{ApiQuery, Upgrade};
+use crate::metrics::SocketKind;
 use crate::state::AppState;
 
 /// Pause between typing a message and pressing Enter: the TUI takes a
@@ -34,7 +35,7 @@ pub async fn chat(
     ApiQuery(q): ApiQuery<SocketQuery>,
 ) -> Result<Response, ApiError> {
     let attach = authorize(&state, &auth, Target::Session(&id), &q).await?;
-    serve(state, &auth, ws, attach, &q)
+    serve(state, &auth, ws, attach, &q, false)
 }
 
 /// The upgrade handler of `/api/shared/{secret}/chat` (read-only).
@@ -46,7 +47,7 @@ pub async fn shared_chat(
     ApiQuery(q): ApiQuery<SocketQuery>,
 ) -> Result<Response, ApiError> {
     let attach = authorize(&state, &auth, Target::Share(&secret), &q).await?;
-    serve(state, &auth, ws, attach, &q)
+    serve(state, &auth, ws, attach, &q, true)
 }
 
 /// Upgrades and serves an authorized viewer: the structured chat socket of
@@ -57,7 +58,9 @@ fn serve(
     ws: axum::extract::ws::WebSocketUpgrade,
     attach: super::Attach,
     q: &SocketQuery,
+    shared: bool,
 ) -> Result<Response, ApiError> {
+    let kind = |own| if shared { SocketKind::Shared } else { own };
     if attach.info.mode == SessionMode::Chat {
         let after_seq = q.after_seq()?;
         let live = state.sessions.chat(attach.info.id);
@@ -66,6 +69,7 @@ fn serve(
             ws,
             &state.clone(),
             attach.slot,
+            kind(SocketKind::Chat),
             move |mut socket| async move {
                 let chat = super::chat::ChatSocket {
                     socket: &mut socket,
@@ -85,6 +89,7 @@ fn serve(
         ws,
         &state.clone(),
         attach.slot,
+        kind(SocketKind::RawChat),
         move |mut socket| async move {
             run(
                 &mut socket,

@@ -17,6 +17,7 @@ use super::{
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::json::{ApiQuery, Upgrade};
+use crate::metrics::SocketKind;
 use crate::state::AppState;
 
 /// The upgrade handler of `/api/claude/sessions/{id}/terminal`.
@@ -28,7 +29,7 @@ pub async fn terminal(
     ApiQuery(q): ApiQuery<SocketQuery>,
 ) -> Result<Response, ApiError> {
     let attach = authorize(&state, &auth, Target::Session(&id), &q).await?;
-    Ok(serve(state, ws, attach))
+    Ok(serve(state, ws, attach, SocketKind::Terminal))
 }
 
 /// The upgrade handler of `/api/shared/{secret}/terminal` (read-only).
@@ -40,7 +41,7 @@ pub async fn shared_terminal(
     ApiQuery(q): ApiQuery<SocketQuery>,
 ) -> Result<Response, ApiError> {
     let attach = authorize(&state, &auth, Target::Share(&secret), &q).await?;
-    Ok(serve(state, ws, attach))
+    Ok(serve(state, ws, attach, SocketKind::Shared))
 }
 
 /// Upgrades and serves an authorized viewer.
@@ -48,11 +49,13 @@ fn serve(
     state: AppState,
     ws: axum::extract::ws::WebSocketUpgrade,
     attach: super::Attach,
+    kind: SocketKind,
 ) -> Response {
     upgrade(
         ws,
         &state.clone(),
         attach.slot,
+        kind,
         move |mut socket| async move {
             match attach.handle {
                 Some(h) => {
