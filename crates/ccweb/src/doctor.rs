@@ -118,7 +118,7 @@ fn config_source(global: &Global, config: &Config) -> String {
 
 /// The CLI: found, runs, reports a version, and has credentials.
 async fn check_cli(report: &mut Report, config: &Config) {
-    let Some(path) = crate::which(&config.claude_bin) else {
+    let Some(path) = ccweb_server::health::find_program(&config.claude_bin) else {
         report.fail(
             "claude",
             format!(

@@ -194,7 +194,7 @@ async fn serve(global: &cli::Global, flags: cli::ServeFlags) -> anyhow::Result<(
     ccweb_server::isolation::check(&config).map_err(|e| SettingsError(e.to_string()))?;
     settings::init_tracing(config.log_format);
     let store = settings::open_store(&config).await?;
-    if which(&config.claude_bin).is_none() {
+    if ccweb_server::health::find_program(&config.claude_bin).is_none() {
         tracing::warn!(claude_bin = %config.claude_bin.display(), "the Claude Code CLI was not found; sessions will fail to start");
     }
     let server = ccweb_server::Server::bind(config, store).await?;
@@ -213,16 +213,4 @@ async fn serve(global: &cli::Global, flags: cli::ServeFlags) -> anyhow::Result<(
     // daemon whose parent had already exited) ends with the server.
     ccweb_server::isolation::kill_adopted_orphans();
     Ok(())
-}
-
-/// Finds a program the way the child's `exec` would.
-pub(crate) fn which(program: &std::path::Path) -> Option<std::path::PathBuf> {
-    if program.components().count() > 1 {
-        return program.is_file().then(|| program.to_path_buf());
-    }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|p| p.is_file())
-    })
 }
