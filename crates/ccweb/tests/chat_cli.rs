@@ -393,7 +393,7 @@ async fn a_session_exports_as_markdown_and_json() {
         .any(|e| e["event"]["kind"] == "result"));
     for (query, status, code) in [
         ("format=pdf", 400, "invalid_query"),
-        ("format=asciicast", 501, "not_implemented"),
+        ("format=asciicast", 404, "not_found"),
     ] {
         let a = common::call(server.req(
             reqwest::Method::GET,
@@ -401,6 +401,21 @@ async fn a_session_exports_as_markdown_and_json() {
         ))
         .await;
         common::assert_error(query, &a, status, code);
+    }
+    // Compressed, as browsers ask for it, the streamed body still ends cleanly.
+    for encoding in ["gzip", "br"] {
+        let resp = server
+            .req(
+                reqwest::Method::GET,
+                &format!("/api/claude/sessions/{id}/export?format=markdown"),
+            )
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["content-encoding"], encoding);
+        assert!(!resp.bytes().await.expect("the whole body").is_empty());
     }
     let bob = server.add_user("bob", "bob-password-1");
     let theirs = server

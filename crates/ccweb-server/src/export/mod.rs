@@ -134,11 +134,14 @@ pub async fn export(
     info: SessionInfo,
     format: Format,
 ) -> Result<ExportStream, ExportError> {
-    Ok(match format {
+    let stream = match format {
         Format::Markdown => markdown_stream(store, info),
         Format::Json => json_stream(store, info)?,
         Format::Asciicast => asciicast_stream(&recording_path(config, info.id)).await?,
-    })
+    };
+    // Fused: a body may be polled again after its end (the compression
+    // layer does), which `unfold` answers with a panic.
+    Ok(stream.fuse().boxed())
 }
 
 /// A safe file name without extension: `ccweb-<title>-<id prefix>`.
