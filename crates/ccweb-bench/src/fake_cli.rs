@@ -8,6 +8,9 @@ use serde_json::{json, Value};
 use std::io::{BufRead, Write};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// The first argument that makes `ccweb-bench` this fake CLI.
+pub(crate) const COMMAND: &str = "fake-cli";
+
 /// Nanoseconds since the Unix epoch (same clock in every process here).
 pub(crate) fn unix_nanos() -> u128 {
     SystemTime::now()

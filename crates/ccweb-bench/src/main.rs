@@ -31,8 +31,6 @@ enum Workload {
     Idle,
     /// Chat events from a fake CLI: events/s and delay.
     Chat,
-    /// Internal: the fake Claude CLI the chat workload runs.
-    FakeCli,
 }
 
 /// ccweb's benchmark suite, side by side with ttyd and a raw PTY relay.
@@ -62,10 +60,12 @@ struct Args {
 }
 
 fn main() -> Result<()> {
-    let args = Args::parse();
-    if args.workload == Workload::FakeCli {
+    // The chat workload's sessions run this program as their CLI, with
+    // the CLI's flags after the word (ignored).
+    if std::env::args().nth(1).as_deref() == Some(fake_cli::COMMAND) {
         return fake_cli::run();
     }
+    let args = Args::parse();
     let bins = servers::Binaries::locate(args.ccweb.clone(), args.ttyd.clone())?;
     let runs = args.runs.max(1);
     let mut cfg = if args.quick {
@@ -105,7 +105,7 @@ fn main() -> Result<()> {
                 Workload::Sessions => workloads::sessions(&cfg, &bins).await,
                 Workload::Idle => workloads::idle(&cfg, &bins).await,
                 Workload::Chat => workloads::chat(&cfg, &bins).await,
-                Workload::All | Workload::FakeCli => unreachable!("not a single workload"),
+                Workload::All => unreachable!("expanded above"),
             }
         })?;
         let md = table.markdown();
