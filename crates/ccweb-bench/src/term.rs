@@ -82,10 +82,8 @@ impl Term {
             };
             match (self.proto, msg) {
                 (Proto::Ccweb, Message::Binary(b)) => return Ok(Some(b)),
-                (Proto::Ccweb, Message::Text(t)) => {
-                    if t.contains("\"type\":\"exit\"") {
-                        return Ok(None);
-                    }
+                (Proto::Ccweb, Message::Text(t)) if t.contains("\"type\":\"exit\"") => {
+                    return Ok(None)
                 }
                 (Proto::Ttyd, Message::Binary(b)) if b.first() == Some(&b'0') => {
                     return Ok(Some(b.slice(1..)))

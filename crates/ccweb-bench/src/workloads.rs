@@ -351,7 +351,15 @@ async fn fan_reader(
     let mut last = None;
     loop {
         let next = tokio::select! {
-            r = term.recv() => r?,
+            r = term.recv() => match r {
+                Ok(next) => next,
+                // Dropped by the server (a lagging viewer may be): the
+                // stream ends here and counts as incomplete.
+                Err(e) => {
+                    eprintln!("fan-out viewer{}: {e}", if slow { " (slow)" } else { "" });
+                    None
+                }
+            },
             _ = done.wait_for(|d| *d), if slow => break,
         };
         let Some(b) = next else { break };
