@@ -8,10 +8,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The `ccweb` binary of the same profile, (re)built: cargo builds only
-/// this package's binary for its tests (a no-op when it is up to date).
+/// The `ccweb` binary of the same profile. `cargo test --workspace` has
+/// built it already (the ccweb crate's tests need it); only when it is
+/// missing (`cargo test -p ccweb-bench` on a fresh tree) is it built here —
+/// rebuilding it otherwise could change its features under other tests.
 fn ccweb_next_to(bench: &Path) -> PathBuf {
     let dir = bench.parent().expect("a directory");
+    let built = dir.join("ccweb");
+    if built.is_file() {
+        return built;
+    }
     let mut cargo = Command::new(env!("CARGO"));
     cargo.args(["build", "-p", "ccweb"]);
     if dir.ends_with("release") {
