@@ -23,6 +23,9 @@ use std::time::Instant;
 /// than this re-reads the stored transcript.
 const LIVE_EVENTS: usize = 1024;
 
+/// Most events stored in one transaction.
+const MAX_BATCH: usize = 256;
+
 /// A running chat session: the runner's handle and the live event feed.
 #[derive(Clone, Debug)]
 pub struct LiveChat {
@@ -108,19 +111,26 @@ impl Recorder {
     }
 
     /// Runs until the runner closes its event channel (after the final state).
+    /// Events that are already waiting are stored together, in one
+    /// transaction: a burst costs one commit, a lone event its own.
     pub(crate) async fn run(mut self, mut events: mpsc::Receiver<ChatEvent>) {
-        while let Some(event) = events.recv().await {
-            let stored = match self.store.append_event(self.session_id, &event).await {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while events.recv_many(&mut batch, MAX_BATCH).await > 0 {
+            let stored = match self.store.append_events(self.session_id, &batch).await {
                 Ok(stored) => stored,
                 Err(e) => {
                     // Never shown unless stored: a client resuming later must see the same.
-                    tracing::error!(session = %self.session_id, error = %e, kind = event.kind(), "could not store a chat event");
+                    tracing::error!(session = %self.session_id, error = %e, events = batch.len(), "could not store chat events");
+                    batch.clear();
                     continue;
                 }
             };
-            self.side_effects(&stored.event).await;
-            // No receivers is fine: nobody is watching right now.
-            let _ = self.events.send(Arc::new(stored));
+            batch.clear();
+            for stored in stored {
+                self.side_effects(&stored.event).await;
+                // No receivers is fine: nobody is watching right now.
+                let _ = self.events.send(Arc::new(stored));
+            }
         }
         self.done.send_replace(true);
     }

@@ -34,6 +34,46 @@ impl Store {
         })
     }
 
+    /// Stores `events` as the session's next events, in order, in one
+    /// transaction (all or none), and returns them with their seqs. One
+    /// commit for a burst instead of one per event is what lets a chat
+    /// session store thousands of events a second.
+    pub async fn append_events(
+        &self,
+        session_id: Uuid,
+        events: &[ChatEvent],
+    ) -> Result<Vec<StoredEvent>> {
+        let at = OffsetDateTime::now_utc();
+        let at_text = ts(at)?;
+        let id = session_id.to_string();
+        let mut tx = self.pool.begin().await?;
+        let mut stored = Vec::with_capacity(events.len());
+        for event in events {
+            let body = serde_json::to_string(event)
+                .map_err(|e| StoreError::InvalidInput(e.to_string()))?;
+            // Each statement writes first, so the transaction holds the
+            // write lock from its first statement (no read-then-write race).
+            let (seq,): (i64,) = sqlx::query_as(
+                "INSERT INTO chat_events (session_id, seq, at, kind, body) \
+                 SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4 FROM chat_events WHERE session_id = $1 \
+                 RETURNING seq",
+            )
+            .bind(&id)
+            .bind(&at_text)
+            .bind(event.kind())
+            .bind(body)
+            .fetch_one(&mut *tx)
+            .await?;
+            stored.push(StoredEvent {
+                seq,
+                at,
+                event: event.clone(),
+            });
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
     /// Events with `seq > after`, oldest first, at most `limit` (capped at [`MAX_EVENTS_PAGE`]).
     /// A stored body that no longer parses comes back as an `error` event, not a failure.
     pub async fn events_after(

@@ -89,3 +89,27 @@ async fn search_finds_events_containing_the_text_case_insensitively_and_literall
         "after applies"
     );
 }
+
+#[tokio::test]
+async fn a_batch_continues_the_numbering_and_is_stored_whole_or_not_at_all() {
+    let t = TestStore::new().await;
+    let store = &t.store;
+    let a = session(&t).await;
+    store.append_event(a, &text("first")).await.unwrap();
+    let batch: Vec<_> = (0..300).map(|i| text(&format!("burst {i}"))).collect();
+    let stored = store.append_events(a, &batch).await.unwrap();
+    let seqs: Vec<i64> = stored.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (2..=301).collect::<Vec<_>>());
+    assert_eq!(
+        store.append_event(a, &text("after")).await.unwrap().seq,
+        302
+    );
+    let page = store.events_after(a, 1, 1000).await.unwrap();
+    assert_eq!(page.len(), 301);
+    assert_eq!(page[0].event, batch[0]);
+    assert!(store.append_events(a, &[]).await.unwrap().is_empty());
+    // A session that does not exist: nothing is stored.
+    let ghost = uuid::Uuid::new_v4();
+    assert!(store.append_events(ghost, &batch[..2]).await.is_err());
+    assert_eq!(store.last_seq(ghost).await.unwrap(), 0);
+}
