@@ -43,6 +43,7 @@ fn routes(state: AppState) -> Router {
         .route("/auth/oidc/start", get(crate::oidc::start))
         .route("/auth/oidc/callback", get(crate::oidc::callback))
         .route("/me", get(auth::me))
+        .route("/openapi.json", get(http::openapi::document))
         .route("/admin/status", get(admin_status))
         .route("/admin/audit", get(http::admin::audit_log))
         .route(
