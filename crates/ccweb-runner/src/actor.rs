@@ -337,9 +337,25 @@ impl Actor {
                 break;
             }
             tokio::select! {
-                // Output first: everything the program wrote is processed
-                // before its exit is announced.
+                // Commands, shutdown and the kill timers come before output:
+                // a program that writes faster than the terminal state is
+                // updated keeps the output branch always ready, and must not
+                // keep viewers from attaching or a stop from taking effect.
+                // Output comes before the exit: everything the program wrote
+                // is processed before its exit is announced.
                 biased;
+                Some(cmd) = self.commands.recv() => self.on_command(cmd, &mut kill_at),
+                () = cancel.cancelled(), if self.stop_reason.is_none() => {
+                    self.begin_stop(EndReason::Shutdown, &mut kill_at);
+                }
+                () = tokio::time::sleep_until(kill_at.unwrap_or_else(far)), if kill_at.is_some() => {
+                    self.child.scope.kill_now();
+                    kill_at = None;
+                }
+                () = tokio::time::sleep_until(give_up_at.unwrap_or_else(far)), if give_up_at.is_some() => {
+                    tracing::warn!(pid = self.child.pid.as_raw(), "terminal still held open after exit; giving up on the rest of its output");
+                    break;
+                }
                 chunk = self.child.output.recv(), if !eof => match chunk {
                     Some(data) => self.on_output(data),
                     None => eof = true,
@@ -353,18 +369,6 @@ impl Actor {
                     let now = tokio::time::Instant::now();
                     kill_at = Some(kill_at.map_or(now + self.config.stop_grace, |k| k.min(now + self.config.stop_grace)));
                     give_up_at = Some(now + self.config.stop_grace + EXIT_DRAIN);
-                }
-                Some(cmd) = self.commands.recv() => self.on_command(cmd, &mut kill_at),
-                () = cancel.cancelled(), if self.stop_reason.is_none() => {
-                    self.begin_stop(EndReason::Shutdown, &mut kill_at);
-                }
-                () = tokio::time::sleep_until(kill_at.unwrap_or_else(far)), if kill_at.is_some() => {
-                    self.child.scope.kill_now();
-                    kill_at = None;
-                }
-                () = tokio::time::sleep_until(give_up_at.unwrap_or_else(far)), if give_up_at.is_some() => {
-                    tracing::warn!(pid = self.child.pid.as_raw(), "terminal still held open after exit; giving up on the rest of its output");
-                    break;
                 }
                 _ = idle_tick.tick(), if self.config.idle_timeout.is_some() && self.stop_reason.is_none() => {
                     self.check_idle(&mut kill_at);

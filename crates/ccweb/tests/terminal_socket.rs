@@ -371,3 +371,22 @@ async fn a_peer_that_stops_answering_pings_is_dropped() {
         "the session survives for reattach"
     );
 }
+
+#[tokio::test]
+async fn a_program_that_never_stops_printing_can_still_be_watched_and_stopped() {
+    // Output arrives faster than anyone reads it: viewers must still get
+    // in, and a stop must still take effect.
+    let server = TestServer::start(Options::shell("exec yes flood-flood-flood-flood")).await;
+    let id = server.create_session_id().await;
+    for _ in 0..3 {
+        let mut c = tokio::time::timeout(Duration::from_secs(10), server.terminal(&id, ""))
+            .await
+            .expect("attached while the program floods the terminal");
+        c.wait_for(Duration::from_secs(10), |s| s.contains("flood-flood"))
+            .await;
+    }
+    let stopped = tokio::time::timeout(Duration::from_secs(15), server.stop_session(&id))
+        .await
+        .expect("the stop answered");
+    assert_eq!(stopped["state"], "stopped", "{stopped}");
+}
