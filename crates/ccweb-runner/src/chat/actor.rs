@@ -193,7 +193,19 @@ impl Actor {
             }
             let next_deadline = self.pending.values().filter_map(|p| p.deadline).min();
             tokio::select! {
+                // Commands (interrupt, stop, answers), shutdown and the kill
+                // timer first: a CLI that floods stdout must not delay them.
                 biased;
+                Some(cmd) = self.commands.recv() => self.on_command(cmd, &mut kill_at).await,
+                () = cancel.cancelled(), if self.stop_reason.is_none() => self.begin_stop(EndReason::Shutdown, &mut kill_at),
+                () = tokio::time::sleep_until(kill_at.unwrap_or_else(far_future)), if kill_at.is_some() => {
+                    self.scope.kill_now();
+                    kill_at = None;
+                    if exit_code.is_some() {
+                        // Whatever still held the pipes is dead now; stop waiting for them.
+                        readers.cancel();
+                    }
+                }
                 line = self.lines.recv(), if stdout_open => match line {
                     Some(line) => self.on_stdout(line).await,
                     None => stdout_open = false,
@@ -212,16 +224,6 @@ impl Actor {
                     self.scope.signal(Signal::SIGTERM);
                     let grace = tokio::time::Instant::now() + self.config.stop_grace;
                     kill_at = Some(kill_at.map_or(grace, |k| k.min(grace)));
-                }
-                Some(cmd) = self.commands.recv() => self.on_command(cmd, &mut kill_at).await,
-                () = cancel.cancelled(), if self.stop_reason.is_none() => self.begin_stop(EndReason::Shutdown, &mut kill_at),
-                () = tokio::time::sleep_until(kill_at.unwrap_or_else(far_future)), if kill_at.is_some() => {
-                    self.scope.kill_now();
-                    kill_at = None;
-                    if exit_code.is_some() {
-                        // Whatever still held the pipes is dead now; stop waiting for them.
-                        readers.cancel();
-                    }
                 }
                 () = tokio::time::sleep_until(next_deadline.unwrap_or_else(far_future)), if next_deadline.is_some() => {
                     self.expire_requests().await;
