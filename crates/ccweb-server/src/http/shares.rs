@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
-use time::OffsetDateTime;
 
 use crate::audit;
 use crate::auth::{Auth, Revocation};
@@ -73,18 +72,7 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     enabled(&state)?;
     let r = owned_session(&state, &auth, &id).await?;
-    let expires_at = match body.expires_in_secs {
-        None => None,
-        Some(secs) if (1..=MAX_EXPIRY_SECS).contains(&secs) => Some(
-            OffsetDateTime::now_utc() + time::Duration::seconds(i64::try_from(secs).unwrap_or(0)),
-        ),
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_expiry",
-                format!("expires_in_secs must be between 1 and {MAX_EXPIRY_SECS}"),
-            ))
-        }
-    };
+    let expires_at = super::expiry(body.expires_in_secs, MAX_EXPIRY_SECS)?;
     let (share, secret) = state
         .store
         .create_share(r.id, auth.user.id, expires_at)

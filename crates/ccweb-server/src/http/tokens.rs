@@ -68,19 +68,7 @@ pub async fn create(
     auth: Auth,
     ApiJson(body): ApiJson<NewToken>,
 ) -> Result<Response, ApiError> {
-    let expires_at = match body.expires_in_secs {
-        None => None,
-        Some(secs) if (1..=MAX_EXPIRY_SECS).contains(&secs) => {
-            let secs = i64::try_from(secs).unwrap_or(i64::MAX);
-            Some(OffsetDateTime::now_utc() + time::Duration::seconds(secs))
-        }
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_expiry",
-                format!("expires_in_secs must be between 1 and {MAX_EXPIRY_SECS}"),
-            ))
-        }
-    };
+    let expires_at = super::expiry(body.expires_in_secs, MAX_EXPIRY_SECS)?;
     let scope = body.scope.unwrap_or(TokenScope::Full);
     let (token, secret) = state
         .store
