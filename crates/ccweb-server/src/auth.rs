@@ -1,7 +1,7 @@
 //! Who is calling: the `Auth` extractor (API token, trusted proxy header or
 //! cookie, with the Origin/CSRF check for cookies), and the login endpoints.
 
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -14,6 +14,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use crate::audit;
+use crate::client_ip::{client_addr_of, ClientAddr};
 use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::state::AppState;
@@ -209,10 +210,7 @@ impl FromRequestParts<AppState> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         check_host(state, &parts.headers)?;
-        let source = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| state.trusted_proxies.client_ip(c.0.ip(), &parts.headers));
+        let source = client_addr_of(state, parts).map(|a| a.ip());
         if let Some(token_secret) = bearer(&parts.headers) {
             let Some((user, token)) = state.store.authenticate_api_token(token_secret).await?
             else {
@@ -339,12 +337,11 @@ pub struct LoginBody {
 /// `POST /api/auth/login`: password login.
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(peer): ClientAddr,
     headers: HeaderMap,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, ApiError> {
     check_login_origin(&state, &headers)?;
-    let peer = state.trusted_proxies.client_addr(peer, &headers);
     rate_check(&state, peer, Some(&body.username), "password").await?;
     if body.username.len() > MAX_CREDENTIAL_BYTES || body.password.len() > MAX_CREDENTIAL_BYTES {
         return Err(ApiError::bad_request(
@@ -378,12 +375,11 @@ pub struct TokenBody {
 /// token for a cookie session.
 pub async fn token_login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(peer): ClientAddr,
     headers: HeaderMap,
     ApiJson(body): ApiJson<TokenBody>,
 ) -> Result<Response, ApiError> {
     check_login_origin(&state, &headers)?;
-    let peer = state.trusted_proxies.client_addr(peer, &headers);
     rate_check(&state, peer, None, "token").await?;
     if body.token.len() > MAX_CREDENTIAL_BYTES {
         login_failed(&state, peer, None, "token").await;
@@ -483,12 +479,11 @@ pub struct LoginQuery {
 /// sub-path), dropping the token from the address bar.
 pub async fn login_page(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(peer): ClientAddr,
     headers: HeaderMap,
     crate::json::ApiQuery(q): crate::json::ApiQuery<LoginQuery>,
 ) -> Result<Response, ApiError> {
     check_host(&state, &headers)?;
-    let peer = state.trusted_proxies.client_addr(peer, &headers);
     let Some(token) = q.token else {
         return Ok((StatusCode::OK, axum::response::Html(LOGIN_HELP)).into_response());
     };
@@ -519,11 +514,10 @@ const LOGIN_HELP: &str = "<!doctype html><title>ccweb login</title><p>Open the l
 /// `POST /api/auth/logout`: ends this login session.
 pub async fn logout(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(peer): ClientAddr,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     check_login_origin(&state, &headers)?;
-    let peer = state.trusted_proxies.client_addr(peer, &headers);
     if let Some(secret) = cookie_value(&state, &headers) {
         let idle = Duration::from_secs(state.config.login_idle_ttl_secs);
         if let Ok(Some((user, _))) = state.store.authenticate_login_session(secret, idle).await {

@@ -5,9 +5,14 @@
 //! other peer the header is ignored, so nobody can pick their own address
 //! for rate limits, caps or the audit log.
 
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
+
+use crate::error::ApiError;
+use crate::state::AppState;
 
 /// The trusted proxies.
 #[derive(Debug, Clone, Default)]
@@ -58,6 +63,28 @@ impl TrustedProxies {
     /// `peer` with the client's address (same port).
     pub fn client_addr(&self, peer: SocketAddr, headers: &HeaderMap) -> SocketAddr {
         SocketAddr::new(self.client_ip(peer.ip(), headers), peer.port())
+    }
+}
+
+/// The client's address of a request (behind trusted proxies, the one they
+/// name), for handlers that rate-limit or audit by address.
+pub struct ClientAddr(pub SocketAddr);
+
+/// The client's address of a request whose parts are `parts`, if the
+/// connection's address is known.
+pub(crate) fn client_addr_of(state: &AppState, parts: &Parts) -> Option<SocketAddr> {
+    let ConnectInfo(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
+    Some(state.trusted_proxies.client_addr(*peer, &parts.headers))
+}
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        client_addr_of(state, parts).map(ClientAddr).ok_or_else(|| {
+            // The accept loop always records it; without it, a bug.
+            ApiError::internal(std::io::Error::other("the connection's address is unknown"))
+        })
     }
 }
 

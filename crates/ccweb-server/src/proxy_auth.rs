@@ -155,10 +155,7 @@ pub(crate) async fn authenticate(
         credential: Credential::Proxy(user.id),
         user,
         via: Via::Proxy,
-        source: parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| state.trusted_proxies.client_ip(c.0.ip(), &parts.headers)),
+        source: crate::client_ip::client_addr_of(state, parts).map(|a| a.ip()),
     }))
 }
 

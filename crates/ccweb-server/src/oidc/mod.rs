@@ -15,7 +15,7 @@
 //! after [`METADATA_TTL_SECS`], so a provider outage at start-up does not
 //! stop ccweb; OIDC logins answer 503 until the provider is reachable.
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::header::{LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -36,6 +36,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::auth::{check_host, constant_time_eq, cookie, hash_token, start_login};
+use crate::client_ip::ClientAddr;
 use crate::config::{Config, ConfigError};
 use crate::error::ApiError;
 use crate::json::ApiQuery;
@@ -477,11 +478,10 @@ fn refused(code: &'static str, message: impl Into<String>, reason: &str) -> ApiE
 /// redirects to `next` (relative, so a proxy sub-path is kept).
 pub async fn callback(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(peer): ClientAddr,
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<CallbackQuery>,
 ) -> Result<Response, ApiError> {
-    let peer = state.trusted_proxies.client_addr(peer, &headers);
     let result = finish_login(&state, peer, &headers, q).await;
     if let Err(e) = &result {
         let mut entry =
