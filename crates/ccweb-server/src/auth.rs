@@ -284,18 +284,28 @@ pub fn hash_token(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-fn session_cookie(state: &AppState, secret: &str, max_age_secs: u64) -> HeaderValue {
+/// A `Set-Cookie` value for one of ccweb's cookies: `HttpOnly`,
+/// `SameSite=Lax` (a provider's redirect back is a top-level cross-site
+/// GET), `Path=/`, and `Secure` behind https. `value` is token text (URL-safe
+/// base64 or hex), so the header value is always valid.
+pub(crate) fn cookie_header(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    max_age_secs: u64,
+) -> HeaderValue {
     let secure = if state.config.behind_https() {
         "; Secure"
     } else {
         ""
     };
-    let value = format!(
-        "{}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}",
-        cookie_name(state)
-    );
-    // The secret is hex, so the header value is always valid.
+    let value =
+        format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}");
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn session_cookie(state: &AppState, secret: &str, max_age_secs: u64) -> HeaderValue {
+    cookie_header(state, cookie_name(state), secret, max_age_secs)
 }
 
 /// Creates a login session for `user` and answers with its cookie.

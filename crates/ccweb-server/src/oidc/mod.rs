@@ -380,16 +380,7 @@ pub fn safe_next(next: Option<&str>) -> String {
 
 /// The flow cookie (`Max-Age=0` clears it).
 fn flow_cookie(state: &AppState, value: &str, max_age_secs: u64) -> HeaderValue {
-    let secure = if state.config.behind_https() {
-        "; Secure"
-    } else {
-        ""
-    };
-    // Lax: the provider's redirect back is a top-level cross-site GET.
-    let value = format!(
-        "{FLOW_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"
-    );
-    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+    crate::auth::cookie_header(state, FLOW_COOKIE, value, max_age_secs)
 }
 
 /// 302 to `location`.
