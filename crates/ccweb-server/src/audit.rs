@@ -110,7 +110,15 @@ impl Audit {
         };
         line.push(b'\n');
         let mut file = file.lock().await;
-        if let Err(err) = file.write_all(&line).await {
+        // tokio's `File` hands a write to a blocking task and returns before
+        // it lands; flushing waits for it, so the line is in the file by the
+        // time the audited request is answered (and is not lost on a crash
+        // right after).
+        let written = match file.write_all(&line).await {
+            Ok(()) => file.flush().await,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = written {
             tracing::warn!(%err, "could not write the audit log file");
         }
     }
