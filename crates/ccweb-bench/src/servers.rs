@@ -140,6 +140,7 @@ ws_messages_per_second = 1000000
 ws_bytes_per_second = 1073741824
 max_connections = 10000
 max_connections_per_ip = 10000
+metrics_token = \"bench-metrics-token-0123456789abcdef\"
 ";
 
 impl Ccweb {
@@ -239,6 +240,22 @@ impl Ccweb {
             .as_str()
             .map(str::to_owned)
             .ok_or_else(|| anyhow!("no id in {body}"))
+    }
+
+    /// The value of one unlabelled counter or gauge from `/metrics`.
+    pub(crate) async fn metric(&self, name: &str) -> Result<f64> {
+        let text = self
+            .http
+            .get(format!("http://{}/metrics", self.addr))
+            .bearer_auth("bench-metrics-token-0123456789abcdef")
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+            .ok_or_else(|| anyhow!("{name} is not in /metrics"))
     }
 
     /// Stops a session (`DELETE`).

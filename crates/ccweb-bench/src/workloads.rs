@@ -91,6 +91,9 @@ impl Config {
     }
 }
 
+/// ccweb's counter of viewer queue overflows.
+const OVERFLOWS: &str = "ccweb_terminal_viewer_overflows_total";
+
 fn mb_per_s(bytes: u64, d: Duration) -> f64 {
     bytes as f64 / 1e6 / d.as_secs_f64()
 }
@@ -186,10 +189,16 @@ pub(crate) async fn throughput(cfg: &Config, bins: &Binaries) -> Result<Table> {
         eprintln!("throughput: round {}/{}", round + 1, cfg.runs);
         let id = ccweb.create_session("terminal", &dir).await?;
         let mut term = ccweb_term(&ccweb, &id).await?;
+        let overflows = ccweb.metric(OVERFLOWS).await?;
         let (rate, bytes) = stream_ws(&mut term, raw).await?;
         term.close().await;
         s.push(CCWEB, "rate", rate);
         s.push(CCWEB, "complete", f64::from(u8::from(bytes == want)));
+        s.push(
+            CCWEB,
+            "overflows",
+            ccweb.metric(OVERFLOWS).await? - overflows,
+        );
         if let Some(ttyd) = &ttyd {
             let mut term = ttyd_term(ttyd).await?;
             let (rate, bytes) = stream_ws(&mut term, raw).await?;
@@ -227,6 +236,8 @@ pub(crate) async fn throughput(cfg: &Config, bins: &Binaries) -> Result<Table> {
             s.ratio("rate", CCWEB, sys),
         ]);
     }
+    let overflows: f64 = s.get(CCWEB, "overflows").iter().sum();
+    t.note(format!("ccweb's viewer fell behind (queue overflow, then a re-sync snapshot instead of the missed output) {overflows} times in all rounds."));
     t.note(format!("{} rounds, interleaved. Every byte: the viewer received exactly the {want} bytes the program wrote (the PTY's \\r\\n included) before the session ended. ccweb keeps terminal state (vt100) for every byte; ttyd and the relay do not. Without permessage-deflate: ccweb's WebSocket stack (axum 0.8 / tungstenite) does not offer it.", cfg.runs));
     no_ttyd(&mut t, bins);
     Ok(t)

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -18,7 +18,7 @@ use crate::process::{self, Child};
 use crate::recording::{Recorder, RecordingSpec};
 use crate::sandbox::Sandbox;
 use crate::screen::TerminalState;
-use crate::viewer::{Push, Viewer, ViewerEvent, ViewerQueue};
+use crate::viewer::{Pace, Push, Viewer, ViewerEvent, ViewerQueue};
 use crate::RunnerError;
 
 /// Commands queued to the actor at once; senders wait when it is full.
@@ -26,6 +26,13 @@ const COMMAND_QUEUE: usize = 256;
 /// After the process exited, how long to wait for the PTY to drain (other
 /// holders of the terminal are signalled meanwhile).
 const EXIT_DRAIN: Duration = Duration::from_secs(3);
+/// Longest the output waits for viewers that are all behind (flow
+/// control, see `viewer`): long enough to ride out a busy moment of a
+/// viewer that keeps up on average, short enough that a stalled connection
+/// only briefly stalls the program before it is left to re-sync.
+const MAX_HOLD: Duration = Duration::from_secs(1);
+/// Largest output chunk the actor takes from the reader at once.
+const MAX_OUTPUT_CHUNK: usize = 256 * 1024;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -295,6 +302,8 @@ pub fn spawn_terminal(
         self_tx: cmd_tx,
         viewers: Vec::new(),
         next_viewer: 0,
+        drained: Arc::new(Notify::new()),
+        held_since: None,
         shared,
         stop_reason: None,
     };
@@ -313,6 +322,10 @@ struct Actor {
     self_tx: mpsc::Sender<Command>,
     viewers: Vec<(u64, Arc<ViewerQueue>)>,
     next_viewer: u64,
+    /// Every viewer's queue tells this when its backlog has shrunk.
+    drained: Arc<Notify>,
+    /// Since when output is held for viewers that are all behind.
+    held_since: Option<tokio::time::Instant>,
     shared: Arc<Shared>,
     stop_reason: Option<EndReason>,
 }
@@ -332,10 +345,15 @@ impl Actor {
         idle_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let far = || tokio::time::Instant::now() + Duration::from_secs(86_400);
 
+        // A chunk takes at most a quarter of a viewer's budget, so one push
+        // never overflows a viewer that is keeping up.
+        let max_chunk = (self.config.viewer_queue_bytes / 4).clamp(1, MAX_OUTPUT_CHUNK);
         loop {
             if eof && exit_code.is_some() {
                 break;
             }
+            let hold = self.hold_output();
+            let drained = self.drained.clone();
             tokio::select! {
                 // Commands, shutdown and the kill timers come before output:
                 // a program that writes faster than the terminal state is
@@ -356,10 +374,14 @@ impl Actor {
                     tracing::warn!(pid = self.child.pid.as_raw(), "terminal still held open after exit; giving up on the rest of its output");
                     break;
                 }
-                chunk = self.child.output.recv(), if !eof => match chunk {
+                chunk = self.child.output.recv(max_chunk), if !eof && !hold => match chunk {
                     Some(data) => self.on_output(data),
                     None => eof = true,
                 },
+                // Held: look again when a viewer catches up or the hold
+                // has lasted its longest.
+                () = drained.notified(), if hold => {}
+                () = tokio::time::sleep_until(self.held_since.map_or_else(far, |t| t + MAX_HOLD)), if hold => {}
                 code = &mut self.child.exited, if exit_code.is_none() => {
                     exit_code = Some(code.unwrap_or(-1));
                     // Whatever else still holds the terminal belongs to this
@@ -391,6 +413,39 @@ impl Actor {
         self.finish(exit_code.unwrap_or(-1), &exit_tx);
     }
 
+    /// Whether to leave the program's output unread for now: while every
+    /// viewer that counts is behind, for at most [`MAX_HOLD`] (then their
+    /// holds lapse and output flows again). Never while stopping.
+    fn hold_output(&mut self) -> bool {
+        let mut behind = false;
+        let mut keeping_up = false;
+        if self.stop_reason.is_none() {
+            for (_, queue) in &self.viewers {
+                match queue.pace() {
+                    Pace::KeepingUp => keeping_up = true,
+                    Pace::Behind => behind = true,
+                    Pace::Ignored => {}
+                }
+            }
+        }
+        if !behind || keeping_up {
+            self.held_since = None;
+            return false;
+        }
+        let now = tokio::time::Instant::now();
+        let since = *self.held_since.get_or_insert(now);
+        if now < since + MAX_HOLD {
+            return true;
+        }
+        for (_, queue) in &self.viewers {
+            if queue.pace() == Pace::Behind {
+                queue.lapse_hold();
+            }
+        }
+        self.held_since = None;
+        false
+    }
+
     fn on_output(&mut self, data: Bytes) {
         if let Some(recorder) = &mut self.recorder {
             recorder.output(&data);
@@ -413,7 +468,7 @@ impl Actor {
             Command::Attach { reply } => {
                 let id = self.next_viewer;
                 self.next_viewer += 1;
-                let queue = ViewerQueue::new(self.config.viewer_queue_bytes);
+                let queue = ViewerQueue::new(self.config.viewer_queue_bytes, self.drained.clone());
                 queue.push_snapshot(Bytes::from(self.term.snapshot()), false);
                 let viewer = Viewer::new(id, queue.clone(), self.self_tx.clone());
                 let (cols, rows) = self.term.size();

@@ -13,15 +13,12 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::actor::SpawnSpec;
 use crate::contain::{self, Scope};
+use crate::output_pipe::{self, PipeReceiver, PipeWriter};
 use crate::sandbox::resolve_program;
 use crate::RunnerError;
 
-/// Size of one PTY read; also the largest output chunk.
+/// Size of one PTY read (the kernel hands out at most 4 KiB at a time).
 const READ_CHUNK_BYTES: usize = 64 * 1024;
-/// Output chunks in flight between the reader thread and the actor. When
-/// full, the reader thread waits, the kernel's PTY buffer fills, and the
-/// program blocks on write: back-pressure from the actor only, never from a socket.
-const READER_QUEUE_CHUNKS: usize = 32;
 /// Input writes in flight to the writer thread.
 const WRITER_QUEUE_WRITES: usize = 64;
 
@@ -31,8 +28,11 @@ pub(crate) struct Child {
     pub(crate) master: Box<dyn MasterPty + Send>,
     /// Process id, also the process group id (the child is a session leader).
     pub(crate) pid: Pid,
-    /// Output from the reader thread; closes at EOF/EIO.
-    pub(crate) output: mpsc::Receiver<Bytes>,
+    /// Output from the reader thread; ends at EOF/EIO. When the actor falls
+    /// behind, the reader thread waits, the kernel's PTY buffer fills, and
+    /// the program blocks on write: back-pressure from the actor only, never
+    /// from a socket.
+    pub(crate) output: PipeReceiver,
     /// Input to the writer thread.
     pub(crate) input: mpsc::Sender<Bytes>,
     /// Exit code from the waiter thread (128 + signal when signalled).
@@ -136,7 +136,7 @@ pub(crate) fn spawn(spec: &SpawnSpec) -> Result<Child, RunnerError> {
         .master
         .take_writer()
         .map_err(|e| spawn_error(spec, e))?;
-    let (out_tx, out_rx) = mpsc::channel(READER_QUEUE_CHUNKS);
+    let (out_tx, out_rx) = output_pipe::pipe();
     let (in_tx, in_rx) = mpsc::channel(WRITER_QUEUE_WRITES);
     let (exit_tx, exit_rx) = oneshot::channel();
 
@@ -175,13 +175,13 @@ pub(crate) fn spawn(spec: &SpawnSpec) -> Result<Child, RunnerError> {
 
 /// Reads the PTY until EOF or EIO (the last slave fd closed); the kernel
 /// hands out buffered output before EIO, so nothing written is lost.
-fn read_loop(mut reader: Box<dyn Read + Send>, tx: mpsc::Sender<Bytes>) {
+fn read_loop(mut reader: Box<dyn Read + Send>, tx: PipeWriter) {
     let mut buf = vec![0u8; READ_CHUNK_BYTES];
     loop {
         match reader.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                if tx.blocking_send(Bytes::copy_from_slice(&buf[..n])).is_err() {
+                if !tx.write(&buf[..n]) {
                     break;
                 }
             }

@@ -5,6 +5,14 @@
 //! for re-sync: the next time its socket asks for data, the actor puts a
 //! fresh snapshot of the terminal in the queue and live output follows it.
 //! Memory per viewer stays bounded and nobody else is slowed down.
+//!
+//! Flow control, like a real terminal's: when *every* viewer of a session
+//! has half its budget queued ([`ViewerQueue::holds_output`]), the actor
+//! stops reading the program's output until one of them is down to a
+//! quarter (the session's `drained` notify), so a lone viewer that keeps
+//! up on average gets every byte instead of a re-sync. A viewer may hold
+//! the output for a bounded time only; after that its hold lapses until it
+//! has caught up completely, and it falls behind and is re-synced as above.
 
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -47,6 +55,9 @@ struct QueueState {
     closed: bool,
     /// How many times this viewer was re-synced.
     resyncs: u64,
+    /// The viewer held the output too long; it may not again until its
+    /// queue has been empty.
+    hold_lapsed: bool,
 }
 
 /// The shared half of a viewer's queue.
@@ -55,6 +66,20 @@ pub(crate) struct ViewerQueue {
     state: Mutex<QueueState>,
     notify: Notify,
     budget_bytes: usize,
+    /// The session's: told when this viewer's backlog falls to a quarter
+    /// of the budget, so an actor holding output for it reads again.
+    drained: Arc<Notify>,
+}
+
+/// How a viewer stands for flow control.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pace {
+    /// Less than half its budget queued: output flows.
+    KeepingUp,
+    /// Half its budget or more queued, and it may still hold the output.
+    Behind,
+    /// Closed, waiting for a re-sync, or its hold lapsed: it holds nothing.
+    Ignored,
 }
 
 /// Result of pushing output into a viewer's queue.
@@ -69,12 +94,44 @@ pub(crate) enum Push {
 }
 
 impl ViewerQueue {
-    pub(crate) fn new(budget_bytes: usize) -> Arc<Self> {
+    pub(crate) fn new(budget_bytes: usize, drained: Arc<Notify>) -> Arc<Self> {
         Arc::new(Self {
             state: Mutex::new(QueueState::default()),
             notify: Notify::new(),
             budget_bytes,
+            drained,
         })
+    }
+
+    /// Where this viewer stands for flow control (see the module docs).
+    pub(crate) fn pace(&self) -> Pace {
+        let s = self.lock();
+        if s.closed || s.needs_resync || s.hold_lapsed {
+            Pace::Ignored
+        } else if s.bytes >= self.budget_bytes / 2 {
+            Pace::Behind
+        } else {
+            Pace::KeepingUp
+        }
+    }
+
+    /// Ends this viewer's right to hold the output until it has caught up.
+    pub(crate) fn lapse_hold(&self) {
+        self.lock().hold_lapsed = true;
+    }
+
+    /// Accounts for `len` bytes of output the viewer took; tells the actor
+    /// when the backlog fell to a quarter of the budget.
+    fn took(&self, s: &mut QueueState, len: usize) {
+        let before = s.bytes;
+        s.bytes = s.bytes.saturating_sub(len);
+        let resume_at = self.budget_bytes / 4;
+        if before >= resume_at && s.bytes < resume_at {
+            self.drained.notify_one();
+        }
+        if s.bytes == 0 {
+            s.hold_lapsed = false;
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, QueueState> {
@@ -153,6 +210,8 @@ impl ViewerQueue {
     pub(crate) fn close(&self) {
         self.lock().closed = true;
         self.notify.notify_one();
+        // An actor holding output for this viewer must look again.
+        self.drained.notify_one();
     }
 }
 
@@ -190,7 +249,7 @@ impl Viewer {
                 let mut s = self.queue.lock();
                 if let Some(event) = s.items.pop_front() {
                     if let ViewerEvent::Output(b) = &event {
-                        s.bytes = s.bytes.saturating_sub(b.len());
+                        self.queue.took(&mut s, b.len());
                     }
                     if matches!(event, ViewerEvent::Exit { .. }) {
                         self.finished = true;
@@ -241,7 +300,7 @@ impl Viewer {
             joined.extend_from_slice(next);
             let len = next.len();
             s.items.pop_front();
-            s.bytes = s.bytes.saturating_sub(len);
+            self.queue.took(&mut s, len);
         }
         Some(ViewerEvent::Output(Bytes::from(joined)))
     }
@@ -267,7 +326,7 @@ mod tests {
 
     #[test]
     fn output_past_the_budget_is_dropped_and_marks_a_resync() {
-        let q = ViewerQueue::new(10);
+        let q = ViewerQueue::new(10, Arc::default());
         assert_eq!(q.push_output(&Bytes::from_static(b"12345")), Push::Queued);
         assert_eq!(q.push_output(&Bytes::from_static(b"123456")), Push::Dropped);
         assert!(q.needs_resync());
@@ -279,7 +338,7 @@ mod tests {
 
     #[test]
     fn a_snapshot_larger_than_the_budget_does_not_trigger_another_resync() {
-        let q = ViewerQueue::new(10);
+        let q = ViewerQueue::new(10, Arc::default());
         q.push_snapshot(Bytes::from(vec![b'x'; 100]), false);
         assert_eq!(q.push_output(&Bytes::from_static(b"12345")), Push::Queued);
         assert!(!q.needs_resync());
@@ -287,11 +346,45 @@ mod tests {
 
     #[test]
     fn control_events_survive_a_resync() {
-        let q = ViewerQueue::new(4);
+        let q = ViewerQueue::new(4, Arc::default());
         q.push_control(ViewerEvent::Resize { cols: 1, rows: 2 });
         q.push_output(&Bytes::from_static(b"too long"));
         let s = q.lock();
         assert_eq!(s.items.len(), 1);
         assert!(matches!(s.items[0], ViewerEvent::Resize { .. }));
+    }
+
+    #[tokio::test]
+    async fn half_the_budget_queued_is_behind_and_a_quarter_taken_tells_the_actor() {
+        let drained = Arc::new(Notify::new());
+        let q = ViewerQueue::new(16, drained.clone());
+        let (tx, _rx) = mpsc::channel(1);
+        let mut v = Viewer::new(0, q.clone(), tx);
+        q.push_output(&Bytes::from_static(b"1234567"));
+        assert_eq!(q.pace(), Pace::KeepingUp);
+        q.push_output(&Bytes::from_static(b"8"));
+        assert_eq!(q.pace(), Pace::Behind);
+        v.recv().await.unwrap();
+        assert_eq!(q.pace(), Pace::KeepingUp);
+        // 8 → 1 byte queued crossed a quarter (4): the actor is told.
+        tokio::time::timeout(std::time::Duration::from_secs(1), drained.notified())
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_lapsed_hold_returns_only_once_the_viewer_has_caught_up() {
+        let q = ViewerQueue::new(16, Arc::default());
+        let (tx, _rx) = mpsc::channel(1);
+        let mut v = Viewer::new(0, q.clone(), tx);
+        q.push_output(&Bytes::from_static(b"12345678"));
+        q.push_output(&Bytes::from_static(b"9"));
+        q.lapse_hold();
+        assert_eq!(q.pace(), Pace::Ignored);
+        v.recv().await.unwrap();
+        assert_eq!(q.pace(), Pace::Ignored, "1 byte still queued");
+        v.recv().await.unwrap();
+        q.push_output(&Bytes::from_static(b"12345678"));
+        assert_eq!(q.pace(), Pace::Behind);
     }
 }

@@ -177,6 +177,71 @@ async fn a_viewer_that_stops_reading_is_resynced_and_slows_nobody() {
 }
 
 #[tokio::test]
+async fn a_lone_viewer_slower_than_the_program_gets_every_byte() {
+    // Flow control: with every viewer behind, the program waits for them
+    // (as in a real terminal) instead of the viewer losing output.
+    let config = TerminalConfig {
+        viewer_queue_bytes: 64 * 1024,
+        ..Default::default()
+    };
+    let (h, _t, _c) = start(
+        "stty -onlcr; sleep 0.3; head -c 3000000 /dev/zero | base64 -w 100; echo DONE-MARKER",
+        config,
+    );
+    let (mut v, _, _) = h.attach().await.unwrap();
+    let mut out = Vec::new();
+    let code = loop {
+        match tokio::time::timeout(Duration::from_secs(20), v.recv())
+            .await
+            .expect("viewer stalled")
+        {
+            Some(ViewerEvent::Output(b)) | Some(ViewerEvent::Snapshot(b)) => {
+                out.extend_from_slice(&b);
+                // Slower than the program: ~16 KiB per millisecond at most.
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            Some(ViewerEvent::Resize { .. }) => {}
+            Some(ViewerEvent::Exit { code }) => break code,
+            None => panic!("ended without exit"),
+        }
+    };
+    assert_eq!(code, 0);
+    assert_eq!(v.resyncs(), 0, "the viewer never fell behind for good");
+    let base64_lines = 4_000_000 / 100;
+    let want = 4_000_000 + base64_lines + "DONE-MARKER\n".len();
+    let text = String::from_utf8_lossy(&out);
+    let from = text.find("AAAA").expect("output arrived");
+    assert_eq!(text.len() - from, want, "every byte, once, in order");
+    assert!(text.ends_with("DONE-MARKER\n"));
+}
+
+#[tokio::test]
+async fn a_lone_viewer_that_stops_reading_holds_the_program_only_briefly() {
+    let config = TerminalConfig {
+        viewer_queue_bytes: 64 * 1024,
+        ..Default::default()
+    };
+    let (h, _t, _c) = start(
+        "sleep 0.3; head -c 6000000 /dev/zero | base64 -w 100; echo DONE-MARKER",
+        config,
+    );
+    let (mut stuck, _, _) = h.attach().await.unwrap();
+    // The viewer reads nothing, yet the program runs to its end: the
+    // output was held for it only for a moment, then it was left behind.
+    let info = tokio::time::timeout(Duration::from_secs(20), h.wait())
+        .await
+        .expect("a viewer that reads nothing must not stop the program for long");
+    assert_eq!(info.code, 0);
+    let (out, code) = drain(&mut stuck).await;
+    assert_eq!(code, 0);
+    assert!(stuck.resyncs() >= 1);
+    assert!(out.len() < 1_000_000, "a re-sync, not the whole stream");
+    let mut p = vt100::Parser::new(24.try_into().unwrap(), 80.try_into().unwrap(), 0);
+    p.process(&out);
+    assert!(p.screen().contents().contains("DONE-MARKER"));
+}
+
+#[tokio::test]
 async fn stop_kills_the_whole_process_group_including_background_children() {
     let (h, _t, _c) = start(
         "trap '' TERM; sleep 1000 & echo child=$!; while true; do sleep 1; done",
