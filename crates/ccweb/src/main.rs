@@ -14,7 +14,31 @@ use std::process::ExitCode;
 use cli::{Cli, Command, TokenCommand, UserCommand};
 use settings::SettingsError;
 
+/// Closes every descriptor above stderr that ccweb was started with.
+///
+/// Whatever started ccweb may leave descriptors open without
+/// close-on-exec (a shell's or build tool's pipes, `/dev/null`); they
+/// would reach every program ccweb starts for its users. Everything ccweb
+/// opens itself is close-on-exec. Runs first, while ccweb has one thread
+/// and has opened nothing (the directory listing's own descriptor is gone
+/// by the time the others are closed).
+fn close_inherited_fds() {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let fds: Vec<i32> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd > 2)
+        .collect();
+    for fd in fds {
+        // EBADF for the listing's own (already closed) descriptor.
+        let _ = nix::unistd::close(fd);
+    }
+}
+
 fn main() -> ExitCode {
+    close_inherited_fds();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -220,3 +220,43 @@ async fn a_restart_kills_what_a_killed_server_left_in_its_cgroups() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_sessions_program_inherits_only_its_terminal_not_the_servers_files() {
+    // Another session's terminal, the database, the server's sockets and
+    // whatever the server itself inherited (this test's harness leaves
+    // pipes open) must not leak into a child: it could read another user's
+    // terminal.
+    let server = TestServer::start(Options::shell(
+        "ls -l /proc/self/fd; echo fds-listed; sleep 1000",
+    ))
+    .await;
+    let (first, second) = tokio::join!(server.create_session_id(), server.create_session_id());
+    for id in [first, second] {
+        let mut term = server.terminal(&id, "").await;
+        term.wait_for(T, |s| s.contains("fds-listed")).await;
+        let listing = String::from_utf8_lossy(&term.bytes).into_owned();
+        let targets: Vec<(&str, &str)> = listing
+            .lines()
+            .filter(|l| l.contains(" -> "))
+            .filter_map(|l| {
+                let (left, target) = l.split_once(" -> ")?;
+                Some((left.rsplit(' ').next()?, target.trim()))
+            })
+            .collect();
+        let tty = targets
+            .iter()
+            .find(|(fd, _)| *fd == "0")
+            .map(|(_, t)| *t)
+            .expect("stdin listed");
+        assert!(tty.starts_with("/dev/pts/"), "{listing}");
+        for (fd, target) in &targets {
+            let ok = target == &tty || target.starts_with("/proc/");
+            assert!(
+                ok,
+                "fd {fd} -> {target} leaked into the session:\n{listing}"
+            );
+        }
+        assert!(targets.len() >= 3, "{listing}");
+    }
+}
