@@ -555,7 +555,7 @@ impl Actor {
     }
 
     fn finish(self, code: i32, exit_tx: &watch::Sender<Option<ExitInfo>>) {
-        self.child.stop_writer.cancel();
+        self.child.stop_io.cancel();
         let final_screen = Bytes::from(self.term.snapshot());
         for (_, queue) in &self.viewers {
             // A viewer that fell behind still gets the last screen, then

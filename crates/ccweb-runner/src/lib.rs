@@ -9,6 +9,7 @@
 mod actor;
 pub mod chat;
 pub mod contain;
+mod output_pipe;
 mod process;
 pub mod recording;
 pub mod sandbox;

@@ -1,8 +1,8 @@
 //! The child process in its PTY: spawning (inside its containment scope,
-//! optionally sandboxed), the non-blocking PTY reads (by the actor) and
-//! writes (by a writer task), and the waiter thread.
+//! optionally sandboxed), the non-blocking PTY reader and writer tasks,
+//! and the waiter thread.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitStatus};
@@ -20,29 +20,32 @@ use tokio_util::task::TaskTracker;
 
 use crate::actor::SpawnSpec;
 use crate::contain::{self, Scope};
+use crate::output_pipe::{self, PipeReceiver, PipeWriter};
 use crate::sandbox::resolve_program;
 use crate::RunnerError;
 
-/// Most bytes asked of one PTY read (the kernel hands out at most 4 KiB).
+/// Most bytes the reader takes per wake-up (the kernel hands out at most
+/// 4 KiB per read).
 const READ_CHUNK_BYTES: usize = 64 * 1024;
 /// Input writes in flight to the writer task.
 const WRITER_QUEUE_WRITES: usize = 64;
 
 /// A running child and the channels to it.
 pub(crate) struct Child {
-    /// PTY master: read by the actor, written by the writer task, resized
-    /// by the actor. Closed when the last of them lets go.
+    /// PTY master: read by the reader task, written by the writer task,
+    /// resized by the actor. Closed when the last of them lets go.
     pub(crate) pty: Arc<AsyncFd<Pty>>,
     /// Process id, also the process group id (the child is a session leader).
     pub(crate) pid: Pid,
-    /// The program's output; ends at EOF/EIO. While the actor does not
-    /// ask, the kernel's PTY buffer fills and the program blocks on write:
+    /// The program's output from the reader task; ends at EOF/EIO. While
+    /// the actor does not take it, the pipe fills, the reader waits, the
+    /// kernel's PTY buffer fills and the program blocks on write:
     /// back-pressure from the actor only, never from a socket.
-    pub(crate) output: PtyOutput,
+    pub(crate) output: PipeReceiver,
     /// Input to the writer task.
     pub(crate) input: mpsc::Sender<Bytes>,
-    /// Ends the writer task (the actor does when the session ends).
-    pub(crate) stop_writer: CancellationToken,
+    /// Ends the reader and writer tasks (the actor does when the session ends).
+    pub(crate) stop_io: CancellationToken,
     /// Exit code from the waiter thread (128 + signal when signalled).
     pub(crate) exited: oneshot::Receiver<i32>,
     /// Every process of the session (the child and what it starts).
@@ -155,17 +158,16 @@ pub(crate) fn spawn(spec: &SpawnSpec, tracker: &TaskTracker) -> Result<Child, Ru
         scope.signal(Signal::SIGKILL);
         return Err(spawn_error(spec, e));
     }
-    let stop_writer = CancellationToken::new();
-    tracker.spawn(write_loop(pty.clone(), in_rx, stop_writer.clone()));
+    let stop_io = CancellationToken::new();
+    let (out_tx, out_rx) = output_pipe::pipe();
+    tracker.spawn(read_loop(pty.clone(), out_tx, stop_io.clone()));
+    tracker.spawn(write_loop(pty.clone(), in_rx, stop_io.clone()));
     Ok(Child {
-        output: PtyOutput {
-            pty: pty.clone(),
-            eof: false,
-        },
+        output: out_rx,
         pty,
         pid,
         input: in_tx,
-        stop_writer,
+        stop_io,
         exited: exit_rx,
         scope,
     })
@@ -177,69 +179,49 @@ fn set_nonblocking(fd: &impl AsFd) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The program's output, read by the actor itself.
-pub(crate) struct PtyOutput {
-    pty: Arc<AsyncFd<Pty>>,
-    /// EOF or EIO was seen after some output; reported on the next call.
-    eof: bool,
-}
-
-impl PtyOutput {
-    /// Everything the kernel holds for us right now, up to `max` bytes,
-    /// waiting until there is something; `None` at EOF/EIO (the last slave
-    /// descriptor closed: the kernel hands out buffered output before EIO,
-    /// so nothing written is lost). The kernel hands out at most 4 KiB per
-    /// read, so a busy program's output arrives in chunks as large as the
-    /// actor was slow, an idle one's keystroke echo at once.
-    ///
-    /// Cancel-safe: nothing is read before the last await.
-    pub(crate) async fn recv(&mut self, max: usize) -> Option<Bytes> {
-        if self.eof {
-            return None;
+/// Reads the PTY into the actor's pipe until EOF or EIO (the last slave
+/// descriptor closed: the kernel hands out buffered output before EIO, so
+/// nothing written is lost). Each wake-up reads everything the kernel
+/// holds (at most 4 KiB per read), up to [`READ_CHUNK_BYTES`], and hands it
+/// over in one piece. Dropping the pipe's writer marks the end.
+async fn read_loop(pty: Arc<AsyncFd<Pty>>, out: PipeWriter, stop: CancellationToken) {
+    let mut buf = vec![0u8; READ_CHUNK_BYTES];
+    loop {
+        let mut ready = tokio::select! {
+            () = stop.cancelled() => return,
+            ready = pty.readable() => match ready {
+                Ok(ready) => ready,
+                Err(_) => return,
+            },
+        };
+        let mut filled = 0;
+        let mut eof = false;
+        while filled < buf.len() {
+            match ready.try_io(|pty| Read::read(&mut pty.get_ref(), &mut buf[filled..])) {
+                Ok(Ok(0)) => eof = true,
+                Ok(Ok(n)) => {
+                    filled += n;
+                    continue;
+                }
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // EIO: the last slave descriptor closed.
+                Ok(Err(_)) => eof = true,
+                // Drained for now.
+                Err(_would_block) => {}
+            }
+            break;
         }
-        let mut out = BytesMut::new();
-        loop {
-            let Ok(mut ready) = self.pty.readable().await else {
-                return None;
+        if filled > 0 {
+            let written = tokio::select! {
+                () = stop.cancelled() => return,
+                written = out.write(&buf[..filled]) => written,
             };
-            loop {
-                if out.len() >= max {
-                    return Some(out.freeze());
-                }
-                out.reserve(READ_CHUNK_BYTES.min(max - out.len()));
-                let spare = out.spare_capacity_mut().len().min(max - out.len());
-                let start = out.len();
-                out.resize(start + spare, 0);
-                let read = ready.try_io(|pty| Read::read(&mut pty.get_ref(), &mut out[start..]));
-                match read {
-                    Ok(Ok(0)) => {
-                        out.truncate(start);
-                        self.eof = true;
-                    }
-                    Ok(Ok(n)) => {
-                        out.truncate(start + n);
-                        continue;
-                    }
-                    Ok(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
-                        out.truncate(start);
-                        continue;
-                    }
-                    // EIO: the last slave descriptor closed.
-                    Ok(Err(_)) => {
-                        out.truncate(start);
-                        self.eof = true;
-                    }
-                    // Drained: hand out what we have, or wait for more.
-                    Err(_would_block) => out.truncate(start),
-                }
-                break;
+            if !written {
+                return;
             }
-            if !out.is_empty() {
-                return Some(out.freeze());
-            }
-            if self.eof {
-                return None;
-            }
+        }
+        if eof {
+            return;
         }
     }
 }
