@@ -4,6 +4,7 @@
 //!
 //! `cargo build --release -p ccweb && cargo run -p ccweb-bench --release -- all`
 
+mod exit_attach;
 mod fake_cli;
 mod servers;
 mod stats;
@@ -31,6 +32,8 @@ enum Workload {
     Idle,
     /// Chat events from a fake CLI: events/s and delay.
     Chat,
+    /// Output at exit and at attach: nothing lost, 20 runs each.
+    Exit,
 }
 
 /// ccweb's benchmark suite, side by side with ttyd and a raw PTY relay.
@@ -84,6 +87,19 @@ fn main() -> Result<()> {
             .as_ref()
             .map_or("-".into(), |p| p.display().to_string())
     );
+    let exit_sizes = if args.quick {
+        exit_attach::ExitAttach {
+            runs: 1,
+            exit_mib: 1,
+            lines: 3000,
+        }
+    } else {
+        exit_attach::ExitAttach {
+            runs: 20,
+            exit_mib: 4,
+            lines: 200_000,
+        }
+    };
     let rt = tokio::runtime::Runtime::new()?;
     let order = match args.workload {
         Workload::All => vec![
@@ -93,6 +109,7 @@ fn main() -> Result<()> {
             Workload::Sessions,
             Workload::Idle,
             Workload::Chat,
+            Workload::Exit,
         ],
         w => vec![w],
     };
@@ -105,6 +122,7 @@ fn main() -> Result<()> {
                 Workload::Sessions => workloads::sessions(&cfg, &bins).await,
                 Workload::Idle => workloads::idle(&cfg, &bins).await,
                 Workload::Chat => workloads::chat(&cfg, &bins).await,
+                Workload::Exit => exit_attach::exit_attach(exit_sizes, &bins).await,
                 Workload::All => unreachable!("expanded above"),
             }
         })?;

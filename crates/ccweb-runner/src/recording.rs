@@ -20,6 +20,10 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Chunks the writer may have queued before recording is given up.
 const QUEUE_CHUNKS: usize = 1024;
+/// How long the writer lets entries gather after the first of a batch
+/// (far fewer than [`QUEUE_CHUNKS`] arrive meanwhile: the actor sends one
+/// per chunk it takes).
+const BATCH_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
 /// How much of a recording's end is read to continue it after a resume.
 const TAIL_BYTES: u64 = 1024 * 1024;
 /// Room kept under the cap for the closing marker line.
@@ -209,9 +213,12 @@ fn resume_point(file: &mut File, len: u64) -> std::io::Result<Option<(u64, f64)>
 fn write_loop(rx: Receiver<Entry>, mut w: CastWriter<BufWriter<File>>, fell_behind: &AtomicBool) {
     let mut last_t = 0.0;
     let result = (|| -> std::io::Result<()> {
-        // Batches: block for one entry, then take whatever else is queued
-        // before flushing once.
+        // Batches: block for one entry, give the rest of a burst a moment
+        // to queue up, then take everything queued and flush once. One
+        // wake-up per keystroke's echo would compete with the session
+        // itself for the CPU; the entries carry their own times.
         while let Ok(first) = rx.recv() {
+            std::thread::sleep(BATCH_WAIT);
             let mut next = Some(first);
             while let Some(entry) = next.take() {
                 last_t = match &entry {
