@@ -4,6 +4,7 @@
 //!
 //! `cargo build --release -p ccweb && cargo run -p ccweb-bench --release -- all`
 
+mod deflate_ws;
 mod exit_attach;
 mod fake_cli;
 mod servers;

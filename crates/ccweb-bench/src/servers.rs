@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
+use crate::deflate_ws::DeflateWs;
+
 /// A WebSocket to one of the servers.
 pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -283,6 +285,18 @@ impl Ccweb {
         let (ws, _) = tokio_tungstenite::connect_async(req).await?;
         Ok(ws)
     }
+
+    /// The same socket through the bench's client that offers
+    /// permessage-deflate, as browsers do.
+    pub(crate) async fn socket_deflate(&self, id: &str, kind: &str) -> Result<DeflateWs> {
+        let auth = format!("Bearer {}", self.token);
+        DeflateWs::connect(
+            &self.addr,
+            &format!("/api/claude/sessions/{id}/{kind}"),
+            &[("Authorization", &auth)],
+        )
+        .await
+    }
 }
 
 impl Drop for Ccweb {
@@ -311,6 +325,9 @@ pub(crate) struct Ttyd {
 }
 
 impl Ttyd {
+    /// The first message on a socket: starts the program at 120×40.
+    const HELLO: &'static str = r#"{"AuthToken":"","columns":120,"rows":40}"#;
+
     /// Starts ttyd (writable, on 127.0.0.1) running `script` for every client.
     pub(crate) async fn start(bin: &Path, script: &str) -> Result<Self> {
         let dir = tempfile::tempdir()?;
@@ -358,11 +375,19 @@ impl Ttyd {
         req.headers_mut()
             .insert("sec-websocket-protocol", HeaderValue::from_static("tty"));
         let (mut ws, _) = tokio_tungstenite::connect_async(req).await?;
-        let hello = serde_json::json!({"AuthToken": "", "columns": 120, "rows": 40}).to_string();
         ws.send(tokio_tungstenite::tungstenite::Message::Binary(
-            hello.into_bytes().into(),
+            Self::HELLO.as_bytes().to_vec().into(),
         ))
         .await?;
+        Ok(ws)
+    }
+
+    /// The same through the bench's client that offers permessage-deflate,
+    /// as browsers do (ttyd accepts it and then compresses its output).
+    pub(crate) async fn socket_deflate(&self) -> Result<DeflateWs> {
+        let mut ws =
+            DeflateWs::connect(&self.addr, "/ws", &[("Sec-WebSocket-Protocol", "tty")]).await?;
+        ws.send_binary(Self::HELLO.as_bytes()).await?;
         Ok(ws)
     }
 }

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::deflate_ws::{DeflateWs, Msg, Negotiated, WireStats};
 use crate::servers::Ws;
 
 /// Printed by every terminal script once its terminal modes are set.
@@ -45,16 +46,61 @@ pub(crate) enum Proto {
     Ttyd,
 }
 
+/// The WebSocket under a [`Term`].
+enum Transport {
+    /// tokio-tungstenite: offers no extension.
+    Plain(Ws),
+    /// The bench's own client, which offers permessage-deflate.
+    Deflate(DeflateWs),
+}
+
+/// One incoming message, whichever transport it came over.
+enum Incoming {
+    Binary(Bytes),
+    Text(Bytes),
+    Close,
+    /// Ping, pong or a raw frame: nothing for the caller.
+    Other,
+}
+
 /// A terminal socket.
 pub(crate) struct Term {
-    ws: Ws,
+    transport: Transport,
     proto: Proto,
 }
 
 impl Term {
     /// Wraps an open socket (for ccweb: after the `connected` message was read or not).
     pub(crate) fn new(ws: Ws, proto: Proto) -> Self {
-        Self { ws, proto }
+        Self {
+            transport: Transport::Plain(ws),
+            proto,
+        }
+    }
+
+    /// Wraps a socket that offered permessage-deflate; same API as [`Term::new`]'s.
+    pub(crate) fn offering_deflate(ws: DeflateWs, proto: Proto) -> Self {
+        Self {
+            transport: Transport::Deflate(ws),
+            proto,
+        }
+    }
+
+    /// The permessage-deflate parameters the server accepted; `None` when
+    /// it answered uncompressed or the client did not offer the extension.
+    pub(crate) fn deflate(&self) -> Option<&Negotiated> {
+        match &self.transport {
+            Transport::Plain(_) => None,
+            Transport::Deflate(ws) => ws.negotiated(),
+        }
+    }
+
+    /// What the deflate-offering client received; `None` for the other one.
+    pub(crate) fn wire_stats(&self) -> Option<WireStats> {
+        match &self.transport {
+            Transport::Plain(_) => None,
+            Transport::Deflate(ws) => Some(ws.stats()),
+        }
     }
 
     /// Types `data`.
@@ -68,30 +114,55 @@ impl Term {
                 v
             }
         };
-        self.ws.send(Message::Binary(frame.into())).await?;
+        match &mut self.transport {
+            Transport::Plain(ws) => ws.send(Message::Binary(frame.into())).await?,
+            Transport::Deflate(ws) => ws.send_binary(&frame).await?,
+        }
         Ok(())
+    }
+
+    /// The next message of either transport; `None` when the socket ended.
+    async fn next(&mut self) -> Result<Option<Incoming>> {
+        Ok(Some(match &mut self.transport {
+            Transport::Plain(ws) => match ws.next().await.transpose()? {
+                None => return Ok(None),
+                Some(Message::Binary(b)) => Incoming::Binary(b),
+                Some(Message::Text(t)) => Incoming::Text(t.into()),
+                Some(Message::Close(_)) => Incoming::Close,
+                Some(_) => Incoming::Other,
+            },
+            Transport::Deflate(ws) => match ws.next().await? {
+                None => return Ok(None),
+                Some(Msg::Binary(b)) => Incoming::Binary(b),
+                Some(Msg::Text(t)) => Incoming::Text(t),
+                Some(Msg::Close) => Incoming::Close,
+            },
+        }))
     }
 
     /// The next piece of program output; `None` when the session ended.
     pub(crate) async fn recv(&mut self) -> Result<Option<Bytes>> {
         loop {
-            let msg = match tokio::time::timeout(SILENCE, self.ws.next()).await {
+            let msg = match tokio::time::timeout(SILENCE, self.next()).await {
                 Err(_) => bail!("socket silent for {SILENCE:?}"),
-                Ok(None) => return Ok(None),
-                Ok(Some(m)) => m?,
+                Ok(r) => match r? {
+                    None => return Ok(None),
+                    Some(m) => m,
+                },
             };
             match (self.proto, msg) {
-                (Proto::Ccweb, Message::Binary(b)) => return Ok(Some(b)),
-                (Proto::Ccweb, Message::Text(t)) if t.contains("\"type\":\"exit\"") => {
+                (Proto::Ccweb, Incoming::Binary(b)) => return Ok(Some(b)),
+                (Proto::Ccweb, Incoming::Text(t))
+                    if memchr::memmem::find(&t, b"\"type\":\"exit\"").is_some() =>
+                {
                     return Ok(None)
                 }
-                (Proto::Ttyd, Message::Binary(b)) if b.first() == Some(&b'0') => {
+                (Proto::Ttyd, Incoming::Binary(b) | Incoming::Text(b))
+                    if b.first() == Some(&b'0') =>
+                {
                     return Ok(Some(b.slice(1..)))
                 }
-                (Proto::Ttyd, Message::Text(t)) if t.as_bytes().first() == Some(&b'0') => {
-                    return Ok(Some(Bytes::copy_from_slice(&t.as_bytes()[1..])))
-                }
-                (_, Message::Close(_)) => return Ok(None),
+                (_, Incoming::Close) => return Ok(None),
                 _ => {}
             }
         }
@@ -113,7 +184,12 @@ impl Term {
 
     /// Closes the socket (best effort).
     pub(crate) async fn close(mut self) {
-        let _ = self.ws.close(None).await;
+        match &mut self.transport {
+            Transport::Plain(ws) => {
+                let _ = ws.close(None).await;
+            }
+            Transport::Deflate(ws) => ws.close().await,
+        }
     }
 }
 

@@ -177,7 +177,107 @@ async fn ttyd_term(server: &Ttyd) -> Result<Term> {
     Ok(term)
 }
 
-/// Workload 1: one viewer, `stream_mib` MiB of base64.
+/// The throughput rows of a client that offers permessage-deflate.
+const CCWEB_DEFLATE: &str = "ccweb, client offers deflate";
+const TTYD_DEFLATE: &str = "ttyd, client offers deflate";
+
+/// Which client a measurement uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Client {
+    /// tokio-tungstenite, which offers no extension.
+    Plain,
+    /// The bench's own client, which offers permessage-deflate as Chromium does.
+    OffersDeflate,
+}
+
+/// Logs what the server made of the offer; the negotiated parameters.
+fn log_deflate(sys: &str, term: &Term) -> Option<String> {
+    let n = term.deflate().map(ToString::to_string);
+    match &n {
+        Some(p) => eprintln!("throughput: {sys}: negotiated {p}"),
+        None => eprintln!("throughput: {sys}: no permessage-deflate, answered uncompressed"),
+    }
+    n
+}
+
+/// Logs how much of a stream the server compressed (deflate-offering client only).
+fn log_wire(sys: &str, term: &Term) {
+    if let Some(w) = term.wire_stats() {
+        eprintln!(
+            "throughput: {sys}: {} of {} messages compressed, {} payload bytes on the wire, {} inflated",
+            w.compressed, w.messages, w.wire_bytes, w.data_bytes
+        );
+    }
+}
+
+/// Records one stream: its rate and whether every byte came.
+fn push_stream(s: &mut Samples, sys: &str, (rate, bytes): (f64, u64), want: u64) {
+    s.push(sys, "rate", rate);
+    s.push(sys, "complete", f64::from(u8::from(bytes == want)));
+}
+
+/// Records whether the server negotiated permessage-deflate.
+fn push_deflate(s: &mut Samples, sys: &str, negotiated: &Option<String>) {
+    s.push(sys, "deflate", f64::from(u8::from(negotiated.is_some())));
+}
+
+/// `n/m` of the runs whose `metric` was 1.
+fn count_of(s: &Samples, sys: &str, metric: &str) -> String {
+    let v = s.get(sys, metric);
+    format!("{}/{}", v.iter().filter(|c| **c > 0.5).count(), v.len())
+}
+
+/// One ccweb stream in a fresh session (its program streams once):
+/// the stream, the viewer overflows, the negotiated deflate parameters.
+async fn ccweb_stream(
+    ccweb: &Ccweb,
+    dir: &std::path::Path,
+    raw: u64,
+    client: Client,
+) -> Result<((f64, u64), f64, Option<String>)> {
+    let id = ccweb.create_session("terminal", dir).await?;
+    let (mut term, negotiated) = match client {
+        Client::Plain => (ccweb_term(ccweb, &id).await?, None),
+        Client::OffersDeflate => {
+            let ws = ccweb.socket_deflate(&id, "terminal").await?;
+            let mut term = Term::offering_deflate(ws, Proto::Ccweb);
+            let n = log_deflate(CCWEB_DEFLATE, &term);
+            term.wait_for(READY).await?;
+            (term, n)
+        }
+    };
+    let overflows = ccweb.metric(OVERFLOWS).await?;
+    let stream = stream_ws(&mut term, raw).await?;
+    log_wire(CCWEB_DEFLATE, &term);
+    term.close().await;
+    let overflows = ccweb.metric(OVERFLOWS).await? - overflows;
+    Ok((stream, overflows, negotiated))
+}
+
+/// One ttyd stream (a fresh program per socket); the negotiated deflate parameters.
+async fn ttyd_stream(
+    ttyd: &Ttyd,
+    raw: u64,
+    client: Client,
+) -> Result<((f64, u64), Option<String>)> {
+    let (mut term, negotiated) = match client {
+        Client::Plain => (ttyd_term(ttyd).await?, None),
+        Client::OffersDeflate => {
+            let mut term = Term::offering_deflate(ttyd.socket_deflate().await?, Proto::Ttyd);
+            let n = log_deflate(TTYD_DEFLATE, &term);
+            term.wait_for(READY).await?;
+            (term, n)
+        }
+    };
+    let stream = stream_ws(&mut term, raw).await?;
+    log_wire(TTYD_DEFLATE, &term);
+    term.close().await;
+    Ok((stream, negotiated))
+}
+
+/// Workload 1: one viewer, `stream_mib` MiB of base64; each server once
+/// with a client that offers no extension and once with one that offers
+/// permessage-deflate.
 pub(crate) async fn throughput(cfg: &Config, bins: &Binaries) -> Result<Table> {
     let ccweb = Ccweb::start(&bins.ccweb, &cfg.ccweb_toml()).await?;
     let dir = ccweb.workdir("stream", STREAM_SCRIPT)?;
@@ -185,31 +285,34 @@ pub(crate) async fn throughput(cfg: &Config, bins: &Binaries) -> Result<Table> {
     let raw = cfg.stream_mib * MIB * 3 / 4;
     let want = stream_bytes(raw);
     let mut s = Samples::default();
+    // What ttyd answered to the offer (the same every round).
+    let mut ttyd_params = None;
     for round in 0..cfg.runs {
         eprintln!("throughput: round {}/{}", round + 1, cfg.runs);
-        let id = ccweb.create_session("terminal", &dir).await?;
-        let mut term = ccweb_term(&ccweb, &id).await?;
-        let overflows = ccweb.metric(OVERFLOWS).await?;
-        let (rate, bytes) = stream_ws(&mut term, raw).await?;
-        term.close().await;
-        s.push(CCWEB, "rate", rate);
-        s.push(CCWEB, "complete", f64::from(u8::from(bytes == want)));
-        s.push(
-            CCWEB,
-            "overflows",
-            ccweb.metric(OVERFLOWS).await? - overflows,
-        );
+        for (sys, client) in [
+            (CCWEB, Client::Plain),
+            (CCWEB_DEFLATE, Client::OffersDeflate),
+        ] {
+            let (stream, overflows, negotiated) = ccweb_stream(&ccweb, &dir, raw, client).await?;
+            push_stream(&mut s, sys, stream, want);
+            s.push(CCWEB, "overflows", overflows);
+            if client == Client::OffersDeflate {
+                push_deflate(&mut s, sys, &negotiated);
+            }
+        }
         if let Some(ttyd) = &ttyd {
-            let mut term = ttyd_term(ttyd).await?;
-            let (rate, bytes) = stream_ws(&mut term, raw).await?;
-            term.close().await;
-            s.push(TTYD, "rate", rate);
-            s.push(TTYD, "complete", f64::from(u8::from(bytes == want)));
+            for (sys, client) in [(TTYD, Client::Plain), (TTYD_DEFLATE, Client::OffersDeflate)] {
+                let (stream, negotiated) = ttyd_stream(ttyd, raw, client).await?;
+                push_stream(&mut s, sys, stream, want);
+                if client == Client::OffersDeflate {
+                    push_deflate(&mut s, sys, &negotiated);
+                    ttyd_params = ttyd_params.or(negotiated);
+                }
+            }
         }
         let d = dir.clone();
-        let (rate, bytes) = tokio::task::spawn_blocking(move || stream_raw(&d, raw)).await??;
-        s.push(RAW, "rate", rate);
-        s.push(RAW, "complete", f64::from(u8::from(bytes == want)));
+        let stream = tokio::task::spawn_blocking(move || stream_raw(&d, raw)).await??;
+        push_stream(&mut s, RAW, stream, want);
     }
     let mut t = Table::new(
         &format!(
@@ -223,22 +326,36 @@ pub(crate) async fn throughput(cfg: &Config, bins: &Binaries) -> Result<Table> {
             "ccweb ÷ this",
         ],
     );
-    for sys in [CCWEB, TTYD, RAW] {
-        let complete = s.get(sys, "complete");
+    for (sys, ccweb_sys) in [
+        (CCWEB, CCWEB),
+        (TTYD, CCWEB),
+        (RAW, CCWEB),
+        // Like against like: ccweb with the offer ÷ this.
+        (CCWEB_DEFLATE, CCWEB_DEFLATE),
+        (TTYD_DEFLATE, CCWEB_DEFLATE),
+    ] {
         t.row(vec![
             sys.into(),
             s.cell(sys, "rate", 1),
-            format!(
-                "{}/{}",
-                complete.iter().filter(|c| **c > 0.5).count(),
-                complete.len()
-            ),
-            s.ratio("rate", CCWEB, sys),
+            count_of(&s, sys, "complete"),
+            s.ratio("rate", ccweb_sys, sys),
         ]);
     }
     let overflows: f64 = s.get(CCWEB, "overflows").iter().sum();
     t.note(format!("ccweb's viewer fell behind (queue overflow, then a re-sync snapshot instead of the missed output) {overflows} times in all rounds."));
     t.note(format!("{} rounds, interleaved. Every byte: the viewer received exactly the {want} bytes the program wrote (the PTY's \\r\\n included) before the session ended. ccweb keeps terminal state (vt100) for every byte; ttyd and the relay do not. Without permessage-deflate: ccweb's WebSocket stack (axum 0.8 / tungstenite) does not offer it.", cfg.runs));
+    let ttyd_answer = match (&ttyd, &ttyd_params) {
+        (None, _) => "not measured".to_owned(),
+        (Some(_), Some(p)) => format!(
+            "negotiated it in {} rounds (`{p}`) and compressed its output",
+            count_of(&s, TTYD_DEFLATE, "deflate")
+        ),
+        (Some(_), None) => "declined it in every round (answered uncompressed)".to_owned(),
+    };
+    t.note(format!(
+        "\"client offers deflate\": the bench's own client sends `Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits`, as Chromium does. ccweb negotiated it in {} rounds (it answers uncompressed); ttyd {ttyd_answer}. MB/s counts the program's bytes, after decompression. The ratio of these rows is ccweb with the offer ÷ this (target: ≥ 2× ttyd).",
+        count_of(&s, CCWEB_DEFLATE, "deflate")
+    ));
     no_ttyd(&mut t, bins);
     Ok(t)
 }
