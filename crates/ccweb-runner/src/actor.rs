@@ -274,7 +274,7 @@ pub fn spawn_terminal(
     cancel: CancellationToken,
     tracker: &TaskTracker,
 ) -> Result<TerminalHandle, RunnerError> {
-    let child = process::spawn(&spec, tracker)?;
+    let child = process::spawn(&spec)?;
     let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
     let (exit_tx, exit_rx) = watch::channel(None);
     let shared = Arc::new(Shared {
@@ -492,12 +492,13 @@ impl Actor {
                 if self.term.size() == (cols, rows) {
                     return;
                 }
-                if let Err(e) = self
-                    .child
-                    .pty
-                    .get_ref()
-                    .resize(pty_process::Size::new(rows, cols))
-                {
+                let size = portable_pty::PtySize {
+                    rows,
+                    cols,
+                    pixel_width: 0,
+                    pixel_height: 0,
+                };
+                if let Err(e) = self.child.master.resize(size) {
                     tracing::warn!(error = %e, "PTY resize failed");
                     return;
                 }
@@ -555,7 +556,6 @@ impl Actor {
     }
 
     fn finish(self, code: i32, exit_tx: &watch::Sender<Option<ExitInfo>>) {
-        self.child.stop_io.cancel();
         let final_screen = Bytes::from(self.term.snapshot());
         for (_, queue) in &self.viewers {
             // A viewer that fell behind still gets the last screen, then

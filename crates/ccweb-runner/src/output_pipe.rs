@@ -1,23 +1,23 @@
-//! The PTY reader task's hand-off to the session actor: one growing
+//! The PTY reader thread's hand-off to the session actor: one growing
 //! buffer instead of a queue of chunks.
 //!
 //! The kernel hands a PTY's output out in reads of at most 4 KiB, so a
 //! program that writes fast produces tens of thousands of reads per second.
-//! The reader task appends what it read to a shared buffer and wakes the
-//! actor only when the buffer was empty; the actor takes everything
-//! waiting at once. Reading and parsing run side by side (the reader keeps
-//! the program writing while the actor parses), a busy session's output
-//! reaches the actor in chunks as large as the actor was slow, and an idle
-//! session's keystroke echo goes through at once (the buffer was empty).
+//! Sending each as its own message cost a task wake-up, a pass through the
+//! terminal parser and a socket frame per read. Here the reader appends to
+//! a shared buffer and wakes the actor only when the buffer was empty; the
+//! actor takes everything waiting at once. An idle session's single
+//! keystroke echo still goes through at once (the buffer was empty), while a
+//! busy session's output arrives in chunks as large as the actor was slow.
 //!
-//! Back-pressure: when [`PIPE_BYTES`] are waiting, the reader waits too,
-//! the kernel's PTY buffer fills and the program blocks on write.
+//! Back-pressure: when [`PIPE_BYTES`] are waiting, the reader thread waits
+//! too, the kernel's PTY buffer fills and the program blocks on write.
 
 use bytes::{Bytes, BytesMut};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
-/// Output the reader may get ahead of the actor before it waits.
+/// Output the reader thread may get ahead of the actor before it waits.
 pub(crate) const PIPE_BYTES: usize = 256 * 1024;
 
 #[derive(Default)]
@@ -29,26 +29,29 @@ struct State {
     closed: bool,
 }
 
-#[derive(Default)]
 struct Shared {
     state: Mutex<State>,
     /// The reader waits here for room.
-    room: Notify,
+    room: Condvar,
     /// The receiver waits here for output or EOF.
     ready: Notify,
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
-        // Both sides only append, take or set flags under the lock, never
-        // across an await: a panic elsewhere cannot leave it half-changed.
+        // Both sides only append, take or set flags under the lock: a panic
+        // elsewhere cannot leave the state half-changed.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-/// A pipe from the reader task to the actor.
+/// A pipe from a blocking reader thread to an async receiver.
 pub(crate) fn pipe() -> (PipeWriter, PipeReceiver) {
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State::default()),
+        room: Condvar::new(),
+        ready: Notify::new(),
+    });
     (
         PipeWriter {
             shared: shared.clone(),
@@ -57,35 +60,29 @@ pub(crate) fn pipe() -> (PipeWriter, PipeReceiver) {
     )
 }
 
-/// The reader's end. Dropping it marks EOF.
+/// The reader thread's end. Dropping it marks EOF.
 pub(crate) struct PipeWriter {
     shared: Arc<Shared>,
 }
 
 impl PipeWriter {
-    /// Appends `data`, waiting while the pipe is full. Returns false once
-    /// the receiver is gone. Cancel-safe: nothing is written unless it
-    /// returns true.
-    pub(crate) async fn write(&self, data: &[u8]) -> bool {
-        loop {
-            let room = self.shared.room.notified();
-            {
-                let mut s = self.shared.lock();
-                if s.closed {
-                    return false;
-                }
-                if s.buf.is_empty() || s.buf.len() + data.len() <= PIPE_BYTES {
-                    let was_empty = s.buf.is_empty();
-                    s.buf.extend_from_slice(data);
-                    drop(s);
-                    if was_empty {
-                        self.shared.ready.notify_one();
-                    }
-                    return true;
-                }
-            }
-            room.await;
+    /// Appends `data`, waiting (blocking) while the pipe is full. Returns
+    /// false once the receiver is gone.
+    pub(crate) fn write(&self, data: &[u8]) -> bool {
+        let mut s = self.shared.lock();
+        while !s.closed && !s.buf.is_empty() && s.buf.len() + data.len() > PIPE_BYTES {
+            s = self.shared.room.wait(s).unwrap_or_else(|e| e.into_inner());
         }
+        if s.closed {
+            return false;
+        }
+        let was_empty = s.buf.is_empty();
+        s.buf.extend_from_slice(data);
+        drop(s);
+        if was_empty {
+            self.shared.ready.notify_one();
+        }
+        true
     }
 }
 
@@ -96,7 +93,7 @@ impl Drop for PipeWriter {
     }
 }
 
-/// The actor's end. Dropping it stops the reader's next write.
+/// The actor's end. Dropping it stops the reader thread's next write.
 pub(crate) struct PipeReceiver {
     shared: Arc<Shared>,
 }
@@ -136,34 +133,35 @@ impl Drop for PipeReceiver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[tokio::test]
     async fn writes_waiting_together_arrive_as_one_chunk_in_order() {
         let (w, mut r) = pipe();
-        assert!(w.write(b"one ").await);
-        assert!(w.write(b"two ").await);
-        assert!(w.write(b"three").await);
+        assert!(w.write(b"one "));
+        assert!(w.write(b"two "));
+        assert!(w.write(b"three"));
         assert_eq!(r.recv(usize::MAX).await.unwrap(), &b"one two three"[..]);
-        assert!(w.write(b"0123456789").await);
+        assert!(w.write(b"0123456789"));
         assert_eq!(r.recv(4).await.unwrap(), &b"0123"[..]);
         assert_eq!(r.recv(100).await.unwrap(), &b"456789"[..]);
         drop(w);
         assert_eq!(r.recv(usize::MAX).await, None);
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[tokio::test]
     async fn what_was_written_before_eof_is_still_received() {
         let (w, mut r) = pipe();
-        let writer = tokio::spawn(async move {
+        let thread = std::thread::spawn(move || {
             for i in 0..1000u32 {
-                assert!(w.write(format!("{i},").as_bytes()).await);
+                assert!(w.write(format!("{i},").as_bytes()));
             }
         });
         let mut all = Vec::new();
         while let Some(chunk) = r.recv(usize::MAX).await {
             all.extend_from_slice(&chunk);
         }
-        writer.await.unwrap();
+        thread.join().unwrap();
         let want: String = (0..1000u32).map(|i| format!("{i},")).collect();
         assert_eq!(String::from_utf8(all).unwrap(), want);
     }
@@ -171,33 +169,31 @@ mod tests {
     #[tokio::test]
     async fn a_full_pipe_holds_the_writer_until_the_receiver_takes_it() {
         let (w, mut r) = pipe();
-        assert!(w.write(&vec![b'x'; PIPE_BYTES]).await);
-        let mut more = Box::pin(w.write(b"more"));
+        let big = vec![b'x'; PIPE_BYTES];
+        let (done_tx, done_rx) = std::sync::mpsc::sync_channel(1);
+        let thread = std::thread::spawn(move || {
+            assert!(w.write(&big));
+            assert!(w.write(b"more"));
+            done_tx.send(()).unwrap();
+        });
         // The second write cannot fit until the first is taken.
-        assert!(futures_poll_once(&mut more).await.is_none());
+        assert!(done_rx.recv_timeout(Duration::from_millis(200)).is_err());
         assert_eq!(r.recv(usize::MAX).await.unwrap().len(), PIPE_BYTES);
-        assert!(more.await);
+        done_rx.recv_timeout(Duration::from_secs(5)).unwrap();
         assert_eq!(r.recv(usize::MAX).await.unwrap(), &b"more"[..]);
+        thread.join().unwrap();
     }
 
     #[tokio::test]
     async fn a_dropped_receiver_releases_a_waiting_writer() {
         let (w, r) = pipe();
-        assert!(w.write(&vec![b'x'; PIPE_BYTES]).await);
-        let mut more = Box::pin(w.write(b"more"));
-        assert!(futures_poll_once(&mut more).await.is_none());
+        let big = vec![b'x'; PIPE_BYTES];
+        let thread = std::thread::spawn(move || {
+            assert!(w.write(&big));
+            w.write(b"more")
+        });
+        std::thread::sleep(Duration::from_millis(50));
         drop(r);
-        assert!(!more.await);
-    }
-
-    /// Polls a future once: its output if it is ready at once.
-    async fn futures_poll_once<F: std::future::Future + Unpin>(f: &mut F) -> Option<F::Output> {
-        std::future::poll_fn(|cx| {
-            std::task::Poll::Ready(match std::pin::Pin::new(&mut *f).poll(cx) {
-                std::task::Poll::Ready(v) => Some(v),
-                std::task::Poll::Pending => None,
-            })
-        })
-        .await
+        assert!(!thread.join().unwrap());
     }
 }
