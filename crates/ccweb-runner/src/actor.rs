@@ -26,11 +26,6 @@ const COMMAND_QUEUE: usize = 256;
 /// After the process exited, how long to wait for the PTY to drain (other
 /// holders of the terminal are signalled meanwhile).
 const EXIT_DRAIN: Duration = Duration::from_secs(3);
-/// Longest the output waits for viewers that are all behind (flow
-/// control, see `viewer`): long enough to ride out a busy moment of a
-/// viewer that keeps up on average, short enough that a stalled connection
-/// only briefly stalls the program before it is left to re-sync.
-const MAX_HOLD: Duration = Duration::from_secs(1);
 /// Largest output chunk the actor takes from the reader at once.
 const MAX_OUTPUT_CHUNK: usize = 256 * 1024;
 
@@ -68,6 +63,16 @@ pub struct TerminalConfig {
     pub idle_timeout: Option<Duration>,
     /// Record output and resizes as asciicast v2; `None` = no recording.
     pub recording: Option<RecordingSpec>,
+    /// Longest the output waits for a viewer that is behind while no other
+    /// viewer keeps up (flow control, see `viewer`): long enough to ride
+    /// out a busy moment of a lone viewer that keeps up on average (a slow
+    /// link), short enough that a stalled connection only briefly stalls
+    /// the program before it is left to re-sync.
+    pub hold_alone: Duration,
+    /// Longest the output waits for a viewer that is behind while another
+    /// viewer keeps up: a viewer merely a few frames behind the others
+    /// catches up within it, a slow one must not slow the rest.
+    pub hold_with_others: Duration,
 }
 
 impl Default for TerminalConfig {
@@ -78,6 +83,8 @@ impl Default for TerminalConfig {
             stop_grace: Duration::from_secs(5),
             idle_timeout: None,
             recording: None,
+            hold_alone: Duration::from_secs(1),
+            hold_with_others: Duration::from_millis(50),
         }
     }
 }
@@ -303,7 +310,6 @@ pub fn spawn_terminal(
         viewers: Vec::new(),
         next_viewer: 0,
         drained: Arc::new(Notify::new()),
-        held_since: None,
         shared,
         stop_reason: None,
     };
@@ -324,8 +330,6 @@ struct Actor {
     next_viewer: u64,
     /// Every viewer's queue tells this when its backlog has shrunk.
     drained: Arc<Notify>,
-    /// Since when output is held for viewers that are all behind.
-    held_since: Option<tokio::time::Instant>,
     shared: Arc<Shared>,
     stop_reason: Option<EndReason>,
 }
@@ -374,14 +378,14 @@ impl Actor {
                     tracing::warn!(pid = self.child.pid.as_raw(), "terminal still held open after exit; giving up on the rest of its output");
                     break;
                 }
-                chunk = self.child.output.recv(max_chunk), if !eof && !hold => match chunk {
+                chunk = self.child.output.recv(max_chunk), if !eof && hold.is_none() => match chunk {
                     Some(data) => self.on_output(data),
                     None => eof = true,
                 },
                 // Held: look again when a viewer catches up or the hold
                 // has lasted its longest.
-                () = drained.notified(), if hold => {}
-                () = tokio::time::sleep_until(self.held_since.map_or_else(far, |t| t + MAX_HOLD)), if hold => {}
+                () = drained.notified(), if hold.is_some() => {}
+                () = tokio::time::sleep_until(hold.unwrap_or_else(far)), if hold.is_some() => {}
                 code = &mut self.child.exited, if exit_code.is_none() => {
                     exit_code = Some(code.unwrap_or(-1));
                     // Whatever else still holds the terminal belongs to this
@@ -413,37 +417,35 @@ impl Actor {
         self.finish(exit_code.unwrap_or(-1), &exit_tx);
     }
 
-    /// Whether to leave the program's output unread for now: while every
-    /// viewer that counts is behind, for at most [`MAX_HOLD`] (then their
-    /// holds lapse and output flows again). Never while stopping.
-    fn hold_output(&mut self) -> bool {
-        let mut behind = false;
-        let mut keeping_up = false;
-        if self.stop_reason.is_none() {
-            for (_, queue) in &self.viewers {
-                match queue.pace() {
-                    Pace::KeepingUp => keeping_up = true,
-                    Pace::Behind => behind = true,
-                    Pace::Ignored => {}
+    /// Until when to leave the program's output unread (flow control, see
+    /// `viewer`): while a viewer that counts is behind, for at most
+    /// `hold_with_others` if another keeps up, else `hold_alone`;
+    /// then that viewer's hold lapses. `None`: read. Never while stopping.
+    fn hold_output(&self) -> Option<tokio::time::Instant> {
+        if self.stop_reason.is_some() {
+            return None;
+        }
+        let now = tokio::time::Instant::now();
+        let keeping_up = self
+            .viewers
+            .iter()
+            .any(|(_, q)| q.pace(now) == Pace::KeepingUp);
+        let limit = if keeping_up {
+            self.config.hold_with_others
+        } else {
+            self.config.hold_alone
+        };
+        let mut until: Option<tokio::time::Instant> = None;
+        for (_, queue) in &self.viewers {
+            if let Pace::Behind { since } = queue.pace(now) {
+                if now >= since + limit {
+                    queue.lapse_hold();
+                } else {
+                    until = Some(until.map_or(since + limit, |u| u.min(since + limit)));
                 }
             }
         }
-        if !behind || keeping_up {
-            self.held_since = None;
-            return false;
-        }
-        let now = tokio::time::Instant::now();
-        let since = *self.held_since.get_or_insert(now);
-        if now < since + MAX_HOLD {
-            return true;
-        }
-        for (_, queue) in &self.viewers {
-            if queue.pace() == Pace::Behind {
-                queue.lapse_hold();
-            }
-        }
-        self.held_since = None;
-        false
+        until
     }
 
     fn on_output(&mut self, data: Bytes) {

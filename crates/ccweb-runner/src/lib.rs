@@ -1,10 +1,11 @@
 //! Runs a program (the Claude Code CLI) in a PTY, one actor per session.
 //!
 //! The actor owns the child, the PTY master, the terminal state and the
-//! viewers. A blocking reader thread feeds it PTY output over a bounded
-//! channel; a writer thread takes input the same way. Viewers get bounded
-//! queues, so a slow viewer is re-synced from the terminal state instead of
-//! slowing the PTY or anyone else.
+//! viewers. A blocking reader thread feeds it PTY output through a
+//! coalescing pipe; a writer thread takes input over a bounded channel.
+//! Viewers get bounded queues, so a viewer slower than the others is
+//! re-synced from the terminal state instead of slowing anyone; only when
+//! every viewer is behind does the program wait, briefly (flow control).
 
 mod actor;
 pub mod chat;

@@ -6,18 +6,21 @@
 //! fresh snapshot of the terminal in the queue and live output follows it.
 //! Memory per viewer stays bounded and nobody else is slowed down.
 //!
-//! Flow control, like a real terminal's: when *every* viewer of a session
-//! has half its budget queued ([`ViewerQueue::holds_output`]), the actor
-//! stops reading the program's output until one of them is down to a
-//! quarter (the session's `drained` notify), so a lone viewer that keeps
-//! up on average gets every byte instead of a re-sync. A viewer may hold
-//! the output for a bounded time only; after that its hold lapses until it
-//! has caught up completely, and it falls behind and is re-synced as above.
+//! Flow control, like a real terminal's: while a viewer has half its
+//! budget or more queued ([`ViewerQueue::pace`]), the actor stops reading
+//! the program's output until it is down to a quarter (the session's
+//! `drained` notify), so viewers that keep up on average get every byte
+//! instead of a re-sync. A viewer may hold the output only briefly: 50 ms
+//! while another viewer is keeping up (a slow viewer must not slow the
+//! others), 1 s when none is (a lone viewer on a slow link). Then its hold
+//! lapses until it has caught up completely, and it falls behind and is
+//! re-synced as above.
 
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{mpsc, Notify};
+use tokio::time::Instant;
 
 use crate::actor::Command;
 
@@ -58,6 +61,8 @@ struct QueueState {
     /// The viewer held the output too long; it may not again until its
     /// queue has been empty.
     hold_lapsed: bool,
+    /// Since when the viewer has had half its budget or more queued.
+    behind_since: Option<Instant>,
 }
 
 /// The shared half of a viewer's queue.
@@ -76,8 +81,12 @@ pub(crate) struct ViewerQueue {
 pub(crate) enum Pace {
     /// Less than half its budget queued: output flows.
     KeepingUp,
-    /// Half its budget or more queued, and it may still hold the output.
-    Behind,
+    /// Half its budget or more queued since `since`, and it may still
+    /// hold the output.
+    Behind {
+        /// When it fell behind.
+        since: Instant,
+    },
     /// Closed, waiting for a re-sync, or its hold lapsed: it holds nothing.
     Ignored,
 }
@@ -103,21 +112,28 @@ impl ViewerQueue {
         })
     }
 
-    /// Where this viewer stands for flow control (see the module docs).
-    pub(crate) fn pace(&self) -> Pace {
-        let s = self.lock();
+    /// Where this viewer stands for flow control at `now` (see the module
+    /// docs).
+    pub(crate) fn pace(&self, now: Instant) -> Pace {
+        let mut s = self.lock();
         if s.closed || s.needs_resync || s.hold_lapsed {
+            s.behind_since = None;
             Pace::Ignored
         } else if s.bytes >= self.budget_bytes / 2 {
-            Pace::Behind
+            Pace::Behind {
+                since: *s.behind_since.get_or_insert(now),
+            }
         } else {
+            s.behind_since = None;
             Pace::KeepingUp
         }
     }
 
     /// Ends this viewer's right to hold the output until it has caught up.
     pub(crate) fn lapse_hold(&self) {
-        self.lock().hold_lapsed = true;
+        let mut s = self.lock();
+        s.hold_lapsed = true;
+        s.behind_since = None;
     }
 
     /// Accounts for `len` bytes of output the viewer took; tells the actor
@@ -361,11 +377,11 @@ mod tests {
         let (tx, _rx) = mpsc::channel(1);
         let mut v = Viewer::new(0, q.clone(), tx);
         q.push_output(&Bytes::from_static(b"1234567"));
-        assert_eq!(q.pace(), Pace::KeepingUp);
+        assert_eq!(q.pace(Instant::now()), Pace::KeepingUp);
         q.push_output(&Bytes::from_static(b"8"));
-        assert_eq!(q.pace(), Pace::Behind);
+        assert!(matches!(q.pace(Instant::now()), Pace::Behind { .. }));
         v.recv().await.unwrap();
-        assert_eq!(q.pace(), Pace::KeepingUp);
+        assert_eq!(q.pace(Instant::now()), Pace::KeepingUp);
         // 8 → 1 byte queued crossed a quarter (4): the actor is told.
         tokio::time::timeout(std::time::Duration::from_secs(1), drained.notified())
             .await
@@ -380,11 +396,11 @@ mod tests {
         q.push_output(&Bytes::from_static(b"12345678"));
         q.push_output(&Bytes::from_static(b"9"));
         q.lapse_hold();
-        assert_eq!(q.pace(), Pace::Ignored);
+        assert_eq!(q.pace(Instant::now()), Pace::Ignored);
         v.recv().await.unwrap();
-        assert_eq!(q.pace(), Pace::Ignored, "1 byte still queued");
+        assert_eq!(q.pace(Instant::now()), Pace::Ignored, "1 byte still queued");
         v.recv().await.unwrap();
         q.push_output(&Bytes::from_static(b"12345678"));
-        assert_eq!(q.pace(), Pace::Behind);
+        assert!(matches!(q.pace(Instant::now()), Pace::Behind { .. }));
     }
 }

@@ -215,6 +215,63 @@ async fn a_lone_viewer_slower_than_the_program_gets_every_byte() {
     assert!(text.ends_with("DONE-MARKER\n"));
 }
 
+/// Reads until Exit, sleeping `pause` after every event: (bytes, code).
+async fn read_slowly(mut v: ccweb_runner::Viewer, pause: Duration) -> (Vec<u8>, i32, u64) {
+    let mut out = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(20), v.recv())
+            .await
+            .expect("viewer stalled")
+        {
+            Some(ViewerEvent::Output(b)) | Some(ViewerEvent::Snapshot(b)) => {
+                out.extend_from_slice(&b);
+                tokio::time::sleep(pause).await;
+            }
+            Some(ViewerEvent::Resize { .. }) => {}
+            Some(ViewerEvent::Exit { code }) => return (out, code, v.resyncs()),
+            None => panic!("ended without exit"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn viewers_a_little_behind_get_every_byte_while_a_stuck_one_is_left_behind() {
+    let config = TerminalConfig {
+        viewer_queue_bytes: 64 * 1024,
+        // Longer than the default 50 ms: a busy test machine may leave the
+        // jittery reader unscheduled that long.
+        hold_with_others: Duration::from_millis(500),
+        ..Default::default()
+    };
+    let (h, _t, _c) = start(
+        "stty -onlcr; sleep 0.3; head -c 1500000 /dev/zero | base64 -w 100; echo DONE-MARKER",
+        config,
+    );
+    let (fast, _, _) = h.attach().await.unwrap();
+    let (jittery, _, _) = h.attach().await.unwrap();
+    let (mut stuck, _, _) = h.attach().await.unwrap();
+    let (fast, jittery) = tokio::join!(
+        read_slowly(fast, Duration::ZERO),
+        read_slowly(jittery, Duration::from_millis(1)),
+    );
+    let want = 2_000_000 + 2_000_000 / 100 + "DONE-MARKER\n".len();
+    for (name, (out, code, resyncs)) in [("fast", fast), ("jittery", jittery)] {
+        assert_eq!(code, 0);
+        assert_eq!(resyncs, 0, "{name} never fell behind for good");
+        let text = String::from_utf8_lossy(&out);
+        let from = text.find("AAAA").expect("output arrived");
+        assert_eq!(text.len() - from, want, "{name}: every byte, once");
+    }
+    // The stuck viewer held the others only for a moment, then was left
+    // to re-sync: it ends on the same final screen.
+    let (out, code) = drain(&mut stuck).await;
+    assert_eq!(code, 0);
+    assert!(stuck.resyncs() >= 1);
+    let mut p = vt100::Parser::new(24.try_into().unwrap(), 80.try_into().unwrap(), 0);
+    p.process(&out);
+    assert!(p.screen().contents().contains("DONE-MARKER"));
+}
+
 #[tokio::test]
 async fn a_lone_viewer_that_stops_reading_holds_the_program_only_briefly() {
     let config = TerminalConfig {

@@ -541,6 +541,7 @@ impl SessionManager {
                     stop_grace: Duration::from_secs(config.stop_grace_secs),
                     idle_timeout: config.idle_timeout(),
                     recording: crate::export::recording_spec(config, record.id),
+                    ..TerminalConfig::default()
                 };
                 spawn_terminal(spec, terminal, cancel, tracker).map(Live::Terminal)
             }
