@@ -52,6 +52,10 @@ struct Args {
     /// ccweb's `viewer_queue_bytes` for the bench's server (default: ccweb's default).
     #[arg(long)]
     viewer_queue_bytes: Option<u64>,
+    /// Extra lines for the bench server's `ccweb.toml` (experiments, e.g.
+    /// `recording_max_bytes = 0`).
+    #[arg(long)]
+    ccweb_toml: Option<String>,
     /// The ccweb binary (default: `ccweb` next to this program; env CCWEB_BENCH_CCWEB).
     #[arg(long)]
     ccweb: Option<PathBuf>,
@@ -78,6 +82,7 @@ fn main() -> Result<()> {
         workloads::Config::full(runs)
     };
     cfg.viewer_queue_bytes = args.viewer_queue_bytes;
+    cfg.extra_toml = args.ccweb_toml.clone().unwrap_or_default();
     if bins.ttyd.is_none() {
         eprintln!("ttyd not found (run scripts/install-ttyd.sh): measuring without it");
     }

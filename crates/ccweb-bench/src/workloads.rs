@@ -47,6 +47,8 @@ pub(crate) struct Config {
     pub(crate) chat_rate: u64,
     /// ccweb's `viewer_queue_bytes` (None: its default).
     pub(crate) viewer_queue_bytes: Option<u64>,
+    /// More lines for ccweb's configuration.
+    pub(crate) extra_toml: String,
 }
 
 impl Config {
@@ -64,6 +66,7 @@ impl Config {
             chat_steady: 1000,
             chat_rate: 100,
             viewer_queue_bytes: None,
+            extra_toml: String::new(),
         }
     }
 
@@ -81,13 +84,16 @@ impl Config {
             chat_steady: 20,
             chat_rate: 200,
             viewer_queue_bytes: None,
+            extra_toml: String::new(),
         }
     }
 
     fn ccweb_toml(&self) -> String {
-        self.viewer_queue_bytes
+        let queue = self
+            .viewer_queue_bytes
             .map(|b| format!("viewer_queue_bytes = {b}\n"))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        format!("{queue}{}\n", self.extra_toml)
     }
 }
 

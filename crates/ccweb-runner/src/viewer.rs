@@ -58,9 +58,9 @@ struct QueueState {
     closed: bool,
     /// How many times this viewer was re-synced.
     resyncs: u64,
-    /// The viewer held the output too long; it may not again until its
-    /// queue has been empty.
-    hold_lapsed: bool,
+    /// When the viewer held the output too long; it may not again until
+    /// [`REARM_AFTER`] has passed and its queue has been empty.
+    hold_lapsed: Option<Instant>,
     /// Since when the viewer has had half its budget or more queued.
     behind_since: Option<Instant>,
 }
@@ -75,6 +75,12 @@ pub(crate) struct ViewerQueue {
     /// of the budget, so an actor holding output for it reads again.
     drained: Arc<Notify>,
 }
+
+/// A viewer whose hold lapsed may hold the output again only this long
+/// after, once it has caught up: a slow viewer's queue empties now and
+/// then (right after a re-sync), and each time it would hold everyone else
+/// again.
+const REARM_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How a viewer stands for flow control.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +122,7 @@ impl ViewerQueue {
     /// docs).
     pub(crate) fn pace(&self, now: Instant) -> Pace {
         let mut s = self.lock();
-        if s.closed || s.needs_resync || s.hold_lapsed {
+        if s.closed || s.needs_resync || s.hold_lapsed.is_some() {
             s.behind_since = None;
             Pace::Ignored
         } else if s.bytes >= self.budget_bytes / 2 {
@@ -132,7 +138,7 @@ impl ViewerQueue {
     /// Ends this viewer's right to hold the output until it has caught up.
     pub(crate) fn lapse_hold(&self) {
         let mut s = self.lock();
-        s.hold_lapsed = true;
+        s.hold_lapsed = Some(Instant::now());
         s.behind_since = None;
     }
 
@@ -145,8 +151,8 @@ impl ViewerQueue {
         if before >= resume_at && s.bytes < resume_at {
             self.drained.notify_one();
         }
-        if s.bytes == 0 {
-            s.hold_lapsed = false;
+        if s.bytes == 0 && s.hold_lapsed.is_some_and(|t| t.elapsed() >= REARM_AFTER) {
+            s.hold_lapsed = None;
         }
     }
 
@@ -388,8 +394,8 @@ mod tests {
             .unwrap();
     }
 
-    #[tokio::test]
-    async fn a_lapsed_hold_returns_only_once_the_viewer_has_caught_up() {
+    #[tokio::test(start_paused = true)]
+    async fn a_lapsed_hold_returns_only_once_the_viewer_has_caught_up_a_while_later() {
         let q = ViewerQueue::new(16, Arc::default());
         let (tx, _rx) = mpsc::channel(1);
         let mut v = Viewer::new(0, q.clone(), tx);
@@ -399,6 +405,10 @@ mod tests {
         assert_eq!(q.pace(Instant::now()), Pace::Ignored);
         v.recv().await.unwrap();
         assert_eq!(q.pace(Instant::now()), Pace::Ignored, "1 byte still queued");
+        v.recv().await.unwrap();
+        q.push_output(&Bytes::from_static(b"12345678"));
+        assert_eq!(q.pace(Instant::now()), Pace::Ignored, "caught up too soon");
+        tokio::time::advance(REARM_AFTER).await;
         v.recv().await.unwrap();
         q.push_output(&Bytes::from_static(b"12345678"));
         assert!(matches!(q.pace(Instant::now()), Pace::Behind { .. }));
