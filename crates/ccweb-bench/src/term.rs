@@ -49,7 +49,7 @@ pub(crate) enum Proto {
 /// The WebSocket under a [`Term`].
 enum Transport {
     /// tokio-tungstenite: offers no extension.
-    Plain(Ws),
+    Plain(Box<Ws>),
     /// The bench's own client, which offers permessage-deflate.
     Deflate(DeflateWs),
 }
@@ -73,7 +73,7 @@ impl Term {
     /// Wraps an open socket (for ccweb: after the `connected` message was read or not).
     pub(crate) fn new(ws: Ws, proto: Proto) -> Self {
         Self {
-            transport: Transport::Plain(ws),
+            transport: Transport::Plain(Box::new(ws)),
             proto,
         }
     }
@@ -186,6 +186,8 @@ impl Term {
     pub(crate) async fn close(mut self) {
         match &mut self.transport {
             Transport::Plain(ws) => {
+                // The stream's own close (with a reason), not `SinkExt::close`.
+                let ws: &mut Ws = ws;
                 let _ = ws.close(None).await;
             }
             Transport::Deflate(ws) => ws.close().await,

@@ -47,6 +47,44 @@ async fn drain(viewer: &mut ccweb_runner::Viewer) -> (Vec<u8>, i32) {
     }
 }
 
+/// Reads until Exit, sleeping `pause` after every event: (bytes, code,
+/// re-syncs).
+async fn read_slowly(mut v: ccweb_runner::Viewer, pause: Duration) -> (Vec<u8>, i32, u64) {
+    let mut out = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(20), v.recv())
+            .await
+            .expect("viewer stalled")
+        {
+            Some(ViewerEvent::Output(b)) | Some(ViewerEvent::Snapshot(b)) => {
+                out.extend_from_slice(&b);
+                tokio::time::sleep(pause).await;
+            }
+            Some(ViewerEvent::Resize { .. }) => {}
+            Some(ViewerEvent::Exit { code }) => return (out, code, v.resyncs()),
+            None => panic!("ended without exit"),
+        }
+    }
+}
+
+/// The 80×24 screen that `out` leaves, as text.
+fn final_screen(out: &[u8]) -> String {
+    let mut p = vt100::Parser::new(24.try_into().unwrap(), 80.try_into().unwrap(), 0);
+    p.process(out);
+    p.screen().contents()
+}
+
+/// `out` ends with exactly the `raw` zero bytes as base64 (100 columns,
+/// `stty -onlcr`) and `DONE-MARKER`: every byte, once, in order.
+fn assert_every_base64_byte(out: &[u8], raw: usize) {
+    let b64 = raw.div_ceil(3) * 4;
+    let want = b64 + b64.div_ceil(100) + "DONE-MARKER\n".len();
+    let text = String::from_utf8_lossy(out);
+    let from = text.find("AAAA").expect("output arrived");
+    assert_eq!(text.len() - from, want, "every byte, once, in order");
+    assert!(text.ends_with("DONE-MARKER\n"));
+}
+
 fn pid_alive(pid: i32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
         && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -96,9 +134,7 @@ async fn a_late_viewer_gets_the_current_screen_then_live_output() {
     let Some(ViewerEvent::Snapshot(frame)) = v.recv().await else {
         panic!("snapshot first")
     };
-    let mut p = vt100::Parser::new(24.try_into().unwrap(), 80.try_into().unwrap(), 0);
-    p.process(&frame);
-    assert!(p.screen().contents().contains("first screen line"));
+    assert!(final_screen(&frame).contains("first screen line"));
     h.input(Bytes::from_static(b"typed\r")).await.unwrap();
     let mut seen = Vec::new();
     while !String::from_utf8_lossy(&seen).contains("after typed") {
@@ -171,9 +207,7 @@ async fn a_viewer_that_stops_reading_is_resynced_and_slows_nobody() {
         "slow viewer got a resync, not the whole stream"
     );
     assert!(slow.resyncs() >= 1);
-    let mut p = vt100::Parser::new(24.try_into().unwrap(), 80.try_into().unwrap(), 0);
-    p.process(&slow_out);
-    assert!(p.screen().contents().contains("DONE-MARKER"));
+    assert!(final_screen(&slow_out).contains("DONE-MARKER"));
 }
 
 #[tokio::test]
@@ -188,50 +222,12 @@ async fn a_lone_viewer_slower_than_the_program_gets_every_byte() {
         "stty -onlcr; sleep 0.3; head -c 3000000 /dev/zero | base64 -w 100; echo DONE-MARKER",
         config,
     );
-    let (mut v, _, _) = h.attach().await.unwrap();
-    let mut out = Vec::new();
-    let code = loop {
-        match tokio::time::timeout(Duration::from_secs(20), v.recv())
-            .await
-            .expect("viewer stalled")
-        {
-            Some(ViewerEvent::Output(b)) | Some(ViewerEvent::Snapshot(b)) => {
-                out.extend_from_slice(&b);
-                // Slower than the program: ~16 KiB per millisecond at most.
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-            Some(ViewerEvent::Resize { .. }) => {}
-            Some(ViewerEvent::Exit { code }) => break code,
-            None => panic!("ended without exit"),
-        }
-    };
+    let (v, _, _) = h.attach().await.unwrap();
+    // Slower than the program: ~16 KiB per millisecond at most.
+    let (out, code, resyncs) = read_slowly(v, Duration::from_millis(1)).await;
     assert_eq!(code, 0);
-    assert_eq!(v.resyncs(), 0, "the viewer never fell behind for good");
-    let base64_lines = 4_000_000 / 100;
-    let want = 4_000_000 + base64_lines + "DONE-MARKER\n".len();
-    let text = String::from_utf8_lossy(&out);
-    let from = text.find("AAAA").expect("output arrived");
-    assert_eq!(text.len() - from, want, "every byte, once, in order");
-    assert!(text.ends_with("DONE-MARKER\n"));
-}
-
-/// Reads until Exit, sleeping `pause` after every event: (bytes, code).
-async fn read_slowly(mut v: ccweb_runner::Viewer, pause: Duration) -> (Vec<u8>, i32, u64) {
-    let mut out = Vec::new();
-    loop {
-        match tokio::time::timeout(Duration::from_secs(20), v.recv())
-            .await
-            .expect("viewer stalled")
-        {
-            Some(ViewerEvent::Output(b)) | Some(ViewerEvent::Snapshot(b)) => {
-                out.extend_from_slice(&b);
-                tokio::time::sleep(pause).await;
-            }
-            Some(ViewerEvent::Resize { .. }) => {}
-            Some(ViewerEvent::Exit { code }) => return (out, code, v.resyncs()),
-            None => panic!("ended without exit"),
-        }
-    }
+    assert_eq!(resyncs, 0, "the viewer never fell behind for good");
+    assert_every_base64_byte(&out, 3_000_000);
 }
 
 #[tokio::test]
@@ -254,22 +250,17 @@ async fn viewers_a_little_behind_get_every_byte_while_a_stuck_one_is_left_behind
         read_slowly(fast, Duration::ZERO),
         read_slowly(jittery, Duration::from_millis(1)),
     );
-    let want = 2_000_000 + 2_000_000 / 100 + "DONE-MARKER\n".len();
     for (name, (out, code, resyncs)) in [("fast", fast), ("jittery", jittery)] {
         assert_eq!(code, 0);
         assert_eq!(resyncs, 0, "{name} never fell behind for good");
-        let text = String::from_utf8_lossy(&out);
-        let from = text.find("AAAA").expect("output arrived");
-        assert_eq!(text.len() - from, want, "{name}: every byte, once");
+        assert_every_base64_byte(&out, 1_500_000);
     }
     // The stuck viewer held the others only for a moment, then was left
     // to re-sync: it ends on the same final screen.
     let (out, code) = drain(&mut stuck).await;
     assert_eq!(code, 0);
     assert!(stuck.resyncs() >= 1);
-    let mut p = vt100::Parser::new(24.try_into().unwrap(), 80.try_into().unwrap(), 0);
-    p.process(&out);
-    assert!(p.screen().contents().contains("DONE-MARKER"));
+    assert!(final_screen(&out).contains("DONE-MARKER"));
 }
 
 #[tokio::test]
@@ -293,9 +284,7 @@ async fn a_lone_viewer_that_stops_reading_holds_the_program_only_briefly() {
     assert_eq!(code, 0);
     assert!(stuck.resyncs() >= 1);
     assert!(out.len() < 1_000_000, "a re-sync, not the whole stream");
-    let mut p = vt100::Parser::new(24.try_into().unwrap(), 80.try_into().unwrap(), 0);
-    p.process(&out);
-    assert!(p.screen().contents().contains("DONE-MARKER"));
+    assert!(final_screen(&out).contains("DONE-MARKER"));
 }
 
 #[tokio::test]
