@@ -19,6 +19,9 @@ use tokio::sync::Notify;
 
 /// Output the reader thread may get ahead of the actor before it waits.
 pub(crate) const PIPE_BYTES: usize = 256 * 1024;
+/// Output the receiving task handles between two yields to the scheduler
+/// (about a millisecond of terminal parsing).
+const YIELD_BYTES: usize = 64 * 1024;
 
 #[derive(Default)]
 struct State {
@@ -56,7 +59,10 @@ pub(crate) fn pipe() -> (PipeWriter, PipeReceiver) {
         PipeWriter {
             shared: shared.clone(),
         },
-        PipeReceiver { shared },
+        PipeReceiver {
+            shared,
+            since_yield: 0,
+        },
     )
 }
 
@@ -96,6 +102,8 @@ impl Drop for PipeWriter {
 /// The actor's end. Dropping it stops the reader thread's next write.
 pub(crate) struct PipeReceiver {
     shared: Arc<Shared>,
+    /// Bytes handed out since the receiving task last yielded.
+    since_yield: usize,
 }
 
 impl PipeReceiver {
@@ -103,6 +111,19 @@ impl PipeReceiver {
     /// chunk; `None` after EOF once everything was taken. Cancel-safe:
     /// nothing is taken until it is returned.
     pub(crate) async fn recv(&mut self, max: usize) -> Option<Bytes> {
+        // A program that never stops printing keeps this ready forever, and
+        // a plain mutex does not count against the task's budget as tokio's
+        // own channels do: without this the actor would never yield, and
+        // tasks queued behind it on its worker (a socket it just woke, an
+        // HTTP request) would never run. The budget counts calls, while the
+        // work is per byte (a large chunk takes milliseconds to parse): so
+        // also yield after every `YIELD_BYTES` handed out.
+        if self.since_yield >= YIELD_BYTES {
+            self.since_yield = 0;
+            tokio::task::yield_now().await;
+        } else {
+            tokio::task::consume_budget().await;
+        }
         loop {
             let notified = self.shared.ready.notified();
             {
@@ -111,6 +132,7 @@ impl PipeReceiver {
                     let n = s.buf.len().min(max.max(1));
                     let chunk = s.buf.split_to(n).freeze();
                     drop(s);
+                    self.since_yield += n;
                     self.shared.room.notify_one();
                     return Some(chunk);
                 }

@@ -382,3 +382,34 @@ async fn a_missing_program_is_a_spawn_error() {
     .unwrap_err();
     assert!(err.to_string().contains("/nonexistent/claude"), "{err}");
 }
+
+#[test]
+fn a_program_that_floods_its_terminal_leaves_room_for_other_tasks() {
+    // On a one-thread runtime: the actor must yield now and then even when
+    // output is always waiting, or nothing else (sockets, HTTP) ever runs.
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let config = TerminalConfig {
+                stop_grace: Duration::from_millis(200),
+                ..Default::default()
+            };
+            let (h, _t, _c) = start("exec yes flood-flood-flood", config);
+            // Reads nothing: held for a moment, then left behind.
+            let (_viewer, _, _) = h.attach().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            let other = tokio::spawn(async { 42 });
+            let _ = tx.send(other.await.unwrap());
+            h.stop(EndReason::Stop).await;
+            h.wait().await;
+        });
+    });
+    let answer = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the session's actor starved every other task");
+    assert_eq!(answer, 42);
+}
