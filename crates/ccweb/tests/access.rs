@@ -545,6 +545,12 @@ async fn a_socket_flooding_input_is_closed_and_the_session_lives_on() {
         "{:?}",
         c.closed
     );
+    // The limit hit is in the audit log, with who and which session.
+    let page = audit(&server, "?action=ws.rate_limited").await;
+    let entry = &page["entries"][0];
+    assert_eq!(entry["outcome"], "limited", "{page}");
+    assert_eq!(entry["user_name"], "admin");
+    assert_eq!(entry["target"], id.as_str());
     assert_eq!(server.session(&id).await["state"], "running");
     let mut again = server.terminal(&id, "").await;
     again

@@ -32,6 +32,8 @@ pub(crate) struct ChatSocket<'a> {
     pub(crate) user: String,
     /// Fires when the caller's access ends.
     pub(crate) revoked: super::Revoked,
+    /// Input rate limits.
+    pub(crate) limit: super::InputLimit,
 }
 
 /// Unregisters a viewer when the socket ends, however it ends.
@@ -90,7 +92,6 @@ impl ChatSocket<'_> {
             return close(self.socket, CLOSE_NORMAL, "session ended").await;
         };
         let mut keepalive = Keepalive::new(self.state);
-        let limit = super::InputLimit::new(self.state);
         // Every handle to the session keeps the live feed open, this one's
         // included, so the feed never reports the end: the recorder does.
         let live = self.live.clone();
@@ -140,7 +141,7 @@ impl ChatSocket<'_> {
                 },
                 msg = self.socket.recv() => {
                     keepalive.heard();
-                    let reply = match incoming(self.socket, msg, &limit).await {
+                    let reply = match incoming(self.socket, msg, &self.limit).await {
                         Incoming::End => return,
                         Incoming::Control => None,
                         Incoming::Binary(_) => Some(error("bad_message", "send JSON text messages on the chat socket")),

@@ -121,6 +121,8 @@ pub(crate) struct Attach {
     /// This socket's place in the user's socket quota; [`upgrade`] keeps it
     /// for the socket's life.
     pub(crate) slot: crate::limits::CountGuard<uuid::Uuid>,
+    /// The socket's input rate limits (a hit is audited for this caller).
+    pub(crate) limit: InputLimit,
 }
 
 /// What a socket asks to watch.
@@ -186,7 +188,10 @@ pub(crate) async fn authorize(
         });
     };
     let handle = state.sessions.handle(record.id);
+    let mut limited = crate::audit::by(auth, "ws.rate_limited", crate::audit::LIMITED);
+    limited.target = Some(record.id.to_string());
     Ok(Attach {
+        limit: InputLimit::new(state, limited),
         info: state.sessions.info(record),
         handle,
         readonly,
@@ -284,11 +289,15 @@ pub(crate) enum Incoming {
 pub(crate) struct InputLimit {
     messages: governor::DefaultDirectRateLimiter,
     bytes: governor::DefaultDirectRateLimiter,
+    audit: crate::audit::Audit,
+    /// Recorded when the socket is closed for going over a limit.
+    limited: ccweb_store::NewAuditEntry,
 }
 
 impl InputLimit {
-    /// The limits of `ws_messages_per_second` and `ws_bytes_per_second`.
-    pub(crate) fn new(state: &AppState) -> Self {
+    /// The limits of `ws_messages_per_second` and `ws_bytes_per_second`;
+    /// `limited` is audited when a socket goes over them.
+    pub(crate) fn new(state: &AppState, limited: ccweb_store::NewAuditEntry) -> Self {
         use governor::{Quota, RateLimiter};
         use std::num::NonZeroU32;
         let nz = |n: u32| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
@@ -302,6 +311,8 @@ impl InputLimit {
         Self {
             messages: RateLimiter::direct(messages),
             bytes: RateLimiter::direct(bytes),
+            audit: state.audit.clone(),
+            limited,
         }
     }
 
@@ -329,6 +340,7 @@ pub(crate) async fn incoming(
         crate::metrics::socket_received(len);
         if !limit.allow(len) {
             tracing::warn!("WebSocket input over the rate limit: closing");
+            limit.audit.record(limit.limited.clone()).await;
             close(socket, CLOSE_POLICY, "input rate limit exceeded").await;
             return Incoming::End;
         }

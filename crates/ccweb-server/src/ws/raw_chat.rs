@@ -80,6 +80,7 @@ fn serve(
                     after_seq,
                     user,
                     revoked: attach.revoked,
+                    limit: attach.limit,
                 };
                 chat.run().await;
             },
@@ -98,6 +99,7 @@ fn serve(
                 attach.handle,
                 attach.readonly,
                 attach.revoked,
+                attach.limit,
             )
             .await;
         },
@@ -155,6 +157,7 @@ async fn run(
     handle: Option<TerminalHandle>,
     readonly: bool,
     mut revoked: Revoked,
+    limit: super::InputLimit,
 ) {
     let attached = match &handle {
         Some(h) => h.attach().await.ok(),
@@ -195,7 +198,6 @@ async fn run(
     };
     let mut utf8 = Utf8Carry::default();
     let mut keepalive = Keepalive::new(state);
-    let limit = super::InputLimit::new(state);
     loop {
         tokio::select! {
             () = &mut revoked => {

@@ -66,6 +66,7 @@ fn serve(
                         h,
                         attach.readonly,
                         attach.revoked,
+                        attach.limit,
                     )
                     .await
                 }
@@ -114,6 +115,7 @@ async fn run(
     handle: TerminalHandle,
     readonly: bool,
     mut revoked: Revoked,
+    limit: super::InputLimit,
 ) {
     let Ok((mut viewer, cols, rows)) = handle.attach().await else {
         // Ended between the lookup and now.
@@ -135,7 +137,6 @@ async fn run(
         return;
     }
     let mut keepalive = Keepalive::new(state);
-    let limit = super::InputLimit::new(state);
     loop {
         tokio::select! {
             () = &mut revoked => {
