@@ -604,8 +604,10 @@ impl SessionManager {
         self.inner.tracker.spawn(async move {
             let info = live.wait().await;
             manager.record_end(id, &live, &info).await;
-            manager.inner.metrics.session_ended(mode, info.reason.as_str());
+            // Gone from the live sessions before it counts as ended, so a
+            // scrape that sees the end does not also see it running.
             manager.inner.live.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+            manager.inner.metrics.session_ended(mode, info.reason.as_str());
             tracing::info!(session = %id, code = info.code, reason = info.reason.as_str(), "session ended");
             drop(permit);
             // The CLI writes its last records a little after it exits.

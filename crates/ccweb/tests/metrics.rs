@@ -327,11 +327,12 @@ async fn session_metrics_follow_starts_streaming_stops_and_exits() {
             &[("mode", "terminal"), ("reason", reason)],
         )
     };
-    let after = scrape_until(&server, "both ends", |s| {
-        ended(s, "stop") == 1.0 && ended(s, "exit") == 1.0
+    // (One scrape reads the live sessions and the counters at slightly
+    // different moments: wait for both to agree.)
+    scrape_until(&server, "both ends and nothing running", |s| {
+        ended(s, "stop") == 1.0 && ended(s, "exit") == 1.0 && running(s) == 0.0
     })
     .await;
-    assert_eq!(running(&after), 0.0);
     let after = scrape_until(&server, "the sockets closed", |s| {
         sum(s, "ccweb_websocket_connections", &[]) == 0.0
     })
