@@ -67,6 +67,22 @@ async fn read_slowly(mut v: ccweb_runner::Viewer, pause: Duration) -> (Vec<u8>, 
     }
 }
 
+/// A 64 KiB viewer queue: a few ms of a fast stream.
+fn small_queue() -> TerminalConfig {
+    TerminalConfig {
+        viewer_queue_bytes: 64 * 1024,
+        ..Default::default()
+    }
+}
+
+/// After 0.3 s (time to attach), `raw` zero bytes as base64 in 100
+/// columns, then `DONE-MARKER`; `exact`: no `\r` added (`stty -onlcr`),
+/// for [`assert_every_base64_byte`].
+fn base64_stream(raw: usize, exact: bool) -> String {
+    let onlcr = if exact { "stty -onlcr; " } else { "" };
+    format!("{onlcr}sleep 0.3; head -c {raw} /dev/zero | base64 -w 100; echo DONE-MARKER")
+}
+
 /// The 80×24 screen that `out` leaves, as text.
 fn final_screen(out: &[u8]) -> String {
     let mut p = vt100::Parser::new(24.try_into().unwrap(), 80.try_into().unwrap(), 0);
@@ -184,14 +200,8 @@ async fn resize_reaches_the_program_and_every_viewer() {
 
 #[tokio::test]
 async fn a_viewer_that_stops_reading_is_resynced_and_slows_nobody() {
-    let config = TerminalConfig {
-        viewer_queue_bytes: 64 * 1024,
-        ..Default::default()
-    };
-    let (h, _t, _c) = start(
-        "sleep 0.3; head -c 6000000 /dev/zero | base64 -w 100; echo DONE-MARKER",
-        config,
-    );
+    let config = small_queue();
+    let (h, _t, _c) = start(&base64_stream(6000000, false), config);
     let (mut fast, _, _) = h.attach().await.unwrap();
     let (mut slow, _, _) = h.attach().await.unwrap();
     // The fast viewer reads everything; the slow one reads nothing meanwhile.
@@ -214,14 +224,8 @@ async fn a_viewer_that_stops_reading_is_resynced_and_slows_nobody() {
 async fn a_lone_viewer_slower_than_the_program_gets_every_byte() {
     // Flow control: with every viewer behind, the program waits for them
     // (as in a real terminal) instead of the viewer losing output.
-    let config = TerminalConfig {
-        viewer_queue_bytes: 64 * 1024,
-        ..Default::default()
-    };
-    let (h, _t, _c) = start(
-        "stty -onlcr; sleep 0.3; head -c 3000000 /dev/zero | base64 -w 100; echo DONE-MARKER",
-        config,
-    );
+    let config = small_queue();
+    let (h, _t, _c) = start(&base64_stream(3000000, true), config);
     let (v, _, _) = h.attach().await.unwrap();
     // Slower than the program: ~16 KiB per millisecond at most.
     let (out, code, resyncs) = read_slowly(v, Duration::from_millis(1)).await;
@@ -239,10 +243,7 @@ async fn viewers_a_little_behind_get_every_byte_while_a_stuck_one_is_left_behind
         hold_with_others: Duration::from_millis(500),
         ..Default::default()
     };
-    let (h, _t, _c) = start(
-        "stty -onlcr; sleep 0.3; head -c 1500000 /dev/zero | base64 -w 100; echo DONE-MARKER",
-        config,
-    );
+    let (h, _t, _c) = start(&base64_stream(1500000, true), config);
     let (fast, _, _) = h.attach().await.unwrap();
     let (jittery, _, _) = h.attach().await.unwrap();
     let (mut stuck, _, _) = h.attach().await.unwrap();
@@ -265,14 +266,8 @@ async fn viewers_a_little_behind_get_every_byte_while_a_stuck_one_is_left_behind
 
 #[tokio::test]
 async fn a_lone_viewer_that_stops_reading_holds_the_program_only_briefly() {
-    let config = TerminalConfig {
-        viewer_queue_bytes: 64 * 1024,
-        ..Default::default()
-    };
-    let (h, _t, _c) = start(
-        "sleep 0.3; head -c 6000000 /dev/zero | base64 -w 100; echo DONE-MARKER",
-        config,
-    );
+    let config = small_queue();
+    let (h, _t, _c) = start(&base64_stream(6000000, false), config);
     let (mut stuck, _, _) = h.attach().await.unwrap();
     // The viewer reads nothing, yet the program runs to its end: the
     // output was held for it only for a moment, then it was left behind.
