@@ -1,126 +1,492 @@
-//! The terminal state of a session: a `vt100` emulator with bounded
-//! scrollback, and the frame that redraws it for a viewer that attaches late.
+//! The terminal state of a session: an `alacritty_terminal` emulator with
+//! bounded scrollback, and the frame that redraws it for a viewer that
+//! attaches late.
+//!
+//! Why alacritty's emulator and not `vt100`: every byte a session prints
+//! goes through it, and it parses plain output about twice as fast
+//! (its grid recycles rows as they scroll instead of allocating one per
+//! line). It has no "redraw yourself" output, so [`TerminalState::snapshot`]
+//! writes that frame here.
 
-/// Tracks what vt100 does not keep itself: the window title.
-#[derive(Default)]
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use alacritty_terminal::event::{Event, EventListener};
+use alacritty_terminal::grid::{Dimensions, Row};
+use alacritty_terminal::index::{Column, Line};
+use alacritty_terminal::term::cell::{Cell, Flags};
+use alacritty_terminal::term::{Config, Term, TermMode};
+use alacritty_terminal::vte::ansi::{Color, NamedColor, Processor, Timeout};
+
+/// Titles longer than this are cut: memory stays bounded whatever is printed.
+const TITLE_MAX_BYTES: usize = 1024;
+
+/// Records what the emulator reports and does not keep readable itself:
+/// the window title. Replies to queries (`PtyWrite`) are ignored, as
+/// before: the viewers' terminals answer them.
+#[derive(Clone, Default)]
 struct Tracker {
-    /// Last title set with OSC 0/2.
-    title: Vec<u8>,
+    // Shared with the `TerminalState` that owns the emulator; only locked
+    // when a title is set or a snapshot is taken.
+    title: Arc<Mutex<String>>,
 }
 
-impl vt100::Callbacks for Tracker {
-    fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
-        // Titles are short in practice; cap anyway so memory stays bounded.
-        self.title = title.iter().copied().take(1024).collect();
+impl Tracker {
+    fn title(&self) -> std::sync::MutexGuard<'_, String> {
+        // A panic while holding this lock cannot leave a String half-made.
+        self.title.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-/// Sizes are clamped before they get here; 0 still must not panic.
-fn nonzero(v: u16) -> std::num::NonZeroU16 {
-    std::num::NonZeroU16::new(v).unwrap_or(std::num::NonZeroU16::MIN)
+impl EventListener for Tracker {
+    fn send_event(&self, event: Event) {
+        match event {
+            Event::Title(title) => {
+                let mut end = title.len().min(TITLE_MAX_BYTES);
+                while !title.is_char_boundary(end) {
+                    end -= 1;
+                }
+                *self.title() = title[..end].to_owned();
+            }
+            Event::ResetTitle => self.title().clear(),
+            _ => {}
+        }
+    }
+}
+
+/// Synchronized updates (`CSI ? 2026 h`) are a rendering hint. A renderer
+/// holds the bytes back until the update ends; this state must not: a
+/// snapshot has to contain every byte processed so far, because the viewer
+/// continues with the bytes after them. A timeout that is never pending
+/// makes the parser apply everything at once.
+#[derive(Default)]
+struct NeverSync;
+
+impl Timeout for NeverSync {
+    fn set_timeout(&mut self, _: Duration) {}
+    fn clear_timeout(&mut self) {}
+    fn pending_timeout(&self) -> bool {
+        false
+    }
+}
+
+/// The emulator's idea of a window size.
+struct Size {
+    cols: usize,
+    rows: usize,
+}
+
+impl Size {
+    fn new(cols: u16, rows: u16) -> Self {
+        let (cols, rows) = TerminalState::clamped_size(cols, rows);
+        Self {
+            cols: usize::from(cols),
+            rows: usize::from(rows),
+        }
+    }
+}
+
+impl Dimensions for Size {
+    fn total_lines(&self) -> usize {
+        self.rows
+    }
+    fn screen_lines(&self) -> usize {
+        self.rows
+    }
+    fn columns(&self) -> usize {
+        self.cols
+    }
 }
 
 /// A terminal emulator fed with everything the program prints.
 pub struct TerminalState {
-    parser: vt100::Parser<Tracker>,
+    term: Term<Tracker>,
+    parser: Processor<NeverSync>,
+    tracker: Tracker,
 }
 
 impl TerminalState {
     /// A blank terminal of the given size keeping `scrollback_lines` lines of history.
     pub fn new(cols: u16, rows: u16, scrollback_lines: usize) -> Self {
+        let tracker = Tracker::default();
+        let config = Config {
+            scrolling_history: scrollback_lines,
+            ..Config::default()
+        };
         Self {
-            parser: vt100::Parser::new_with_callbacks(
-                nonzero(rows),
-                nonzero(cols),
-                scrollback_lines,
-                Tracker::default(),
-            ),
+            term: Term::new(config, &Size::new(cols, rows), tracker.clone()),
+            parser: Processor::new(),
+            tracker,
         }
+    }
+
+    /// The size a terminal asked to be `cols`×`rows` gets. Sizes are
+    /// clamped before they get here; 0 still must not panic.
+    pub fn clamped_size(cols: u16, rows: u16) -> (u16, u16) {
+        (cols.max(2), rows.max(1))
     }
 
     /// Feeds program output.
     pub fn process(&mut self, bytes: &[u8]) {
-        self.parser.process(bytes);
+        self.parser.advance(&mut self.term, bytes);
     }
 
     /// Changes the size; the program is told separately (TIOCSWINSZ).
     pub fn resize(&mut self, cols: u16, rows: u16) {
-        self.parser.set_size(nonzero(rows), nonzero(cols));
+        self.term.resize(Size::new(cols, rows));
     }
 
     /// Current `(cols, rows)`.
     pub fn size(&self) -> (u16, u16) {
-        let (rows, cols) = self.parser.screen().size();
-        (cols.get(), rows.get())
+        let grid = self.term.grid();
+        // Sizes come from u16 and are never grown past them.
+        let cols = u16::try_from(grid.columns()).unwrap_or(u16::MAX);
+        let rows = u16::try_from(grid.screen_lines()).unwrap_or(u16::MAX);
+        (cols, rows)
     }
 
-    /// The visible screen as plain text, one line per row (for tests and exports).
+    /// The visible screen as plain text (for tests and exports): one line
+    /// per row, a row the program wrapped joined to the next, trailing
+    /// blanks and blank lines left out.
     pub fn contents(&self) -> String {
-        self.parser.screen().contents()
+        let grid = self.term.grid();
+        let mut out = String::new();
+        for line in 0..grid.screen_lines() {
+            let row = &grid[Line(line as i32)];
+            let mut text = String::new();
+            for cell in row_cells(row) {
+                push_char(&mut text, cell);
+            }
+            if wraps(row) {
+                out.push_str(&text);
+            } else {
+                out.push_str(text.trim_end_matches(' '));
+                out.push('\n');
+            }
+        }
+        out.truncate(out.trim_end_matches('\n').len());
+        out
     }
 
     /// One frame that turns a fresh terminal of the same size into this one:
-    /// recent scrollback (so the viewer can scroll up), then exactly the
-    /// visible screen, cursor, input modes and title.
+    /// the scrollback (so the viewer can scroll up), then exactly the
+    /// visible screen, cursor, pen, input modes and title.
     pub fn snapshot(&self) -> Vec<u8> {
-        let screen = self.parser.screen();
+        let term = &self.term;
+        let grid = term.grid();
+        let mode = *term.mode();
         let mut out = String::with_capacity(16 * 1024);
         // Reset attributes, clear screen and the viewer's own scrollback.
         out.push_str("\x1b[0m\x1b[H\x1b[2J\x1b[3J");
-        if screen.alternate_screen() {
-            // Full-screen programs: the alternate screen has no scrollback.
+        let mut pen = Pen::default();
+        if mode.contains(TermMode::ALT_SCREEN) {
+            // Full-screen programs: the alternate screen has no scrollback;
+            // each row is drawn where it belongs.
             out.push_str("\x1b[?1049h");
+            for line in 0..grid.screen_lines() {
+                let _ = write!(out, "\x1b[{};1H", line + 1);
+                write_row(&mut out, &mut pen, &grid[Line(line as i32)]);
+                pen.reset(&mut out);
+            }
         } else {
-            // Printing history and screen in sequence scrolls the history
-            // into the viewer's scrollback; the visible part is then redrawn
-            // exactly by `state_formatted` below.
-            let mut history = String::new();
-            let mut capture = vt100::capture::BasicFormattedCaptureState::new();
-            // Writing into a String cannot fail.
-            let _ = screen.write_contents_formatted_basic(
-                &mut history,
-                vt100::capture::BasicFormattedCaptureRange::Full(&mut capture),
-            );
-            out.push_str(&history.replace('\n', "\r\n"));
-            out.push_str("\x1b[0m");
+            // History and screen printed as one stream, a line per row:
+            // the history scrolls into the viewer's scrollback and the last
+            // `rows` lines are the screen. A row the program wrapped is left
+            // to wrap in the viewer too (so it re-wraps on resize), unless
+            // the next row is blank: then nothing would wrap and a line
+            // would go missing.
+            let top = grid.topmost_line().0;
+            let bottom = grid.bottommost_line().0;
+            for line in top..=bottom {
+                let row = &grid[Line(line)];
+                let soft = line < bottom && wraps(row) && !is_blank(&grid[Line(line + 1)]);
+                write_row(&mut out, &mut pen, row);
+                if !soft {
+                    // Reset first: a coloured pen would paint the new line
+                    // (background colour erase).
+                    pen.reset(&mut out);
+                    if line < bottom {
+                        out.push_str("\r\n");
+                    }
+                }
+            }
         }
-        out.push_str(&screen.state_formatted());
-        let title = &self.parser.callbacks().title;
-        let mut bytes = out.into_bytes();
+        pen.reset(&mut out);
+        write_cursor(&mut out, term);
+        write_modes(&mut out, mode);
+        let title = self.tracker.title();
         if !title.is_empty() {
-            bytes.extend_from_slice(b"\x1b]0;");
-            bytes.extend_from_slice(title);
-            bytes.push(0x07);
+            let _ = write!(out, "\x1b]0;{}\x07", title.replace(['\x07', '\x1b'], ""));
         }
-        bytes
+        out.into_bytes()
     }
+}
+
+/// The cells of a row that a viewer's terminal must be sent: wide
+/// characters' spacers are implied by the character, and trailing default
+/// blanks are left out (unless the row wraps: then they are content).
+fn row_cells(row: &Row<Cell>) -> impl Iterator<Item = &Cell> {
+    let len = row.len();
+    let keep = if wraps(row) {
+        len
+    } else {
+        len - (0..len)
+            .rev()
+            .take_while(|&c| is_default_blank(&row[Column(c)]))
+            .count()
+    };
+    (0..keep).map(move |c| &row[Column(c)]).filter(|cell| {
+        !cell
+            .flags
+            .intersects(Flags::WIDE_CHAR_SPACER | Flags::LEADING_WIDE_CHAR_SPACER)
+    })
+}
+
+/// Whether the program's output continued from this row onto the next.
+fn wraps(row: &Row<Cell>) -> bool {
+    row.last()
+        .is_some_and(|cell| cell.flags.contains(Flags::WRAPLINE))
+}
+
+fn is_blank(row: &Row<Cell>) -> bool {
+    row_cells(row).next().is_none()
+}
+
+fn is_default_blank(cell: &Cell) -> bool {
+    (cell.c == ' ' || cell.c == '\t')
+        && Pen::of(cell) == Pen::default()
+        && cell.zerowidth().is_none()
+}
+
+/// A cell's character as a viewer must print it. alacritty keeps a tab's
+/// `\t` in its first cell (for copying); on the wire that is a space.
+fn push_char(out: &mut String, cell: &Cell) {
+    out.push(if cell.c < ' ' || cell.c == '\x7f' {
+        ' '
+    } else {
+        cell.c
+    });
+    if let Some(marks) = cell.zerowidth() {
+        out.extend(marks);
+    }
+}
+
+fn write_row(out: &mut String, pen: &mut Pen, row: &Row<Cell>) {
+    for cell in row_cells(row) {
+        pen.switch(out, Pen::of(cell));
+        push_char(out, cell);
+    }
+}
+
+/// Cursor position, including the "pending wrap" of a cursor that has just
+/// printed into the last column, and the pen it will print with next.
+fn write_cursor(out: &mut String, term: &Term<Tracker>) {
+    let grid = term.grid();
+    let cursor = &grid.cursor;
+    let line = cursor.point.line.0 + 1;
+    let col = cursor.point.column.0;
+    if cursor.input_needs_wrap {
+        // Only printing into the last column sets a pending wrap: print that
+        // cell again (the wide character it belongs to, if it is a spacer).
+        let row = &grid[cursor.point.line];
+        let mut at = col;
+        if row[Column(at)].flags.contains(Flags::WIDE_CHAR_SPACER) && at > 0 {
+            at -= 1;
+        }
+        let cell = &row[Column(at)];
+        let _ = write!(out, "\x1b[{line};{}H", at + 1);
+        let mut pen = Pen::default();
+        pen.switch(out, Pen::of(cell));
+        push_char(out, cell);
+        pen.reset(out);
+    } else {
+        let _ = write!(out, "\x1b[{line};{}H", col + 1);
+    }
+    Pen::default().switch(out, Pen::of(&cursor.template));
+}
+
+/// The modes a viewer's terminal needs to behave like the program expects:
+/// keys, mouse, paste, focus reports and the cursor's visibility.
+fn write_modes(out: &mut String, mode: TermMode) {
+    let private = [
+        (TermMode::APP_CURSOR, 1),
+        (TermMode::MOUSE_REPORT_CLICK, 1000),
+        (TermMode::MOUSE_DRAG, 1002),
+        (TermMode::MOUSE_MOTION, 1003),
+        (TermMode::FOCUS_IN_OUT, 1004),
+        (TermMode::UTF8_MOUSE, 1005),
+        (TermMode::SGR_MOUSE, 1006),
+        (TermMode::BRACKETED_PASTE, 2004),
+    ];
+    for (flag, number) in private {
+        if mode.contains(flag) {
+            let _ = write!(out, "\x1b[?{number}h");
+        }
+    }
+    if !mode.contains(TermMode::LINE_WRAP) {
+        out.push_str("\x1b[?7l");
+    }
+    if mode.contains(TermMode::INSERT) {
+        out.push_str("\x1b[4h");
+    }
+    if mode.contains(TermMode::LINE_FEED_NEW_LINE) {
+        out.push_str("\x1b[20h");
+    }
+    if mode.contains(TermMode::APP_KEYPAD) {
+        out.push_str("\x1b=");
+    }
+    if !mode.contains(TermMode::SHOW_CURSOR) {
+        out.push_str("\x1b[?25l");
+    }
+}
+
+/// The attributes a cell is drawn with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Pen {
+    fg: Color,
+    bg: Color,
+    flags: Flags,
+}
+
+impl Default for Pen {
+    fn default() -> Self {
+        Self {
+            fg: Color::Named(NamedColor::Foreground),
+            bg: Color::Named(NamedColor::Background),
+            flags: Flags::empty(),
+        }
+    }
+}
+
+impl Pen {
+    /// Flags that are about layout, not looks.
+    const LAYOUT: Flags = Flags::WRAPLINE
+        .union(Flags::WIDE_CHAR)
+        .union(Flags::WIDE_CHAR_SPACER)
+        .union(Flags::LEADING_WIDE_CHAR_SPACER);
+
+    fn of(cell: &Cell) -> Self {
+        Self {
+            fg: cell.fg,
+            bg: cell.bg,
+            flags: cell.flags.difference(Self::LAYOUT),
+        }
+    }
+
+    fn reset(&mut self, out: &mut String) {
+        self.switch(out, Pen::default());
+    }
+
+    /// Writes the SGR that changes the viewer's pen from `self` to `next`:
+    /// a full reset followed by `next`'s attributes, which is short enough
+    /// and never leaves an attribute behind.
+    fn switch(&mut self, out: &mut String, next: Pen) {
+        if *self == next {
+            return;
+        }
+        *self = next;
+        out.push_str("\x1b[0");
+        let flags = next.flags;
+        for (flag, code) in [
+            (Flags::BOLD, "1"),
+            (Flags::DIM, "2"),
+            (Flags::ITALIC, "3"),
+            (Flags::UNDERLINE, "4"),
+            (Flags::DOUBLE_UNDERLINE, "4:2"),
+            (Flags::UNDERCURL, "4:3"),
+            (Flags::DOTTED_UNDERLINE, "4:4"),
+            (Flags::DASHED_UNDERLINE, "4:5"),
+            (Flags::INVERSE, "7"),
+            (Flags::HIDDEN, "8"),
+            (Flags::STRIKEOUT, "9"),
+        ] {
+            if flags.contains(flag) {
+                out.push(';');
+                out.push_str(code);
+            }
+        }
+        write_color(out, next.fg, 30);
+        write_color(out, next.bg, 40);
+        out.push('m');
+    }
+}
+
+/// `base` is 30 for the foreground, 40 for the background.
+fn write_color(out: &mut String, color: Color, base: u16) {
+    let _ = match color {
+        Color::Named(named) => {
+            let n = named as u16;
+            match n {
+                0..=7 => write!(out, ";{}", base + n),
+                8..=15 => write!(out, ";{}", base + 60 + n - 8),
+                // Foreground, background and the dim/cursor variants: the
+                // default colour, which the reset already set.
+                _ => Ok(()),
+            }
+        }
+        Color::Indexed(i) => write!(out, ";{};5;{i}", base + 8),
+        Color::Spec(rgb) => write!(out, ";{};2;{};{};{}", base + 8, rgb.r, rgb.g, rgb.b),
+    };
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn replay(frame: &[u8], cols: u16, rows: u16) -> vt100::Parser {
+    fn nonzero(v: u16) -> std::num::NonZeroU16 {
+        std::num::NonZeroU16::new(v).unwrap()
+    }
+
+    /// What a different emulator makes of a frame.
+    fn replay_vt100(frame: &[u8], cols: u16, rows: u16) -> vt100::Parser {
         let mut p = vt100::Parser::new(nonzero(rows), nonzero(cols), 1000);
         p.process(frame);
         p
     }
 
+    /// What a fresh state makes of a frame.
+    fn replay(frame: &[u8], cols: u16, rows: u16) -> TerminalState {
+        let mut t = TerminalState::new(cols, rows, 1000);
+        t.process(frame);
+        t
+    }
+
+    /// Every cell of history and screen, the cursor, the pen and the modes.
+    fn assert_same_state(copy: &TerminalState, original: &TerminalState) {
+        let (a, b) = (copy.term.grid(), original.term.grid());
+        assert_eq!(a.history_size(), b.history_size(), "history length");
+        for line in b.topmost_line().0..=b.bottommost_line().0 {
+            let (ra, rb) = (&a[Line(line)], &b[Line(line)]);
+            for col in 0..b.columns() {
+                let (ca, cb) = (&ra[Column(col)], &rb[Column(col)]);
+                let same = ca.c.max(' ') == cb.c.max(' ')
+                    && ca.fg == cb.fg
+                    && ca.bg == cb.bg
+                    && ca.flags == cb.flags;
+                assert!(same, "line {line} col {col}: {ca:?} vs {cb:?}");
+            }
+        }
+        assert_eq!(a.cursor.point, b.cursor.point, "cursor");
+        assert_eq!(a.cursor.input_needs_wrap, b.cursor.input_needs_wrap);
+        assert!(
+            Pen::of(&a.cursor.template) == Pen::of(&b.cursor.template),
+            "pen"
+        );
+        assert_eq!(copy.term.mode(), original.term.mode(), "modes");
+        assert_eq!(*copy.tracker.title(), *original.tracker.title(), "title");
+    }
+
     #[test]
-    fn snapshot_redraws_the_exact_screen_and_cursor() {
+    fn snapshot_redraws_the_exact_screen_cursor_and_pen() {
         let mut t = TerminalState::new(40, 6, 100);
-        t.process(b"hello \x1b[1;31mred\x1b[0m world\r\nline two\r\n\x1b[3;5Hx");
-        let frame = t.snapshot();
-        let copy = replay(&frame, 40, 6);
-        assert_eq!(copy.screen().contents(), t.contents());
-        assert_eq!(
-            copy.screen().cursor_position(),
-            t.parser.screen().cursor_position()
-        );
-        assert_eq!(
-            copy.screen().contents_formatted(),
-            t.parser.screen().contents_formatted()
-        );
+        t.process(b"hello \x1b[1;31mred\x1b[0m world\r\nline two\r\n");
+        t.process(b"\x1b[38;5;200;48;2;1;2;3mcolours\x1b[0m \x1b[4;7mmarks\x1b[0m\r\n");
+        t.process(b"\x1b[3;5Hx\x1b[1;32m");
+        assert_same_state(&replay(&t.snapshot(), 40, 6), &t);
+        let other = replay_vt100(&t.snapshot(), 40, 6);
+        assert_eq!(other.screen().contents(), t.contents());
+        assert_eq!(other.screen().cursor_position(), (2, 5));
     }
 
     #[test]
@@ -130,21 +496,56 @@ mod tests {
             t.process(format!("line {i}\r\n").as_bytes());
         }
         let copy = replay(&t.snapshot(), 20, 4);
-        assert_eq!(copy.screen().contents(), t.contents());
-        assert!(
-            copy.screen().scrollback_len() >= 20,
-            "history reached the viewer"
-        );
+        assert_same_state(&copy, &t);
+        assert_eq!(copy.term.grid().history_size(), 27);
+        let other = replay_vt100(&t.snapshot(), 20, 4);
+        assert_eq!(other.screen().contents(), t.contents());
     }
 
     #[test]
-    fn snapshot_restores_alternate_screen_and_modes() {
+    fn snapshot_keeps_wrapped_lines_wide_characters_and_pending_wrap() {
+        let mut t = TerminalState::new(10, 5, 100);
+        // Wraps twice; a wide character that does not fit at the end of a
+        // row; a full row that does not wrap; the cursor waiting to wrap.
+        t.process("abcdefghijklmnopqrstuvw\r\n123456789日本\r\n".as_bytes());
+        t.process(b"0123456789\r\nxx\x1b[2K\r\n0123456789");
+        assert!(t.term.grid().cursor.input_needs_wrap);
+        assert_same_state(&replay(&t.snapshot(), 10, 5), &t);
+        // Printing after the snapshot goes where it went in the original.
+        let mut copy = replay(&t.snapshot(), 10, 5);
+        copy.process(b"Z");
+        t.process(b"Z");
+        assert_same_state(&copy, &t);
+    }
+
+    #[test]
+    fn snapshot_restores_alternate_screen_modes_and_title() {
         let mut t = TerminalState::new(30, 5, 100);
-        t.process(b"main\x1b[?1049h\x1b[?2004h\x1b[2;2Hfull screen app");
+        t.process(b"main\x1b[?1049h\x1b[?2004h\x1b[?1h\x1b=\x1b[?1000h\x1b[?1006h\x1b[?25l");
+        t.process(b"\x1b]0;my title\x07\x1b[2;2Hfull screen app");
         let copy = replay(&t.snapshot(), 30, 5);
-        assert!(copy.screen().alternate_screen());
-        assert!(copy.screen().bracketed_paste());
-        assert_eq!(copy.screen().contents(), t.contents());
+        assert_same_state(&copy, &t);
+        assert!(copy.term.mode().contains(TermMode::ALT_SCREEN));
+        assert_eq!(*copy.tracker.title(), "my title");
+        let other = replay_vt100(&t.snapshot(), 30, 5);
+        assert!(other.screen().alternate_screen());
+        assert!(other.screen().bracketed_paste());
+        assert_eq!(other.screen().contents(), t.contents());
+    }
+
+    #[test]
+    fn a_synchronized_update_is_applied_at_once() {
+        // A snapshot must contain every byte processed so far.
+        let mut t = TerminalState::new(20, 3, 10);
+        t.process(b"\x1b[?2026hinside an update");
+        assert_eq!(t.contents(), "inside an update");
+    }
+
+    #[test]
+    fn contents_is_the_visible_text() {
+        let mut t = TerminalState::new(10, 4, 10);
+        t.process(b"a\tb \r\n0123456789abc\r\n\x1b[31mred\x1b[0m");
+        assert_eq!(t.contents(), "a       b\n0123456789abc\nred");
     }
 
     #[test]
@@ -153,7 +554,21 @@ mod tests {
         for i in 0..10_000 {
             t.process(format!("{i:>79}\r\n").as_bytes());
         }
-        assert!(t.parser.screen().scrollback_len() <= 50);
+        assert!(t.term.grid().history_size() <= 50);
         assert!(t.snapshot().len() < 80 * 80 * 4);
+        let mut long = TerminalState::new(80, 24, 50);
+        long.process(format!("\x1b]0;{}\x07", "t".repeat(100_000)).as_bytes());
+        assert_eq!(long.tracker.title().len(), TITLE_MAX_BYTES);
+    }
+
+    #[test]
+    fn resizing_keeps_the_text() {
+        let mut t = TerminalState::new(20, 4, 100);
+        t.process(b"one\r\ntwo\r\nthree");
+        t.resize(40, 10);
+        assert_eq!(t.size(), (40, 10));
+        assert!(t.contents().contains("three"));
+        t.resize(0, 0);
+        assert_eq!(t.size(), (2, 1));
     }
 }
