@@ -84,7 +84,7 @@ impl Default for TerminalConfig {
             idle_timeout: None,
             recording: None,
             hold_alone: Duration::from_secs(1),
-            hold_with_others: Duration::from_millis(50),
+            hold_with_others: Duration::from_millis(20),
         }
     }
 }
@@ -449,11 +449,11 @@ impl Actor {
     }
 
     fn on_output(&mut self, data: Bytes) {
-        if let Some(recorder) = &mut self.recorder {
-            recorder.output(&data);
-        }
-        self.term.process(&data);
-        self.shared.touch();
+        // Viewers first: their sockets can send while this task updates the
+        // terminal state (the slowest step) on another core. Nothing can
+        // observe the state in between: attaches and resizes are handled by
+        // this task too, so a snapshot always covers exactly the output that
+        // was pushed before it.
         let mut pruned = false;
         for (_, queue) in &self.viewers {
             if queue.push_output(&data) == Push::Closed {
@@ -463,6 +463,11 @@ impl Actor {
         if pruned {
             self.prune();
         }
+        self.term.process(&data);
+        if let Some(recorder) = &mut self.recorder {
+            recorder.output(&data);
+        }
+        self.shared.touch();
     }
 
     fn on_command(&mut self, cmd: Command, kill_at: &mut Option<tokio::time::Instant>) {

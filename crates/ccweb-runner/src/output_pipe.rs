@@ -10,6 +10,15 @@
 //! keystroke echo still goes through at once (the buffer was empty), while a
 //! busy session's output arrives in chunks as large as the actor was slow.
 //!
+//! That alone did not coalesce much: the actor is usually quicker than the
+//! kernel, so it took each read on its own (about 5 KiB), and every 5 KiB
+//! cost a wake-up of the actor, of the viewer's socket task and of the
+//! viewer. So once output streams (a chunk of at least [`STREAMING_BYTES`],
+//! more than one read of the kernel's), the receiver waits for
+//! [`BATCH_BYTES`] to gather or [`BATCH_WAIT`] to pass before it takes
+//! more. Keystrokes and small redraws still go through at once; the tail of
+//! a large burst may wait a millisecond or two.
+//!
 //! Back-pressure: when [`PIPE_BYTES`] are waiting, the reader thread waits
 //! too, the kernel's PTY buffer fills and the program blocks on write.
 
@@ -22,14 +31,23 @@ pub(crate) const PIPE_BYTES: usize = 256 * 1024;
 /// Output the receiving task handles between two yields to the scheduler
 /// (about a millisecond of terminal parsing).
 const YIELD_BYTES: usize = 64 * 1024;
+/// A chunk at least this large means the program writes faster than one
+/// read of the kernel's (at most 4 KiB) takes: output is streaming.
+pub(crate) const STREAMING_BYTES: usize = 4096;
+/// While output streams, the receiver waits for this much...
+pub(crate) const BATCH_BYTES: usize = 64 * 1024;
+/// ...or this long, whichever comes first.
+pub(crate) const BATCH_WAIT: std::time::Duration = std::time::Duration::from_millis(1);
 
-#[derive(Default)]
 struct State {
     buf: BytesMut,
     /// The reader saw EOF (or gave up): what is buffered is the last.
     eof: bool,
     /// The receiver is gone: the reader stops.
     closed: bool,
+    /// The reader wakes the receiver when the buffer reaches this many
+    /// bytes: 1 (anything at all) unless the receiver is gathering a batch.
+    want: usize,
 }
 
 struct Shared {
@@ -51,7 +69,12 @@ impl Shared {
 /// A pipe from a blocking reader thread to an async receiver.
 pub(crate) fn pipe() -> (PipeWriter, PipeReceiver) {
     let shared = Arc::new(Shared {
-        state: Mutex::new(State::default()),
+        state: Mutex::new(State {
+            buf: BytesMut::new(),
+            eof: false,
+            closed: false,
+            want: 1,
+        }),
         room: Condvar::new(),
         ready: Notify::new(),
     });
@@ -62,6 +85,7 @@ pub(crate) fn pipe() -> (PipeWriter, PipeReceiver) {
         PipeReceiver {
             shared,
             since_yield: 0,
+            streaming: false,
         },
     )
 }
@@ -82,10 +106,11 @@ impl PipeWriter {
         if s.closed {
             return false;
         }
-        let was_empty = s.buf.is_empty();
+        let before = s.buf.len();
         s.buf.extend_from_slice(data);
+        let reached = before < s.want && s.buf.len() >= s.want;
         drop(s);
-        if was_empty {
+        if reached {
             self.shared.ready.notify_one();
         }
         true
@@ -104,6 +129,8 @@ pub(crate) struct PipeReceiver {
     shared: Arc<Shared>,
     /// Bytes handed out since the receiving task last yielded.
     since_yield: usize,
+    /// The last chunk was at least [`STREAMING_BYTES`].
+    streaming: bool,
 }
 
 impl PipeReceiver {
@@ -124,15 +151,20 @@ impl PipeReceiver {
         } else {
             tokio::task::consume_budget().await;
         }
+        let max = max.max(1);
+        if self.streaming {
+            self.gather(BATCH_BYTES.min(max)).await;
+        }
         loop {
             let notified = self.shared.ready.notified();
             {
                 let mut s = self.shared.lock();
                 if !s.buf.is_empty() {
-                    let n = s.buf.len().min(max.max(1));
+                    let n = s.buf.len().min(max);
                     let chunk = s.buf.split_to(n).freeze();
                     drop(s);
                     self.since_yield += n;
+                    self.streaming = n >= STREAMING_BYTES;
                     self.shared.room.notify_one();
                     return Some(chunk);
                 }
@@ -141,6 +173,28 @@ impl PipeReceiver {
                 }
             }
             notified.await;
+        }
+    }
+
+    /// Waits until `bytes` are buffered, the reader reached EOF or
+    /// [`BATCH_WAIT`] has passed.
+    async fn gather(&mut self, bytes: usize) {
+        let deadline = tokio::time::Instant::now() + BATCH_WAIT;
+        loop {
+            let notified = self.shared.ready.notified();
+            {
+                let mut s = self.shared.lock();
+                if s.buf.len() >= bytes || s.eof {
+                    s.want = 1;
+                    return;
+                }
+                s.want = bytes;
+            }
+            let woken = tokio::time::timeout_at(deadline, notified).await;
+            if woken.is_err() {
+                self.shared.lock().want = 1;
+                return;
+            }
         }
     }
 }
@@ -168,6 +222,76 @@ mod tests {
         assert_eq!(r.recv(4).await.unwrap(), &b"0123"[..]);
         assert_eq!(r.recv(100).await.unwrap(), &b"456789"[..]);
         drop(w);
+        assert_eq!(r.recv(usize::MAX).await, None);
+    }
+
+    /// Polls `fut` once.
+    async fn poll_once<F: std::future::Future + Unpin>(fut: &mut F) -> std::task::Poll<F::Output> {
+        std::future::poll_fn(|cx| std::task::Poll::Ready(std::pin::Pin::new(&mut *fut).poll(cx)))
+            .await
+    }
+
+    /// A receiver that just took a streaming-sized chunk.
+    async fn streaming() -> (PipeWriter, PipeReceiver) {
+        let (w, mut r) = pipe();
+        assert!(w.write(&[b's'; STREAMING_BYTES]));
+        assert_eq!(r.recv(usize::MAX).await.unwrap().len(), STREAMING_BYTES);
+        (w, r)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn streaming_output_is_gathered_into_batches() {
+        let (w, mut r) = streaming().await;
+        let mut next = std::pin::pin!(r.recv(usize::MAX));
+        assert!(poll_once(&mut next).await.is_pending());
+        assert!(w.write(&[b'a'; 1000]));
+        assert!(
+            poll_once(&mut next).await.is_pending(),
+            "a small piece waits for more"
+        );
+        assert!(w.write(&[b'b'; BATCH_BYTES]));
+        let start = tokio::time::Instant::now();
+        let chunk = next.await.unwrap();
+        assert_eq!(chunk.len(), 1000 + BATCH_BYTES, "one chunk");
+        assert_eq!(start.elapsed(), Duration::ZERO, "a full batch goes at once");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_waits_at_most_batch_wait() {
+        let (w, mut r) = streaming().await;
+        let start = tokio::time::Instant::now();
+        assert!(w.write(&[b'a'; 1000]));
+        assert_eq!(r.recv(usize::MAX).await.unwrap().len(), 1000);
+        assert_eq!(start.elapsed(), BATCH_WAIT);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn once_streaming_stops_a_keystroke_goes_through_at_once() {
+        let (w, mut r) = streaming().await;
+        // The end of the stream: less than a read's worth.
+        assert!(w.write(b"tail"));
+        assert_eq!(r.recv(usize::MAX).await.unwrap(), &b"tail"[..]);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let start = tokio::time::Instant::now();
+        let mut next = std::pin::pin!(r.recv(usize::MAX));
+        assert!(poll_once(&mut next).await.is_pending());
+        assert!(w.write(b"k"));
+        assert_eq!(next.await.unwrap(), &b"k"[..]);
+        assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn eof_ends_a_gathering_wait() {
+        let (w, mut r) = streaming().await;
+        let start = tokio::time::Instant::now();
+        {
+            let mut next = std::pin::pin!(r.recv(usize::MAX));
+            assert!(poll_once(&mut next).await.is_pending());
+            assert!(w.write(b"last words"));
+            drop(w);
+            assert_eq!(next.await.unwrap(), &b"last words"[..]);
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
         assert_eq!(r.recv(usize::MAX).await, None);
     }
 
