@@ -1,5 +1,5 @@
 //! Micro-benchmarks of ccweb's hot paths (issue 7):
-//! terminal-state update per MB (vt100 over base64 and over ANSI-heavy
+//! terminal-state update per MB (the emulator over base64 and over ANSI-heavy
 //! output), snapshot generation, and chat event encode + store.
 //!
 //! `cargo bench -p ccweb-bench --bench hot_paths`

@@ -349,7 +349,7 @@ pub(crate) async fn throughput(cfg: &Config, bins: &Binaries) -> Result<Table> {
     }
     let overflows: f64 = s.get(CCWEB, "overflows").iter().sum();
     t.note(format!("ccweb's viewer fell behind (queue overflow, then a re-sync snapshot instead of the missed output) {overflows} times in all rounds."));
-    t.note(format!("{} rounds, interleaved. Every byte: the viewer received exactly the {want} bytes the program wrote (the PTY's \\r\\n included) before the session ended. ccweb keeps terminal state (vt100) for every byte; ttyd and the relay do not. Without permessage-deflate: ccweb's WebSocket stack (axum 0.8 / tungstenite) does not offer it.", cfg.runs));
+    t.note(format!("{} rounds, interleaved. Every byte: the viewer received exactly the {want} bytes the program wrote (the PTY's \\r\\n included) before the session ended. ccweb keeps terminal state (alacritty_terminal) for every byte; ttyd and the relay do not. Without permessage-deflate: ccweb's WebSocket stack (axum 0.8 / tungstenite) does not offer it.", cfg.runs));
     let ttyd_answer = match (&ttyd, &ttyd_params) {
         (None, _) => "not measured".to_owned(),
         (Some(_), Some(p)) => format!(
