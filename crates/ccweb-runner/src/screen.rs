@@ -176,6 +176,7 @@ impl TerminalState {
         let term = &self.term;
         let grid = term.grid();
         let mode = *term.mode();
+        let cursor = grid.cursor.point;
         let mut out = String::with_capacity(16 * 1024);
         // Reset attributes, clear screen and the viewer's own scrollback.
         out.push_str("\x1b[0m\x1b[H\x1b[2J\x1b[3J");
@@ -186,7 +187,12 @@ impl TerminalState {
             out.push_str("\x1b[?1049h");
             for line in 0..grid.screen_lines() {
                 let _ = write!(out, "\x1b[{};1H", line + 1);
-                write_row(&mut out, &mut pen, &grid[Line(line as i32)]);
+                let min = if line as i32 == cursor.line.0 {
+                    cursor.column.0
+                } else {
+                    0
+                };
+                write_row(&mut out, &mut pen, &grid[Line(line as i32)], min);
                 pen.reset(&mut out);
             }
         } else {
@@ -201,7 +207,12 @@ impl TerminalState {
             for line in top..=bottom {
                 let row = &grid[Line(line)];
                 let soft = line < bottom && wraps(row) && !is_blank(&grid[Line(line + 1)]);
-                write_row(&mut out, &mut pen, row);
+                let min = if line == cursor.line.0 {
+                    cursor.column.0
+                } else {
+                    0
+                };
+                write_row(&mut out, &mut pen, row, min);
                 if !soft {
                     // Reset first: a coloured pen would paint the new line
                     // (background colour erase).
@@ -227,14 +238,24 @@ impl TerminalState {
 /// characters' spacers are implied by the character, and trailing default
 /// blanks are left out (unless the row wraps: then they are content).
 fn row_cells(row: &Row<Cell>) -> impl Iterator<Item = &Cell> {
+    row_cells_to(row, 0)
+}
+
+/// [`row_cells`], but at least the first `min` cells. The cursor's row keeps
+/// the blanks before the cursor: a prompt's trailing space is text the
+/// program wrote (`"$ "`), and a viewer that keeps written blanks apart
+/// from empty cells (vt100 does) should see it.
+fn row_cells_to(row: &Row<Cell>, min: usize) -> impl Iterator<Item = &Cell> {
     let len = row.len();
     let keep = if wraps(row) {
         len
     } else {
-        len - (0..len)
-            .rev()
-            .take_while(|&c| is_default_blank(&row[Column(c)]))
-            .count()
+        let trimmed = len
+            - (0..len)
+                .rev()
+                .take_while(|&c| is_default_blank(&row[Column(c)]))
+                .count();
+        trimmed.max(min.min(len))
     };
     (0..keep).map(move |c| &row[Column(c)]).filter(|cell| {
         !cell
@@ -272,8 +293,8 @@ fn push_char(out: &mut String, cell: &Cell) {
     }
 }
 
-fn write_row(out: &mut String, pen: &mut Pen, row: &Row<Cell>) {
-    for cell in row_cells(row) {
+fn write_row(out: &mut String, pen: &mut Pen, row: &Row<Cell>, min: usize) {
+    for cell in row_cells_to(row, min) {
         pen.switch(out, Pen::of(cell));
         push_char(out, cell);
     }
@@ -531,6 +552,15 @@ mod tests {
         assert!(other.screen().alternate_screen());
         assert!(other.screen().bracketed_paste());
         assert_eq!(other.screen().contents(), t.contents());
+    }
+
+    #[test]
+    fn a_prompts_trailing_space_reaches_the_viewer() {
+        let mut t = TerminalState::new(20, 3, 10);
+        t.process(b"out\r\n$ ");
+        let other = replay_vt100(&t.snapshot(), 20, 3);
+        assert_eq!(other.screen().contents(), "out\n$ ");
+        assert_eq!(other.screen().cursor_position(), (1, 2));
     }
 
     #[test]
