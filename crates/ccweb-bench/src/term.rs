@@ -34,7 +34,8 @@ pub(crate) fn stream_bytes(raw: u64) -> u64 {
     b64 + 2 * lines + END.len() as u64 + 2
 }
 
-/// Longest silence on a socket before the bench gives up on it.
+/// Longest a socket may go without what the bench waits for (program
+/// output, a chat event) before the bench gives up on it.
 pub(crate) const SILENCE: Duration = Duration::from_secs(60);
 
 /// Which protocol a socket speaks.
@@ -142,9 +143,13 @@ impl Term {
 
     /// The next piece of program output; `None` when the session ended.
     pub(crate) async fn recv(&mut self) -> Result<Option<Bytes>> {
+        // One deadline for the whole call: the server's pings and other
+        // messages must not keep a socket without program output alive
+        // (they did, and a bench waiting for a marker that never came hung).
+        let deadline = tokio::time::Instant::now() + SILENCE;
         loop {
-            let msg = match tokio::time::timeout(SILENCE, self.next()).await {
-                Err(_) => bail!("socket silent for {SILENCE:?}"),
+            let msg = match tokio::time::timeout_at(deadline, self.next()).await {
+                Err(_) => bail!("no program output for {SILENCE:?}"),
                 Ok(r) => match r? {
                     None => return Ok(None),
                     Some(m) => m,

@@ -806,8 +806,10 @@ pub(crate) async fn idle(cfg: &Config, bins: &Binaries) -> Result<Table> {
 
 /// The next chat event (`{"type":"event", …}`'s `event`), skipping other messages.
 async fn chat_event(ws: &mut crate::servers::Ws) -> Result<Value> {
+    // One deadline for the call, so pings cannot keep it waiting.
+    let deadline = tokio::time::Instant::now() + crate::term::SILENCE;
     loop {
-        let msg = tokio::time::timeout(crate::term::SILENCE, ws.next())
+        let msg = tokio::time::timeout_at(deadline, ws.next())
             .await
             .context("chat socket silent")?
             .context("chat socket closed")??;
