@@ -5,7 +5,8 @@
 //! program that writes fast produces tens of thousands of reads per second.
 //! Sending each as its own message cost a task wake-up, a pass through the
 //! terminal parser and a socket frame per read. Here the reader appends to
-//! a shared buffer and wakes the actor only when the buffer was empty; the
+//! a shared buffer and wakes the actor only when the buffer reaches what the
+//! actor waits for (anything at all, unless it gathers a batch, below); the
 //! actor takes everything waiting at once. An idle session's single
 //! keystroke echo still goes through at once (the buffer was empty), while a
 //! busy session's output arrives in chunks as large as the actor was slow.
@@ -29,7 +30,7 @@ use tokio::sync::Notify;
 /// Output the reader thread may get ahead of the actor before it waits.
 pub(crate) const PIPE_BYTES: usize = 256 * 1024;
 /// Output the receiving task handles between two yields to the scheduler
-/// (about a millisecond of terminal parsing).
+/// (about half a millisecond of terminal parsing).
 const YIELD_BYTES: usize = 64 * 1024;
 /// A chunk at least this large means the program writes faster than one
 /// read of the kernel's (at most 4 KiB) takes: output is streaming.
