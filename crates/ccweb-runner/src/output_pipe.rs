@@ -153,14 +153,20 @@ impl PipeReceiver {
             tokio::task::consume_budget().await;
         }
         let max = max.max(1);
-        if self.streaming {
-            self.gather(BATCH_BYTES.min(max)).await;
-        }
+        // While output streams, wait for a batch, but never past the
+        // deadline; otherwise for anything at all.
+        let mut need = if self.streaming {
+            BATCH_BYTES.min(max)
+        } else {
+            1
+        };
+        let deadline = (need > 1).then(|| tokio::time::Instant::now() + BATCH_WAIT);
         loop {
             let notified = self.shared.ready.notified();
             {
                 let mut s = self.shared.lock();
-                if !s.buf.is_empty() {
+                if !s.buf.is_empty() && (s.buf.len() >= need || s.eof) {
+                    s.want = 1;
                     let n = s.buf.len().min(max);
                     let chunk = s.buf.split_to(n).freeze();
                     drop(s);
@@ -172,29 +178,15 @@ impl PipeReceiver {
                 if s.eof {
                     return None;
                 }
+                s.want = need;
             }
-            notified.await;
-        }
-    }
-
-    /// Waits until `bytes` are buffered, the reader reached EOF or
-    /// [`BATCH_WAIT`] has passed.
-    async fn gather(&mut self, bytes: usize) {
-        let deadline = tokio::time::Instant::now() + BATCH_WAIT;
-        loop {
-            let notified = self.shared.ready.notified();
-            {
-                let mut s = self.shared.lock();
-                if s.buf.len() >= bytes || s.eof {
-                    s.want = 1;
-                    return;
+            match deadline {
+                Some(deadline) if need > 1 => {
+                    if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                        need = 1;
+                    }
                 }
-                s.want = bytes;
-            }
-            let woken = tokio::time::timeout_at(deadline, notified).await;
-            if woken.is_err() {
-                self.shared.lock().want = 1;
-                return;
+                _ => notified.await,
             }
         }
     }
