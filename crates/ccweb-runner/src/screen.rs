@@ -78,11 +78,11 @@ struct Size {
 }
 
 impl Size {
+    /// Sizes are clamped before they get here; 0 still must not panic.
     fn new(cols: u16, rows: u16) -> Self {
-        let (cols, rows) = TerminalState::clamped_size(cols, rows);
         Self {
-            cols: usize::from(cols),
-            rows: usize::from(rows),
+            cols: usize::from(cols.max(2)),
+            rows: usize::from(rows.max(1)),
         }
     }
 }
@@ -119,12 +119,6 @@ impl TerminalState {
             parser: Processor::new(),
             tracker,
         }
-    }
-
-    /// The size a terminal asked to be `cols`×`rows` gets. Sizes are
-    /// clamped before they get here; 0 still must not panic.
-    pub fn clamped_size(cols: u16, rows: u16) -> (u16, u16) {
-        (cols.max(2), rows.max(1))
     }
 
     /// Feeds program output.
@@ -177,6 +171,14 @@ impl TerminalState {
         let grid = term.grid();
         let mode = *term.mode();
         let cursor = grid.cursor.point;
+        // Cells to keep on a row however blank: up to the cursor on its row.
+        let keep_to = |line: i32| {
+            if line == cursor.line.0 {
+                cursor.column.0
+            } else {
+                0
+            }
+        };
         let mut out = String::with_capacity(16 * 1024);
         // Reset attributes, clear screen and the viewer's own scrollback.
         out.push_str("\x1b[0m\x1b[H\x1b[2J\x1b[3J");
@@ -187,12 +189,8 @@ impl TerminalState {
             out.push_str("\x1b[?1049h");
             for line in 0..grid.screen_lines() {
                 let _ = write!(out, "\x1b[{};1H", line + 1);
-                let min = if line as i32 == cursor.line.0 {
-                    cursor.column.0
-                } else {
-                    0
-                };
-                write_row(&mut out, &mut pen, &grid[Line(line as i32)], min);
+                let line = line as i32;
+                write_row(&mut out, &mut pen, &grid[Line(line)], keep_to(line));
                 pen.reset(&mut out);
             }
         } else {
@@ -207,12 +205,7 @@ impl TerminalState {
             for line in top..=bottom {
                 let row = &grid[Line(line)];
                 let soft = line < bottom && wraps(row) && !is_blank(&grid[Line(line + 1)]);
-                let min = if line == cursor.line.0 {
-                    cursor.column.0
-                } else {
-                    0
-                };
-                write_row(&mut out, &mut pen, row, min);
+                write_row(&mut out, &mut pen, row, keep_to(line));
                 if !soft {
                     // Reset first: a coloured pen would paint the new line
                     // (background colour erase).
