@@ -140,6 +140,7 @@ pub(crate) enum Command {
     Resize {
         cols: u16,
         rows: u16,
+        done: oneshot::Sender<()>,
     },
     Stop {
         reason: EndReason,
@@ -201,11 +202,18 @@ impl TerminalHandle {
     }
 
     /// Resizes the PTY (already clamped by the caller, see [`crate::clamp_size`]).
+    ///
+    /// Returns once the PTY has the new size. Input takes its own path to the
+    /// PTY, not through the actor, so without this wait a keystroke sent
+    /// right after a resize could reach the program first (`stty size` would
+    /// print the old size).
     pub async fn resize(&self, cols: u16, rows: u16) -> Result<(), RunnerError> {
+        let (done, applied) = oneshot::channel();
         self.commands
-            .send(Command::Resize { cols, rows })
+            .send(Command::Resize { cols, rows, done })
             .await
-            .map_err(|_| RunnerError::Gone)
+            .map_err(|_| RunnerError::Gone)?;
+        applied.await.map_err(|_| RunnerError::Gone)
     }
 
     /// Asks the process to stop (SIGTERM to its group, SIGKILL after the grace period).
@@ -495,33 +503,40 @@ impl Actor {
                     }
                 }
             }
-            Command::Resize { cols, rows } => {
-                if self.term.size() == (cols, rows) {
-                    return;
-                }
-                let size = portable_pty::PtySize {
-                    rows,
-                    cols,
-                    pixel_width: 0,
-                    pixel_height: 0,
-                };
-                if let Err(e) = self.child.master.resize(size) {
-                    tracing::warn!(error = %e, "PTY resize failed");
-                    return;
-                }
-                self.term.resize(cols, rows);
-                if let Some(recorder) = &mut self.recorder {
-                    recorder.resize(cols, rows);
-                }
-                *self.shared.size.lock().unwrap_or_else(|e| e.into_inner()) = (cols, rows);
-                for (_, queue) in &self.viewers {
-                    queue.push_control(ViewerEvent::Resize { cols, rows });
-                }
+            Command::Resize { cols, rows, done } => {
+                self.resize(cols, rows);
+                // After the PTY has the size, on every path: the caller only
+                // waits for order; a failure is logged in `resize`.
+                let _ = done.send(());
             }
             Command::Stop { reason } => self.begin_stop(reason, kill_at),
             Command::Contents { reply } => {
                 let _ = reply.send(self.term.contents());
             }
+        }
+    }
+
+    fn resize(&mut self, cols: u16, rows: u16) {
+        if self.term.size() == (cols, rows) {
+            return;
+        }
+        let size = portable_pty::PtySize {
+            rows,
+            cols,
+            pixel_width: 0,
+            pixel_height: 0,
+        };
+        if let Err(e) = self.child.master.resize(size) {
+            tracing::warn!(error = %e, "PTY resize failed");
+            return;
+        }
+        self.term.resize(cols, rows);
+        if let Some(recorder) = &mut self.recorder {
+            recorder.resize(cols, rows);
+        }
+        *self.shared.size.lock().unwrap_or_else(|e| e.into_inner()) = (cols, rows);
+        for (_, queue) in &self.viewers {
+            queue.push_control(ViewerEvent::Resize { cols, rows });
         }
     }
 

@@ -198,6 +198,48 @@ async fn resize_reaches_the_program_and_every_viewer() {
     h.wait().await;
 }
 
+/// Input takes its own path to the PTY; a resize that has returned must
+/// still come before the next keystroke, or `stty size` prints a stale size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn input_sent_after_a_resize_sees_the_new_size() {
+    let (h, _t, _c) = start(
+        "while read x; do stty size; done",
+        TerminalConfig::default(),
+    );
+    let (mut v, _, _) = h.attach().await.unwrap();
+    let mut text = Vec::new();
+    for i in 0..20u16 {
+        let (cols, rows) = (60 + i, 20 + i);
+        h.resize(cols, rows).await.unwrap();
+        h.input(Bytes::from_static(b"\r")).await.unwrap();
+        let want = format!("{rows} {cols}");
+        while !String::from_utf8_lossy(&text).contains(&want) {
+            match tokio::time::timeout(Duration::from_secs(5), v.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no {want:?}; saw {:?}", String::from_utf8_lossy(&text)))
+            {
+                Some(ViewerEvent::Output(b)) | Some(ViewerEvent::Snapshot(b)) => {
+                    text.extend_from_slice(&b)
+                }
+                Some(ViewerEvent::Resize { .. }) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        // Every line printed so far names a size already asked for: none is
+        // from before the latest resize.
+        let printed = String::from_utf8_lossy(&text).into_owned();
+        let last = printed
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap();
+        assert_eq!(last.trim(), want, "all output: {printed:?}");
+        text.clear();
+    }
+    h.stop(EndReason::Stop).await;
+    h.wait().await;
+}
+
 #[tokio::test]
 async fn a_viewer_that_stops_reading_is_resynced_and_slows_nobody() {
     let config = small_queue();
