@@ -577,7 +577,7 @@ impl Actor {
         self.shared.touch();
     }
 
-    fn finish(self, code: i32, exit_tx: &watch::Sender<Option<ExitInfo>>) {
+    fn finish(mut self, code: i32, exit_tx: &watch::Sender<Option<ExitInfo>>) {
         let final_screen = Bytes::from(self.term.snapshot());
         for (_, queue) in &self.viewers {
             // A viewer that fell behind still gets the last screen, then

@@ -11,6 +11,7 @@ mod actor;
 pub mod chat;
 pub mod contain;
 mod output_pipe;
+mod plain_run;
 mod process;
 pub mod recording;
 pub mod sandbox;

@@ -7,20 +7,32 @@
 //! (its grid recycles rows as they scroll instead of allocating one per
 //! line). It has no "redraw yourself" output, so [`TerminalState::snapshot`]
 //! writes that frame here.
+//!
+//! Plain lines that later output scrolls out of the scrollback anyway are
+//! not parsed at all (see `plain_run`): a program streaming text costs the
+//! emulator the last few thousand lines, not every byte.
 
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use alacritty_terminal::event::{Event, EventListener};
+use bytes::{Buf, BytesMut};
+
+use crate::plain_run::{EscTracker, PlainRun};
 use alacritty_terminal::grid::{Dimensions, Row};
 use alacritty_terminal::index::{Column, Line};
 use alacritty_terminal::term::cell::{Cell, Flags};
-use alacritty_terminal::term::{Config, Term, TermMode};
+use alacritty_terminal::term::{Config, Term, TermDamage, TermMode};
 use alacritty_terminal::vte::ansi::{Color, NamedColor, Processor, Timeout};
 
 /// Titles longer than this are cut: memory stays bounded whatever is printed.
 const TITLE_MAX_BYTES: usize = 1024;
+/// Output arriving in chunks smaller than this is parsed at once: the
+/// program is not streaming, and holding lines back would only delay them.
+const HOLD_MIN_BYTES: usize = 4096;
+/// The most output held back unparsed; past it, all of it is parsed.
+const HOLD_MAX_BYTES: usize = 1024 * 1024;
 
 /// Records what the emulator reports and does not keep readable itself:
 /// the window title. Replies to queries (`PtyWrite`) are ignored, as
@@ -104,6 +116,18 @@ pub struct TerminalState {
     term: Term<Tracker>,
     parser: Processor<NeverSync>,
     tracker: Tracker,
+    scrollback_lines: usize,
+    /// Where the program's output is a run of plain lines (`run.start()`
+    /// onwards); what of it is not parsed yet is `held`, which starts at
+    /// offset `held_from` of the output.
+    run: PlainRun,
+    held: BytesMut,
+    held_from: u64,
+    /// The parser's state after everything it was given.
+    esc: EscTracker,
+    /// Bytes dropped unparsed (tests show that dropping happens).
+    #[cfg(test)]
+    dropped: u64,
 }
 
 impl TerminalState {
@@ -118,16 +142,114 @@ impl TerminalState {
             term: Term::new(config, &Size::new(cols, rows), tracker.clone()),
             parser: Processor::new(),
             tracker,
+            scrollback_lines,
+            run: PlainRun::new(),
+            held: BytesMut::new(),
+            held_from: 0,
+            esc: EscTracker::Ground,
+            #[cfg(test)]
+            dropped: 0,
         }
     }
 
-    /// Feeds program output.
+    /// Feeds program output. A trailing run of plain lines may be held
+    /// back (see `plain_run`); every method that shows the state parses it
+    /// first.
     pub fn process(&mut self, bytes: &[u8]) {
+        self.run.scan(bytes);
+        match self.run.start() {
+            Some(start) if bytes.len() >= HOLD_MIN_BYTES => {
+                self.held.extend_from_slice(bytes);
+                let before = offset(start - self.held_from);
+                self.parse_held(before);
+                self.settle_run();
+            }
+            _ => {
+                self.flush();
+                self.parse(bytes);
+                self.run.parsed_all();
+                self.held_from = self.run.pos();
+            }
+        }
+    }
+
+    /// Parses everything held back.
+    fn flush(&mut self) {
+        self.parse_held(self.held.len());
+        self.run.parsed_all();
+    }
+
+    fn parse(&mut self, bytes: &[u8]) {
         self.parser.advance(&mut self.term, bytes);
+        self.esc.feed(bytes);
+    }
+
+    /// Parses the first `len` held bytes.
+    fn parse_held(&mut self, len: usize) {
+        self.parser.advance(&mut self.term, &self.held[..len]);
+        self.esc.feed(&self.held[..len]);
+        self.forget_held(len);
+    }
+
+    fn forget_held(&mut self, len: usize) {
+        self.held.advance(len);
+        self.held_from += len as u64;
+    }
+
+    /// Deals with the run's lines beyond what the scrollback and the screen
+    /// can show: drops them when that changes nothing, else parses them.
+    fn settle_run(&mut self) {
+        let need = self.scrollback_lines + self.term.screen_lines() + 1;
+        let lines = self.run.lines();
+        if lines < 2 * need {
+            if self.held.len() > HOLD_MAX_BYTES {
+                self.flush();
+            }
+            return;
+        }
+        let excess = lines - need;
+        let end = self.run.line_end(excess - 1);
+        if self.may_drop_lines() {
+            // Does a line feed on the last row scroll, or does a scroll
+            // region end above it? Parsing the first line tells: a scroll
+            // damages the whole screen, and nothing else plain text does.
+            self.term.reset_damage();
+            self.parse_held(offset(self.run.line_end(0) - self.held_from));
+            let scrolls = matches!(self.term.damage(), TermDamage::Full);
+            let len = offset(end - self.held_from);
+            if scrolls || self.run.longest(1..excess) <= self.run.longest(excess..lines) {
+                self.forget_held(len);
+                #[cfg(test)]
+                {
+                    self.dropped += len as u64;
+                }
+            } else {
+                self.parse_held(len);
+            }
+        } else {
+            self.parse_held(offset(end - self.held_from));
+        }
+        self.run.forget(excess);
+        if self.held.len() > HOLD_MAX_BYTES {
+            self.flush();
+        }
+    }
+
+    /// Whether plain lines printed now are invisible once enough further
+    /// plain lines follow (the conditions in `plain_run`).
+    fn may_drop_lines(&self) -> bool {
+        let cursor = &self.term.grid().cursor;
+        self.esc == EscTracker::Ground
+            && cursor.point.line.0 + 1 == self.term.screen_lines() as i32
+            && cursor.point.column.0 == 0
+            && !cursor.input_needs_wrap
+            && !self.term.mode().contains(TermMode::INSERT)
     }
 
     /// Changes the size; the program is told separately (TIOCSWINSZ).
     pub fn resize(&mut self, cols: u16, rows: u16) {
+        // Held lines were printed for the old size.
+        self.flush();
         self.term.resize(Size::new(cols, rows));
     }
 
@@ -143,7 +265,8 @@ impl TerminalState {
     /// The visible screen as plain text (for tests and exports): one line
     /// per row, a row the program wrapped joined to the next, trailing
     /// blanks and blank lines left out.
-    pub fn contents(&self) -> String {
+    pub fn contents(&mut self) -> String {
+        self.flush();
         let grid = self.term.grid();
         let mut out = String::new();
         for line in 0..grid.screen_lines() {
@@ -166,7 +289,8 @@ impl TerminalState {
     /// One frame that turns a fresh terminal of the same size into this one:
     /// the scrollback (so the viewer can scroll up), then exactly the
     /// visible screen, cursor, pen, input modes and title.
-    pub fn snapshot(&self) -> Vec<u8> {
+    pub fn snapshot(&mut self) -> Vec<u8> {
+        self.flush();
         let term = &self.term;
         let grid = term.grid();
         let mode = *term.mode();
@@ -230,6 +354,11 @@ impl TerminalState {
 /// The cells of a row that a viewer's terminal must be sent: wide
 /// characters' spacers are implied by the character, and trailing default
 /// blanks are left out (unless the row wraps: then they are content).
+/// A length within what is held (never more than `HOLD_MAX_BYTES` plus a chunk).
+fn offset(len: u64) -> usize {
+    usize::try_from(len).unwrap_or(usize::MAX)
+}
+
 fn row_cells(row: &Row<Cell>) -> impl Iterator<Item = &Cell> {
     row_cells_to(row, 0)
 }
@@ -467,7 +596,9 @@ mod tests {
     }
 
     /// Every cell of history and screen, the cursor, the pen and the modes.
-    fn assert_same_state(copy: &TerminalState, original: &TerminalState) {
+    fn assert_same_state(copy: &mut TerminalState, original: &mut TerminalState) {
+        copy.flush();
+        original.flush();
         let (a, b) = (copy.term.grid(), original.term.grid());
         assert_eq!(a.history_size(), b.history_size(), "history length");
         for line in b.topmost_line().0..=b.bottommost_line().0 {
@@ -497,7 +628,8 @@ mod tests {
         t.process(b"hello \x1b[1;31mred\x1b[0m world\r\nline two\r\n");
         t.process(b"\x1b[38;5;200;48;2;1;2;3mcolours\x1b[0m \x1b[4;7mmarks\x1b[0m\r\n");
         t.process(b"\x1b[3;5Hx\x1b[1;32m");
-        assert_same_state(&replay(&t.snapshot(), 40, 6), &t);
+        let frame = t.snapshot();
+        assert_same_state(&mut replay(&frame, 40, 6), &mut t);
         let other = replay_vt100(&t.snapshot(), 40, 6);
         assert_eq!(other.screen().contents(), t.contents());
         assert_eq!(other.screen().cursor_position(), (2, 5));
@@ -509,8 +641,8 @@ mod tests {
         for i in 0..30 {
             t.process(format!("line {i}\r\n").as_bytes());
         }
-        let copy = replay(&t.snapshot(), 20, 4);
-        assert_same_state(&copy, &t);
+        let mut copy = replay(&t.snapshot(), 20, 4);
+        assert_same_state(&mut copy, &mut t);
         assert_eq!(copy.term.grid().history_size(), 27);
         let other = replay_vt100(&t.snapshot(), 20, 4);
         assert_eq!(other.screen().contents(), t.contents());
@@ -524,12 +656,13 @@ mod tests {
         t.process("abcdefghijklmnopqrstuvw\r\n123456789日本\r\n".as_bytes());
         t.process(b"0123456789\r\nxx\x1b[2K\r\n0123456789");
         assert!(t.term.grid().cursor.input_needs_wrap);
-        assert_same_state(&replay(&t.snapshot(), 10, 5), &t);
+        let frame = t.snapshot();
+        assert_same_state(&mut replay(&frame, 10, 5), &mut t);
         // Printing after the snapshot goes where it went in the original.
         let mut copy = replay(&t.snapshot(), 10, 5);
         copy.process(b"Z");
         t.process(b"Z");
-        assert_same_state(&copy, &t);
+        assert_same_state(&mut copy, &mut t);
     }
 
     #[test]
@@ -537,8 +670,8 @@ mod tests {
         let mut t = TerminalState::new(30, 5, 100);
         t.process(b"main\x1b[?1049h\x1b[?2004h\x1b[?1h\x1b=\x1b[?1000h\x1b[?1006h\x1b[?25l");
         t.process(b"\x1b]0;my title\x07\x1b[2;2Hfull screen app");
-        let copy = replay(&t.snapshot(), 30, 5);
-        assert_same_state(&copy, &t);
+        let mut copy = replay(&t.snapshot(), 30, 5);
+        assert_same_state(&mut copy, &mut t);
         assert!(copy.term.mode().contains(TermMode::ALT_SCREEN));
         assert_eq!(*copy.tracker.title(), "my title");
         let other = replay_vt100(&t.snapshot(), 30, 5);
@@ -593,5 +726,218 @@ mod tests {
         assert!(t.contents().contains("three"));
         t.resize(0, 0);
         assert_eq!(t.size(), (2, 1));
+    }
+
+    /// A small deterministic generator: the streams below are the same on
+    /// every run, and a failure names its seed.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            // xorshift64*
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n
+        }
+    }
+
+    /// Program output that is mostly plain lines, with what can make
+    /// dropping them wrong mixed in: cursor moves, scroll regions (the
+    /// cursor below one too), the alternate screen, insert mode, no
+    /// auto-wrap, strings and sequences left open across lines, wide and
+    /// broken characters, lone CR and LF, tabs.
+    fn random_output(rng: &mut Rng, cols: usize, len: usize) -> Vec<u8> {
+        const OTHER: &[&[u8]] = &[
+            b"\x1b[H",
+            b"\x1b[2J",
+            b"\x1b[2;3r",
+            b"\x1b[1;2r",
+            b"\x1b[r",
+            b"\x1b[99;1H",
+            b"\x1b[99;5H",
+            b"\x1b[3A",
+            b"\x1b[?1049h",
+            b"\x1b[?1049l",
+            b"\x1b[4h",
+            b"\x1b[4l",
+            b"\x1b[?7l",
+            b"\x1b[?7h",
+            b"\x1b[1;31m",
+            b"\x1b[0m",
+            b"\x1b]0;title\x07",
+            b"\x1b]0;open title ",
+            b"\x1b[12",
+            b"\x1bPq#0;2",
+            b"\x1b\\",
+            b"\x18",
+            b"\x1b(0",
+            b"\x1b(B",
+            b"\x1b7",
+            b"\x1b8",
+            b"\x1bM",
+            b"\x1b[2K",
+            b"\t",
+            b"\r",
+            b"\n",
+            b"\x07",
+            "\u{6f22}\u{5b57}".as_bytes(),
+            b"\xe6",
+        ];
+        let mut out = Vec::with_capacity(len + 4 * cols);
+        // Stretches of plain lines long enough to drop some, between noisy
+        // stretches.
+        let mut noise = 1000;
+        while out.len() < len {
+            if rng.below(200) == 0 {
+                noise = [8, 40, 1000, 5000][rng.below(4)];
+            }
+            if rng.below(noise) == 0 {
+                out.extend_from_slice(OTHER[rng.below(OTHER.len())]);
+            } else {
+                // Mostly short lines, some longer than the screen is wide.
+                let max = if rng.below(10) == 0 { 3 * cols } else { cols };
+                for _ in 0..rng.below(max + 1) {
+                    out.push(b' ' + rng.below(95) as u8);
+                }
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn dropping_plain_lines_changes_nothing_a_viewer_can_see() {
+        let mut dropped = 0;
+        for seed in 1..=120u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let cols = 8 + rng.below(30) as u16;
+            let rows = 2 + rng.below(8) as u16;
+            let scrollback = rng.below(40);
+            let out = random_output(&mut rng, usize::from(cols), 50_000);
+            let mut t = TerminalState::new(cols, rows, scrollback);
+            let mut all = TerminalState::new(cols, rows, scrollback);
+            let mut at = 0;
+            while at < out.len() {
+                // Streaming chunks, and now and then a small one (which
+                // parses what is held).
+                let size = if rng.below(6) == 0 {
+                    1 + rng.below(64)
+                } else {
+                    4096 + rng.below(12_000)
+                };
+                let chunk = &out[at..(at + size).min(out.len())];
+                at += chunk.len();
+                t.process(chunk);
+                all.parse(chunk);
+                if rng.below(12) == 0 {
+                    // Viewers attach mid-stream; sizes change.
+                    assert_eq!(t.snapshot(), all.snapshot(), "seed {seed} at {at}");
+                    if rng.below(2) == 0 {
+                        let (c, r) = (8 + rng.below(30) as u16, 2 + rng.below(8) as u16);
+                        t.resize(c, r);
+                        all.resize(c, r);
+                    }
+                }
+            }
+            dropped += t.dropped;
+            assert_same_state(&mut t, &mut all);
+            assert_eq!(t.snapshot(), all.snapshot(), "seed {seed}");
+        }
+        assert!(dropped > 300_000, "lines were dropped: {dropped} bytes");
+    }
+
+    #[test]
+    fn a_stream_of_plain_lines_is_mostly_not_parsed() {
+        let mut t = TerminalState::new(120, 40, 2000);
+        let line = format!("{}\r\n", "A".repeat(100));
+        let chunk = line.repeat(640);
+        for _ in 0..100 {
+            t.process(chunk.as_bytes());
+        }
+        let total = (chunk.len() * 100) as u64;
+        assert!(t.dropped > total * 9 / 10, "{} of {total}", t.dropped);
+        assert!(t.held.len() <= HOLD_MAX_BYTES);
+        assert_eq!(t.contents().lines().count(), 39);
+        assert_eq!(t.term.grid().history_size(), 2000);
+    }
+
+    /// Feeds `chunks` to a state that may drop lines and to one that parses
+    /// everything; both must end the same, and lines must have been
+    /// dropped (`expect_drops`) or not.
+    fn same_as_parsing_everything(
+        (cols, rows, scrollback): (u16, u16, usize),
+        chunks: &[Vec<u8>],
+        expect_drops: bool,
+    ) {
+        let mut t = TerminalState::new(cols, rows, scrollback);
+        let mut all = TerminalState::new(cols, rows, scrollback);
+        for chunk in chunks {
+            t.process(chunk);
+            all.parse(chunk);
+        }
+        assert_same_state(&mut t, &mut all);
+        assert_eq!(t.snapshot(), all.snapshot());
+        assert_eq!(t.dropped > 0, expect_drops, "dropped {} bytes", t.dropped);
+    }
+
+    fn lines(text: &str, n: usize) -> Vec<u8> {
+        (0..n)
+            .flat_map(|i| format!("{text}{i}\r\n").into_bytes())
+            .collect()
+    }
+
+    #[test]
+    fn lines_are_only_dropped_where_nothing_of_them_could_remain() {
+        let long = |n| lines("a long line of text ", n);
+        // Streaming from the last row: dropped.
+        same_as_parsing_everything((20, 5, 10), &[long(30), long(300)], true);
+        // The cursor moved up: the lines land on rows that keep whatever
+        // they held beyond the new text, and some of those rows stay in
+        // the scrollback.
+        same_as_parsing_everything(
+            (20, 8, 10),
+            &[
+                long(30),
+                [b"\x1b[H\r\n".to_vec(), lines("x", 1500)].concat(),
+            ],
+            false,
+        );
+        // Inside a string: the lines are the window title's text.
+        same_as_parsing_everything(
+            (20, 5, 10),
+            &[
+                long(30),
+                [b"\x1b]0;".to_vec(), lines("title", 1000)].concat(),
+                b"\x07".to_vec(),
+            ],
+            false,
+        );
+        // A scroll region above the cursor: the last row is overwritten,
+        // not scrolled. Longer lines cannot be dropped before shorter ones...
+        let below = b"\x1b[1;2r\x1b[99;1Hs\r\ns\r\n".to_vec();
+        same_as_parsing_everything(
+            (20, 5, 10),
+            &[
+                long(30),
+                [below.clone(), long(150), lines("x", 150)].concat(),
+            ],
+            false,
+        );
+        same_as_parsing_everything(
+            (20, 5, 10),
+            &[
+                long(30),
+                [below.clone(), lines("x", 150), long(150)].concat(),
+            ],
+            true,
+        );
+        // ...nor any in insert mode, where each line pushes the last ones
+        // to the right.
+        same_as_parsing_everything(
+            (30, 3, 0),
+            &[[b"\x1b[4h".to_vec(), below, lines("y", 2000)].concat()],
+            false,
+        );
     }
 }
