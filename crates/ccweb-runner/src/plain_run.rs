@@ -59,7 +59,19 @@ impl PlainRun {
 
     /// Scans the stream's next bytes.
     pub(crate) fn scan(&mut self, bytes: &[u8]) {
-        for (i, &b) in bytes.iter().enumerate() {
+        // Only what follows the last byte that can never be part of a run
+        // matters; searching for it from the end keeps colourful output,
+        // where it is near the end, from costing a pass over every byte.
+        let from = match bytes.iter().rposition(|&b| !is_run_byte(b)) {
+            Some(i) => {
+                self.end_run();
+                self.after_cr = false;
+                self.at_line_start = false;
+                i + 1
+            }
+            None => 0,
+        };
+        for (i, &b) in bytes.iter().enumerate().skip(from) {
             let at = self.pos + i as u64;
             match b {
                 b'\n' if self.after_cr => {
@@ -140,6 +152,11 @@ impl PlainRun {
         self.line_ends.clear();
         self.start = self.at_line_start.then_some(self.pos);
     }
+}
+
+/// Printable ASCII, CR and LF: the bytes a run of plain lines is made of.
+fn is_run_byte(b: u8) -> bool {
+    matches!(b, 0x20..=0x7E | b'\r' | b'\n')
 }
 
 /// Whether the escape-sequence parser (vte) is certainly in its ground
