@@ -474,6 +474,45 @@ async fn the_document_is_served_to_authenticated_callers_only() {
 }
 
 #[tokio::test]
+async fn under_a_base_path_the_served_document_names_it_as_its_server() {
+    let server =
+        TestServer::start(Options::shell("exec sleep 1000").toml("base_path = \"/ccweb\"")).await;
+    let (status, body) = answer(
+        server
+            .req(Method::GET, "/ccweb/api/openapi.json")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["servers"],
+        json!([{
+            "url": "/ccweb",
+            "description": "This server: every path is under its base_path.",
+        }])
+    );
+    assert_eq!(
+        body["paths"],
+        document()["paths"],
+        "the routes are the same"
+    );
+    // A tool joining the server's URL and a documented path reaches it.
+    let url = format!(
+        "{}{}",
+        body["servers"][0]["url"].as_str().unwrap(),
+        "/api/me"
+    );
+    let (status, me) = answer(server.req(Method::GET, &url).send().await.unwrap()).await;
+    assert_eq!(
+        (status, me["user"]["name"].as_str()),
+        (200, Some("admin")),
+        "{me}"
+    );
+}
+
+#[tokio::test]
 async fn real_answers_match_the_documented_schemas() {
     let server = TestServer::start(Options::shell("exec sleep 1000")).await;
     let doc = document();
