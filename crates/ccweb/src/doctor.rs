@@ -204,7 +204,7 @@ async fn check_cli(report: &mut Report, config: &Config) {
             ),
         ),
     }
-    check_auth(report, &env);
+    check_auth(report, &path, &env).await;
 }
 
 /// `x.y.z` from the start of `claude --version`'s output ("2.1.197 (Claude Code)").
@@ -219,9 +219,52 @@ fn parse_version(output: &str) -> Option<(u64, u64, u64)> {
     Some((num()?, num()?, num()?))
 }
 
-/// Credentials the CLI will find, judged offline from the environment it
-/// gets and its Claude home.
-fn check_auth(report: &mut Report, env: &[(OsString, OsString)]) {
+/// Whether the CLI will authenticate: its own answer (`claude auth status`,
+/// which knows every source — keys, logins, helpers, cloud providers —
+/// and works offline), else a judgment from the environment.
+async fn check_auth(report: &mut Report, cli: &Path, env: &[(OsString, OsString)]) {
+    let mut cmd = tokio::process::Command::new(cli);
+    cmd.args(["auth", "status"])
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let ran = tokio::time::timeout(Duration::from_secs(VERSION_TIMEOUT_SECS), cmd.output()).await;
+    // It exits 1 when not logged in: the JSON on stdout is the answer.
+    let status = ran
+        .ok()
+        .and_then(Result::ok)
+        .and_then(|out| serde_json::from_slice::<serde_json::Value>(&out.stdout).ok())
+        .filter(|v| v["loggedIn"].is_boolean());
+    let Some(status) = status else {
+        // An older CLI without the command: judge from what it will see.
+        return check_auth_offline(report, env);
+    };
+    let field = |k: &str| status[k].as_str().unwrap_or("unknown").to_owned();
+    if status["loggedIn"] == true {
+        let source = status["apiKeySource"]
+            .as_str()
+            .map_or_else(|| field("apiProvider"), str::to_owned);
+        report.ok(
+            "auth",
+            format!(
+                "`claude auth status`: logged in ({}, {source})",
+                field("authMethod")
+            ),
+        );
+    } else {
+        report.fail(
+            "auth",
+            format!("`claude auth status`: not logged in: {NO_CREDENTIALS_HINT}"),
+        );
+    }
+}
+
+/// What to do when the CLI has no credentials.
+const NO_CREDENTIALS_HINT: &str = "export ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN where ccweb \
+     runs (child_env passes ANTHROPIC_*), or run `claude` as this user and log in with /login";
+
+fn check_auth_offline(report: &mut Report, env: &[(OsString, OsString)]) {
     let set = |key: &str| env.iter().any(|(k, v)| k == key && !v.is_empty());
     for key in ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"] {
         if set(key) {
@@ -251,8 +294,7 @@ fn check_auth(report: &mut Report, env: &[(OsString, OsString)]) {
         "auth",
         format!(
             "no ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN reaches the CLI and no login in {}: \
-             export the key where ccweb runs (child_env passes ANTHROPIC_*), or run `claude` \
-             as this user and log in with /login",
+             {NO_CREDENTIALS_HINT}",
             home.map_or_else(|| "$HOME/.claude".to_owned(), |h| h.display().to_string())
         ),
     );

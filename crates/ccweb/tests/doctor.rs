@@ -168,6 +168,64 @@ fn a_missing_failing_or_foreign_cli_fails() {
     assert_fails(&out, 1, "claude", "not a version");
 }
 
+/// A CLI that answers `auth status` as Claude Code does (JSON, exit 1
+/// when not logged in) is believed over the files doctor could look at.
+#[test]
+fn the_clis_own_auth_status_decides() {
+    let s = setup();
+    script(
+        &s.claude,
+        r#"if [ "$1" = auth ]; then
+  echo '{"loggedIn": false, "authMethod": "none", "apiProvider": "firstParty"}'; exit 1
+fi
+echo '2.1.197 (Claude Code)'"#,
+    );
+    // A credentials file the CLI does not accept (expired, another
+    // account's): the CLI's answer wins.
+    std::fs::create_dir_all(s.home.join(".claude")).unwrap();
+    std::fs::write(s.home.join(".claude/.credentials.json"), "{}").unwrap();
+    let out = s.doctor("", &[], &[]);
+    assert_fails(&out, 1, "auth", "`claude auth status`: not logged in");
+    script(
+        &s.claude,
+        r#"if [ "$1" = auth ]; then
+  echo '{"loggedIn": true, "authMethod": "claude.ai", "apiProvider": "firstParty"}'; exit 0
+fi
+echo '2.1.197 (Claude Code)'"#,
+    );
+    let out = s.doctor("", &[], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(line(&out, "auth").contains("logged in (claude.ai, firstParty)"));
+}
+
+/// The pinned CLI itself: no key is a failure, a key in the environment
+/// sessions get is found by the CLI.
+#[test]
+fn the_real_cli_reports_its_credentials() {
+    let Some(cli) = fake_anthropic::require_claude_bin() else {
+        return;
+    };
+    let s = setup();
+    let bin = format!("claude_bin = {:?}\n", cli.to_str().unwrap());
+    let out = s.doctor(
+        &bin,
+        &[],
+        &[("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")],
+    );
+    assert_fails(&out, 1, "auth", "`claude auth status`: not logged in");
+    let out = s.doctor(
+        &bin,
+        &[],
+        &[
+            ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
+            ("ANTHROPIC_API_KEY", "sk-ant-test"),
+        ],
+    );
+    let auth = line(&out, "auth");
+    assert!(auth.starts_with("ok"), "{auth}");
+    assert!(auth.contains("ANTHROPIC_API_KEY"), "{auth}");
+}
+
 #[test]
 fn no_credentials_fail() {
     let s = setup();
