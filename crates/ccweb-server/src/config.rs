@@ -77,6 +77,9 @@ pub struct Config {
     /// Size cap of a terminal session's asciicast recording
     /// (`DATA_DIR/recordings/<id>.cast`); past it recording stops; 0 = no recordings.
     pub recording_max_bytes: u64,
+    /// Delete the recordings of sessions that have not run for this many
+    /// days (by the file's last write); 0 = keep them as long as their session.
+    pub recording_retention_days: u64,
     /// Server WebSocket ping interval; a peer silent for two intervals is dropped.
     pub ws_ping_interval_secs: u64,
     /// Largest WebSocket message accepted from a client.
@@ -221,6 +224,7 @@ impl Default for Config {
             scrollback_lines: 2000,
             viewer_queue_bytes: 2 * 1024 * 1024,
             recording_max_bytes: 64 * 1024 * 1024,
+            recording_retention_days: 0,
             ws_ping_interval_secs: 30,
             ws_max_message_bytes: 1024 * 1024,
             max_body_bytes: 1024 * 1024,

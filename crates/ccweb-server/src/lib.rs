@@ -25,6 +25,7 @@ pub mod oidc;
 pub mod origin;
 pub mod paths;
 pub mod proxy_auth;
+pub mod recording_retention;
 pub mod serve;
 pub mod sessions;
 pub mod state;
@@ -146,6 +147,13 @@ impl Server {
             metrics.clone(),
             cancel.clone(),
             tracker.clone(),
+        );
+        recording_retention::start(
+            export::recordings_dir(&config),
+            config.recording_retention_days,
+            sessions.clone(),
+            cancel.clone(),
+            &tracker,
         );
         let config_limits = (
             config.login_failures_per_ip_per_minute,

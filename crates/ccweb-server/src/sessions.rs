@@ -299,6 +299,27 @@ impl SessionManager {
         live.values().cloned().collect()
     }
 
+    /// The ids of every live session and of those starting now.
+    pub(crate) fn live_ids(&self) -> Vec<Uuid> {
+        let mut ids: Vec<Uuid> = self
+            .inner
+            .live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .copied()
+            .collect();
+        ids.extend(
+            self.inner
+                .starting
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .copied(),
+        );
+        ids
+    }
+
     /// A live session.
     pub fn live(&self, id: Uuid) -> Option<Live> {
         self.inner

@@ -201,6 +201,47 @@ async fn the_recording_cap_stops_recording_with_a_marker_and_zero_turns_it_off()
     assert!(String::from_utf8_lossy(&out.stderr).contains("no terminal recording"));
 }
 
+#[tokio::test]
+async fn recordings_of_sessions_not_run_within_the_retention_are_deleted() {
+    let server =
+        TestServer::start(Options::shell(SCREEN_SCRIPT).toml("recording_retention_days = 2")).await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let id = server.create_session_id().await;
+        let mut term = server.terminal(&id, "").await;
+        term.wait_for(T, |s| s.contains("done")).await;
+        server.stop_session(&id).await;
+        ids.push(id);
+    }
+    let cast = |id: &str| server.data_dir.join(format!("recordings/{id}.cast"));
+    let (old, recent) = (cast(&ids[0]), cast(&ids[1]));
+    // The first session last ran three days ago.
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(3 * 86_400))
+        .unwrap();
+    // Pruning runs at start (then hourly).
+    let server = server.restart().await;
+    let deadline = std::time::Instant::now() + T;
+    while old.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} is still there",
+            old.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(recent.exists(), "a recording within the retention stays");
+    let (status, _, body) = export(&server, &ids[0], "asciicast").await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("no terminal recording"), "{body}");
+    assert_eq!(export(&server, &ids[1], "asciicast").await.0, 200);
+    // The session itself and its other exports are kept.
+    assert_eq!(export(&server, &ids[0], "json").await.0, 200);
+}
+
 #[test]
 fn export_without_a_database_says_there_is_no_such_session() {
     let tmp = tempfile::tempdir().unwrap();

@@ -66,7 +66,7 @@ impl Format {
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     /// Nothing was recorded for this session.
-    #[error("this session has no terminal recording (chat sessions have none, and recording_max_bytes = 0 turns recording off); export it as markdown or json")]
+    #[error("this session has no terminal recording (chat sessions have none, recording_max_bytes = 0 turns recording off, and recording_retention_days deletes old ones); export it as markdown or json")]
     NoRecording,
     /// The store failed.
     #[error(transparent)]
