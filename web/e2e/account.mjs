@@ -68,6 +68,25 @@ await run('account', async (page) => {
   await page.getByTestId('audit-empty').waitFor();
   await page.getByTestId('audit-clear').click();
   await until('the unfiltered log again', async () => (await actions()).includes('login'));
+  // A range of days, in the browser's time zone: today has everything,
+  // from tomorrow on nothing, and a backwards range cannot be applied.
+  const day = (offset) =>
+    page.evaluate((n) => {
+      const d = new Date();
+      d.setDate(d.getDate() + n);
+      return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+    }, offset);
+  await page.getByTestId('audit-from').fill(await day(0));
+  await page.getByTestId('audit-to').fill(await day(0));
+  await page.getByTestId('audit-apply').click();
+  await until("today's entries", async () => (await actions()).includes('login'));
+  await page.getByTestId('audit-from').fill(await day(1));
+  if (!(await page.getByTestId('audit-apply').isDisabled())) throw new Error('a backwards range of days can be applied');
+  await page.getByTestId('audit-to').fill('');
+  await page.getByTestId('audit-apply').click();
+  await page.getByTestId('audit-empty').waitFor();
+  await page.getByTestId('audit-clear').click();
+  await until('the unfiltered log once more', async () => (await actions()).includes('login'));
   if (env.viewport === 'mobile') {
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     if (width > 390) throw new Error(`the audit page is wider than the phone: ${width}`);

@@ -1,5 +1,5 @@
 //! Admin: the audit log, newest first, with filters (user, action or
-//! `prefix.*`, outcome) and "Load older". One table; on phones CSS turns
+//! `prefix.*`, outcome, a range of days) and "Load older". One table; on phones CSS turns
 //! its rows into stacked cards (each cell labelled by `data-label`).
 
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
@@ -7,7 +7,7 @@ import { api, errorMessage } from '../api/client';
 import { AUDIT_OUTCOMES, type AuditEntry } from '../api/types';
 import { formatDateTime } from '../account/tokens';
 import { AdminNav } from './AdminNav';
-import { actionFilterProblem, type AuditFilters, auditQuery, detailText, NO_FILTERS, summarizeDetail } from './audit';
+import { actionFilterProblem, type AuditFilters, auditQuery, dateRangeProblem, detailText, NO_FILTERS, summarizeDetail } from './audit';
 
 /** Actions offered as suggestions in the action filter. */
 const ACTION_SUGGESTIONS = [
@@ -35,6 +35,7 @@ export function AuditPage() {
   const [loading, setLoading] = useState(false);
   const ctlRef = useRef<AbortController | null>(null);
   const actionProblem = actionFilterProblem(draft.action);
+  const rangeProblem = dateRangeProblem(draft);
 
   const load = useCallback(async (f: AuditFilters, before: number | null) => {
     ctlRef.current?.abort();
@@ -60,12 +61,12 @@ export function AuditPage() {
 
   function apply(e: FormEvent) {
     e.preventDefault();
-    if (actionProblem) return;
+    if (actionProblem || rangeProblem) return;
     // A new object even when equal: "Apply" also refreshes.
     setFilters({ ...draft });
   }
 
-  const filtered = filters.user || filters.action || filters.outcome;
+  const filtered = filters.user || filters.action || filters.outcome || filters.from || filters.to;
 
   return (
     <main className="page admin-page" data-testid="audit-page">
@@ -111,8 +112,24 @@ export function AuditPage() {
             ))}
           </select>
         </label>
+        <label className="field">
+          <span>From</span>
+          <input type="date" value={draft.from} max={draft.to || undefined} onChange={(e) => setDraft({ ...draft, from: e.target.value })} aria-invalid={!!rangeProblem} data-testid="audit-from" />
+        </label>
+        <label className="field">
+          <span>To</span>
+          <input
+            type="date"
+            value={draft.to}
+            min={draft.from || undefined}
+            onChange={(e) => setDraft({ ...draft, to: e.target.value })}
+            aria-invalid={!!rangeProblem}
+            aria-describedby={rangeProblem ? 'audit-range-problem' : undefined}
+            data-testid="audit-to"
+          />
+        </label>
         <div className="audit-filter-buttons">
-          <button type="submit" className="button button-primary" disabled={!!actionProblem} data-testid="audit-apply">
+          <button type="submit" className="button button-primary" disabled={!!actionProblem || !!rangeProblem} data-testid="audit-apply">
             Apply
           </button>
           {filtered && (
@@ -132,6 +149,11 @@ export function AuditPage() {
         {actionProblem && (
           <p className="form-error audit-filter-problem" id="audit-action-problem">
             {actionProblem}
+          </p>
+        )}
+        {rangeProblem && (
+          <p className="form-error audit-filter-problem" id="audit-range-problem">
+            {rangeProblem}
           </p>
         )}
       </form>

@@ -11,10 +11,28 @@ export interface AuditFilters {
   action: string;
   /** An outcome, or '' for any. */
   outcome: string;
+  /** First day shown (`YYYY-MM-DD`, the browser's time zone), or ''. */
+  from: string;
+  /** Last day shown, inclusive, or ''. */
+  to: string;
 }
 
 /** No filter. */
-export const NO_FILTERS: AuditFilters = { user: '', action: '', outcome: '' };
+export const NO_FILTERS: AuditFilters = { user: '', action: '', outcome: '', from: '', to: '' };
+
+/** The start of a local calendar day (`YYYY-MM-DD`) plus `days`, as RFC 3339 UTC; null if not a date. */
+export function localDayStart(day: string, days = 0): string | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!m) return null;
+  const d = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + days);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}
+
+/** Why a date range would show nothing, or null. */
+export function dateRangeProblem(filters: Pick<AuditFilters, 'from' | 'to'>): string | null {
+  if (filters.from && filters.to && filters.from > filters.to) return 'The first day is after the last one';
+  return null;
+}
 
 /** Entries per page. */
 export const AUDIT_PAGE_SIZE = 50;
@@ -27,6 +45,11 @@ export function auditQuery(filters: AuditFilters, before: number | null = null, 
   if (user) q.user = user;
   if (action) q.action = action;
   if (filters.outcome) q.outcome = filters.outcome;
+  // Whole local days: from the first day's midnight to the midnight after the last.
+  const since = localDayStart(filters.from);
+  const until = localDayStart(filters.to, 1);
+  if (since) q.since = since;
+  if (until) q.until = until;
   if (before !== null) q.before = before;
   return q;
 }
