@@ -87,6 +87,7 @@ pub(crate) fn pipe() -> (PipeWriter, PipeReceiver) {
             shared,
             since_yield: 0,
             streaming: false,
+            batch_deadline: None,
         },
     )
 }
@@ -132,6 +133,10 @@ pub(crate) struct PipeReceiver {
     since_yield: usize,
     /// The last chunk was at least [`STREAMING_BYTES`].
     streaming: bool,
+    /// When the batch being gathered is due. Kept here, not in `recv`'s
+    /// future, so a `recv` dropped for another branch of the actor's
+    /// `select!` (a command) does not restart the wait.
+    batch_deadline: Option<tokio::time::Instant>,
 }
 
 impl PipeReceiver {
@@ -160,7 +165,11 @@ impl PipeReceiver {
         } else {
             1
         };
-        let deadline = (need > 1).then(|| tokio::time::Instant::now() + BATCH_WAIT);
+        let deadline = (need > 1).then(|| {
+            *self
+                .batch_deadline
+                .get_or_insert_with(|| tokio::time::Instant::now() + BATCH_WAIT)
+        });
         loop {
             let notified = self.shared.ready.notified();
             {
@@ -172,6 +181,7 @@ impl PipeReceiver {
                     drop(s);
                     self.since_yield += n;
                     self.streaming = n >= STREAMING_BYTES;
+                    self.batch_deadline = None;
                     self.shared.room.notify_one();
                     return Some(chunk);
                 }
@@ -255,6 +265,27 @@ mod tests {
         let start = tokio::time::Instant::now();
         assert!(w.write(&[b'a'; 1000]));
         assert_eq!(r.recv(usize::MAX).await.unwrap().len(), 1000);
+        assert_eq!(start.elapsed(), BATCH_WAIT);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_wait_cut_short_by_a_command_is_not_restarted() {
+        let (w, mut r) = streaming().await;
+        let start = tokio::time::Instant::now();
+        assert!(w.write(&[b'a'; 1000]));
+        {
+            // The actor's select! handles commands for the whole wait and
+            // drops this recv each time.
+            let mut next = std::pin::pin!(r.recv(usize::MAX));
+            assert!(poll_once(&mut next).await.is_pending());
+            tokio::time::advance(BATCH_WAIT).await;
+        }
+        // The batch is due: the next recv takes it at once.
+        let mut next = std::pin::pin!(r.recv(usize::MAX));
+        match poll_once(&mut next).await {
+            std::task::Poll::Ready(chunk) => assert_eq!(chunk.unwrap().len(), 1000),
+            std::task::Poll::Pending => panic!("the batch wait started again"),
+        }
         assert_eq!(start.elapsed(), BATCH_WAIT);
     }
 
