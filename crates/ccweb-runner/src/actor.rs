@@ -173,7 +173,7 @@ impl Shared {
 #[derive(Clone, Debug)]
 pub struct TerminalHandle {
     commands: mpsc::Sender<Command>,
-    input: mpsc::Sender<Bytes>,
+    input: Arc<crate::pty_input::PtyInput>,
     shared: Arc<Shared>,
     exit: watch::Receiver<Option<ExitInfo>>,
 }
@@ -198,7 +198,7 @@ impl TerminalHandle {
             return Err(RunnerError::Gone);
         }
         self.shared.touch();
-        self.input.send(data).await.map_err(|_| RunnerError::Gone)
+        self.input.write(data).await.map_err(|()| RunnerError::Gone)
     }
 
     /// Resizes the PTY (already clamped by the caller, see [`crate::clamp_size`]).

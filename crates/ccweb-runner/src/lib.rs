@@ -13,6 +13,7 @@ pub mod contain;
 mod output_pipe;
 mod plain_run;
 mod process;
+mod pty_input;
 pub mod recording;
 pub mod sandbox;
 pub mod screen;

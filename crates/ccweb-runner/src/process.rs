@@ -1,26 +1,30 @@
 //! The child process in its PTY: spawning (inside its containment scope,
 //! optionally sandboxed), the reader, writer and waiter threads.
+//!
+//! The master is in non-blocking mode (for input written straight from a
+//! socket's task, see `pty_input`); the reader thread waits with `poll`
+//! when there is nothing to read.
 
-use bytes::Bytes;
 use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use portable_pty::{native_pty_system, CommandBuilder, MasterPty, PtySize};
 use std::ffi::OsString;
-use std::io::{Read, Write};
+use std::io::Read;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+use tokio::sync::oneshot;
 
 use crate::actor::SpawnSpec;
 use crate::contain::{self, Scope};
 use crate::output_pipe::{self, PipeReceiver, PipeWriter};
+use crate::pty_input::{pty_input, PtyInput};
 use crate::sandbox::resolve_program;
 use crate::RunnerError;
 
 /// Size of one PTY read (the kernel hands out at most 4 KiB at a time).
 const READ_CHUNK_BYTES: usize = 64 * 1024;
-/// Input writes in flight to the writer thread.
-const WRITER_QUEUE_WRITES: usize = 64;
 
 /// A running child and the channels to its threads.
 pub(crate) struct Child {
@@ -33,8 +37,8 @@ pub(crate) struct Child {
     /// the program blocks on write: back-pressure from the actor only, never
     /// from a socket.
     pub(crate) output: PipeReceiver,
-    /// Input to the writer thread.
-    pub(crate) input: mpsc::Sender<Bytes>,
+    /// Keyboard input (directly, or through the writer thread).
+    pub(crate) input: Arc<PtyInput>,
     /// Exit code from the waiter thread (128 + signal when signalled).
     pub(crate) exited: oneshot::Receiver<i32>,
     /// Every process of the session (the child and what it starts).
@@ -139,18 +143,26 @@ pub(crate) fn spawn(spec: &SpawnSpec) -> Result<Child, RunnerError> {
         .master
         .take_writer()
         .map_err(|e| spawn_error(spec, e))?;
+    let master =
+        Arc::new(nonblocking_master(pair.master.as_ref()).map_err(|e| spawn_error(spec, e))?);
+    let (input, pty_writer) = pty_input(master.try_clone().map_err(|e| spawn_error(spec, e))?);
     let (out_tx, out_rx) = output_pipe::pipe();
-    let (in_tx, in_rx) = mpsc::channel(WRITER_QUEUE_WRITES);
     let (exit_tx, exit_rx) = oneshot::channel();
 
     let name = format!("pty-{raw_pid}");
     let threads = std::thread::Builder::new()
         .name(format!("{name}-read"))
-        .spawn(move || read_loop(reader, out_tx))
+        .spawn(move || read_loop(reader, &master, out_tx))
         .and_then(|_| {
             std::thread::Builder::new()
                 .name(format!("{name}-write"))
-                .spawn(move || write_loop(writer, in_rx))
+                .spawn(move || {
+                    pty_writer.run();
+                    // portable-pty's writer sends EOF (a newline and VEOF)
+                    // when dropped: the program's input ends with the last
+                    // handle, as before.
+                    drop(writer);
+                })
         })
         .and_then(|_| {
             std::thread::Builder::new()
@@ -170,15 +182,36 @@ pub(crate) fn spawn(spec: &SpawnSpec) -> Result<Child, RunnerError> {
         master: pair.master,
         pid,
         output: out_rx,
-        input: in_tx,
+        input: Arc::new(input),
         exited: exit_rx,
         scope,
     })
 }
 
+/// A close-on-exec, non-blocking descriptor of `master`'s open file (so
+/// the reader's descriptor, another duplicate, is non-blocking too).
+#[allow(unsafe_code)]
+fn nonblocking_master(master: &(dyn MasterPty + Send)) -> std::io::Result<OwnedFd> {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    let raw = master
+        .as_raw_fd()
+        .ok_or_else(|| std::io::Error::other("the PTY master has no descriptor"))?;
+    // Safety: `raw` is the descriptor `master` owns and keeps open for as
+    // long as it lives. `master` is borrowed for this whole call, and the
+    // borrowed descriptor is only used to duplicate it before returning.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(raw) };
+    let fd = borrowed.try_clone_to_owned()?;
+    let flags = OFlag::from_bits_truncate(fcntl(&fd, FcntlArg::F_GETFL)?);
+    fcntl(&fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+    Ok(fd)
+}
+
 /// Reads the PTY until EOF or EIO (the last slave fd closed); the kernel
-/// hands out buffered output before EIO, so nothing written is lost.
-fn read_loop(mut reader: Box<dyn Read + Send>, tx: PipeWriter) {
+/// hands out buffered output before EIO, so nothing written is lost. The
+/// master is non-blocking: with nothing to read, wait in `poll` (which
+/// also returns on hang-up, when the next read reports it).
+fn read_loop(mut reader: Box<dyn Read + Send>, master: &OwnedFd, tx: PipeWriter) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     let mut buf = vec![0u8; READ_CHUNK_BYTES];
     loop {
         match reader.read(&mut buf) {
@@ -189,19 +222,14 @@ fn read_loop(mut reader: Box<dyn Read + Send>, tx: PipeWriter) {
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+                match poll(&mut fds, PollTimeout::NONE) {
+                    Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                    Err(_) => break,
+                }
+            }
             Err(_) => break,
-        }
-    }
-}
-
-fn write_loop(mut writer: Box<dyn Write + Send>, mut rx: mpsc::Receiver<Bytes>) {
-    while let Some(data) = rx.blocking_recv() {
-        if writer
-            .write_all(&data)
-            .and_then(|()| writer.flush())
-            .is_err()
-        {
-            break;
         }
     }
 }
