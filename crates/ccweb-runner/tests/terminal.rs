@@ -198,6 +198,56 @@ async fn resize_reaches_the_program_and_every_viewer() {
     h.wait().await;
 }
 
+/// A paste far larger than the PTY holds, typed while the program is not
+/// reading: part goes straight in, the rest through the writer thread, and
+/// the program gets every byte in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_paste_into_a_busy_program_arrives_whole_and_in_order() {
+    let size = 200_000;
+    let (h, _t, _c) = start(
+        &format!("stty raw -echo; sleep 0.5; head -c {size} | cksum; sleep 5"),
+        TerminalConfig::default(),
+    );
+    let (mut v, _, _) = h.attach().await.unwrap();
+    let data: Vec<u8> = (0..size).map(|i| b'a' + (i % 26) as u8).collect();
+    for piece in data.chunks(1000) {
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            h.input(Bytes::copy_from_slice(piece)),
+        )
+        .await
+        .expect("input stalled")
+        .unwrap();
+    }
+    let mut expected = std::process::Command::new("cksum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut expected.stdin.take().unwrap(), &data).unwrap();
+    let expected = String::from_utf8(expected.wait_with_output().unwrap().stdout).unwrap();
+    let want = expected.split_whitespace().next().unwrap().to_owned();
+    let mut text = Vec::new();
+    while !String::from_utf8_lossy(&text).contains(&format!("{want} {size}")) {
+        match tokio::time::timeout(Duration::from_secs(10), v.recv())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "no checksum {want}; saw {:?}",
+                    String::from_utf8_lossy(&text)
+                )
+            }) {
+            Some(ViewerEvent::Output(b)) | Some(ViewerEvent::Snapshot(b)) => {
+                text.extend_from_slice(&b)
+            }
+            Some(_) => {}
+            None => panic!("ended; saw {:?}", String::from_utf8_lossy(&text)),
+        }
+    }
+    h.stop(EndReason::Stop).await;
+    h.wait().await;
+}
+
 /// Input takes its own path to the PTY; a resize that has returned must
 /// still come before the next keystroke, or `stty size` prints a stale size.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
