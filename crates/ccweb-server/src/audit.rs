@@ -68,20 +68,16 @@ impl Audit {
             let keep = time::Duration::days(
                 i64::try_from(retention_days).unwrap_or(i64::MAX / 86_400 / 2),
             );
-            tracker.spawn(async move {
-                let mut tick = tokio::time::interval(PRUNE_INTERVAL);
-                loop {
-                    tokio::select! {
-                        () = cancel.cancelled() => return,
-                        _ = tick.tick() => {}
-                    }
-                    let cutoff = time::OffsetDateTime::now_utc().checked_sub(keep);
-                    if let Some(cutoff) = cutoff {
-                        match store.prune_audit(cutoff).await {
-                            Ok(0) => {}
-                            Ok(n) => tracing::info!(removed = n, "pruned old audit entries"),
-                            Err(err) => tracing::warn!(%err, "pruning the audit log failed"),
-                        }
+            crate::periodic::spawn_every(PRUNE_INTERVAL, cancel, tracker, move || {
+                let store = store.clone();
+                async move {
+                    let Some(cutoff) = time::OffsetDateTime::now_utc().checked_sub(keep) else {
+                        return;
+                    };
+                    match store.prune_audit(cutoff).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(removed = n, "pruned old audit entries"),
+                        Err(err) => tracing::warn!(%err, "pruning the audit log failed"),
                     }
                 }
             });

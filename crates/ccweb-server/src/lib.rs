@@ -24,6 +24,7 @@ pub mod notify;
 pub mod oidc;
 pub mod origin;
 pub mod paths;
+mod periodic;
 pub mod proxy_auth;
 pub mod recording_retention;
 pub mod serve;

@@ -29,18 +29,13 @@ pub fn start(
         return;
     }
     let keep = Duration::from_secs(retention_days.saturating_mul(86_400));
-    tracker.spawn(async move {
-        let mut tick = tokio::time::interval(PRUNE_INTERVAL);
-        loop {
-            tokio::select! {
-                () = cancel.cancelled() => return,
-                _ = tick.tick() => {}
-            }
+    crate::periodic::spawn_every(PRUNE_INTERVAL, cancel, tracker, move || {
+        let (dir, sessions) = (dir.clone(), sessions.clone());
+        async move {
             let Some(cutoff) = SystemTime::now().checked_sub(keep) else {
-                continue;
+                return;
             };
             let live: HashSet<Uuid> = sessions.live_ids().into_iter().collect();
-            let dir = dir.clone();
             match tokio::task::spawn_blocking(move || prune(&dir, cutoff, &live)).await {
                 Ok(Ok(0)) => {}
                 Ok(Ok(n)) => tracing::info!(removed = n, "deleted old terminal recordings"),
