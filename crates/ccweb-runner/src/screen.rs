@@ -118,11 +118,10 @@ pub struct TerminalState {
     tracker: Tracker,
     scrollback_lines: usize,
     /// Where the program's output is a run of plain lines (`run.start()`
-    /// onwards); what of it is not parsed yet is `held`, which starts at
-    /// offset `held_from` of the output.
+    /// onwards); what of it is not parsed yet is `held`, the output's last
+    /// bytes (see `held_from`).
     run: PlainRun,
     held: BytesMut,
-    held_from: u64,
     /// The parser's state after everything it was given.
     esc: EscTracker,
     /// Bytes dropped unparsed (tests show that dropping happens).
@@ -145,7 +144,6 @@ impl TerminalState {
             scrollback_lines,
             run: PlainRun::new(),
             held: BytesMut::new(),
-            held_from: 0,
             esc: EscTracker::Ground,
             #[cfg(test)]
             dropped: 0,
@@ -160,7 +158,7 @@ impl TerminalState {
         match self.run.start() {
             Some(start) if bytes.len() >= HOLD_MIN_BYTES => {
                 self.held.extend_from_slice(bytes);
-                let before = offset(start - self.held_from);
+                let before = offset(start - self.held_from());
                 self.parse_held(before);
                 self.settle_run();
             }
@@ -168,9 +166,14 @@ impl TerminalState {
                 self.flush();
                 self.parse(bytes);
                 self.run.parsed_all();
-                self.held_from = self.run.pos();
             }
         }
+    }
+
+    /// The output's offset of the first held byte: what is held is always
+    /// the end of what was scanned (once a chunk is held or parsed).
+    fn held_from(&self) -> u64 {
+        self.run.pos() - self.held.len() as u64
     }
 
     /// Parses everything held back.
@@ -188,12 +191,7 @@ impl TerminalState {
     fn parse_held(&mut self, len: usize) {
         self.parser.advance(&mut self.term, &self.held[..len]);
         self.esc.feed(&self.held[..len]);
-        self.forget_held(len);
-    }
-
-    fn forget_held(&mut self, len: usize) {
         self.held.advance(len);
-        self.held_from += len as u64;
     }
 
     /// Deals with the run's lines beyond what the scrollback and the screen
@@ -214,11 +212,11 @@ impl TerminalState {
             // region end above it? Parsing the first line tells: a scroll
             // damages the whole screen, and nothing else plain text does.
             self.term.reset_damage();
-            self.parse_held(offset(self.run.line_end(0) - self.held_from));
+            self.parse_held(offset(self.run.line_end(0) - self.held_from()));
             let scrolls = matches!(self.term.damage(), TermDamage::Full);
-            let len = offset(end - self.held_from);
+            let len = offset(end - self.held_from());
             if scrolls || self.run.longest(1..excess) <= self.run.longest(excess..lines) {
-                self.forget_held(len);
+                self.held.advance(len);
                 #[cfg(test)]
                 {
                     self.dropped += len as u64;
@@ -227,7 +225,7 @@ impl TerminalState {
                 self.parse_held(len);
             }
         } else {
-            self.parse_held(offset(end - self.held_from));
+            self.parse_held(offset(end - self.held_from()));
         }
         self.run.forget(excess);
         if self.held.len() > HOLD_MAX_BYTES {
