@@ -10,7 +10,6 @@ use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use portable_pty::{native_pty_system, CommandBuilder, MasterPty, PtySize};
 use std::ffi::OsString;
-use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -135,16 +134,11 @@ pub(crate) fn spawn(spec: &SpawnSpec) -> Result<Child, RunnerError> {
         ));
     }
 
-    let reader = pair
-        .master
-        .try_clone_reader()
-        .map_err(|e| spawn_error(spec, e))?;
     let writer = pair
         .master
         .take_writer()
         .map_err(|e| spawn_error(spec, e))?;
-    let master =
-        Arc::new(nonblocking_master(pair.master.as_ref()).map_err(|e| spawn_error(spec, e))?);
+    let master = nonblocking_master(pair.master.as_ref()).map_err(|e| spawn_error(spec, e))?;
     let (input, pty_writer) = pty_input(master.try_clone().map_err(|e| spawn_error(spec, e))?);
     let (out_tx, out_rx) = output_pipe::pipe();
     let (exit_tx, exit_rx) = oneshot::channel();
@@ -152,7 +146,7 @@ pub(crate) fn spawn(spec: &SpawnSpec) -> Result<Child, RunnerError> {
     let name = format!("pty-{raw_pid}");
     let threads = std::thread::Builder::new()
         .name(format!("{name}-read"))
-        .spawn(move || read_loop(reader, &master, out_tx))
+        .spawn(move || read_loop(&master, out_tx))
         .and_then(|_| {
             std::thread::Builder::new()
                 .name(format!("{name}-write"))
@@ -188,8 +182,8 @@ pub(crate) fn spawn(spec: &SpawnSpec) -> Result<Child, RunnerError> {
     })
 }
 
-/// A close-on-exec, non-blocking descriptor of `master`'s open file (so
-/// the reader's descriptor, another duplicate, is non-blocking too).
+/// A close-on-exec, non-blocking descriptor of `master`'s open file: the
+/// reader thread reads it, and a duplicate takes keyboard input.
 #[allow(unsafe_code)]
 fn nonblocking_master(master: &(dyn MasterPty + Send)) -> std::io::Result<OwnedFd> {
     use nix::fcntl::{fcntl, FcntlArg, OFlag};
@@ -210,22 +204,23 @@ fn nonblocking_master(master: &(dyn MasterPty + Send)) -> std::io::Result<OwnedF
 /// hands out buffered output before EIO, so nothing written is lost. The
 /// master is non-blocking: with nothing to read, wait in `poll` (which
 /// also returns on hang-up, when the next read reports it).
-fn read_loop(mut reader: Box<dyn Read + Send>, master: &OwnedFd, tx: PipeWriter) {
+fn read_loop(master: &OwnedFd, tx: PipeWriter) {
+    use nix::errno::Errno;
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     let mut buf = vec![0u8; READ_CHUNK_BYTES];
     loop {
-        match reader.read(&mut buf) {
+        match nix::unistd::read(master, &mut buf) {
             Ok(0) => break,
             Ok(n) => {
                 if !tx.write(&buf[..n]) {
                     break;
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => {
                 let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
                 match poll(&mut fds, PollTimeout::NONE) {
-                    Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                    Ok(_) | Err(Errno::EINTR) => {}
                     Err(_) => break,
                 }
             }
