@@ -135,13 +135,7 @@ async fn check_cli(report: &mut Report, config: &Config) {
         return;
     };
     let env = ccweb_server::sessions::child_env(config);
-    let mut cmd = tokio::process::Command::new(&path);
-    cmd.arg("--version")
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    let ran = tokio::time::timeout(Duration::from_secs(VERSION_TIMEOUT_SECS), cmd.output()).await;
+    let ran = run_cli(&path, &["--version"], &env).await;
     let output = match ran {
         Err(_) => {
             report.fail(
@@ -207,6 +201,22 @@ async fn check_cli(report: &mut Report, config: &Config) {
     check_auth(report, &path, &env).await;
 }
 
+/// Runs the CLI with `args` in the environment sessions get, for at most
+/// `VERSION_TIMEOUT_SECS` (`Err` when it did not answer in time).
+async fn run_cli(
+    cli: &Path,
+    args: &[&str],
+    env: &[(OsString, OsString)],
+) -> Result<std::io::Result<std::process::Output>, tokio::time::error::Elapsed> {
+    let mut cmd = tokio::process::Command::new(cli);
+    cmd.args(args)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    tokio::time::timeout(Duration::from_secs(VERSION_TIMEOUT_SECS), cmd.output()).await
+}
+
 /// `x.y.z` from the start of `claude --version`'s output ("2.1.197 (Claude Code)").
 fn parse_version(output: &str) -> Option<(u64, u64, u64)> {
     let word = output.split_whitespace().next()?;
@@ -223,13 +233,7 @@ fn parse_version(output: &str) -> Option<(u64, u64, u64)> {
 /// which knows every source — keys, logins, helpers, cloud providers —
 /// and works offline), else a judgment from the environment.
 async fn check_auth(report: &mut Report, cli: &Path, env: &[(OsString, OsString)]) {
-    let mut cmd = tokio::process::Command::new(cli);
-    cmd.args(["auth", "status"])
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    let ran = tokio::time::timeout(Duration::from_secs(VERSION_TIMEOUT_SECS), cmd.output()).await;
+    let ran = run_cli(cli, &["auth", "status"], env).await;
     // It exits 1 when not logged in: the JSON on stdout is the answer.
     let status = ran
         .ok()
