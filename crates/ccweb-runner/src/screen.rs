@@ -29,8 +29,9 @@ use alacritty_terminal::vte::ansi::{Color, NamedColor, Processor, Timeout};
 /// Titles longer than this are cut: memory stays bounded whatever is printed.
 const TITLE_MAX_BYTES: usize = 1024;
 /// Output arriving in chunks smaller than this is parsed at once: the
-/// program is not streaming, and holding lines back would only delay them.
-const HOLD_MIN_BYTES: usize = 4096;
+/// program is not streaming (the same measure the actor's output pipe
+/// batches by), and holding lines back would only delay them.
+const HOLD_MIN_BYTES: usize = crate::output_pipe::STREAMING_BYTES;
 /// The most output held back unparsed; past it, all of it is parsed.
 const HOLD_MAX_BYTES: usize = 1024 * 1024;
 
