@@ -1,30 +1,45 @@
-//! The PTY reader thread's hand-off to the session actor: one growing
-//! buffer instead of a queue of chunks.
+//! The PTY's output on its way to the session actor: who reads the master,
+//! and the hand-off from the reader thread (one growing buffer instead of
+//! a queue of chunks).
 //!
-//! The kernel hands a PTY's output out in reads of at most 4 KiB, so a
-//! program that writes fast produces tens of thousands of reads per second.
-//! Sending each as its own message cost a task wake-up, a pass through the
-//! terminal parser and a socket frame per read. Here the reader appends to
-//! a shared buffer and wakes the actor only when the buffer reaches what the
-//! actor waits for (anything at all, unless it gathers a batch, below); the
-//! actor takes everything waiting at once. An idle session's single
-//! keystroke echo still goes through at once (the buffer was empty), while a
-//! busy session's output arrives in chunks as large as the actor was slow.
+//! **Who reads.** While the program prints little (a keystroke's echo, a
+//! redraw), the actor reads the non-blocking master itself when the
+//! runtime's reactor says it is readable: the output reaches the viewers'
+//! sockets on the worker that was woken for it. A reader thread in between
+//! cost every echo a thread wake-up and a hand-off between runtime workers
+//! (about a third of the echo's time in ccweb, and the larger part of its
+//! tail). Once a read comes back full ([`STREAMING_BYTES`]: more is
+//! waiting), the reader thread takes over, so that reading (the kernel's
+//! PTY read path is a quarter of the work) overlaps the actor's parsing;
+//! reading on the actor alone cost 40 % of the throughput. When the output
+//! has paused for [`HAND_BACK_AFTER`], the thread hands reading back and
+//! waits for its next turn. Only one side reads at a time, and the actor
+//! takes what the thread left in the buffer before it reads again, so the
+//! bytes stay in order.
 //!
-//! That alone did not coalesce much: the actor is usually quicker than the
-//! kernel, so it took each read on its own (about 5 KiB), and every 5 KiB
-//! cost a wake-up of the actor, of the viewer's socket task and of the
-//! viewer. So once output streams (a chunk of at least [`STREAMING_BYTES`],
-//! more than one read of the kernel's), the receiver waits for
-//! [`BATCH_BYTES`] to gather or [`BATCH_WAIT`] to pass before it takes
-//! more. Keystrokes and small redraws still go through at once; the tail of
-//! a large burst may wait a millisecond or two.
+//! **The hand-off.** The kernel hands a PTY's output out in reads of at
+//! most 4 KiB, so a program that writes fast produces tens of thousands of
+//! reads per second. Sending each as its own message cost a task wake-up,
+//! a pass through the terminal parser and a socket frame per read. Here the
+//! reader appends to a shared buffer and wakes the actor only when the
+//! buffer reaches what the actor waits for; the actor takes everything
+//! waiting at once. While output streams (a chunk of at least
+//! [`STREAMING_BYTES`]), the receiver waits for [`BATCH_BYTES`] to gather
+//! or [`BATCH_WAIT`] to pass before it takes more, so every 5 KiB does not
+//! cost a wake-up of the actor, the viewer's socket task and the viewer.
+//! The tail of a large burst may wait a millisecond or two.
 //!
 //! Back-pressure: when [`PIPE_BYTES`] are waiting, the reader thread waits
-//! too, the kernel's PTY buffer fills and the program blocks on write.
+//! too, the kernel's PTY buffer fills and the program blocks on write. An
+//! actor that holds its output (flow control) does not read either.
 
 use bytes::{Bytes, BytesMut};
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 use tokio::sync::Notify;
 
 /// Output the reader thread may get ahead of the actor before it waits.
@@ -38,28 +53,78 @@ pub(crate) const STREAMING_BYTES: usize = 4096;
 /// While output streams, the receiver waits for this much...
 pub(crate) const BATCH_BYTES: usize = 64 * 1024;
 /// ...or this long, whichever comes first.
-pub(crate) const BATCH_WAIT: std::time::Duration = std::time::Duration::from_millis(1);
+pub(crate) const BATCH_WAIT: Duration = Duration::from_millis(1);
+/// The reader thread hands reading back to the actor after the output has
+/// paused this long: long enough that a program printing in bursts does
+/// not bounce it back and forth (each hand-over costs a thread wake-up),
+/// short enough that typing after a burst soon takes the short path.
+pub(crate) const HAND_BACK_AFTER: Duration = Duration::from_millis(10);
+/// One read of the reader thread.
+const THREAD_READ_BYTES: usize = 64 * 1024;
+
+/// Who reads the master now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Turn {
+    /// The receiver (the actor), when the reactor says the master is readable.
+    Receiver,
+    /// The reader thread, while output streams.
+    Thread,
+}
 
 struct State {
     buf: BytesMut,
-    /// The reader saw EOF (or gave up): what is buffered is the last.
+    /// No more output: the reader saw EOF (or gave up), or the receiver
+    /// did. What is buffered is the last.
     eof: bool,
     /// The receiver is gone: the reader stops.
     closed: bool,
     /// The reader wakes the receiver when the buffer reaches this many
     /// bytes: 1 (anything at all) unless the receiver is gathering a batch.
     want: usize,
+    turn: Turn,
+    /// The receiver cannot read by itself: the thread keeps its turn.
+    thread_only: bool,
+    /// Times the turn changed hands (tests check both directions happen).
+    #[cfg(test)]
+    handovers: usize,
 }
 
 struct Shared {
     state: Mutex<State>,
-    /// The reader waits here for room.
-    room: Condvar,
-    /// The receiver waits here for output or EOF.
+    /// The reader thread waits here for room, or for its turn.
+    reader: Condvar,
+    /// The receiver waits here for output, EOF or its turn.
     ready: Notify,
 }
 
+impl State {
+    fn pass_turn(&mut self, to: Turn) {
+        self.turn = to;
+        #[cfg(test)]
+        {
+            self.handovers += 1;
+        }
+    }
+}
+
 impl Shared {
+    fn new(turn: Turn) -> Arc<Self> {
+        Arc::new(Shared {
+            state: Mutex::new(State {
+                buf: BytesMut::new(),
+                eof: false,
+                closed: false,
+                want: 1,
+                turn,
+                thread_only: false,
+                #[cfg(test)]
+                handovers: 0,
+            }),
+            reader: Condvar::new(),
+            ready: Notify::new(),
+        })
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // Both sides only append, take or set flags under the lock: a panic
         // elsewhere cannot leave the state half-changed.
@@ -67,29 +132,89 @@ impl Shared {
     }
 }
 
-/// A pipe from a blocking reader thread to an async receiver.
+/// A pipe from the reader thread to the receiver, where the receiver
+/// reads `master` itself until output streams. Must be called inside the
+/// runtime whose reactor will watch `master`.
+pub(crate) fn pty_pipe(master: &OwnedFd) -> io::Result<(PipeWriter, PipeReceiver)> {
+    let master = Master::Unwatched(master.try_clone()?);
+    Ok(pipe_with(Shared::new(Turn::Receiver), master))
+}
+
+/// A pipe that only the reader thread writes (the receiver never reads
+/// anything itself).
+#[cfg(test)]
 pub(crate) fn pipe() -> (PipeWriter, PipeReceiver) {
-    let shared = Arc::new(Shared {
-        state: Mutex::new(State {
-            buf: BytesMut::new(),
-            eof: false,
-            closed: false,
-            want: 1,
-        }),
-        room: Condvar::new(),
-        ready: Notify::new(),
-    });
+    pipe_with(Shared::new(Turn::Thread), Master::None)
+}
+
+fn pipe_with(shared: Arc<Shared>, master: Master) -> (PipeWriter, PipeReceiver) {
     (
         PipeWriter {
             shared: shared.clone(),
         },
         PipeReceiver {
             shared,
+            master,
             since_yield: 0,
             streaming: false,
             batch_deadline: None,
         },
     )
+}
+
+/// The receiver's descriptor of the master. The reactor watches it only in
+/// the receiver's turn: while the thread reads, every arrival of output
+/// would otherwise wake a runtime worker for nothing (that cost 12 % of
+/// the throughput).
+enum Master {
+    /// Only the thread reads (tests of the hand-off alone).
+    None,
+    Unwatched(OwnedFd),
+    Watched(AsyncFd<OwnedFd>),
+}
+
+impl Master {
+    /// The descriptor, watched by the current runtime's reactor. A
+    /// descriptor added to epoll that is readable already is reported at
+    /// once, so output that arrived while it was unwatched is not missed.
+    fn watched(&mut self) -> io::Result<&AsyncFd<OwnedFd>> {
+        if let Master::Unwatched(_) = self {
+            let Master::Unwatched(fd) = std::mem::replace(self, Master::None) else {
+                unreachable!("matched above");
+            };
+            *self = Master::Watched(watch(fd)?);
+        }
+        match self {
+            Master::Watched(fd) => Ok(fd),
+            _ => Err(io::Error::other(
+                "the receiver has no descriptor of its own",
+            )),
+        }
+    }
+
+    /// Stops watching (the thread's turn).
+    fn unwatch(&mut self) {
+        if let Master::Watched(_) = self {
+            let Master::Watched(fd) = std::mem::replace(self, Master::None) else {
+                unreachable!("matched above");
+            };
+            *self = Master::Unwatched(fd.into_inner());
+        }
+    }
+}
+
+/// Registers `fd` with the current runtime's reactor.
+#[allow(unsafe_code)]
+fn watch(fd: OwnedFd) -> io::Result<AsyncFd<OwnedFd>> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(io::Error::other("not inside the runtime"));
+    }
+    // Safety: tokio asks that the descriptor `as_raw_fd` returns stay open,
+    // and stay the same, for as long as the `AsyncFd` lives. The `AsyncFd`
+    // owns `fd`, an `OwnedFd`: its descriptor never changes and is closed
+    // only when the `AsyncFd` drops it, after deregistering it
+    // (`into_inner` deregisters too, and hands the `OwnedFd` back).
+    unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }.map_err(|e| e.into_parts().1)
 }
 
 /// The reader thread's end. Dropping it marks EOF.
@@ -103,7 +228,11 @@ impl PipeWriter {
     pub(crate) fn write(&self, data: &[u8]) -> bool {
         let mut s = self.shared.lock();
         while !s.closed && !s.buf.is_empty() && s.buf.len() + data.len() > PIPE_BYTES {
-            s = self.shared.room.wait(s).unwrap_or_else(|e| e.into_inner());
+            s = self
+                .shared
+                .reader
+                .wait(s)
+                .unwrap_or_else(|e| e.into_inner());
         }
         if s.closed {
             return false;
@@ -117,6 +246,33 @@ impl PipeWriter {
         }
         true
     }
+
+    /// Waits (blocking) until it is the thread's turn to read. False once
+    /// there is nothing more to read for it: the receiver is gone or saw
+    /// the end of the output.
+    fn wait_turn(&self) -> bool {
+        let mut s = self.shared.lock();
+        while s.turn == Turn::Receiver && !s.closed && !s.eof {
+            s = self
+                .shared
+                .reader
+                .wait(s)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        !s.closed && !s.eof
+    }
+
+    /// Gives reading back to the receiver, unless it cannot read itself.
+    fn hand_back(&self) -> bool {
+        let mut s = self.shared.lock();
+        if s.thread_only {
+            return false;
+        }
+        s.pass_turn(Turn::Receiver);
+        drop(s);
+        self.shared.ready.notify_one();
+        true
+    }
 }
 
 impl Drop for PipeWriter {
@@ -126,9 +282,50 @@ impl Drop for PipeWriter {
     }
 }
 
+/// The reader thread: reads `master` (non-blocking) in its turns, until
+/// EOF or EIO (the last slave descriptor closed; the kernel hands out
+/// buffered output before EIO, so nothing written is lost) or until the
+/// receiver is gone. With nothing to read it waits in `poll` (which also
+/// returns on hang-up, when the next read reports it), and hands reading
+/// back once nothing came for [`HAND_BACK_AFTER`].
+pub(crate) fn read_loop(master: &OwnedFd, tx: PipeWriter) {
+    use nix::errno::Errno;
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let pause = PollTimeout::try_from(HAND_BACK_AFTER).unwrap_or(PollTimeout::MAX);
+    let mut buf = vec![0u8; THREAD_READ_BYTES];
+    while tx.wait_turn() {
+        loop {
+            match nix::unistd::read(master, &mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    if !tx.write(&buf[..n]) {
+                        return;
+                    }
+                }
+                Err(Errno::EINTR) => {}
+                Err(Errno::EAGAIN) => {
+                    let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+                    match poll(&mut fds, pause) {
+                        Ok(0) => {
+                            if tx.hand_back() {
+                                break;
+                            }
+                        }
+                        Ok(_) | Err(Errno::EINTR) => {}
+                        Err(_) => return,
+                    }
+                }
+                Err(_) => return,
+            }
+        }
+    }
+}
+
 /// The actor's end. Dropping it stops the reader thread's next write.
 pub(crate) struct PipeReceiver {
     shared: Arc<Shared>,
+    /// The master, for the receiver's own turns.
+    master: Master,
     /// Bytes handed out since the receiving task last yielded.
     since_yield: usize,
     /// The last chunk was at least [`STREAMING_BYTES`].
@@ -140,9 +337,9 @@ pub(crate) struct PipeReceiver {
 }
 
 impl PipeReceiver {
-    /// Everything written since the last call, up to `max` bytes, as one
-    /// chunk; `None` after EOF once everything was taken. Cancel-safe:
-    /// nothing is taken until it is returned.
+    /// The output since the last call, up to `max` bytes, as one chunk;
+    /// `None` after EOF once everything was taken. Cancel-safe: nothing is
+    /// taken until it is returned.
     pub(crate) async fn recv(&mut self, max: usize) -> Option<Bytes> {
         // A program that never stops printing keeps this ready forever, and
         // a plain mutex does not count against the task's budget as tokio's
@@ -172,23 +369,34 @@ impl PipeReceiver {
         });
         loop {
             let notified = self.shared.ready.notified();
-            {
+            let mine = {
                 let mut s = self.shared.lock();
-                if !s.buf.is_empty() && (s.buf.len() >= need || s.eof) {
+                let mine = s.turn == Turn::Receiver;
+                // In its own turn the receiver first takes whatever the
+                // thread left: it was read before anything still unread.
+                if !s.buf.is_empty() && (mine || s.buf.len() >= need || s.eof) {
                     s.want = 1;
                     let n = s.buf.len().min(max);
                     let chunk = s.buf.split_to(n).freeze();
                     drop(s);
-                    self.since_yield += n;
-                    self.streaming = n >= STREAMING_BYTES;
-                    self.batch_deadline = None;
-                    self.shared.room.notify_one();
-                    return Some(chunk);
+                    drop(notified);
+                    self.shared.reader.notify_one();
+                    return Some(self.taken(chunk));
                 }
                 if s.eof {
                     return None;
                 }
-                s.want = need;
+                if !mine {
+                    s.want = need;
+                }
+                mine
+            };
+            if mine {
+                drop(notified);
+                match self.read_direct(max).await {
+                    Some(read) => return read,
+                    None => continue,
+                }
             }
             match deadline {
                 Some(deadline) if need > 1 => {
@@ -200,19 +408,80 @@ impl PipeReceiver {
             }
         }
     }
+
+    /// Counts a chunk about to be handed out.
+    fn taken(&mut self, chunk: Bytes) -> Bytes {
+        self.since_yield += chunk.len();
+        self.streaming = chunk.len() >= STREAMING_BYTES;
+        self.batch_deadline = None;
+        chunk
+    }
+
+    /// The receiver's turn: reads the master once it is readable. A full
+    /// read means output streams: the thread takes over from here.
+    /// `None`: it cannot, and gave the turn to the thread for good.
+    async fn read_direct(&mut self, max: usize) -> Option<Option<Bytes>> {
+        let fd = match self.master.watched() {
+            Ok(fd) => fd,
+            Err(e) => {
+                // The runtime cannot watch it (it is shutting down, or out
+                // of epoll watches): the thread reads from now on.
+                tracing::warn!(error = %e, "cannot watch the PTY; its reader thread reads all output");
+                {
+                    let mut s = self.shared.lock();
+                    s.thread_only = true;
+                    s.pass_turn(Turn::Thread);
+                }
+                self.shared.reader.notify_one();
+                return None;
+            }
+        };
+        let mut buf = [0u8; STREAMING_BYTES];
+        let want = max.min(buf.len());
+        let read = loop {
+            // Only fails once the runtime is shutting down.
+            let Ok(mut ready) = fd.readable().await else {
+                break Ok(0);
+            };
+            match ready.try_io(|fd| {
+                nix::unistd::read(fd.get_ref(), &mut buf[..want]).map_err(io::Error::from)
+            }) {
+                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Ok(read) => break read,
+                // Not readable after all: the reactor is asked again.
+                Err(_would_block) => {}
+            }
+        };
+        match read {
+            Ok(n) if n > 0 => {
+                if n >= STREAMING_BYTES {
+                    self.master.unwatch();
+                    self.shared.lock().pass_turn(Turn::Thread);
+                    self.shared.reader.notify_one();
+                }
+                Some(Some(self.taken(Bytes::copy_from_slice(&buf[..n]))))
+            }
+            // EOF, or EIO: the last slave descriptor closed.
+            _ => {
+                self.shared.lock().eof = true;
+                self.shared.reader.notify_one();
+                Some(None)
+            }
+        }
+    }
 }
 
 impl Drop for PipeReceiver {
     fn drop(&mut self) {
         self.shared.lock().closed = true;
-        self.shared.room.notify_one();
+        self.shared.reader.notify_one();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use std::io::Write;
 
     #[tokio::test]
     async fn writes_waiting_together_arrive_as_one_chunk_in_order() {
@@ -226,6 +495,181 @@ mod tests {
         assert_eq!(r.recv(100).await.unwrap(), &b"456789"[..]);
         drop(w);
         assert_eq!(r.recv(usize::MAX).await, None);
+    }
+
+    /// A non-blocking pipe standing in for the PTY master: (read end, write end).
+    fn master() -> (OwnedFd, std::fs::File) {
+        use nix::fcntl::{fcntl, FcntlArg, OFlag};
+        let (read, write) = nix::unistd::pipe().unwrap();
+        let flags = OFlag::from_bits_truncate(fcntl(&read, FcntlArg::F_GETFL).unwrap());
+        fcntl(&read, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK)).unwrap();
+        (read, std::fs::File::from(write))
+    }
+
+    /// The turn now and how often it changed hands.
+    fn turn(r: &PipeReceiver) -> (Turn, usize) {
+        let s = r.shared.lock();
+        (s.turn, s.handovers)
+    }
+
+    #[tokio::test]
+    async fn a_keystrokes_echo_is_read_by_the_receiver_without_the_thread() {
+        let (read, mut program) = master();
+        // No reader thread runs: the receiver must read by itself.
+        let (_w, mut r) = pty_pipe(&read).unwrap();
+        for echo in [&b"k"[..], b"ey", b"\x1b[2K\rprompt> "] {
+            program.write_all(echo).unwrap();
+            assert_eq!(r.recv(usize::MAX).await.unwrap(), echo);
+        }
+        assert_eq!(turn(&r), (Turn::Receiver, 0));
+        drop(program);
+        assert_eq!(r.recv(usize::MAX).await, None, "EOF in the receiver's turn");
+    }
+
+    #[tokio::test]
+    async fn streaming_output_goes_to_the_thread_and_comes_back_when_it_pauses() {
+        let (read, mut program) = master();
+        let (w, mut r) = pty_pipe(&read).unwrap();
+        let thread = std::thread::spawn(move || read_loop(&read, w));
+        let burst: Vec<u8> = (0..40_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        let writer = {
+            let burst = burst.clone();
+            std::thread::spawn(move || {
+                program.write_all(&burst).unwrap();
+                program
+            })
+        };
+        let mut got = Vec::new();
+        while got.len() < burst.len() {
+            got.extend_from_slice(&r.recv(usize::MAX).await.unwrap());
+        }
+        assert!(got == burst, "every byte, in order");
+        let mut program = writer.join().unwrap();
+        // Once the output pauses, reading comes back to the receiver.
+        tokio::time::sleep(HAND_BACK_AFTER * 5).await;
+        program.write_all(b"k").unwrap();
+        assert_eq!(r.recv(usize::MAX).await.unwrap(), &b"k"[..]);
+        let (now, handovers) = turn(&r);
+        assert_eq!(now, Turn::Receiver);
+        assert!(handovers >= 2, "a full read handed over, the pause back");
+        drop(program);
+        assert_eq!(r.recv(usize::MAX).await, None);
+        thread.join().unwrap();
+    }
+
+    #[tokio::test]
+    async fn bursts_and_pauses_keep_every_byte_in_order_across_turns() {
+        let (read, mut program) = master();
+        let (w, mut r) = pty_pipe(&read).unwrap();
+        let thread = std::thread::spawn(move || read_loop(&read, w));
+        // A fixed pseudo-random schedule: piece sizes from one byte to
+        // several reads, pauses from none to past the hand-back.
+        let writer = std::thread::spawn(move || {
+            let mut seed = 0x2545_f491_4f6c_dd1du64;
+            let mut next = move |n: u64| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed % n
+            };
+            let mut all = Vec::new();
+            let mut counter = 0u32;
+            for _ in 0..300 {
+                let len = [1, 3, 100, 4096, 5000, 70_000][next(6) as usize];
+                let mut piece = Vec::with_capacity(len + 4);
+                while piece.len() < len {
+                    piece.extend_from_slice(&counter.to_le_bytes());
+                    counter += 1;
+                }
+                program.write_all(&piece).unwrap();
+                all.extend_from_slice(&piece);
+                match next(4) {
+                    0 => std::thread::sleep(HAND_BACK_AFTER * 2),
+                    1 => std::thread::sleep(Duration::from_millis(1)),
+                    _ => {}
+                }
+            }
+            all
+        });
+        let mut got = Vec::new();
+        while let Some(chunk) = r.recv(usize::MAX).await {
+            got.extend_from_slice(&chunk);
+        }
+        let all = writer.join().unwrap();
+        assert_eq!(got.len(), all.len());
+        assert!(got == all, "every byte, in order");
+        let (_, handovers) = turn(&r);
+        assert!(handovers >= 4, "the turn changed hands {handovers} times");
+        thread.join().unwrap();
+    }
+
+    #[tokio::test]
+    async fn what_the_thread_left_comes_before_what_the_receiver_reads_next() {
+        let (read, mut program) = master();
+        let (w, mut r) = pty_pipe(&read).unwrap();
+        let thread = std::thread::spawn(move || read_loop(&read, w));
+        program.write_all(&[b'a'; 3 * STREAMING_BYTES]).unwrap();
+        let first = r.recv(usize::MAX).await.unwrap();
+        assert_eq!(first.len(), STREAMING_BYTES, "a full read hands over");
+        // The actor holds its output (a viewer is behind): the thread reads
+        // the rest into the buffer, the output pauses, the turn comes back.
+        while turn(&r).0 == Turn::Thread {
+            std::thread::sleep(HAND_BACK_AFTER);
+        }
+        program.write_all(b"k").unwrap();
+        let mut rest = Vec::new();
+        while !rest.ends_with(b"k") {
+            rest.extend_from_slice(&r.recv(usize::MAX).await.unwrap());
+        }
+        let mut want = vec![b'a'; 2 * STREAMING_BYTES];
+        want.push(b'k');
+        assert!(rest == want, "the buffered output first");
+        drop(program);
+        assert_eq!(r.recv(usize::MAX).await, None);
+        thread.join().unwrap();
+    }
+
+    #[tokio::test]
+    async fn output_before_eof_in_the_threads_turn_is_all_received() {
+        let (read, mut program) = master();
+        let (w, mut r) = pty_pipe(&read).unwrap();
+        let thread = std::thread::spawn(move || read_loop(&read, w));
+        let last = vec![b'z'; 3 * STREAMING_BYTES];
+        program.write_all(&last).unwrap();
+        drop(program);
+        let mut got = Vec::new();
+        while let Some(chunk) = r.recv(usize::MAX).await {
+            got.extend_from_slice(&chunk);
+        }
+        assert_eq!(got, last);
+        assert_eq!(turn(&r).0, Turn::Thread);
+        thread.join().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_descriptor_the_reactor_cannot_watch_is_read_by_the_thread() {
+        // epoll refuses regular files (EPERM), as it would any descriptor
+        // once the machine is out of epoll watches.
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(b"hello").unwrap();
+        std::io::Seek::rewind(&mut file).unwrap();
+        let fd = OwnedFd::from(file);
+        let (w, mut r) = pty_pipe(&fd).unwrap();
+        let thread = std::thread::spawn(move || read_loop(&fd, w));
+        assert_eq!(r.recv(usize::MAX).await.unwrap(), &b"hello"[..]);
+        assert_eq!(r.recv(usize::MAX).await, None);
+        assert_eq!(turn(&r), (Turn::Thread, 1));
+        thread.join().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_dropped_receiver_ends_a_thread_waiting_for_its_turn() {
+        let (read, _program) = master();
+        let (w, r) = pty_pipe(&read).unwrap();
+        let thread = std::thread::spawn(move || read_loop(&read, w));
+        std::thread::sleep(Duration::from_millis(20));
+        drop(r);
+        thread.join().unwrap();
     }
 
     /// Polls `fut` once.

@@ -1,29 +1,26 @@
 //! The child process in its PTY: spawning (inside its containment scope,
 //! optionally sandboxed), the reader, writer and waiter threads.
 //!
-//! The master is in non-blocking mode (for input written straight from a
-//! socket's task, see `pty_input`); the reader thread waits with `poll`
-//! when there is nothing to read.
+//! The master is in non-blocking mode: input is written straight from a
+//! socket's task (see `pty_input`), and output is read by the actor itself
+//! until it streams, then by the reader thread (see `output_pipe`).
 
 use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use portable_pty::{native_pty_system, CommandBuilder, MasterPty, PtySize};
 use std::ffi::OsString;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
 use crate::actor::SpawnSpec;
 use crate::contain::{self, Scope};
-use crate::output_pipe::{self, PipeReceiver, PipeWriter};
+use crate::output_pipe::{self, PipeReceiver};
 use crate::pty_input::{pty_input, PtyInput};
 use crate::sandbox::resolve_program;
 use crate::RunnerError;
-
-/// Size of one PTY read (the kernel hands out at most 4 KiB at a time).
-const READ_CHUNK_BYTES: usize = 64 * 1024;
 
 /// A running child and the channels to its threads.
 pub(crate) struct Child {
@@ -31,8 +28,8 @@ pub(crate) struct Child {
     pub(crate) master: Box<dyn MasterPty + Send>,
     /// Process id, also the process group id (the child is a session leader).
     pub(crate) pid: Pid,
-    /// Output from the reader thread; ends at EOF/EIO. When the actor falls
-    /// behind, the reader thread waits, the kernel's PTY buffer fills, and
+    /// Output, read by the actor or the reader thread; ends at EOF/EIO. When
+    /// the actor falls behind, the reader waits, the kernel's PTY buffer fills, and
     /// the program blocks on write: back-pressure from the actor only, never
     /// from a socket.
     pub(crate) output: PipeReceiver,
@@ -140,13 +137,13 @@ pub(crate) fn spawn(spec: &SpawnSpec) -> Result<Child, RunnerError> {
         .map_err(|e| spawn_error(spec, e))?;
     let master = nonblocking_master(pair.master.as_ref()).map_err(|e| spawn_error(spec, e))?;
     let (input, pty_writer) = pty_input(master.try_clone().map_err(|e| spawn_error(spec, e))?);
-    let (out_tx, out_rx) = output_pipe::pipe();
+    let (out_tx, out_rx) = output_pipe::pty_pipe(&master).map_err(|e| spawn_error(spec, e))?;
     let (exit_tx, exit_rx) = oneshot::channel();
 
     let name = format!("pty-{raw_pid}");
     let threads = std::thread::Builder::new()
         .name(format!("{name}-read"))
-        .spawn(move || read_loop(&master, out_tx))
+        .spawn(move || output_pipe::read_loop(&master, out_tx))
         .and_then(|_| {
             std::thread::Builder::new()
                 .name(format!("{name}-write"))
@@ -198,35 +195,6 @@ fn nonblocking_master(master: &(dyn MasterPty + Send)) -> std::io::Result<OwnedF
     let flags = OFlag::from_bits_truncate(fcntl(&fd, FcntlArg::F_GETFL)?);
     fcntl(&fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
     Ok(fd)
-}
-
-/// Reads the PTY until EOF or EIO (the last slave fd closed); the kernel
-/// hands out buffered output before EIO, so nothing written is lost. The
-/// master is non-blocking: with nothing to read, wait in `poll` (which
-/// also returns on hang-up, when the next read reports it).
-fn read_loop(master: &OwnedFd, tx: PipeWriter) {
-    use nix::errno::Errno;
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    let mut buf = vec![0u8; READ_CHUNK_BYTES];
-    loop {
-        match nix::unistd::read(master, &mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                if !tx.write(&buf[..n]) {
-                    break;
-                }
-            }
-            Err(Errno::EINTR) => continue,
-            Err(Errno::EAGAIN) => {
-                let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
-                match poll(&mut fds, PollTimeout::NONE) {
-                    Ok(_) | Err(Errno::EINTR) => {}
-                    Err(_) => break,
-                }
-            }
-            Err(_) => break,
-        }
-    }
 }
 
 /// Waits for the child and turns its status into one exit code.
