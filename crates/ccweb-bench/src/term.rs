@@ -18,9 +18,13 @@ pub(crate) const READY: &[u8] = b"BENCH-READY";
 /// Printed after the last byte of a stream.
 pub(crate) const END: &[u8] = b"BENCH-END-MARKER";
 
-/// The program of the throughput and fan-out workloads: reads a byte
-/// count, prints that many zero bytes as base64 (100 columns), then [`END`].
-pub(crate) const STREAM_SCRIPT: &str = "stty -echo\nprintf 'BENCH-READY\\n'\nread n\nhead -c \"$n\" /dev/zero | base64 -w 100\necho BENCH-END-MARKER\n";
+/// The program of the throughput, fan-out and exit workloads: reads a byte
+/// count, prints that many random bytes as base64 (100 columns), then
+/// [`END`]. Random, not zeros: base64 of zeros deflates to 2 % almost for
+/// free, which hid what permessage-deflate costs a server; base64 of random
+/// bytes deflates to about three quarters, as the measurements of
+/// ttyd with compression imply (`docs/benchmarks.md`, round 5).
+pub(crate) const STREAM_SCRIPT: &str = "stty -echo\nprintf 'BENCH-READY\\n'\nread n\nhead -c \"$n\" /dev/urandom | base64 -w 100\necho BENCH-END-MARKER\n";
 /// The program of the echo workload: `cat` in raw mode.
 pub(crate) const ECHO_SCRIPT: &str = "stty raw -echo\nprintf 'BENCH-READY\\n'\nexec cat\n";
 /// An idle session.
