@@ -133,8 +133,8 @@ impl Shared {
 }
 
 /// A pipe from the reader thread to the receiver, where the receiver
-/// reads `master` itself until output streams. Must be called inside the
-/// runtime whose reactor will watch `master`.
+/// reads `master` itself until output streams (watched by the reactor of
+/// the runtime it receives on).
 pub(crate) fn pty_pipe(master: &OwnedFd) -> io::Result<(PipeWriter, PipeReceiver)> {
     let master = Master::Unwatched(master.try_clone()?);
     Ok(pipe_with(Shared::new(Turn::Receiver), master))
@@ -178,12 +178,10 @@ impl Master {
     /// descriptor added to epoll that is readable already is reported at
     /// once, so output that arrived while it was unwatched is not missed.
     fn watched(&mut self) -> io::Result<&AsyncFd<OwnedFd>> {
-        if let Master::Unwatched(_) = self {
-            let Master::Unwatched(fd) = std::mem::replace(self, Master::None) else {
-                unreachable!("matched above");
-            };
-            *self = Master::Watched(watch(fd)?);
-        }
+        *self = match std::mem::replace(self, Master::None) {
+            Master::Unwatched(fd) => Master::Watched(watch(fd)?),
+            other => other,
+        };
         match self {
             Master::Watched(fd) => Ok(fd),
             _ => Err(io::Error::other(
@@ -194,12 +192,10 @@ impl Master {
 
     /// Stops watching (the thread's turn).
     fn unwatch(&mut self) {
-        if let Master::Watched(_) = self {
-            let Master::Watched(fd) = std::mem::replace(self, Master::None) else {
-                unreachable!("matched above");
-            };
-            *self = Master::Unwatched(fd.into_inner());
-        }
+        *self = match std::mem::replace(self, Master::None) {
+            Master::Watched(fd) => Master::Unwatched(fd.into_inner()),
+            other => other,
+        };
     }
 }
 
