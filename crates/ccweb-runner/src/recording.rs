@@ -9,6 +9,7 @@
 //! every run of the session.
 
 use bytes::Bytes;
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -171,8 +172,8 @@ fn open(
     if continued.is_none() {
         writer.header(cols, rows, now_unix(), &spec.term)?;
     } else {
-        writer.line(&serde_json::json!([offset, "m", "resumed"]))?;
-        writer.line(&serde_json::json!([offset, "r", format!("{cols}x{rows}")]))?;
+        writer.line(offset, &(offset, "m", "resumed"))?;
+        writer.line(offset, &(offset, "r", format!("{cols}x{rows}")))?;
     }
     if writer.stopped {
         writer.out.flush()?;
@@ -254,6 +255,8 @@ pub(crate) struct CastWriter<W: Write> {
     stopped: bool,
     /// Whether the queue closed normally (else the writer fell behind).
     fell_behind: bool,
+    /// The line being written (kept: one allocation per recording).
+    line: Vec<u8>,
 }
 
 impl<W: Write> CastWriter<W> {
@@ -265,17 +268,21 @@ impl<W: Write> CastWriter<W> {
             carry: Vec::new(),
             stopped: false,
             fell_behind: false,
+            line: Vec::new(),
         }
     }
 
     fn header(&mut self, cols: u16, rows: u16, timestamp: u64, term: &str) -> std::io::Result<()> {
-        self.line(&serde_json::json!({
-            "version": 2,
-            "width": cols,
-            "height": rows,
-            "timestamp": timestamp,
-            "env": {"TERM": term},
-        }))
+        self.line(
+            0.0,
+            &serde_json::json!({
+                "version": 2,
+                "width": cols,
+                "height": rows,
+                "timestamp": timestamp,
+                "env": {"TERM": term},
+            }),
+        )
     }
 
     fn entry(&mut self, entry: Entry) -> std::io::Result<()> {
@@ -285,18 +292,25 @@ impl<W: Write> CastWriter<W> {
                 if text.is_empty() {
                     return Ok(());
                 }
-                self.line(&serde_json::json!([t, "o", text]))
+                self.line(t, &(t, "o", &*text))
             }
-            Entry::Resize(t, cols, rows) => {
-                self.line(&serde_json::json!([t, "r", format!("{cols}x{rows}")]))
-            }
+            Entry::Resize(t, cols, rows) => self.line(t, &(t, "r", format!("{cols}x{rows}"))),
         }
     }
 
     /// The text of `data` after what the last chunk left over; an
     /// incomplete sequence at the end waits for the next chunk, invalid
-    /// bytes become U+FFFD.
-    fn decode(&mut self, data: &[u8]) -> String {
+    /// bytes become U+FFFD. Whole UTF-8 (nearly every chunk) is not copied.
+    fn decode<'a>(&mut self, data: &'a [u8]) -> Cow<'a, str> {
+        if self.carry.is_empty() {
+            if let Ok(text) = std::str::from_utf8(data) {
+                return Cow::Borrowed(text);
+            }
+        }
+        Cow::Owned(self.decode_carried(data))
+    }
+
+    fn decode_carried(&mut self, data: &[u8]) -> String {
         self.carry.extend_from_slice(data);
         let mut text = String::with_capacity(self.carry.len());
         let mut rest: &[u8] = &self.carry;
@@ -327,17 +341,19 @@ impl<W: Write> CastWriter<W> {
         text
     }
 
-    /// Writes one line unless it would pass the cap; then writes the marker
-    /// and stops.
-    fn line(&mut self, value: &serde_json::Value) -> std::io::Result<()> {
+    /// Writes one line (`value` as JSON, stamped `t`) unless it would pass
+    /// the cap; then writes the marker and stops. The JSON is escaped
+    /// straight into a kept buffer, not through a `serde_json::Value` and
+    /// a new string per line.
+    fn line(&mut self, t: f64, value: &impl serde::Serialize) -> std::io::Result<()> {
         if self.stopped {
             return Ok(());
         }
-        let mut line = value.to_string();
-        line.push('\n');
-        let len = line.len() as u64;
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, value)?;
+        self.line.push(b'\n');
+        let len = self.line.len() as u64;
         if self.written + len + MARKER_RESERVE_BYTES > self.max_bytes {
-            let t = value[0].as_f64().unwrap_or(0.0);
             self.stopped = true;
             return self.marker(
                 t,
@@ -347,7 +363,7 @@ impl<W: Write> CastWriter<W> {
                 ),
             );
         }
-        self.out.write_all(line.as_bytes())?;
+        self.out.write_all(&self.line)?;
         self.written += len;
         Ok(())
     }
@@ -365,7 +381,7 @@ impl<W: Write> CastWriter<W> {
     fn end(&mut self, t: f64) -> std::io::Result<()> {
         if !self.carry.is_empty() {
             let text = String::from_utf8_lossy(&std::mem::take(&mut self.carry)).into_owned();
-            self.line(&serde_json::json!([t, "o", text]))?;
+            self.line(t, &(t, "o", text))?;
         }
         if self.fell_behind && !self.stopped {
             self.stopped = true;
@@ -393,6 +409,18 @@ mod tests {
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
+    }
+
+    #[test]
+    fn each_event_is_one_line_of_compact_json() {
+        let mut w = CastWriter::new(Vec::new(), 1 << 20, 0);
+        let output = Bytes::from_static(b"say \"hi\"\x1b[0m\r\n\\");
+        w.entry(Entry::Output(1.25, output)).unwrap();
+        w.entry(Entry::Resize(2.0, 100, 30)).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&w.out).unwrap(),
+            "[1.25,\"o\",\"say \\\"hi\\\"\\u001b[0m\\r\\n\\\\\"]\n[2.0,\"r\",\"100x30\"]\n"
+        );
     }
 
     #[test]
