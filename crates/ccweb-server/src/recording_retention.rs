@@ -4,7 +4,6 @@
 //! so its last write is when the session last ran; the recording of a
 //! session that is running now is never deleted, however old.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -35,8 +34,10 @@ pub fn start(
             let Some(cutoff) = SystemTime::now().checked_sub(keep) else {
                 return;
             };
-            let live: HashSet<Uuid> = sessions.live_ids().into_iter().collect();
-            match tokio::task::spawn_blocking(move || prune(&dir, cutoff, &live)).await {
+            let pruned = tokio::task::spawn_blocking(move || {
+                prune(&dir, cutoff, |id| sessions.hold_starts_unless_running(id))
+            });
+            match pruned.await {
                 Ok(Ok(0)) => {}
                 Ok(Ok(n)) => tracing::info!(removed = n, "deleted old terminal recordings"),
                 Ok(Err(e)) => tracing::warn!(error = %e, "pruning terminal recordings failed"),
@@ -46,10 +47,17 @@ pub fn start(
     });
 }
 
-/// Deletes `<id>.cast` files in `dir` last written before `cutoff`, except
-/// those of `live` sessions; returns how many. A missing directory holds
-/// nothing; other files are left alone.
-fn prune(dir: &Path, cutoff: SystemTime, live: &HashSet<Uuid>) -> std::io::Result<usize> {
+/// Deletes `<id>.cast` files in `dir` last written before `cutoff`;
+/// returns how many. `hold(id)` is `None` for a session that runs or is
+/// starting (its recording stays), else a guard that keeps it from starting
+/// until its file is checked and deleted: a resume cannot open the file
+/// just before it goes. A missing directory holds nothing; other files are
+/// left alone.
+fn prune<G>(
+    dir: &Path,
+    cutoff: SystemTime,
+    hold: impl Fn(Uuid) -> Option<G>,
+) -> std::io::Result<usize> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
@@ -67,13 +75,9 @@ fn prune(dir: &Path, cutoff: SystemTime, live: &HashSet<Uuid>) -> std::io::Resul
         else {
             continue;
         };
-        // A session resumed between the listing of live ones and the
-        // check below wrote its recording just now, so it is too recent
-        // to go; only a resume within the microseconds between that check
-        // and the removal could lose its recording.
-        if live.contains(&id) {
+        let Some(_held) = hold(id) else {
             continue;
-        }
+        };
         // Not through a symlink, and only files: the directory is ccweb's own.
         let meta = std::fs::symlink_metadata(&path)?;
         if meta.is_file() && meta.modified()? < cutoff {
@@ -110,11 +114,33 @@ mod tests {
         std::fs::write(&other, "not a session's").unwrap();
         other_file_is_old(&other, 3 * day);
         let cutoff = SystemTime::now() - 2 * day;
-        let live = HashSet::from([running_id]);
-        assert_eq!(prune(dir.path(), cutoff, &live).unwrap(), 1);
+        let hold = |id| (id != running_id).then_some(());
+        assert_eq!(prune(dir.path(), cutoff, hold).unwrap(), 1);
         assert!(!old.exists());
         assert!(recent.exists() && running.exists() && other.exists());
-        assert_eq!(prune(&dir.path().join("none"), cutoff, &live).unwrap(), 0);
+        assert_eq!(prune(&dir.path().join("none"), cutoff, hold).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_session_is_kept_from_starting_until_its_recording_is_gone() {
+        /// Stands for the lock on session starts; checks on release.
+        struct Held(PathBuf, std::rc::Rc<std::cell::Cell<usize>>);
+        impl Drop for Held {
+            fn drop(&mut self) {
+                assert!(!self.0.exists(), "released before the removal");
+                self.1.set(self.1.get() + 1);
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let id = Uuid::new_v4();
+        let old = cast(dir.path(), id, Duration::from_secs(3 * 86_400));
+        let released = std::rc::Rc::new(std::cell::Cell::new(0));
+        let hold = |held_id: Uuid| {
+            assert_eq!(held_id, id);
+            Some(Held(old.clone(), released.clone()))
+        };
+        assert_eq!(prune(dir.path(), SystemTime::now(), hold).unwrap(), 1);
+        assert_eq!(released.get(), 1);
     }
 
     fn other_file_is_old(path: &Path, age: Duration) {

@@ -299,25 +299,27 @@ impl SessionManager {
         live.values().cloned().collect()
     }
 
-    /// The ids of every live session and of those starting now.
-    pub(crate) fn live_ids(&self) -> Vec<Uuid> {
-        let mut ids: Vec<Uuid> = self
+    /// `None` when session `id` is live or starting; else a guard under
+    /// which no session can begin to start (recording retention deletes
+    /// the session's old recording under it, so a resume cannot open the
+    /// file just before it goes). Hold it briefly: starts wait for it.
+    pub(crate) fn hold_starts_unless_running(
+        &self,
+        id: Uuid,
+    ) -> Option<std::sync::MutexGuard<'_, std::collections::HashSet<Uuid>>> {
+        // Always `starting`, then `live`: nothing takes them the other way.
+        let starting = self
+            .inner
+            .starting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let live = self
             .inner
             .live
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .keys()
-            .copied()
-            .collect();
-        ids.extend(
-            self.inner
-                .starting
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .iter()
-                .copied(),
-        );
-        ids
+            .contains_key(&id);
+        (!starting.contains(&id) && !live).then_some(starting)
     }
 
     /// A live session.
