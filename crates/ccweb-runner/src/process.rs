@@ -10,8 +10,8 @@ use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use portable_pty::{native_pty_system, CommandBuilder, MasterPty, PtySize};
 use std::ffi::OsString;
-use std::os::fd::{BorrowedFd, OwnedFd};
-use std::path::PathBuf;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
@@ -48,13 +48,54 @@ pub(crate) fn spawn_error(spec: &SpawnSpec, e: impl std::fmt::Display) -> Runner
     }
 }
 
-/// A new containment scope and the command line that runs `spec` inside
-/// it (and inside the sandbox, if any). `new_session`: the sandboxed
-/// program gets no controlling terminal (see [`crate::sandbox::Sandbox::command`]).
+/// The session's working directory, opened. The child changes into this
+/// very directory ([`WorkingDir::path`]), whatever its path has become
+/// since the server checked it against the allowed roots: a directory
+/// swapped for a symlink in between cannot send the session (or, under
+/// the sandbox, its read-write bind) somewhere else.
+pub(crate) struct WorkingDir(OwnedFd);
+
+impl WorkingDir {
+    /// Opens `checked` (canonical, checked against the roots) and makes
+    /// sure the directory opened is still the one at that path.
+    fn open(checked: &Path) -> std::io::Result<Self> {
+        use nix::fcntl::{open, OFlag};
+        use nix::sys::stat::Mode;
+        let fd = open(
+            checked,
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        let dir = Self(fd);
+        // What was opened, named by the kernel: a symlink followed on the
+        // way, or a rename since the check, shows as another path.
+        if std::fs::read_link(dir.path())? != checked {
+            return Err(std::io::Error::other(
+                "the working directory was moved or replaced while the session was starting",
+            ));
+        }
+        Ok(dir)
+    }
+
+    /// The directory, for `chdir` in the child. The descriptor is
+    /// close-on-exec, but the child changes directory before it executes
+    /// anything, while the descriptor is still open.
+    pub(crate) fn path(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/self/fd/{}", self.0.as_raw_fd()))
+    }
+}
+
+/// A new containment scope, the session's opened working directory, and
+/// the command line that runs `spec` inside it (and inside the sandbox, if
+/// any). `new_session`: the sandboxed program gets no controlling terminal
+/// (see [`crate::sandbox::Sandbox::command`]). Keep the directory until the
+/// child is spawned.
 pub(crate) fn prepare(
     spec: &SpawnSpec,
     new_session: bool,
-) -> Result<(Scope, PathBuf, Vec<OsString>), RunnerError> {
+) -> Result<(Scope, WorkingDir, PathBuf, Vec<OsString>), RunnerError> {
+    let dir = WorkingDir::open(&spec.cwd)
+        .map_err(|e| spawn_error(spec, format!("cannot open the working directory: {e}")))?;
     // Resolved here, because behind a wrapper a missing program would be
     // an exit code instead of a spawn error.
     let relative = spec.cwd.join(&spec.program);
@@ -70,15 +111,15 @@ pub(crate) fn prepare(
         .scope()
         .map_err(|e| spawn_error(spec, format!("cannot create the session's cgroup: {e}")))?;
     let (program, args) = scope.command(program, args);
-    Ok((scope, program, args))
+    Ok((scope, dir, program, args))
 }
 
 /// Starts the program in a new PTY, in its own session and process group.
 pub(crate) fn spawn(spec: &SpawnSpec) -> Result<Child, RunnerError> {
-    let (mut scope, program, args) = prepare(spec, false)?;
+    let (mut scope, dir, program, args) = prepare(spec, false)?;
     let mut cmd = CommandBuilder::new(&program);
     cmd.args(&args);
-    cmd.cwd(&spec.cwd);
+    cmd.cwd(dir.path());
     // Only what the server passes on reaches the child (no server secrets).
     cmd.env_clear();
     for (k, v) in &spec.env {

@@ -70,13 +70,18 @@ pub enum SandboxError {
 enum Mount {
     ReadOnly(PathBuf),
     ReadWrite(PathBuf),
+    /// The working directory, read-write: bound from bwrap's own current
+    /// directory (`/proc/self/cwd`), which the runner set to the directory
+    /// it opened and checked, not from its path, which could have been
+    /// swapped for a symlink since.
+    WorkingDir(PathBuf),
     Hide(PathBuf),
 }
 
 impl Mount {
     fn path(&self) -> &Path {
         match self {
-            Mount::ReadOnly(p) | Mount::ReadWrite(p) | Mount::Hide(p) => p,
+            Mount::ReadOnly(p) | Mount::ReadWrite(p) | Mount::WorkingDir(p) | Mount::Hide(p) => p,
         }
     }
 }
@@ -174,6 +179,9 @@ impl Sandbox {
             match &mount {
                 Mount::ReadOnly(p) => push(&["--ro-bind".as_ref(), p.as_os_str(), p.as_os_str()]),
                 Mount::ReadWrite(p) => push(&["--bind".as_ref(), p.as_os_str(), p.as_os_str()]),
+                Mount::WorkingDir(p) => {
+                    push(&["--bind".as_ref(), "/proc/self/cwd".as_ref(), p.as_os_str()])
+                }
                 Mount::Hide(p) => push(&["--tmpfs".as_ref(), p.as_os_str()]),
             }
         }
@@ -214,7 +222,7 @@ impl Sandbox {
         {
             mounts.push(Mount::ReadWrite(dir));
         }
-        mounts.push(Mount::ReadWrite(spec.cwd.clone()));
+        mounts.push(Mount::WorkingDir(spec.cwd.clone()));
         let bound: Vec<PathBuf> = mounts.iter().map(|m| m.path().to_path_buf()).collect();
         let roots = self.roots.iter().filter_map(|d| canonical(d));
         // The root the session works in stays visible; the other roots and
@@ -287,7 +295,7 @@ mod tests {
         };
         let mounts = sandbox.mounts(&spec, Path::new("/bin/sh"));
         assert!(mounts.contains(&Mount::ReadWrite(home)));
-        assert!(mounts.contains(&Mount::ReadWrite(a.clone())));
+        assert!(mounts.contains(&Mount::WorkingDir(a.clone())));
         assert!(mounts.contains(&Mount::Hide(b)), "{mounts:?}");
         assert!(mounts.contains(&Mount::Hide(data)), "{mounts:?}");
         assert!(!mounts.contains(&Mount::Hide(a)), "its own root stays");

@@ -470,6 +470,45 @@ async fn a_missing_program_is_a_spawn_error() {
     assert!(err.to_string().contains("/nonexistent/claude"), "{err}");
 }
 
+#[tokio::test]
+async fn a_working_dir_replaced_by_a_symlink_after_the_check_is_a_spawn_error() {
+    // The server checked `dir` (canonical, inside a root); by the spawn a
+    // symlink to somewhere else stands at that path.
+    let base = tempfile::tempdir().unwrap();
+    let base = std::fs::canonicalize(base.path()).unwrap();
+    let (dir, elsewhere) = (base.join("project"), base.join("elsewhere"));
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &dir).unwrap();
+    let tracker = TaskTracker::new();
+    let mut spec = sh("pwd -P");
+    spec.cwd = dir.clone();
+    let err = spawn_terminal(
+        spec,
+        TerminalConfig::default(),
+        CancellationToken::new(),
+        &tracker,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("moved or replaced"), "{err}");
+    // The directory itself, checked, is where the program starts.
+    std::fs::remove_file(&dir).unwrap();
+    std::fs::create_dir(&dir).unwrap();
+    let mut spec = sh("pwd -P");
+    spec.cwd = dir.clone();
+    let h = spawn_terminal(
+        spec,
+        TerminalConfig::default(),
+        CancellationToken::new(),
+        &tracker,
+    )
+    .unwrap();
+    let (mut viewer, _, _) = h.attach().await.unwrap();
+    let (out, code) = drain(&mut viewer).await;
+    assert_eq!(code, 0);
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.contains(&format!("{}\r\n", dir.display())), "{out:?}");
+}
+
 #[test]
 fn a_program_that_floods_its_terminal_leaves_room_for_other_tasks() {
     // On a one-thread runtime: the actor must yield now and then even when

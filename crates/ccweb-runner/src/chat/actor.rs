@@ -40,10 +40,10 @@ pub fn spawn_chat(
         message: e.to_string(),
     };
     // Under the sandbox, a new session: no controlling terminal to inject into.
-    let (mut scope, program, args) = prepare(&spec, true)?;
+    let (mut scope, dir, program, args) = prepare(&spec, true)?;
     let mut cmd = tokio::process::Command::new(&program);
     cmd.args(&args)
-        .current_dir(&spec.cwd)
+        .current_dir(dir.path())
         .env_clear()
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
