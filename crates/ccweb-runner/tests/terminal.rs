@@ -480,28 +480,22 @@ async fn a_working_dir_replaced_by_a_symlink_after_the_check_is_a_spawn_error() 
     std::fs::create_dir(&elsewhere).unwrap();
     std::os::unix::fs::symlink(&elsewhere, &dir).unwrap();
     let tracker = TaskTracker::new();
-    let mut spec = sh("pwd -P");
-    spec.cwd = dir.clone();
-    let err = spawn_terminal(
-        spec,
-        TerminalConfig::default(),
-        CancellationToken::new(),
-        &tracker,
-    )
-    .unwrap_err();
+    let spawn_in = |cwd: &std::path::Path| {
+        let mut spec = sh("pwd -P");
+        spec.cwd = cwd.to_path_buf();
+        spawn_terminal(
+            spec,
+            TerminalConfig::default(),
+            CancellationToken::new(),
+            &tracker,
+        )
+    };
+    let err = spawn_in(&dir).unwrap_err();
     assert!(err.to_string().contains("moved or replaced"), "{err}");
     // The directory itself, checked, is where the program starts.
     std::fs::remove_file(&dir).unwrap();
     std::fs::create_dir(&dir).unwrap();
-    let mut spec = sh("pwd -P");
-    spec.cwd = dir.clone();
-    let h = spawn_terminal(
-        spec,
-        TerminalConfig::default(),
-        CancellationToken::new(),
-        &tracker,
-    )
-    .unwrap();
+    let h = spawn_in(&dir).unwrap();
     let (mut viewer, _, _) = h.attach().await.unwrap();
     let (out, code) = drain(&mut viewer).await;
     assert_eq!(code, 0);
