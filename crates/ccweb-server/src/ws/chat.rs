@@ -10,7 +10,7 @@ use ccweb_protocol::chat::{ChatClientMsg, ChatServerMsg, ImageInput, StoredEvent
 use ccweb_protocol::SessionInfo;
 use ccweb_runner::chat::{Answer, ChatError};
 
-use super::{close, incoming, send_json, Incoming, Keepalive, CLOSE_GOING_AWAY, CLOSE_NORMAL};
+use super::{close, incoming, must_close, send_json, Incoming, Keepalive, CLOSE_NORMAL};
 use crate::chat::LiveChat;
 use crate::state::AppState;
 use ccweb_store::MAX_EVENTS_PAGE;
@@ -103,11 +103,8 @@ impl ChatSocket<'_> {
         });
         loop {
             tokio::select! {
-                () = &mut self.revoked => {
-                    return close(self.socket, super::CLOSE_POLICY, "access revoked").await;
-                }
-                () = self.state.cancel.cancelled() => {
-                    return close(self.socket, CLOSE_GOING_AWAY, "server shutting down").await;
+                (code, reason) = must_close(&mut self.revoked, &self.state.cancel) => {
+                    return close(self.socket, code, reason).await;
                 }
                 () = &mut ended => {
                     // Every event of the process is stored: send the rest, then close.

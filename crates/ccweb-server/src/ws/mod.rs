@@ -241,6 +241,19 @@ where
         })
 }
 
+/// Resolves when a socket must close for a reason from outside it, with
+/// the close code and reason: its access was revoked (1008), or the server
+/// is shutting down (1001).
+pub(crate) async fn must_close(
+    revoked: &mut Revoked,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> (u16, &'static str) {
+    tokio::select! {
+        () = revoked => (CLOSE_POLICY, "access revoked"),
+        () = cancel.cancelled() => (CLOSE_GOING_AWAY, "server shutting down"),
+    }
+}
+
 /// Sends a close frame (best effort: the peer may be gone already).
 pub(crate) async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
     let frame = CloseFrame {

@@ -11,8 +11,8 @@ use ccweb_protocol::SessionInfo;
 use ccweb_runner::{clamp_size, TerminalHandle, ViewerEvent};
 
 use super::{
-    authorize, close, incoming, send, send_json, upgrade, Incoming, Keepalive, Revoked,
-    SocketQuery, Target, CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY, MAX_OUTPUT_FRAME_BYTES,
+    authorize, close, incoming, must_close, send, send_json, upgrade, Incoming, Keepalive, Revoked,
+    SocketQuery, Target, CLOSE_NORMAL, MAX_OUTPUT_FRAME_BYTES,
 };
 use crate::auth::Auth;
 use crate::error::ApiError;
@@ -139,13 +139,8 @@ async fn run(
     let mut keepalive = Keepalive::new(state);
     loop {
         tokio::select! {
-            () = &mut revoked => {
-                close(socket, CLOSE_POLICY, "access revoked").await;
-                return;
-            }
-            () = state.cancel.cancelled() => {
-                close(socket, CLOSE_GOING_AWAY, "server shutting down").await;
-                return;
+            (code, reason) = must_close(&mut revoked, &state.cancel) => {
+                return close(socket, code, reason).await;
             }
             event = viewer.recv_batch(MAX_OUTPUT_FRAME_BYTES) => {
                 let sent = match event {
