@@ -423,12 +423,7 @@ impl PipeReceiver {
                 // The runtime cannot watch it (it is shutting down, or out
                 // of epoll watches): the thread reads from now on.
                 tracing::warn!(error = %e, "cannot watch the PTY; its reader thread reads all output");
-                {
-                    let mut s = self.shared.lock();
-                    s.thread_only = true;
-                    s.pass_turn(Turn::Thread);
-                }
-                self.shared.reader.notify_one();
+                self.hand_to_thread(true);
                 return None;
             }
         };
@@ -451,9 +446,7 @@ impl PipeReceiver {
         match read {
             Ok(n) if n > 0 => {
                 if n >= STREAMING_BYTES {
-                    self.master.unwatch();
-                    self.shared.lock().pass_turn(Turn::Thread);
-                    self.shared.reader.notify_one();
+                    self.hand_to_thread(false);
                 }
                 Some(Some(self.taken(Bytes::copy_from_slice(&buf[..n]))))
             }
@@ -464,6 +457,18 @@ impl PipeReceiver {
                 Some(None)
             }
         }
+    }
+
+    /// Gives reading to the thread (`for_good`: it never hands back). The
+    /// reactor stops watching the master meanwhile.
+    fn hand_to_thread(&mut self, for_good: bool) {
+        self.master.unwatch();
+        {
+            let mut s = self.shared.lock();
+            s.thread_only |= for_good;
+            s.pass_turn(Turn::Thread);
+        }
+        self.shared.reader.notify_one();
     }
 }
 
@@ -502,6 +507,15 @@ mod tests {
         (read, std::fs::File::from(write))
     }
 
+    /// A pipe on [`master`] with its reader thread running: (the program's
+    /// end, the receiver, the thread).
+    fn with_reader_thread() -> (std::fs::File, PipeReceiver, std::thread::JoinHandle<()>) {
+        let (read, program) = master();
+        let (w, r) = pty_pipe(&read).unwrap();
+        let thread = std::thread::spawn(move || read_loop(&read, w));
+        (program, r, thread)
+    }
+
     /// The turn now and how often it changed hands.
     fn turn(r: &PipeReceiver) -> (Turn, usize) {
         let s = r.shared.lock();
@@ -524,9 +538,7 @@ mod tests {
 
     #[tokio::test]
     async fn streaming_output_goes_to_the_thread_and_comes_back_when_it_pauses() {
-        let (read, mut program) = master();
-        let (w, mut r) = pty_pipe(&read).unwrap();
-        let thread = std::thread::spawn(move || read_loop(&read, w));
+        let (mut program, mut r, thread) = with_reader_thread();
         let burst: Vec<u8> = (0..40_000u32).flat_map(|i| i.to_le_bytes()).collect();
         let writer = {
             let burst = burst.clone();
@@ -555,9 +567,7 @@ mod tests {
 
     #[tokio::test]
     async fn bursts_and_pauses_keep_every_byte_in_order_across_turns() {
-        let (read, mut program) = master();
-        let (w, mut r) = pty_pipe(&read).unwrap();
-        let thread = std::thread::spawn(move || read_loop(&read, w));
+        let (mut program, mut r, thread) = with_reader_thread();
         // A fixed pseudo-random schedule: piece sizes from one byte to
         // several reads, pauses from none to past the hand-back.
         let writer = std::thread::spawn(move || {
@@ -601,9 +611,7 @@ mod tests {
 
     #[tokio::test]
     async fn what_the_thread_left_comes_before_what_the_receiver_reads_next() {
-        let (read, mut program) = master();
-        let (w, mut r) = pty_pipe(&read).unwrap();
-        let thread = std::thread::spawn(move || read_loop(&read, w));
+        let (mut program, mut r, thread) = with_reader_thread();
         program.write_all(&[b'a'; 3 * STREAMING_BYTES]).unwrap();
         let first = r.recv(usize::MAX).await.unwrap();
         assert_eq!(first.len(), STREAMING_BYTES, "a full read hands over");
@@ -627,9 +635,7 @@ mod tests {
 
     #[tokio::test]
     async fn output_before_eof_in_the_threads_turn_is_all_received() {
-        let (read, mut program) = master();
-        let (w, mut r) = pty_pipe(&read).unwrap();
-        let thread = std::thread::spawn(move || read_loop(&read, w));
+        let (mut program, mut r, thread) = with_reader_thread();
         let last = vec![b'z'; 3 * STREAMING_BYTES];
         program.write_all(&last).unwrap();
         drop(program);
@@ -660,9 +666,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_dropped_receiver_ends_a_thread_waiting_for_its_turn() {
-        let (read, _program) = master();
-        let (w, r) = pty_pipe(&read).unwrap();
-        let thread = std::thread::spawn(move || read_loop(&read, w));
+        let (_program, r, thread) = with_reader_thread();
         std::thread::sleep(Duration::from_millis(20));
         drop(r);
         thread.join().unwrap();

@@ -221,7 +221,8 @@ pub(crate) fn spawn(spec: &SpawnSpec) -> Result<Child, RunnerError> {
 }
 
 /// A close-on-exec, non-blocking descriptor of `master`'s open file: the
-/// reader thread reads it, and a duplicate takes keyboard input.
+/// reader thread reads it, and duplicates serve the actor's own reads and
+/// keyboard input.
 #[allow(unsafe_code)]
 fn nonblocking_master(master: &(dyn MasterPty + Send)) -> std::io::Result<OwnedFd> {
     use nix::fcntl::{fcntl, FcntlArg, OFlag};
