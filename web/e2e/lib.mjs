@@ -44,12 +44,17 @@ export async function run(name, flow) {
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push(`console: ${m.text()}`);
   });
+  // The console names only the status; this names the request.
+  page.on('response', (r) => {
+    if (r.status() >= 400) problems.push(`response: ${r.status()} ${r.request().method()} ${r.url()}`);
+  });
   try {
     await flow(page, context);
     // CSP violations and script errors show up here.
     const fatal = problems.filter((p) => p.includes('Content Security Policy') || p.startsWith('page error'));
     if (fatal.length) throw new Error(`browser reported:\n${fatal.join('\n')}`);
     console.log(`${name} (${env.viewport}): ok`);
+    if (process.env.CCWEB_E2E_VERBOSE) console.log(problems.join('\n'));
   } catch (e) {
     mkdirSync(env.artifacts, { recursive: true });
     const shot = join(env.artifacts, `${name}-${env.viewport}.png`);
@@ -86,11 +91,15 @@ export async function newSession(page, mode) {
   await page.getByTestId('new-session-button').click();
   await page.getByTestId(`new-session-mode-${mode}`).check();
   const dir = page.getByTestId('new-session-dir');
-  // Let the picker show its first listing, then go to the project.
-  await page.getByTestId('dir-picker').waitFor();
+  // Let the first listing arrive, then go to the project. Typing earlier
+  // races it: the listing can set the field between fill's select-all and its
+  // insert, which leaves the project's path appended to the root's.
+  await page.locator('[data-testid="dir-picker"][data-settled="true"]').waitFor();
   await dir.fill(env.project);
   await dir.press('Enter');
-  await until('the picker at the project', async () => (await dir.inputValue()) === env.project);
+  await until('the picker at the project', async () => (await dir.inputValue()) === env.project).catch(async (e) => {
+    throw new Error(`${e.message} (the field shows ${JSON.stringify(await dir.inputValue())})`);
+  });
   await page.waitForTimeout(300);
   if ((await dir.inputValue()) !== env.project) throw new Error(`the picker moved to ${await dir.inputValue()}`);
   await page.getByTestId('new-session-submit').click();

@@ -80,7 +80,9 @@ export function DirPicker({ value, onChange }: DirPickerProps) {
   }
 
   return (
-    <div className="dir-picker" data-testid="dir-picker">
+    // data-settled: the first listing has arrived or failed, so it can no longer
+    // replace the path field's text (tests type only after it).
+    <div className="dir-picker" data-testid="dir-picker" data-settled={listing !== null || error !== null || unavailable}>
       <div className="dir-path-row">
         <label className="sr-only" htmlFor="dir-path">
           Working directory
