@@ -48,8 +48,13 @@ pub(crate) const PIPE_BYTES: usize = 256 * 1024;
 /// (about half a millisecond of terminal parsing).
 const YIELD_BYTES: usize = 64 * 1024;
 /// A chunk at least this large means the program writes faster than one
-/// read of the kernel's (at most 4 KiB) takes: output is streaming.
-pub(crate) const STREAMING_BYTES: usize = 4096;
+/// read of the kernel's takes: output is streaming. The PTY's line
+/// discipline (N_TTY) buffers 4096 bytes but keeps one free, so a full
+/// read of the master is 4095 bytes: with 4096 here a real PTY's reads
+/// counted as full only when the kernel happened to refill the buffer
+/// during the read, and a stream went on being read 4095 bytes at a time
+/// on the actor, parsed a chunk at a time.
+pub(crate) const STREAMING_BYTES: usize = 4095;
 /// While output streams, the receiver waits for this much...
 pub(crate) const BATCH_BYTES: usize = 64 * 1024;
 /// ...or this long, whichever comes first.
@@ -534,6 +539,38 @@ mod tests {
         assert_eq!(turn(&r), (Turn::Receiver, 0));
         drop(program);
         assert_eq!(r.recv(usize::MAX).await, None, "EOF in the receiver's turn");
+    }
+
+    #[tokio::test]
+    async fn a_full_read_of_a_real_pty_hands_reading_to_the_thread() {
+        // A pipe hands out as much as was asked for; a PTY's line
+        // discipline at most 4095 bytes per read. That read must count as
+        // full, or a stream is read on the actor a read at a time.
+        use nix::fcntl::{fcntl, FcntlArg, OFlag};
+        let pty = nix::pty::openpty(None, None).unwrap();
+        let flags = OFlag::from_bits_truncate(fcntl(&pty.master, FcntlArg::F_GETFL).unwrap());
+        fcntl(&pty.master, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK)).unwrap();
+        let (w, mut r) = pty_pipe(&pty.master).unwrap();
+        // No line ends: the slave's output processing changes nothing. The
+        // write blocks once the kernel's buffers are full.
+        let mut program = std::fs::File::from(pty.slave);
+        let writer = std::thread::spawn(move || program.write_all(&[b'a'; 3 * 4096]));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let first = r.recv(usize::MAX).await.unwrap();
+        assert!(
+            first.len() >= STREAMING_BYTES,
+            "a full read: {}",
+            first.len()
+        );
+        assert_eq!(turn(&r), (Turn::Thread, 1), "and it handed over");
+        let thread = std::thread::spawn(move || read_loop(&pty.master, w));
+        let mut rest = 0;
+        while rest < 3 * 4096 - first.len() {
+            rest += r.recv(usize::MAX).await.unwrap().len();
+        }
+        writer.join().unwrap().unwrap();
+        drop(r);
+        thread.join().unwrap();
     }
 
     #[tokio::test]
