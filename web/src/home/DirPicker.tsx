@@ -54,8 +54,10 @@ export function DirPicker({ value, onChange }: DirPickerProps) {
       if (e instanceof ApiError && e.status === 404 && e.code === 'not_found' && !path) {
         setUnavailable(true);
       } else if (fallbackToDefault && path) {
-        // A remembered directory that is gone or no longer allowed: start at the default.
-        void load(null);
+        // A remembered directory that is gone or no longer allowed: start at
+        // the default, which is still the first listing (it must not
+        // overwrite what the user typed meanwhile either).
+        void load(null, false, initial);
         return;
       } else {
         setError(dirErrorText(e));
