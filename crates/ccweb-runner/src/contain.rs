@@ -18,6 +18,9 @@
 //!
 //! Either way ccweb is a child subreaper, so orphans it kills become its
 //! children; [`reap_orphans`] collects them (no `<defunct>` left).
+//!
+//! A scope also carries the session's resource limits
+//! ([`crate::session_limits`]): more cgroups the child joins before it execs.
 
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag};
@@ -29,6 +32,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
+
+use crate::session_limits::{self, Limiter, SessionLimits};
 
 /// How long a kill waits for a cgroup or process tree to empty.
 const KILL_WAIT: Duration = Duration::from_secs(5);
@@ -47,10 +52,11 @@ static NEXT_SCOPE: AtomicU64 = AtomicU64::new(0);
 /// Whether the subreaper attribute and the reaper thread are set up.
 static REAPER: OnceLock<()> = OnceLock::new();
 
-/// Where sessions' processes are kept. Cheap to clone.
+/// Where sessions' processes are kept, and how they are limited. Cheap to clone.
 #[derive(Debug, Clone, Default)]
 pub struct Containment {
     inner: Arc<Backend>,
+    limiter: Arc<Limiter>,
 }
 
 #[derive(Debug, Default)]
@@ -65,31 +71,40 @@ enum Backend {
 impl Containment {
     /// Picks the best backend that works here for the server whose data
     /// dir is `instance`, kills what a previous run with the same data dir
-    /// left in its cgroups (after `kill -9` of the server), and makes this
-    /// process a child subreaper with a thread that reaps adopted orphans.
-    pub fn init(instance: &Path) -> Containment {
+    /// left in its cgroups (after `kill -9` of the server), finds a cgroup
+    /// controller for each of `limits`, and makes this process a child
+    /// subreaper with a thread that reaps adopted orphans.
+    pub fn init(instance: &Path, limits: SessionLimits) -> Containment {
         start_reaper();
-        match cgroup_v2_dir(instance) {
+        let tag = instance_tag(instance);
+        let (inner, v2_dir) = match cgroup_v2_dir(&tag) {
             Ok(dir) => {
                 kill_leftovers(&dir);
-                // Made again by the first session; no empty cgroup stays behind.
-                let _ = std::fs::remove_dir(&dir);
                 tracing::info!(cgroup = %dir.display(), "process containment: cgroup v2");
-                Containment {
-                    inner: Arc::new(Backend::CgroupV2 { dir }),
-                }
+                (Backend::CgroupV2 { dir: dir.clone() }, Some(dir))
             }
             Err(e) => {
                 tracing::info!(reason = %e, "process containment: process tree (no writable cgroup v2)");
-                Containment::process_tree()
+                (Backend::ProcessTree, None)
             }
+        };
+        let limiter = Limiter::init(limits, v2_dir.as_deref(), &tag);
+        if let Some(dir) = &v2_dir {
+            // Made again by the first session; no empty cgroup stays behind.
+            let _ = std::fs::remove_dir(dir);
+        }
+        Containment {
+            inner: Arc::new(inner),
+            limiter: Arc::new(limiter),
         }
     }
 
-    /// The process-tree backend (no set-up; tests use it to check the fallback).
+    /// The process-tree backend without limits (no set-up; tests use it to
+    /// check the fallback).
     pub fn process_tree() -> Containment {
         Containment {
             inner: Arc::new(Backend::ProcessTree),
+            limiter: Arc::default(),
         }
     }
 
@@ -101,18 +116,22 @@ impl Containment {
         }
     }
 
-    /// A new, empty scope for one session.
+    /// A new, empty scope for one session, its limits set.
     pub(crate) fn scope(&self) -> io::Result<Scope> {
+        let n = NEXT_SCOPE.fetch_add(1, Ordering::Relaxed);
+        let name = format!("session-{}-{n}", std::process::id());
         let cgroup = match &*self.inner {
             Backend::ProcessTree => None,
             Backend::CgroupV2 { dir } => {
-                let n = NEXT_SCOPE.fetch_add(1, Ordering::Relaxed);
-                let path = dir.join(format!("session-{}-{n}", std::process::id()));
+                let path = dir.join(&name);
                 // The per-server cgroup goes when its last session does (see
                 // `Drop`); one that vanishes between the two steps is made again.
                 let mut tries = 0;
                 loop {
-                    match std::fs::create_dir_all(dir).and_then(|()| std::fs::create_dir(&path)) {
+                    let made = std::fs::create_dir_all(dir)
+                        .and_then(|()| self.limiter.enable_v2(dir))
+                        .and_then(|()| std::fs::create_dir(&path));
+                    match made {
                         Ok(()) => break,
                         Err(e) if e.kind() == io::ErrorKind::NotFound && tries < 3 => tries += 1,
                         Err(e) => return Err(e),
@@ -121,10 +140,17 @@ impl Containment {
                 Some(path)
             }
         };
-        Ok(Scope {
+        // From here on, dropping the scope removes what was made.
+        let mut scope = Scope {
             cgroup,
+            limit_cgroups: Vec::new(),
             leader: None,
-        })
+        };
+        if let Some(cgroup) = &scope.cgroup {
+            self.limiter.apply_v2(cgroup)?;
+        }
+        self.limiter.make_v1(&name, &mut scope.limit_cgroups)?;
+        Ok(scope)
     }
 }
 
@@ -132,7 +158,10 @@ impl Containment {
 /// removes its cgroup.
 #[derive(Debug)]
 pub(crate) struct Scope {
+    /// The session's cgroup v2, which containment kills.
     cgroup: Option<PathBuf>,
+    /// Cgroups in v1 hierarchies that only limit (`session_limits`).
+    limit_cgroups: Vec<PathBuf>,
     leader: Option<Pid>,
 }
 
@@ -141,40 +170,52 @@ impl Scope {
     pub(crate) fn empty() -> Scope {
         Scope {
             cgroup: None,
+            limit_cgroups: Vec::new(),
             leader: None,
         }
     }
 
-    /// The command that runs `program args` inside the scope: for a
-    /// cgroup, a `/bin/sh` trampoline that moves itself in, then `exec`s.
+    /// Every cgroup the session's processes belong in.
+    fn joined(&self) -> impl Iterator<Item = &PathBuf> {
+        self.cgroup.iter().chain(&self.limit_cgroups)
+    }
+
+    /// The command that runs `program args` inside the scope: for
+    /// cgroups, a `/bin/sh` trampoline that moves itself into each (`$1`
+    /// says how many), then `exec`s.
     pub(crate) fn command(
         &self,
         program: PathBuf,
         args: Vec<OsString>,
     ) -> (PathBuf, Vec<OsString>) {
-        let Some(cgroup) = &self.cgroup else {
+        let procs: Vec<OsString> = self
+            .joined()
+            .map(|c| c.join("cgroup.procs").into())
+            .collect();
+        if procs.is_empty() {
             return (program, args);
-        };
+        }
         let mut all: Vec<OsString> = vec![
             "-c".into(),
-            r#"echo $$ > "$1" || exit 126; shift; exec "$@""#.into(),
+            r#"n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 126; shift; n=$((n - 1)); done; exec "$@""#.into(),
             TRAMPOLINE_NAME.into(),
-            cgroup.join("cgroup.procs").into(),
-            program.into(),
+            procs.len().to_string().into(),
         ];
+        all.extend(procs);
+        all.push(program.into());
         all.extend(args);
         ("/bin/sh".into(), all)
     }
 
     /// Records the spawned leader and (again, from the server side) puts it
-    /// in the cgroup, so the scope holds it even if the trampoline has not
-    /// run yet. Fails when the cgroup refuses it: the caller then kills it.
+    /// in the cgroups, so the scope holds it even if the trampoline has not
+    /// run yet. Fails when a cgroup refuses it: the caller then kills it.
     pub(crate) fn adopt(&mut self, pid: Pid) -> io::Result<()> {
         self.leader = Some(pid);
-        match &self.cgroup {
-            Some(cgroup) => std::fs::write(cgroup.join("cgroup.procs"), pid.as_raw().to_string()),
-            None => Ok(()),
+        for cgroup in self.joined() {
+            std::fs::write(cgroup.join("cgroup.procs"), pid.as_raw().to_string())?;
         }
+        Ok(())
     }
 
     /// Sends `signal` to the leader's process group and to every other
@@ -236,7 +277,7 @@ impl Scope {
 
 impl Drop for Scope {
     fn drop(&mut self) {
-        if self.cgroup.is_none() && self.leader.is_none() {
+        if self.cgroup.is_none() && self.leader.is_none() && self.limit_cgroups.is_empty() {
             return;
         }
         self.kill_all();
@@ -244,10 +285,14 @@ impl Drop for Scope {
             if let Err(e) = std::fs::remove_dir(cgroup) {
                 tracing::warn!(cgroup = %cgroup.display(), error = %e, "could not remove a session cgroup");
             }
-            // Fails (busy) while other sessions run; leaves nothing behind otherwise.
-            if let Some(parent) = cgroup.parent() {
-                let _ = std::fs::remove_dir(parent);
-            }
+        }
+        for cgroup in &self.limit_cgroups {
+            session_limits::remove_v1(cgroup);
+        }
+        // Fails (busy) while other sessions run; leaves nothing behind
+        // otherwise (the next session makes it again, limits enabled).
+        if let Some(parent) = self.cgroup.as_ref().and_then(|c| c.parent()) {
+            let _ = std::fs::remove_dir(parent);
         }
     }
 }
@@ -315,9 +360,16 @@ pub fn kill_adopted_orphans() {
     reap_orphans();
 }
 
+/// The name of this server's directory of session cgroups:
+/// `ccweb-<hash of the data dir>`.
+fn instance_tag(instance: &Path) -> String {
+    let instance = std::fs::canonicalize(instance).unwrap_or_else(|_| instance.to_path_buf());
+    format!("ccweb-{:016x}", fnv1a(instance.as_os_str()))
+}
+
 /// The cgroup v2 directory for this server's sessions, created if needed:
-/// `<mount><own cgroup>/ccweb-<hash of the data dir>`.
-fn cgroup_v2_dir(instance: &Path) -> io::Result<PathBuf> {
+/// `<mount><own cgroup>/<tag>`.
+fn cgroup_v2_dir(tag: &str) -> io::Result<PathBuf> {
     let own = std::fs::read_to_string("/proc/self/cgroup")?;
     let rel = own
         .lines()
@@ -325,8 +377,7 @@ fn cgroup_v2_dir(instance: &Path) -> io::Result<PathBuf> {
         .ok_or_else(|| io::Error::other("not in a cgroup v2 hierarchy"))?;
     let mount = cgroup2_mount()?;
     let own_dir = mount.join(rel.trim_start_matches('/'));
-    let instance = std::fs::canonicalize(instance).unwrap_or_else(|_| instance.to_path_buf());
-    let dir = own_dir.join(format!("ccweb-{:016x}", fnv1a(instance.as_os_str())));
+    let dir = own_dir.join(tag);
     match std::fs::create_dir(&dir) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -409,7 +460,8 @@ fn kill_cgroup(cgroup: &Path) {
     }
 }
 
-fn cgroup_procs(cgroup: &Path) -> Vec<Pid> {
+/// The processes in a cgroup (v1 or v2).
+pub(crate) fn cgroup_procs(cgroup: &Path) -> Vec<Pid> {
     std::fs::read_to_string(cgroup.join("cgroup.procs"))
         .unwrap_or_default()
         .lines()

@@ -17,6 +17,7 @@ mod pty_input;
 pub mod recording;
 pub mod sandbox;
 pub mod screen;
+pub mod session_limits;
 mod stats;
 pub mod transcript;
 mod viewer;
@@ -26,6 +27,7 @@ pub use contain::Containment;
 pub use recording::RecordingSpec;
 pub use sandbox::Sandbox;
 pub use screen::TerminalState;
+pub use session_limits::SessionLimits;
 pub use stats::{stats, RunnerStats, RunnerStatsSnapshot};
 pub use viewer::{Viewer, ViewerEvent};
 

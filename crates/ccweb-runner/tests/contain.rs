@@ -110,7 +110,7 @@ async fn stop_terminal_kills_everything(containment: Containment, ignore_term: b
 #[tokio::test]
 async fn stop_kills_background_and_setsid_grandchildren_in_a_cgroup_or_the_fallback() {
     let data = tempfile::tempdir().unwrap();
-    let containment = Containment::init(data.path());
+    let containment = Containment::init(data.path(), Default::default());
     eprintln!("backend: {}", containment.kind());
     stop_terminal_kills_everything(containment, false).await;
 }
@@ -119,14 +119,14 @@ async fn stop_kills_background_and_setsid_grandchildren_in_a_cgroup_or_the_fallb
 async fn stop_kills_setsid_grandchildren_with_the_process_tree_backend() {
     // The reaper (a side effect of init) collects the killed orphans.
     let data = tempfile::tempdir().unwrap();
-    let _ = Containment::init(data.path());
+    let _ = Containment::init(data.path(), Default::default());
     stop_terminal_kills_everything(Containment::process_tree(), false).await;
 }
 
 #[tokio::test]
 async fn children_that_ignore_sigterm_are_killed_after_the_grace_period() {
     let data = tempfile::tempdir().unwrap();
-    stop_terminal_kills_everything(Containment::init(data.path()), true).await;
+    stop_terminal_kills_everything(Containment::init(data.path(), Default::default()), true).await;
     stop_terminal_kills_everything(Containment::process_tree(), true).await;
 }
 
@@ -140,7 +140,10 @@ async fn stopping_a_chat_session_kills_its_setsid_grandchildren() {
         ..ChatConfig::default()
     };
     let (h, mut events) = spawn_chat(
-        spec(script(dir.path(), false), Containment::init(data.path())),
+        spec(
+            script(dir.path(), false),
+            Containment::init(data.path(), Default::default()),
+        ),
         config,
         CancellationToken::new(),
         &tracker,

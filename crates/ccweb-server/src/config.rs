@@ -68,6 +68,12 @@ pub struct Config {
     pub idle_timeout_secs: u64,
     /// Between SIGTERM and SIGKILL when stopping a session.
     pub stop_grace_secs: u64,
+    /// Processes and threads one session may have at once, all of its
+    /// processes together (cgroup `pids.max`); 0 = no limit.
+    pub session_max_processes: u64,
+    /// Memory one session's processes may use together, in bytes (cgroup
+    /// `memory.max`); past it the kernel's OOM killer ends one of them; 0 = no limit.
+    pub session_max_memory_bytes: u64,
     /// Longest a graceful shutdown may take before the server exits anyway.
     pub shutdown_timeout_secs: u64,
     /// Lines of terminal history kept per session for re-drawing.
@@ -220,6 +226,8 @@ impl Default for Config {
             max_sessions: 32,
             idle_timeout_secs: 0,
             stop_grace_secs: 5,
+            session_max_processes: 2048,
+            session_max_memory_bytes: 0,
             shutdown_timeout_secs: 20,
             scrollback_lines: 2000,
             viewer_queue_bytes: 2 * 1024 * 1024,

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use ccweb_runner::{Containment, Sandbox};
+use ccweb_runner::{Containment, Sandbox, SessionLimits};
 
 use crate::config::{Config, ConfigError, SandboxMode};
 
@@ -18,10 +18,15 @@ pub struct Isolation {
 
 impl Isolation {
     /// Sets up containment for this data dir (killing what a killed
-    /// earlier run left behind) and the sandbox policy.
+    /// earlier run left behind) with the sessions' limits, and the sandbox
+    /// policy.
     pub fn new(config: &Config) -> Isolation {
+        let limits = SessionLimits {
+            max_processes: config.session_max_processes,
+            max_memory_bytes: config.session_max_memory_bytes,
+        };
         Isolation {
-            containment: Containment::init(&config.data_dir),
+            containment: Containment::init(&config.data_dir, limits),
             sandbox: sandbox(config),
         }
     }

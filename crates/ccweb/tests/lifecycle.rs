@@ -260,3 +260,84 @@ async fn a_sessions_program_inherits_only_its_terminal_not_the_servers_files() {
         assert!(targets.len() >= 3, "{listing}");
     }
 }
+
+#[tokio::test]
+async fn a_fork_bomb_and_a_memory_hog_stop_inside_their_session_and_the_rest_goes_on() {
+    // The program depends on the session's directory: a bounded fork bomb,
+    // a memory hog, or an echo loop that shows the rest still works.
+    let server = TestServer::start(
+        Options::shell(
+            "case $PWD in \
+               */bomb) i=0; while [ $i -lt 200 ]; do sleep 60 & i=$((i + 1)); echo $i > forked; done; \
+                       echo all > forked; sleep 60;; \
+               */hog) x=$(head -c 300000000 /dev/zero | tr '\\0' a); echo survived > hog.out; sleep 60;; \
+               *) while read -r line; do echo \"got:$line\"; done;; \
+             esac",
+        )
+        .toml("session_max_processes = 32\nsession_max_memory_bytes = 67108864"),
+    )
+    .await;
+    let log = server.log_text();
+    if log.contains("NOT enforced") && std::env::var_os("CCWEB_TEST_ALLOW_NO_LIMITS").is_some() {
+        eprintln!("skipped: no cgroup controller for the session limits here");
+        return;
+    }
+    for key in [
+        "session_max_processes = 32",
+        "session_max_memory_bytes = 67108864",
+    ] {
+        assert!(
+            log.contains(&format!("session limit: {key}: cgroup v")),
+            "{key} must be enforced by a cgroup here (CCWEB_TEST_ALLOW_NO_LIMITS=1 skips \
+             this test on a machine without cgroup write access); log:\n{log}"
+        );
+    }
+    let start_in = |dir: &str| {
+        let path = server.root.join(dir);
+        std::fs::create_dir_all(&path).unwrap();
+        let body = serde_json::json!({"mode": "terminal", "working_dir": path});
+        let server = &server;
+        async move {
+            let (status, v) = server.create_session_as(&server.admin_token, body).await;
+            assert_eq!(status, 201, "{v}");
+            v["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let bomb = start_in("bomb").await;
+    let hog = start_in("hog").await;
+    let calm = start_in("project").await;
+
+    // The bomb's shell cannot fork past the limit and gives up (dash exits
+    // on a failed fork); it never got near its 200 children.
+    let ended = server.wait_state(&bomb, "exited", T).await;
+    let forked = std::fs::read_to_string(server.root.join("bomb/forked")).unwrap();
+    let forked: u32 = forked
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("forked: {forked}"));
+    assert!(
+        forked < 32,
+        "{forked} children, with 32 tasks allowed: {ended}"
+    );
+    // The hog is killed by the kernel inside its own cgroup (SIGKILL: 137).
+    let ended = server.wait_state(&hog, "exited", T).await;
+    assert_eq!(ended["exit_code"], 137, "{ended}");
+    assert!(
+        !server.root.join("hog/hog.out").exists(),
+        "the hog ran to the end"
+    );
+
+    // The server and the other session go on.
+    let mut term = server.terminal(&calm, "").await;
+    term.send_bytes(b"still-here\r").await;
+    term.wait_for(T, |screen| screen.contains("got:still-here"))
+        .await;
+    let (status, _) = common::call(server.req(reqwest::Method::GET, "/readyz")).await;
+    assert_eq!(status, 200);
+    // A session can still start: the limits belong to each session, not to all.
+    let again = start_in("project").await;
+    server.wait_state(&again, "running", T).await;
+    for id in [calm, again] {
+        server.stop_session(&id).await;
+    }
+}
