@@ -359,3 +359,92 @@ fn probe_v1(dir: &Path, file: &str, value: &str) -> io::Result<()> {
     let _ = std::fs::remove_dir(&probe);
     written.map_err(|e| io::Error::new(e.kind(), format!("cannot write {file}: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stand-in for cgroup v2 directories: `own` (the server's cgroup)
+    /// with `dir` (its session cgroups' directory) inside. Plain files take
+    /// any write, so only the decisions are tested here; the kernel's side
+    /// is tested through a real server (the lifecycle tests).
+    fn fake(own_controllers: &str, dir_controllers: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let own = tmp.path().join("own");
+        let dir = own.join("ccweb-x");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(own.join("cgroup.controllers"), own_controllers).unwrap();
+        std::fs::write(dir.join("cgroup.controllers"), dir_controllers).unwrap();
+        (tmp, own, dir)
+    }
+
+    fn read(path: PathBuf) -> String {
+        std::fs::read_to_string(path).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_controller_the_directory_has_is_enabled_for_the_sessions() {
+        let (_tmp, own, dir) = fake("cpu memory pids", "memory pids");
+        enable_controller_v2(&dir, Controller::Pids).unwrap();
+        assert_eq!(read(dir.join("cgroup.subtree_control")), "+pids");
+        assert_eq!(
+            read(own.join("cgroup.subtree_control")),
+            "",
+            "the server's cgroup is left alone"
+        );
+    }
+
+    #[test]
+    fn a_controller_only_the_servers_cgroup_has_is_passed_down_first() {
+        let (_tmp, own, dir) = fake("cpu memory pids", "cpu");
+        enable_controller_v2(&dir, Controller::Memory).unwrap();
+        assert_eq!(read(own.join("cgroup.subtree_control")), "+memory");
+        assert_eq!(read(dir.join("cgroup.subtree_control")), "+memory");
+    }
+
+    #[test]
+    fn a_controller_the_servers_cgroup_lacks_is_reported_with_where_to_delegate_it() {
+        let (_tmp, _own, dir) = fake("cpu", "");
+        let e = enable_controller_v2(&dir, Controller::Pids).unwrap_err();
+        assert!(
+            e.to_string().contains("pids controller is not available"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("Delegate=yes"), "{e}");
+    }
+
+    #[test]
+    fn the_server_leaves_its_cgroup_only_when_it_is_alone_there() {
+        // The server's cgroup refuses to pass controllers on (a directory
+        // where the file would be stands in for EBUSY).
+        let (_tmp, own, dir) = fake("pids", "");
+        std::fs::create_dir(own.join("cgroup.subtree_control")).unwrap();
+        std::fs::write(
+            own.join("cgroup.procs"),
+            format!("{}\n1\n", std::process::id()),
+        )
+        .unwrap();
+        let e = enable_controller_v2(&dir, Controller::Pids).unwrap_err();
+        assert!(e.to_string().contains("holds 1 other processes"), "{e}");
+        assert!(!own.join("ccweb-server").exists(), "nothing moved");
+
+        std::fs::write(
+            own.join("cgroup.procs"),
+            format!("{}\n", std::process::id()),
+        )
+        .unwrap();
+        let e = enable_controller_v2(&dir, Controller::Pids).unwrap_err();
+        assert_eq!(
+            read(own.join("ccweb-server/cgroup.procs")),
+            std::process::id().to_string(),
+            "moved into the leaf first"
+        );
+        assert!(e.to_string().contains("cannot enable pids in"), "{e}");
+    }
+
+    #[test]
+    fn only_limits_that_are_set_are_looked_for() {
+        let limiter = Limiter::init(SessionLimits::default(), None, "ccweb-none");
+        assert!(limiter.v2.is_empty() && limiter.v1.is_empty());
+    }
+}
