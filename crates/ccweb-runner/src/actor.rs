@@ -61,6 +61,8 @@ pub struct TerminalConfig {
     pub stop_grace: Duration,
     /// Stop after this long without input, output or viewers.
     pub idle_timeout: Option<Duration>,
+    /// Stop after running this long, whatever it is doing.
+    pub max_age: Option<Duration>,
     /// Record output and resizes as asciicast v2; `None` = no recording.
     pub recording: Option<RecordingSpec>,
     /// Longest the output waits for a viewer that is behind while no other
@@ -82,6 +84,7 @@ impl Default for TerminalConfig {
             viewer_queue_bytes: 2 * 1024 * 1024,
             stop_grace: Duration::from_secs(5),
             idle_timeout: None,
+            max_age: None,
             recording: None,
             hold_alone: Duration::from_secs(1),
             hold_with_others: Duration::from_millis(20),
@@ -98,6 +101,8 @@ pub enum EndReason {
     Stop,
     /// The idle timeout stopped it.
     Idle,
+    /// It ran for the longest a session may (`max_age`).
+    MaxAge,
     /// The server shut down.
     Shutdown,
 }
@@ -109,6 +114,7 @@ impl EndReason {
             EndReason::Exit => "exit",
             EndReason::Stop => "stop",
             EndReason::Idle => "idle",
+            EndReason::MaxAge => "max_age",
             EndReason::Shutdown => "shutdown",
         }
     }
@@ -356,6 +362,10 @@ impl Actor {
         let mut idle_tick = tokio::time::interval(idle_check);
         idle_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let far = || tokio::time::Instant::now() + Duration::from_secs(86_400);
+        let too_old_at = self
+            .config
+            .max_age
+            .map(|age| tokio::time::Instant::now() + age);
 
         // A chunk takes at most a quarter of a viewer's budget, so one push
         // never overflows a viewer that is keeping up.
@@ -406,6 +416,10 @@ impl Actor {
                 }
                 _ = idle_tick.tick(), if self.config.idle_timeout.is_some() && self.stop_reason.is_none() => {
                     self.check_idle(&mut kill_at);
+                }
+                () = tokio::time::sleep_until(too_old_at.unwrap_or_else(far)), if too_old_at.is_some() && self.stop_reason.is_none() => {
+                    tracing::info!(pid = self.child.pid.as_raw(), "maximum age: stopping session");
+                    self.begin_stop(EndReason::MaxAge, &mut kill_at);
                 }
             }
         }

@@ -66,6 +66,9 @@ pub struct Config {
     pub max_sessions: usize,
     /// Stop a session after this long without input, output or viewers; 0 = never.
     pub idle_timeout_secs: u64,
+    /// Stop a session once it has run this long (each start or resume
+    /// counts from its own start), busy or not; 0 = never.
+    pub session_max_age_secs: u64,
     /// Between SIGTERM and SIGKILL when stopping a session.
     pub stop_grace_secs: u64,
     /// Processes and threads one session may have at once, all of its
@@ -225,6 +228,7 @@ impl Default for Config {
             allowed_hosts: Vec::new(),
             max_sessions: 32,
             idle_timeout_secs: 0,
+            session_max_age_secs: 0,
             stop_grace_secs: 5,
             session_max_processes: 2048,
             session_max_memory_bytes: 0,
@@ -467,6 +471,11 @@ impl Config {
     /// The idle timeout, if any.
     pub fn idle_timeout(&self) -> Option<Duration> {
         (self.idle_timeout_secs > 0).then(|| Duration::from_secs(self.idle_timeout_secs))
+    }
+
+    /// `session_max_age_secs` as a duration; `None` = never.
+    pub fn session_max_age(&self) -> Option<Duration> {
+        (self.session_max_age_secs > 0).then(|| Duration::from_secs(self.session_max_age_secs))
     }
 
     /// Whether a reverse proxy is declared in front (`trusted_proxies` and

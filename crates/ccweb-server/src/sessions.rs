@@ -563,6 +563,7 @@ impl SessionManager {
                     viewer_queue_bytes: config.viewer_queue_bytes,
                     stop_grace: Duration::from_secs(config.stop_grace_secs),
                     idle_timeout: config.idle_timeout(),
+                    max_age: config.session_max_age(),
                     recording: crate::export::recording_spec(config, record.id),
                     ..TerminalConfig::default()
                 };
@@ -572,6 +573,7 @@ impl SessionManager {
                 let chat = ChatConfig {
                     stop_grace: Duration::from_secs(config.stop_grace_secs),
                     idle_timeout: config.idle_timeout(),
+                    max_age: config.session_max_age(),
                     permission_timeout: (config.permission_timeout_secs > 0)
                         .then(|| Duration::from_secs(config.permission_timeout_secs)),
                     startup_timeout: Duration::from_secs(config.cli_startup_timeout_secs.max(1)),

@@ -785,6 +785,36 @@ async fn idle_sessions_are_stopped_but_watched_ones_are_not() {
 }
 
 #[tokio::test]
+async fn sessions_that_ran_for_the_maximum_age_are_stopped_even_when_busy_and_watched() {
+    let server = TestServer::start(
+        Options::shell("while true; do echo busy; sleep 0.1; done")
+            .toml("session_max_age_secs = 1"),
+    )
+    .await;
+    let terminal = server.create_session_id().await;
+    let _viewer = server.terminal(&terminal, "").await;
+    let body = serde_json::json!({"mode": "chat", "working_dir": server.root.join("project")});
+    let (status, chat) = server.create_session_as(&server.admin_token, body).await;
+    assert_eq!(status, 201, "{chat}");
+    let chat = chat["id"].as_str().unwrap().to_owned();
+    for id in [&terminal, &chat] {
+        let s = server
+            .wait_state(id, "stopped", Duration::from_secs(10))
+            .await;
+        assert_eq!(s["end_reason"], "max_age", "{s}");
+    }
+    // A resume runs for the maximum age again, from its own start.
+    let resumed = call(server.req(Method::POST, &format!("{SESSIONS}/{terminal}/resume"))).await;
+    assert_eq!(resumed.0, 200, "{}", resumed.1);
+    assert_eq!(server.session(&terminal).await["state"], "running");
+    let s = server
+        .wait_state(&terminal, "stopped", Duration::from_secs(10))
+        .await;
+    assert_eq!(s["end_reason"], "max_age", "{s}");
+    assert!(server.children().is_empty());
+}
+
+#[tokio::test]
 async fn a_program_that_exits_by_itself_is_exited_with_its_code() {
     let server = TestServer::start(Options::shell("exit 7")).await;
     let id = server.create_session_id().await;

@@ -187,6 +187,10 @@ impl Actor {
                 }),
         );
         idle_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let too_old_at = self
+            .config
+            .max_age
+            .map(|age| tokio::time::Instant::now() + age);
         loop {
             if exit_code.is_some() && !stdout_open && !stderr_open {
                 break;
@@ -235,6 +239,10 @@ impl Actor {
                 }
                 _ = idle_tick.tick(), if self.config.idle_timeout.is_some() && self.stop_reason.is_none() => {
                     self.check_idle(&mut kill_at);
+                }
+                () = tokio::time::sleep_until(too_old_at.unwrap_or_else(far_future)), if too_old_at.is_some() && self.stop_reason.is_none() => {
+                    tracing::info!(pid = self.shared.pid, "maximum age: stopping session");
+                    self.begin_stop(EndReason::MaxAge, &mut kill_at);
                 }
             }
         }

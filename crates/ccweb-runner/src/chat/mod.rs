@@ -46,6 +46,8 @@ pub struct ChatConfig {
     pub stop_grace: Duration,
     /// Stop after this long without input, output, viewers or pending requests.
     pub idle_timeout: Option<Duration>,
+    /// Stop after running this long, whatever it is doing.
+    pub max_age: Option<Duration>,
     /// Deny a permission request nobody answered in this long.
     pub permission_timeout: Option<Duration>,
     /// Report the CLI as unresponsive when it has not answered `initialize`
@@ -58,6 +60,7 @@ impl Default for ChatConfig {
         Self {
             stop_grace: Duration::from_secs(5),
             idle_timeout: None,
+            max_age: None,
             permission_timeout: Some(Duration::from_secs(3600)),
             startup_timeout: Duration::from_secs(60),
         }
