@@ -108,6 +108,13 @@ impl Containment {
         }
     }
 
+    /// One line per configured session limit: how it is enforced here
+    /// (`session_max_processes = 2048: cgroup v2 pids.max`), or that it is
+    /// `NOT enforced`, and why.
+    pub fn limits_report(&self) -> &[String] {
+        self.limiter.report()
+    }
+
     /// `"cgroup-v2"` or `"process-tree"`.
     pub fn kind(&self) -> &'static str {
         match *self.inner {

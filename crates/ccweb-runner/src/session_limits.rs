@@ -99,6 +99,8 @@ pub(crate) struct Limiter {
     v2: Vec<(Controller, String)>,
     /// Limits set in v1 hierarchies.
     v1: Vec<V1Limit>,
+    /// How each configured limit is enforced, or that it is not and why.
+    report: Vec<String>,
 }
 
 impl Limiter {
@@ -107,7 +109,6 @@ impl Limiter {
     /// `tag`: the per-server directory name used in v1 hierarchies.
     pub(crate) fn init(limits: SessionLimits, v2_dir: Option<&Path>, tag: &str) -> Limiter {
         let mut limiter = Limiter::default();
-        // What is enforced, and what not and why, one line each.
         let mut report = Vec::new();
         for c in [Controller::Pids, Controller::Memory] {
             let value = c.limit(&limits);
@@ -164,7 +165,14 @@ impl Limiter {
         for line in &report {
             tracing::info!("session limit: {line}");
         }
+        limiter.report = report;
         limiter
+    }
+
+    /// One line per configured limit: how it is enforced, or that it is
+    /// not and why.
+    pub(crate) fn report(&self) -> &[String] {
+        &self.report
     }
 
     /// Enables the v2 controllers for the session cgroups in `dir` (made

@@ -215,5 +215,7 @@ async fn admin_status(
         "version": env!("CARGO_PKG_VERSION"),
         "live_sessions": state.sessions.live_count(),
         "tasks": state.tracker.len(),
+        "containment": state.sessions.containment().kind(),
+        "session_limits": state.sessions.containment().limits_report(),
     })))
 }

@@ -348,6 +348,11 @@ impl SessionManager {
         }
     }
 
+    /// How sessions' processes are contained and limited.
+    pub fn containment(&self) -> &ccweb_runner::Containment {
+        &self.inner.isolation.containment
+    }
+
     /// Number of live sessions.
     pub fn live_count(&self) -> usize {
         self.inner
