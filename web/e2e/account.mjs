@@ -47,6 +47,14 @@ await run('account', async (page) => {
   await me.getByTestId('user-toggle-admin').click();
   await page.locator('.toast-error').filter({ hasText: env.user }).waitFor();
 
+  // ---- server: containment and how each session limit is enforced
+  await page.getByTestId('nav-admin_server').click();
+  await page.getByTestId('server-page').waitFor();
+  await page.getByTestId('server-containment').waitFor();
+  const limit = page.getByTestId('server-limit').first();
+  await limit.waitFor();
+  if (!(await limit.textContent()).includes('session_max_processes')) throw new Error(`unexpected limit line: ${await limit.textContent()}`);
+
   // ---- audit log
   await page.getByTestId('nav-admin_audit').click();
   await page.getByTestId('audit-table').waitFor();

@@ -36,8 +36,9 @@ describe('parseHash', () => {
     expect(parseHash('#/admin')).toEqual({ page: 'admin_users' });
     expect(parseHash('#/admin/users')).toEqual({ page: 'admin_users' });
     expect(parseHash('#/admin/audit')).toEqual({ page: 'admin_audit' });
+    expect(parseHash('#/admin/server')).toEqual({ page: 'admin_server' });
     expect(parseHash('#/constructor').page).toBe('not_found');
-    for (const page of ['account', 'admin_users', 'admin_audit'] as const) {
+    for (const page of ['account', 'admin_users', 'admin_audit', 'admin_server'] as const) {
       expect(parseHash(hrefFor({ page }))).toEqual({ page });
     }
   });

@@ -1,5 +1,5 @@
 //! Hash routing (`#/sessions/<id>`, `#/account`, `#/admin/users`,
-//! `#/admin/audit`, `#/share/<token>`): the server needs to know nothing
+//! `#/admin/audit`, `#/admin/server`, `#/share/<token>`): the server needs to know nothing
 //! about client routes, and it works the same under any URL sub-path.
 
 import { useEffect, useState } from 'react';
@@ -14,6 +14,7 @@ export type Route =
   | { page: 'account' }
   | { page: 'admin_users' }
   | { page: 'admin_audit' }
+  | { page: 'admin_server' }
   /** A session seen read-only through a share link. */
   | { page: 'share'; token: string; tab: SessionTab }
   | { page: 'not_found'; hash: string };
@@ -24,6 +25,7 @@ const FIXED: Record<string, Route> = {
   '/admin/users': { page: 'admin_users' },
   '/admin': { page: 'admin_users' },
   '/admin/audit': { page: 'admin_audit' },
+  '/admin/server': { page: 'admin_server' },
 };
 
 /** `decodeURIComponent`, or null for a malformed escape. */
@@ -77,6 +79,8 @@ export function hrefFor(route: Route): string {
       return '#/admin/users';
     case 'admin_audit':
       return '#/admin/audit';
+    case 'admin_server':
+      return '#/admin/server';
     case 'share':
       return `#/share/${encodeURIComponent(route.token)}${route.tab === 'transcript' ? '?view=transcript' : ''}`;
     case 'session': {

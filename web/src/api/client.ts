@@ -3,6 +3,7 @@
 //! `{error:{code,message}}` answers turned into `ApiError`.
 
 import type {
+  AdminStatus,
   AdminUser,
   AuditPage,
   AuthConfig,
@@ -275,6 +276,7 @@ export const api = {
 
   revokeToken: (id: string | number) => request<void>('DELETE', `api/tokens/${encodeURIComponent(String(id))}`),
 
+  adminStatus: (signal?: AbortSignal) => request<AdminStatus>('GET', 'api/admin/status', { signal }),
   listUsers: (signal?: AbortSignal) => request<UsersResponse>('GET', 'api/admin/users', { signal }).then((r) => r.users),
 
   createUser: (req: CreateUserRequest) =>

@@ -224,6 +224,17 @@ export interface CreatedToken {
   secret: string;
 }
 
+/** `GET api/admin/status`. */
+export interface AdminStatus {
+  version: string;
+  live_sessions: number;
+  tasks: number;
+  /** How a session's processes are kept together: `cgroup-v2` or `process-tree`. */
+  containment: string;
+  /** One line per configured session limit: how it is enforced, or `… NOT enforced (reason)`. */
+  session_limits: string[];
+}
+
 /** A user as the admin endpoints report it. */
 export interface AdminUser {
   id: string | number;
