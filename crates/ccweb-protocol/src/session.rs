@@ -26,7 +26,7 @@ pub enum SessionState {
     Running,
     /// The process ended by itself.
     Exited,
-    /// The process was stopped (by a user, the idle timeout, the maximum age or shutdown).
+    /// The process was stopped (by a user, the idle timeout, the maximum age, the memory limit or shutdown).
     Stopped,
     /// The process could not be started.
     Failed,
@@ -117,7 +117,7 @@ pub struct SessionInfo {
     pub ended_at: Option<OffsetDateTime>,
     /// Exit code of the process (128 + signal number when killed by a signal).
     pub exit_code: Option<i32>,
-    /// Why the process ended: `exit`, `stop`, `idle`, `max_age`, `error`, `shutdown`, `server_restart`.
+    /// Why the process ended: `exit`, `stop`, `idle`, `max_age`, `memory_limit`, `error`, `shutdown`, `server_restart`.
     pub end_reason: Option<String>,
     /// The Claude Code conversation id, once known.
     pub claude_session_id: Option<String>,

@@ -103,11 +103,24 @@ pub enum EndReason {
     Idle,
     /// It ran for the longest a session may (`max_age`).
     MaxAge,
+    /// The kernel killed it for going over the session's memory limit.
+    MemoryLimit,
     /// The server shut down.
     Shutdown,
 }
 
 impl EndReason {
+    /// Why a session ended by itself: `MemoryLimit` when its leader was
+    /// SIGKILLed (`code` 137) and the OOM killer ended processes of its
+    /// cgroup, else `Exit`.
+    pub(crate) fn of_exit(code: i32, oom_kills: u64) -> EndReason {
+        if code == 128 + 9 && oom_kills > 0 {
+            EndReason::MemoryLimit
+        } else {
+            EndReason::Exit
+        }
+    }
+
     /// The stored and reported spelling.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -115,6 +128,7 @@ impl EndReason {
             EndReason::Stop => "stop",
             EndReason::Idle => "idle",
             EndReason::MaxAge => "max_age",
+            EndReason::MemoryLimit => "memory_limit",
             EndReason::Shutdown => "shutdown",
         }
     }
@@ -426,8 +440,9 @@ impl Actor {
         // Make sure nothing of the session outlives it (blocking: it waits
         // until the scope is empty).
         let scope = std::mem::replace(&mut self.child.scope, Scope::empty());
-        if let Err(e) = tokio::task::spawn_blocking(move || drop(scope)).await {
-            tracing::warn!(error = %e, "killing the rest of a session failed");
+        let oom_kills = crate::contain::close(scope).await;
+        if self.stop_reason.is_none() {
+            self.stop_reason = Some(EndReason::of_exit(exit_code.unwrap_or(-1), oom_kills));
         }
         // The recording is complete before the end is announced, so whoever
         // sees the session ended can export it whole.

@@ -271,6 +271,25 @@ impl Scope {
         reap_orphans();
     }
 
+    /// How many of the scope's processes the kernel's OOM killer ended
+    /// (the session's memory limit): `oom_kill` in cgroup v2's
+    /// `memory.events` or v1's `memory.oom_control`.
+    pub(crate) fn oom_kills(&self) -> u64 {
+        let v2 = self.cgroup.iter().map(|c| c.join("memory.events"));
+        let v1 = self
+            .limit_cgroups
+            .iter()
+            .map(|c| c.join("memory.oom_control"));
+        v2.chain(v1)
+            .filter_map(|file| std::fs::read_to_string(file).ok())
+            .filter_map(|text| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix("oom_kill "))
+                    .and_then(|n| n.trim().parse::<u64>().ok())
+            })
+            .sum()
+    }
+
     /// The processes of the scope now (not the leader's group members that
     /// are found by `killpg` anyway, in the process-tree case).
     fn members(&self) -> Vec<Pid> {
@@ -302,6 +321,21 @@ impl Drop for Scope {
             let _ = std::fs::remove_dir(parent);
         }
     }
+}
+
+/// Ends a session's scope off the runtime (it blocks until the scope is
+/// empty); returns how many of its processes the OOM killer ended.
+pub(crate) async fn close(scope: Scope) -> u64 {
+    let closed = tokio::task::spawn_blocking(move || {
+        let oom_kills = scope.oom_kills();
+        drop(scope);
+        oom_kills
+    })
+    .await;
+    closed.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "killing the rest of a session failed");
+        0
+    })
 }
 
 /// Locks the list of direct children; hold it across a spawn so the orphan
@@ -555,6 +589,33 @@ fn fnv1a(s: &std::ffi::OsStr) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oom_kills_are_counted_from_v2_and_v1_memory_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (v2, v1) = (tmp.path().join("v2"), tmp.path().join("v1"));
+        std::fs::create_dir_all(&v2).unwrap();
+        std::fs::create_dir_all(&v1).unwrap();
+        let scope = Scope {
+            cgroup: Some(v2.clone()),
+            limit_cgroups: vec![v1.clone()],
+            leader: None,
+        };
+        assert_eq!(scope.oom_kills(), 0, "no memory controller: none");
+        std::fs::write(
+            v2.join("memory.events"),
+            "low 0\nhigh 0\nmax 4\noom 2\noom_kill 2\noom_group_kill 0\n",
+        )
+        .unwrap();
+        std::fs::write(
+            v1.join("memory.oom_control"),
+            "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n",
+        )
+        .unwrap();
+        assert_eq!(scope.oom_kills(), 3);
+        // Not a real cgroup: dropping it would wait for it to empty.
+        std::mem::forget(scope);
+    }
 
     #[test]
     fn the_data_dir_hash_is_stable() {

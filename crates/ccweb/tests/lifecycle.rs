@@ -299,10 +299,10 @@ async fn a_fork_bomb_and_a_memory_hog_stop_inside_their_session_and_the_rest_goe
              this test on a machine without cgroup write access): {status}\nlog:\n{log}"
         );
     }
-    let start_in = |dir: &str| {
+    let start_in_as = |dir: &str, mode: &str| {
         let path = server.root.join(dir);
         std::fs::create_dir_all(&path).unwrap();
-        let body = serde_json::json!({"mode": "terminal", "working_dir": path});
+        let body = serde_json::json!({"mode": mode, "working_dir": path});
         let server = &server;
         async move {
             let (status, v) = server.create_session_as(&server.admin_token, body).await;
@@ -310,8 +310,10 @@ async fn a_fork_bomb_and_a_memory_hog_stop_inside_their_session_and_the_rest_goe
             v["id"].as_str().unwrap().to_owned()
         }
     };
+    let start_in = |dir: &str| start_in_as(dir, "terminal");
     let bomb = start_in("bomb").await;
     let hog = start_in("hog").await;
+    let chat_hog = start_in_as("chat/hog", "chat").await;
     let calm = start_in("project").await;
 
     // The bomb's shell cannot fork past the limit and gives up (dash exits
@@ -326,9 +328,13 @@ async fn a_fork_bomb_and_a_memory_hog_stop_inside_their_session_and_the_rest_goe
         forked < 32,
         "{forked} children, with 32 tasks allowed: {ended}"
     );
-    // The hog is killed by the kernel inside its own cgroup (SIGKILL: 137).
-    let ended = server.wait_state(&hog, "exited", T).await;
-    assert_eq!(ended["exit_code"], 137, "{ended}");
+    // The hog is killed by the kernel inside its own cgroup (SIGKILL: 137),
+    // and the session says why.
+    for hog in [&hog, &chat_hog] {
+        let ended = server.wait_state(hog, "stopped", T).await;
+        assert_eq!(ended["exit_code"], 137, "{ended}");
+        assert_eq!(ended["end_reason"], "memory_limit", "{ended}");
+    }
     assert!(
         !server.root.join("hog/hog.out").exists(),
         "the hog ran to the end"

@@ -8,7 +8,7 @@ export type SessionMode = 'terminal' | 'chat';
 export type SessionState = 'starting' | 'running' | 'exited' | 'stopped' | 'failed';
 
 /** Why a process ended. */
-export type EndReason = 'exit' | 'stop' | 'idle' | 'max_age' | 'shutdown' | 'server_restart' | 'error';
+export type EndReason = 'exit' | 'stop' | 'idle' | 'max_age' | 'memory_limit' | 'shutdown' | 'server_restart' | 'error';
 
 /** Permission modes the CLI accepts at start (`permission_mode`). */
 export const PERMISSION_MODES = [

@@ -61,6 +61,7 @@ describe('describeEnd', () => {
   it('prefers the end reason over a bare code', () => {
     expect(describeEnd(-1, 'server_restart')).toBe('Stopped because the ccweb server restarted');
     expect(describeEnd(143, 'stop')).toBe('Stopped (exit code 143)');
+    expect(describeEnd(137, 'memory_limit')).toBe('Killed: the session went over its memory limit');
     expect(describeEnd(143, 'max_age')).toBe('Stopped after running for the longest a session may (exit code 143)');
     expect(describeEnd(0, 'exit')).toBe('Process exited with code 0');
     expect(describeEnd(1, null)).toBe('Process exited with code 1');

@@ -110,6 +110,8 @@ export function describeEnd(code: number, endReason: string | null | undefined):
       return 'Stopped because the ccweb server shut down';
     case 'idle':
       return `Stopped after being idle too long (exit code ${code})`;
+    case 'memory_limit':
+      return 'Killed: the session went over its memory limit';
     case 'max_age':
       return `Stopped after running for the longest a session may (exit code ${code})`;
     case 'stop':

@@ -249,8 +249,9 @@ impl Actor {
         readers.cancel();
         // Nothing of the session outlives it (blocking: waits until the scope is empty).
         let scope = std::mem::replace(&mut self.scope, Scope::empty());
-        if let Err(e) = tokio::task::spawn_blocking(move || drop(scope)).await {
-            tracing::warn!(error = %e, "killing the rest of a session failed");
+        let oom_kills = contain::close(scope).await;
+        if self.stop_reason.is_none() {
+            self.stop_reason = Some(EndReason::of_exit(exit_code.unwrap_or(-1), oom_kills));
         }
         self.finish(exit_code.unwrap_or(-1), &exit_tx).await;
     }
@@ -694,6 +695,14 @@ impl Actor {
             self.emit(ChatEvent::Error {
                 code: "cli_exited".into(),
                 message,
+                line: None,
+            })
+            .await;
+        }
+        if reason == EndReason::MemoryLimit {
+            self.emit(ChatEvent::Error {
+                code: "memory_limit".into(),
+                message: "the session went over its memory limit (session_max_memory_bytes) and the kernel killed the CLI".into(),
                 line: None,
             })
             .await;
