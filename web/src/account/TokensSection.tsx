@@ -1,8 +1,9 @@
 //! The user's API tokens: the list (revoked and expired ones too), a new
 //! token, and revoking one after a confirmation.
 
-import { useCallback, useEffect, useState } from 'react';
+import { useState } from 'react';
 import { api, errorMessage } from '../api/client';
+import { useLoaded } from '../api/useLoaded';
 import type { ApiToken } from '../api/types';
 import { relativeTime } from '../home/format';
 import { Icon } from '../ui/icons';
@@ -14,26 +15,10 @@ import { formatDateTime, tokenStatus } from './tokens';
 /** The section. */
 export function TokensSection() {
   const toasts = useToasts();
-  const [tokens, setTokens] = useState<ApiToken[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { value: tokens, error, reload: load } = useLoaded(api.listTokens);
   const [creating, setCreating] = useState(false);
   const [revoking, setRevoking] = useState<ApiToken | null>(null);
   const [busy, setBusy] = useState(false);
-
-  const load = useCallback(async (signal?: AbortSignal) => {
-    try {
-      setTokens(await api.listTokens(signal));
-      setError(null);
-    } catch (e) {
-      if (!signal?.aborted) setError(errorMessage(e));
-    }
-  }, []);
-
-  useEffect(() => {
-    const ctl = new AbortController();
-    void load(ctl.signal);
-    return () => ctl.abort();
-  }, [load]);
 
   async function revoke(token: ApiToken) {
     setBusy(true);

@@ -2,9 +2,8 @@
 //! how a session's processes are contained, and whether each configured
 //! session limit is enforced on this host (`GET api/admin/status`).
 
-import { useCallback, useEffect, useState } from 'react';
-import { api, errorMessage } from '../api/client';
-import type { AdminStatus } from '../api/types';
+import { api } from '../api/client';
+import { useLoaded } from '../api/useLoaded';
 import { AdminNav } from './AdminNav';
 
 /** What a containment kind means to an operator. */
@@ -26,23 +25,7 @@ export function limitMissing(line: string): boolean {
 
 /** The page. */
 export function ServerPage() {
-  const [status, setStatus] = useState<AdminStatus | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  const load = useCallback(async (signal?: AbortSignal) => {
-    try {
-      setStatus(await api.adminStatus(signal));
-      setError(null);
-    } catch (e) {
-      if (!signal?.aborted) setError(errorMessage(e));
-    }
-  }, []);
-
-  useEffect(() => {
-    const ctl = new AbortController();
-    void load(ctl.signal);
-    return () => ctl.abort();
-  }, [load]);
+  const { value: status, error, reload } = useLoaded(api.adminStatus);
 
   return (
     <main className="page admin-page" data-testid="server-page">
@@ -51,7 +34,7 @@ export function ServerPage() {
           <h1>Server</h1>
           <AdminNav current="admin_server" />
         </div>
-        <button type="button" className="button" onClick={() => void load()}>
+        <button type="button" className="button" onClick={() => void reload()}>
           Refresh
         </button>
       </div>

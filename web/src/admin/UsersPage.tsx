@@ -2,8 +2,9 @@
 //! unmake admin, set a password. The server's refusals (e.g. an admin
 //! demoting themselves) show as messages.
 
-import { useCallback, useEffect, useState } from 'react';
+import { useState } from 'react';
 import { api, errorMessage } from '../api/client';
+import { useLoaded } from '../api/useLoaded';
 import type { AdminUser, UpdateUserRequest, User } from '../api/types';
 import { relativeTime } from '../home/format';
 import { Icon } from '../ui/icons';
@@ -19,25 +20,9 @@ type Dialog = { kind: 'new' } | { kind: 'password'; user: AdminUser } | { kind: 
 /** The page. */
 export function UsersPage({ me }: { me: User }) {
   const toasts = useToasts();
-  const [users, setUsers] = useState<AdminUser[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { value: users, setValue: setUsers, error, reload: load } = useLoaded(api.listUsers);
   const [dialog, setDialog] = useState<Dialog>(null);
   const [busyName, setBusyName] = useState<string | null>(null);
-
-  const load = useCallback(async (signal?: AbortSignal) => {
-    try {
-      setUsers(await api.listUsers(signal));
-      setError(null);
-    } catch (e) {
-      if (!signal?.aborted) setError(errorMessage(e));
-    }
-  }, []);
-
-  useEffect(() => {
-    const ctl = new AbortController();
-    void load(ctl.signal);
-    return () => ctl.abort();
-  }, [load]);
 
   const replace = (u: AdminUser) => setUsers((list) => list?.map((x) => (x.name === u.name ? u : x)) ?? null);
 
