@@ -411,14 +411,7 @@ fn instance_tag(instance: &Path) -> String {
 /// The cgroup v2 directory for this server's sessions, created if needed:
 /// `<mount><own cgroup>/<tag>`.
 fn cgroup_v2_dir(tag: &str) -> io::Result<PathBuf> {
-    let own = std::fs::read_to_string("/proc/self/cgroup")?;
-    let rel = own
-        .lines()
-        .find_map(|l| l.strip_prefix("0::"))
-        .ok_or_else(|| io::Error::other("not in a cgroup v2 hierarchy"))?;
-    let mount = cgroup2_mount()?;
-    let own_dir = mount.join(rel.trim_start_matches('/'));
-    let dir = own_dir.join(tag);
+    let dir = own_cgroup_dir(Hierarchy::Unified)?.join(tag);
     match std::fs::create_dir(&dir) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -449,19 +442,68 @@ fn cgroup_v2_dir(tag: &str) -> io::Result<PathBuf> {
     }
 }
 
-/// Where the cgroup2 file system is mounted (`/sys/fs/cgroup`, or
-/// `/sys/fs/cgroup/unified` on hybrid hosts).
-fn cgroup2_mount() -> io::Result<PathBuf> {
+/// A cgroup hierarchy.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Hierarchy<'a> {
+    /// cgroup v2's (`/sys/fs/cgroup`, or `/sys/fs/cgroup/unified` on hybrid hosts).
+    Unified,
+    /// The cgroup v1 hierarchy this controller is bound to (hybrid hosts).
+    V1(&'a str),
+}
+
+/// This process's cgroup directory in `hierarchy`: where the hierarchy is
+/// mounted, joined with the process's cgroup in it (less the part of the
+/// path the mount does not show: a subtree mounted on its own).
+pub(crate) fn own_cgroup_dir(hierarchy: Hierarchy<'_>) -> io::Result<PathBuf> {
     let mounts = std::fs::read_to_string("/proc/self/mountinfo")?;
-    mounts
+    // Fields: id parent dev root mountpoint options ... - fstype source super-options.
+    let (root, mount) = mounts
         .lines()
         .find_map(|line| {
             let (left, right) = line.split_once(" - ")?;
-            (right.split_whitespace().next() == Some("cgroup2"))
-                .then(|| left.split_whitespace().nth(4).map(PathBuf::from))
-                .flatten()
+            let mut right = right.split_whitespace();
+            let fstype = right.next()?;
+            let is_it = match hierarchy {
+                Hierarchy::Unified => fstype == "cgroup2",
+                Hierarchy::V1(name) => {
+                    fstype == "cgroup"
+                        && right
+                            .nth(1)
+                            .is_some_and(|opts| opts.split(',').any(|o| o == name))
+                }
+            };
+            if !is_it {
+                return None;
+            }
+            let mut left = left.split_whitespace().skip(3);
+            Some((left.next()?.to_owned(), PathBuf::from(left.next()?)))
         })
-        .ok_or_else(|| io::Error::other("no cgroup2 file system is mounted"))
+        .ok_or_else(|| match hierarchy {
+            Hierarchy::Unified => io::Error::other("no cgroup2 file system is mounted"),
+            Hierarchy::V1(name) => {
+                io::Error::other(format!("no cgroup v1 hierarchy has the {name} controller"))
+            }
+        })?;
+    // Lines: id:controllers:path; cgroup v2's is `0::path`.
+    let own = std::fs::read_to_string("/proc/self/cgroup")?
+        .lines()
+        .find_map(|line| {
+            let mut parts = line.splitn(3, ':');
+            let id = parts.next()?;
+            let controllers = parts.next()?;
+            let path = parts.next()?;
+            let is_it = match hierarchy {
+                Hierarchy::Unified => id == "0" && controllers.is_empty(),
+                Hierarchy::V1(name) => controllers.split(',').any(|c| c == name),
+            };
+            is_it.then(|| path.to_owned())
+        })
+        .ok_or_else(|| match hierarchy {
+            Hierarchy::Unified => io::Error::other("not in a cgroup v2 hierarchy"),
+            Hierarchy::V1(name) => io::Error::other(format!("this process is in no {name} cgroup")),
+        })?;
+    let rel = own.strip_prefix(root.trim_end_matches('/')).unwrap_or(&own);
+    Ok(mount.join(rel.trim_start_matches('/')))
 }
 
 /// Kills and removes the session cgroups a previous run left behind (the

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use nix::sys::signal::{kill, Signal};
 
-use crate::contain::cgroup_procs;
+use crate::contain::{cgroup_procs, own_cgroup_dir, Hierarchy};
 
 /// Limits on all processes of one session together; 0 is no limit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -302,44 +302,7 @@ fn move_to_leaf(own: &Path) -> io::Result<()> {
 /// `<mount><own cgroup>/<tag>`, created, with what a killed earlier run
 /// left in it removed.
 fn v1_dir(c: Controller, tag: &str) -> io::Result<PathBuf> {
-    let name = c.name();
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo")?;
-    // Fields: id parent dev root mountpoint options ... - fstype source super-options.
-    let (root, mount) = mounts
-        .lines()
-        .find_map(|line| {
-            let (left, right) = line.split_once(" - ")?;
-            let mut right = right.split_whitespace();
-            let is_it = right.next() == Some("cgroup")
-                && right
-                    .nth(1)
-                    .is_some_and(|opts| opts.split(',').any(|o| o == name));
-            if !is_it {
-                return None;
-            }
-            let mut left = left.split_whitespace().skip(3);
-            Some((left.next()?.to_owned(), PathBuf::from(left.next()?)))
-        })
-        .ok_or_else(|| {
-            io::Error::other(format!("no cgroup v1 hierarchy has the {name} controller"))
-        })?;
-    // Lines: id:controllers:path.
-    let own = std::fs::read_to_string("/proc/self/cgroup")?
-        .lines()
-        .find_map(|line| {
-            let mut parts = line.splitn(3, ':');
-            let _id = parts.next()?;
-            let controllers = parts.next()?;
-            let path = parts.next()?;
-            controllers
-                .split(',')
-                .any(|c| c == name)
-                .then(|| path.to_owned())
-        })
-        .ok_or_else(|| io::Error::other(format!("this process is in no {name} cgroup")))?;
-    // Inside a cgroup namespace or a bind mount, the mount shows a subtree.
-    let rel = own.strip_prefix(root.trim_end_matches('/')).unwrap_or(&own);
-    let dir = mount.join(rel.trim_start_matches('/')).join(tag);
+    let dir = own_cgroup_dir(Hierarchy::V1(c.name()))?.join(tag);
     std::fs::create_dir_all(&dir)?;
     for entry in std::fs::read_dir(&dir)?.flatten() {
         if entry.path().is_dir() {
