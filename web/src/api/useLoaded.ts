@@ -16,8 +16,14 @@ export interface Loaded<T> {
   reload: () => Promise<void>;
 }
 
-/** Calls `fetch` at mount and on `reload`. `fetch` must be stable (a module function, or memoised). */
-export function useLoaded<T>(fetch: (signal?: AbortSignal) => Promise<T>): Loaded<T> {
+/**
+ * Calls `fetch` at mount and on `reload`; `errorText` words a failure.
+ * Both must be stable (module functions, or memoised).
+ */
+export function useLoaded<T>(
+  fetch: (signal?: AbortSignal) => Promise<T>,
+  errorText: (e: unknown) => string = errorMessage,
+): Loaded<T> {
   const [value, setValue] = useState<T | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -27,10 +33,10 @@ export function useLoaded<T>(fetch: (signal?: AbortSignal) => Promise<T>): Loade
         setValue(await fetch(signal));
         setError(null);
       } catch (e) {
-        if (!signal?.aborted) setError(errorMessage(e));
+        if (!signal?.aborted) setError(errorText(e));
       }
     },
-    [fetch],
+    [fetch, errorText],
   );
 
   useEffect(() => {

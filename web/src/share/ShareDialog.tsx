@@ -1,8 +1,9 @@
 //! The owner's share dialog: create a read-only link (with an optional
 //! lifetime), copy its full URL, and revoke links made before.
 
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useState } from 'react';
 import { api, ApiError, errorMessage } from '../api/client';
+import { useLoaded } from '../api/useLoaded';
 import type { Share } from '../api/types';
 import { formatDateTime } from '../account/tokens';
 import { CopyField } from '../ui/CopyField';
@@ -18,34 +19,21 @@ interface ShareDialogProps {
 /** Index of the lifetime picked by default (1 day). */
 const DEFAULT_EXPIRY = 1;
 
+/** Why the list of links could not be loaded. */
+function listErrorText(e: unknown): string {
+  return e instanceof ApiError && (e.status === 404 || e.status === 405) ? 'This server does not offer share links.' : errorMessage(e);
+}
+
 /** The dialog. */
 export function ShareDialog({ sessionId, onClose }: ShareDialogProps) {
-  const [shares, setShares] = useState<Share[] | null>(null);
-  const [listError, setListError] = useState<string | null>(null);
   const [expiry, setExpiry] = useState(DEFAULT_EXPIRY);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [created, setCreated] = useState<{ url: string; shareId: Share['id'] } | null>(null);
   const [revoking, setRevoking] = useState<Share | null>(null);
 
-  const load = useCallback(
-    async (signal?: AbortSignal) => {
-      try {
-        setShares(await api.listShares(sessionId, signal));
-        setListError(null);
-      } catch (e) {
-        if (signal?.aborted) return;
-        setListError(e instanceof ApiError && (e.status === 404 || e.status === 405) ? 'This server does not offer share links.' : errorMessage(e));
-      }
-    },
-    [sessionId],
-  );
-
-  useEffect(() => {
-    const ctl = new AbortController();
-    void load(ctl.signal);
-    return () => ctl.abort();
-  }, [load]);
+  const listShares = useCallback((signal?: AbortSignal) => api.listShares(sessionId, signal), [sessionId]);
+  const { value: shares, error: listError, reload: load } = useLoaded(listShares, listErrorText);
 
   async function create() {
     setBusy(true);
