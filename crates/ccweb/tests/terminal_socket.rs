@@ -157,6 +157,8 @@ async fn a_second_viewer_does_not_resize_the_pty_while_the_first_owns_the_size()
     phone
         .send_text(json!({"type": "resize", "cols": 45, "rows": 30}))
         .await;
+    // What its emulator sends by itself (here: focus lost) is not typing.
+    phone.send_bytes(b"\x1b[O").await;
     handled(&mut phone).await;
     let mut watcher = server.terminal(&id, "?readonly=1").await;
     assert_eq!(watcher.controls[0]["size_owner"], false);
@@ -168,7 +170,8 @@ async fn a_second_viewer_does_not_resize_the_pty_while_the_first_owns_the_size()
         (session["cols"].clone(), session["rows"].clone()),
         (json!(150), json!(40))
     );
-    desk.send_bytes(b"stty size\r").await;
+    // Ctrl-U first: the focus report is on the shell's line.
+    desk.send_bytes(b"\x15stty size\r").await;
     desk.wait_for(T, |s| s.contains("40 150")).await;
     assert!(
         !desk

@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use ccweb_protocol::terminal::{TerminalClientMsg, TerminalServerMsg};
 use ccweb_protocol::SessionInfo;
-use ccweb_runner::{clamp_size, TerminalHandle, Viewer, ViewerEvent};
+use ccweb_runner::{clamp_size, only_reports, TerminalHandle, Viewer, ViewerEvent};
 
 use super::{
     authorize, close, incoming, must_close, send, send_json, upgrade, Incoming, Keepalive, Revoked,
@@ -224,8 +224,10 @@ fn ended() -> TerminalServerMsg {
     error_msg("session_ended", "the session has ended")
 }
 
-/// Types `data`; the typist takes the size over first, so the program
-/// has the typist's size before it reads the keystroke.
+/// Types `data`; a typist takes the size over first, so the program has
+/// the typist's size before it reads the keystroke. What the viewer's
+/// emulator sends by itself (answers, focus and mouse reports) is not
+/// typing and leaves the size alone.
 async fn input(
     handle: &TerminalHandle,
     viewer: &Viewer,
@@ -238,7 +240,7 @@ async fn input(
     if data.is_empty() {
         return None;
     }
-    if viewer.claim_size().await.is_err() {
+    if !only_reports(&data) && viewer.claim_size().await.is_err() {
         return Some(ended());
     }
     handle.input(data).await.err().map(|_| ended())
