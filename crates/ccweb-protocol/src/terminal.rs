@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TerminalClientMsg {
-    /// Change the PTY size; the server clamps it to sane bounds.
+    /// This viewer's own size, clamped to sane bounds by the server. The
+    /// PTY takes it when this viewer owns the size (or nobody does).
     Resize {
         /// Columns.
         cols: i64,
@@ -20,6 +21,9 @@ pub enum TerminalClientMsg {
         /// The text to type.
         data: String,
     },
+    /// Take the size over: the PTY takes this viewer's last `resize`
+    /// ("fit to my screen"). Typing does the same.
+    Fit,
     /// Liveness check; answered with `pong`.
     Ping,
 }
@@ -38,6 +42,14 @@ pub enum TerminalServerMsg {
         rows: u16,
         /// Whether this viewer may type.
         readonly: bool,
+        /// Whether the terminal has this viewer's size (it types or fits
+        /// into it); otherwise it shows another viewer's size, scaled.
+        size_owner: bool,
+    },
+    /// This viewer became, or stopped being, the size owner.
+    SizeOwner {
+        /// Whether it owns the size now.
+        owner: bool,
     },
     /// The PTY size changed.
     Resize {

@@ -1,6 +1,17 @@
 //! The session actor: the one owner of a terminal session's child, PTY,
 //! terminal state and viewers. Everybody else talks to it through a
 //! [`TerminalHandle`].
+//!
+//! The terminal has one size, and one viewer at a time owns it: the one
+//! that last typed or asked to fit the terminal to its screen
+//! ([`Viewer::claim_size`]). Until somebody does, the first viewer that
+//! attaches or reports its size while nobody owns it; when the owner
+//! leaves and one viewer that may own is left, that one. Every viewer
+//! reports its own size ([`Viewer::resize`]), but only the owner's reaches
+//! the PTY, so a phone attaching next to a desktop neither shrinks the
+//! desktop's terminal nor silently gets a clipped one: it is told it does
+//! not own the size ([`ViewerEvent::SizeOwner`]) and draws the owner's
+//! size scaled. Watchers (read-only viewers) never own the size.
 
 use bytes::Bytes;
 use nix::sys::signal::Signal;
@@ -149,6 +160,8 @@ pub struct ExitInfo {
 
 pub(crate) enum Command {
     Attach {
+        /// Whether the viewer may own the size (watchers may not).
+        may_own: bool,
         reply: oneshot::Sender<(Viewer, u16, u16)>,
     },
     Detach {
@@ -157,9 +170,16 @@ pub(crate) enum Command {
     Resync {
         viewer: u64,
     },
-    Resize {
+    /// A viewer's own size; the PTY's if it owns the size (or nobody does).
+    ViewerResize {
+        viewer: u64,
         cols: u16,
         rows: u16,
+        done: oneshot::Sender<()>,
+    },
+    /// A viewer takes the size over.
+    ClaimSize {
+        viewer: u64,
         done: oneshot::Sender<()>,
     },
     Stop {
@@ -199,13 +219,25 @@ pub struct TerminalHandle {
 }
 
 impl TerminalHandle {
-    /// Attaches a viewer: its first event redraws the current screen, then
-    /// live output follows with nothing missing in between. Also returns
-    /// the size at the moment of the snapshot.
+    /// Attaches a viewer that may type and so own the terminal's size (it
+    /// owns it at once when nobody does, see [`Viewer::owns_size`]): its
+    /// first event redraws the current screen, then live output follows
+    /// with nothing missing in between. Also returns the size at the
+    /// moment of the snapshot.
     pub async fn attach(&self) -> Result<(Viewer, u16, u16), RunnerError> {
+        self.attach_viewer(true).await
+    }
+
+    /// Attaches a viewer like [`attach`](Self::attach) that never owns the
+    /// size: a read-only viewer, or one that does not draw the terminal.
+    pub async fn watch(&self) -> Result<(Viewer, u16, u16), RunnerError> {
+        self.attach_viewer(false).await
+    }
+
+    async fn attach_viewer(&self, may_own: bool) -> Result<(Viewer, u16, u16), RunnerError> {
         let (reply, rx) = oneshot::channel();
         self.commands
-            .send(Command::Attach { reply })
+            .send(Command::Attach { may_own, reply })
             .await
             .map_err(|_| RunnerError::Gone)?;
         rx.await.map_err(|_| RunnerError::Gone)
@@ -219,21 +251,6 @@ impl TerminalHandle {
         }
         self.shared.touch();
         self.input.write(data).await.map_err(|()| RunnerError::Gone)
-    }
-
-    /// Resizes the PTY (already clamped by the caller, see [`crate::clamp_size`]).
-    ///
-    /// Returns once the PTY has the new size. Input takes its own path to the
-    /// PTY, not through the actor, so without this wait a keystroke sent
-    /// right after a resize could reach the program first (`stty size` would
-    /// print the old size).
-    pub async fn resize(&self, cols: u16, rows: u16) -> Result<(), RunnerError> {
-        let (done, applied) = oneshot::channel();
-        self.commands
-            .send(Command::Resize { cols, rows, done })
-            .await
-            .map_err(|_| RunnerError::Gone)?;
-        applied.await.map_err(|_| RunnerError::Gone)
     }
 
     /// Asks the process to stop (SIGTERM to its group, SIGKILL after the grace period).
@@ -336,6 +353,7 @@ pub fn spawn_terminal(
         commands: cmd_rx,
         self_tx: cmd_tx,
         viewers: Vec::new(),
+        size_owner: None,
         next_viewer: 0,
         drained: Arc::new(Notify::new()),
         shared,
@@ -343,6 +361,16 @@ pub fn spawn_terminal(
     };
     tracker.spawn(actor.run(cancel, exit_tx));
     Ok(handle)
+}
+
+/// The actor's side of one attached viewer.
+struct ViewerSlot {
+    id: u64,
+    queue: Arc<ViewerQueue>,
+    /// Whether it may own the size (watchers may not).
+    may_own: bool,
+    /// The size it last reported as its own, if any.
+    size: Option<(u16, u16)>,
 }
 
 struct Actor {
@@ -354,7 +382,9 @@ struct Actor {
     commands: mpsc::Receiver<Command>,
     /// Given to viewers so they can ask for a re-sync.
     self_tx: mpsc::Sender<Command>,
-    viewers: Vec<(u64, Arc<ViewerQueue>)>,
+    viewers: Vec<ViewerSlot>,
+    /// The viewer whose size the terminal has (see the module docs).
+    size_owner: Option<u64>,
     next_viewer: u64,
     /// Every viewer's queue tells this when its backlog has shrunk.
     drained: Arc<Notify>,
@@ -466,14 +496,14 @@ impl Actor {
         let keeping_up = self
             .viewers
             .iter()
-            .any(|(_, q)| q.pace(now) == Pace::KeepingUp);
+            .any(|v| v.queue.pace(now) == Pace::KeepingUp);
         let limit = if keeping_up {
             self.config.hold_with_others
         } else {
             self.config.hold_alone
         };
         let mut until: Option<tokio::time::Instant> = None;
-        for (_, queue) in &self.viewers {
+        for ViewerSlot { queue, .. } in &self.viewers {
             if let Pace::Behind { since } = queue.pace(now) {
                 if now >= since + limit {
                     queue.lapse_hold();
@@ -492,7 +522,7 @@ impl Actor {
         // this task too, so a snapshot always covers exactly the output that
         // was pushed before it.
         let mut pruned = false;
-        for (_, queue) in &self.viewers {
+        for ViewerSlot { queue, .. } in &self.viewers {
             if queue.push_output(&data) == Push::Closed {
                 pruned = true;
             }
@@ -509,39 +539,111 @@ impl Actor {
 
     fn on_command(&mut self, cmd: Command, kill_at: &mut Option<tokio::time::Instant>) {
         match cmd {
-            Command::Attach { reply } => {
+            Command::Attach { may_own, reply } => {
                 let id = self.next_viewer;
                 self.next_viewer += 1;
                 let queue = ViewerQueue::new(self.config.viewer_queue_bytes, self.drained.clone());
                 queue.push_snapshot(Bytes::from(self.term.snapshot()), false);
-                let viewer = Viewer::new(id, queue.clone(), self.self_tx.clone());
+                // Nobody owns the size: the newcomer does, before its
+                // socket reads `owns_size` for its first message.
+                let owns = may_own && self.size_owner.is_none();
+                queue.set_owns_size(owns);
+                let viewer = Viewer::new(id, queue.clone(), self.self_tx.clone(), may_own);
                 let (cols, rows) = self.term.size();
                 if reply.send((viewer, cols, rows)).is_ok() {
-                    self.viewers.push((id, queue));
+                    if owns {
+                        self.size_owner = Some(id);
+                    }
+                    self.viewers.push(ViewerSlot {
+                        id,
+                        queue,
+                        may_own,
+                        size: None,
+                    });
                     self.count_viewers();
                 }
             }
-            Command::Detach { viewer } => {
-                self.viewers.retain(|(id, _)| *id != viewer);
-                self.count_viewers();
-            }
+            Command::Detach { viewer } => self.forget_viewers(|v| v.id == viewer),
             Command::Resync { viewer } => {
-                if let Some((_, queue)) = self.viewers.iter().find(|(id, _)| *id == viewer) {
-                    if queue.needs_resync() {
-                        queue.push_snapshot(Bytes::from(self.term.snapshot()), true);
+                if let Some(v) = self.viewers.iter().find(|v| v.id == viewer) {
+                    if v.queue.needs_resync() {
+                        v.queue
+                            .push_snapshot(Bytes::from(self.term.snapshot()), true);
                     }
                 }
             }
-            Command::Resize { cols, rows, done } => {
-                self.resize(cols, rows);
+            Command::ViewerResize {
+                viewer,
+                cols,
+                rows,
+                done,
+            } => {
+                let owner = self.size_owner;
+                let applies = self
+                    .viewers
+                    .iter_mut()
+                    .find(|v| v.id == viewer)
+                    .is_some_and(|v| {
+                        v.size = Some((cols, rows));
+                        owner == Some(viewer) || (owner.is_none() && v.may_own)
+                    });
+                if applies {
+                    self.give_size_to(Some(viewer));
+                }
                 // After the PTY has the size, on every path: the caller only
                 // waits for order; a failure is logged in `resize`.
+                let _ = done.send(());
+            }
+            Command::ClaimSize { viewer, done } => {
+                if self.viewers.iter().any(|v| v.id == viewer && v.may_own) {
+                    self.give_size_to(Some(viewer));
+                }
                 let _ = done.send(());
             }
             Command::Stop { reason } => self.begin_stop(reason, kill_at),
             Command::Contents { reply } => {
                 let _ = reply.send(self.term.contents());
             }
+        }
+    }
+
+    /// Makes `owner` the size owner, tells every viewer whose ownership
+    /// changed (before the resize that may follow), and gives the PTY the
+    /// owner's size if it has reported one.
+    fn give_size_to(&mut self, owner: Option<u64>) {
+        self.size_owner = owner;
+        let mut size = None;
+        for v in &self.viewers {
+            let owns = Some(v.id) == owner;
+            if v.queue.set_owns_size(owns) {
+                v.queue.push_control(ViewerEvent::SizeOwner { owner: owns });
+            }
+            if owns {
+                size = v.size;
+            }
+        }
+        if let Some((cols, rows)) = size {
+            self.resize(cols, rows);
+        }
+    }
+
+    /// Drops the viewers that match `gone`. When the size owner is among
+    /// them and one viewer that may own is left, that one owns the size
+    /// (the only one left); with several, nobody does until one of them
+    /// reports its size, types or fits.
+    fn forget_viewers(&mut self, gone: impl Fn(&ViewerSlot) -> bool) {
+        self.viewers.retain(|v| !gone(v));
+        self.count_viewers();
+        if self
+            .size_owner
+            .is_some_and(|owner| !self.viewers.iter().any(|v| v.id == owner))
+        {
+            let mut candidates = self.viewers.iter().filter(|v| v.may_own);
+            let heir = match (candidates.next(), candidates.next()) {
+                (Some(only), None) => Some(only.id),
+                _ => None,
+            };
+            self.give_size_to(heir);
         }
     }
 
@@ -564,7 +666,7 @@ impl Actor {
             recorder.resize(cols, rows);
         }
         *self.shared.size.lock().unwrap_or_else(|e| e.into_inner()) = (cols, rows);
-        for (_, queue) in &self.viewers {
+        for ViewerSlot { queue, .. } in &self.viewers {
             queue.push_control(ViewerEvent::Resize { cols, rows });
         }
     }
@@ -595,8 +697,7 @@ impl Actor {
     }
 
     fn prune(&mut self) {
-        self.viewers.retain(|(_, q)| !q.is_closed());
-        self.count_viewers();
+        self.forget_viewers(|v| v.queue.is_closed());
     }
 
     fn count_viewers(&self) {
@@ -608,7 +709,7 @@ impl Actor {
 
     fn finish(mut self, code: i32, exit_tx: &watch::Sender<Option<ExitInfo>>) {
         let final_screen = Bytes::from(self.term.snapshot());
-        for (_, queue) in &self.viewers {
+        for ViewerSlot { queue, .. } in &self.viewers {
             // A viewer that fell behind still gets the last screen, then
             // the exit: every viewer ends in the same state.
             if queue.needs_resync() {

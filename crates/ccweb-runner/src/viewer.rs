@@ -16,11 +16,17 @@
 //! output came in 64 KiB batches), 1 s when none is (a lone viewer on a slow link). Then its hold
 //! lapses until it has caught up completely, and it falls behind and is
 //! re-synced as above.
+//!
+//! Size ownership: one viewer at a time owns the terminal's size (see
+//! `actor`); the others are told they don't and draw the owner's size
+//! scaled to their screen. A viewer reports its own size with
+//! [`Viewer::resize`] and takes the size over with [`Viewer::claim_size`].
 
 use bytes::Bytes;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::time::Instant;
 
 use crate::actor::Command;
@@ -38,6 +44,12 @@ pub enum ViewerEvent {
         cols: u16,
         /// Rows.
         rows: u16,
+    },
+    /// This viewer became, or stopped being, the one whose size the
+    /// terminal has (see [`Viewer::owns_size`]).
+    SizeOwner {
+        /// Whether this viewer owns the size now.
+        owner: bool,
     },
     /// The process ended; nothing follows.
     Exit {
@@ -75,6 +87,9 @@ pub(crate) struct ViewerQueue {
     /// The session's: told when this viewer's backlog falls to a quarter
     /// of the budget, so an actor holding output for it reads again.
     drained: Arc<Notify>,
+    /// Whether this viewer owns the terminal's size; written by the actor
+    /// only, read by the viewer's socket before each input.
+    owns_size: AtomicBool,
 }
 
 /// A viewer whose hold lapsed may hold the output again only this long
@@ -116,7 +131,19 @@ impl ViewerQueue {
             notify: Notify::new(),
             budget_bytes,
             drained,
+            owns_size: AtomicBool::new(false),
         })
+    }
+
+    /// Whether this viewer owns the terminal's size.
+    pub(crate) fn owns_size(&self) -> bool {
+        self.owns_size.load(Ordering::Acquire)
+    }
+
+    /// Records whether this viewer owns the size (the actor, which keeps
+    /// the one owner). Returns whether that changed.
+    pub(crate) fn set_owns_size(&self, owner: bool) -> bool {
+        self.owns_size.swap(owner, Ordering::AcqRel) != owner
     }
 
     /// Where this viewer stands for flow control at `now` (see the module
@@ -210,7 +237,7 @@ impl ViewerQueue {
         self.notify.notify_one();
     }
 
-    /// Queues a control event (resize, exit); these are tiny and never dropped.
+    /// Queues a control event (resize, size owner, exit); these are tiny and never dropped.
     pub(crate) fn push_control(&self, event: ViewerEvent) -> Push {
         let mut s = self.lock();
         if s.closed {
@@ -246,18 +273,79 @@ pub struct Viewer {
     pub(crate) id: u64,
     pub(crate) queue: Arc<ViewerQueue>,
     pub(crate) commands: mpsc::Sender<Command>,
+    /// Whether this viewer may own the size (it can type); watchers never do.
+    may_own: bool,
     /// Set after `Exit` was handed out.
     finished: bool,
 }
 
 impl Viewer {
-    pub(crate) fn new(id: u64, queue: Arc<ViewerQueue>, commands: mpsc::Sender<Command>) -> Self {
+    pub(crate) fn new(
+        id: u64,
+        queue: Arc<ViewerQueue>,
+        commands: mpsc::Sender<Command>,
+        may_own: bool,
+    ) -> Self {
         Self {
             id,
             queue,
             commands,
+            may_own,
             finished: false,
         }
+    }
+
+    /// Whether this viewer owns the terminal's size now: its
+    /// [`resize`](Self::resize) changes the PTY. Changes arrive as
+    /// [`ViewerEvent::SizeOwner`].
+    pub fn owns_size(&self) -> bool {
+        self.queue.owns_size()
+    }
+
+    /// Reports this viewer's own size (already clamped, see
+    /// [`crate::clamp_size`]). The PTY takes it when this viewer owns the
+    /// size, or when nobody does (then this viewer becomes the owner);
+    /// otherwise it is kept for [`claim_size`](Self::claim_size).
+    ///
+    /// Returns once the PTY has the new size. Input takes its own path to
+    /// the PTY, not through the actor, so without this wait a keystroke
+    /// sent right after a resize could reach the program first (`stty size`
+    /// would print the old size).
+    pub async fn resize(&self, cols: u16, rows: u16) -> Result<(), crate::RunnerError> {
+        let (done, applied) = oneshot::channel();
+        self.command(Command::ViewerResize {
+            viewer: self.id,
+            cols,
+            rows,
+            done,
+        })
+        .await?;
+        applied.await.map_err(|_| crate::RunnerError::Gone)
+    }
+
+    /// Makes this viewer the size owner (it typed, or asked to fit the
+    /// terminal to its screen): the PTY takes the size it last reported.
+    /// Nothing to do for the owner or a viewer that may not own the size.
+    /// Returns once the PTY has the size, for the same ordering as
+    /// [`resize`](Self::resize).
+    pub async fn claim_size(&self) -> Result<(), crate::RunnerError> {
+        if !self.may_own || self.owns_size() {
+            return Ok(());
+        }
+        let (done, applied) = oneshot::channel();
+        self.command(Command::ClaimSize {
+            viewer: self.id,
+            done,
+        })
+        .await?;
+        applied.await.map_err(|_| crate::RunnerError::Gone)
+    }
+
+    async fn command(&self, cmd: Command) -> Result<(), crate::RunnerError> {
+        self.commands
+            .send(cmd)
+            .await
+            .map_err(|_| crate::RunnerError::Gone)
     }
 
     /// The next event; `None` once the session has ended and everything,
@@ -382,7 +470,7 @@ mod tests {
         let drained = Arc::new(Notify::new());
         let q = ViewerQueue::new(16, drained.clone());
         let (tx, _rx) = mpsc::channel(1);
-        let mut v = Viewer::new(0, q.clone(), tx);
+        let mut v = Viewer::new(0, q.clone(), tx, true);
         q.push_output(&Bytes::from_static(b"1234567"));
         assert_eq!(q.pace(Instant::now()), Pace::KeepingUp);
         q.push_output(&Bytes::from_static(b"8"));
@@ -399,7 +487,7 @@ mod tests {
     async fn a_lapsed_hold_returns_only_once_the_viewer_has_caught_up_a_while_later() {
         let q = ViewerQueue::new(16, Arc::default());
         let (tx, _rx) = mpsc::channel(1);
-        let mut v = Viewer::new(0, q.clone(), tx);
+        let mut v = Viewer::new(0, q.clone(), tx, true);
         q.push_output(&Bytes::from_static(b"12345678"));
         q.push_output(&Bytes::from_static(b"9"));
         q.lapse_hold();

@@ -40,7 +40,7 @@ async fn drain(viewer: &mut ccweb_runner::Viewer) -> (Vec<u8>, i32) {
             Some(ViewerEvent::Output(b)) | Some(ViewerEvent::Snapshot(b)) => {
                 out.extend_from_slice(&b)
             }
-            Some(ViewerEvent::Resize { .. }) => {}
+            Some(ViewerEvent::Resize { .. } | ViewerEvent::SizeOwner { .. }) => {}
             Some(ViewerEvent::Exit { code }) => return (out, code),
             None => panic!("ended without exit"),
         }
@@ -60,7 +60,7 @@ async fn read_slowly(mut v: ccweb_runner::Viewer, pause: Duration) -> (Vec<u8>, 
                 out.extend_from_slice(&b);
                 tokio::time::sleep(pause).await;
             }
-            Some(ViewerEvent::Resize { .. }) => {}
+            Some(ViewerEvent::Resize { .. } | ViewerEvent::SizeOwner { .. }) => {}
             Some(ViewerEvent::Exit { code }) => return (out, code, v.resyncs()),
             None => panic!("ended without exit"),
         }
@@ -171,7 +171,7 @@ async fn resize_reaches_the_program_and_every_viewer() {
     let (h, _t, _c) = start("read x; stty size; sleep 5", TerminalConfig::default());
     let (mut v1, _, _) = h.attach().await.unwrap();
     let (mut v2, _, _) = h.attach().await.unwrap();
-    h.resize(132, 43).await.unwrap();
+    v1.resize(132, 43).await.unwrap();
     h.input(Bytes::from_static(b"\r")).await.unwrap();
     for v in [&mut v1, &mut v2] {
         let mut saw_resize = false;
@@ -194,6 +194,65 @@ async fn resize_reaches_the_program_and_every_viewer() {
         assert!(saw_resize);
     }
     assert_eq!(h.size(), (132, 43));
+    h.stop(EndReason::Stop).await;
+    h.wait().await;
+}
+
+/// Takes events until `want` arrives; panics on the exit or a stall.
+async fn wait_event(v: &mut ccweb_runner::Viewer, want: ViewerEvent) {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), v.recv())
+            .await
+            .expect("the event never came")
+        {
+            Some(e) if e == want => return,
+            Some(ViewerEvent::Exit { .. }) | None => panic!("ended before {want:?}"),
+            Some(_) => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn only_the_size_owner_resizes_the_pty_and_claiming_or_leaving_moves_it() {
+    let (h, _t, _c) = start("sleep 30", TerminalConfig::default());
+    let (mut desk, _, _) = h.attach().await.unwrap();
+    let (mut phone, _, _) = h.attach().await.unwrap();
+    let (watcher, _, _) = h.watch().await.unwrap();
+    assert!(desk.owns_size(), "the first viewer owns the size");
+    assert!(!phone.owns_size() && !watcher.owns_size());
+
+    desk.resize(150, 40).await.unwrap();
+    phone.resize(45, 30).await.unwrap();
+    watcher.resize(20, 10).await.unwrap();
+    assert_eq!(h.size(), (150, 40), "only the owner's size counts");
+
+    phone.claim_size().await.unwrap();
+    assert_eq!(
+        h.size(),
+        (45, 30),
+        "claiming gives the PTY the claimant's size"
+    );
+    assert!(phone.owns_size() && !desk.owns_size());
+    wait_event(&mut desk, ViewerEvent::SizeOwner { owner: false }).await;
+    wait_event(&mut desk, ViewerEvent::Resize { cols: 45, rows: 30 }).await;
+    wait_event(&mut phone, ViewerEvent::SizeOwner { owner: true }).await;
+
+    watcher.claim_size().await.unwrap();
+    assert!(!watcher.owns_size(), "a watcher never owns the size");
+    assert_eq!(h.size(), (45, 30));
+
+    // The owner leaves: the only viewer left that may own takes over.
+    drop(phone);
+    wait_event(&mut desk, ViewerEvent::SizeOwner { owner: true }).await;
+    wait_event(
+        &mut desk,
+        ViewerEvent::Resize {
+            cols: 150,
+            rows: 40,
+        },
+    )
+    .await;
+    assert_eq!(h.size(), (150, 40));
     h.stop(EndReason::Stop).await;
     h.wait().await;
 }
@@ -260,7 +319,7 @@ async fn input_sent_after_a_resize_sees_the_new_size() {
     let mut text = Vec::new();
     for i in 0..20u16 {
         let (cols, rows) = (60 + i, 20 + i);
-        h.resize(cols, rows).await.unwrap();
+        v.resize(cols, rows).await.unwrap();
         h.input(Bytes::from_static(b"\r")).await.unwrap();
         let want = format!("{rows} {cols}");
         while !String::from_utf8_lossy(&text).contains(&want) {
@@ -271,7 +330,7 @@ async fn input_sent_after_a_resize_sees_the_new_size() {
                 Some(ViewerEvent::Output(b)) | Some(ViewerEvent::Snapshot(b)) => {
                     text.extend_from_slice(&b)
                 }
-                Some(ViewerEvent::Resize { .. }) => {}
+                Some(ViewerEvent::Resize { .. } | ViewerEvent::SizeOwner { .. }) => {}
                 other => panic!("unexpected {other:?}"),
             }
         }

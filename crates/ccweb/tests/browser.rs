@@ -224,3 +224,22 @@ async fn a_share_link_shows_the_session_read_only_until_revoked() {
         .await;
     }
 }
+
+#[tokio::test]
+async fn a_terminal_on_two_screens_has_one_size_owner_and_the_other_screen_scales_and_can_fit() {
+    if !browser_ready() {
+        return;
+    }
+    let Some(ClaudeSetup {
+        server,
+        fake: _fake,
+        _home,
+    }) = claude_setup("").await
+    else {
+        return;
+    };
+    server.add_user("alice", PASSWORD);
+    for viewport in VIEWPORTS {
+        flow(&server, "two_screens", viewport, "alice").await;
+    }
+}

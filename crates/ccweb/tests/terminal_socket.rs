@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Options, TermClient, TestServer};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(15);
@@ -95,6 +95,135 @@ async fn resize_is_clamped_reaches_the_pty_and_is_announced_to_other_viewers() {
     a.send_bytes(b"clear; stty size\r").await;
     a.wait_for(T, |s| s.contains("500 1000")).await;
     assert_eq!(server.session(&id).await["cols"], 1000);
+}
+
+/// Reads until a control message after the first `from` ones matches
+/// `want`, and returns it.
+async fn control_after(c: &mut TermClient, from: usize, want: impl Fn(&Value) -> bool) -> Value {
+    loop {
+        if let Some(v) = c.controls.iter().skip(from).find(|v| want(v)) {
+            return v.clone();
+        }
+        assert!(c.step().await, "socket ended; controls: {:?}", c.controls);
+    }
+}
+
+/// Reads until `c` was told it owns the size (`true`) or not, after the
+/// first `from` control messages.
+async fn told_owner(c: &mut TermClient, from: usize, owner: bool) {
+    control_after(c, from, |v| {
+        v["type"] == "size_owner" && v["owner"] == owner
+    })
+    .await;
+}
+
+/// Reads until the size `cols`×`rows` was announced after the first `from`
+/// control messages.
+async fn told_size(c: &mut TermClient, from: usize, cols: u64, rows: u64) {
+    control_after(c, from, |v| {
+        v["type"] == "resize" && v["cols"] == cols && v["rows"] == rows
+    })
+    .await;
+}
+
+/// Sends a ping and reads until its pong: everything sent before it on
+/// this socket has been handled.
+async fn handled(c: &mut TermClient) {
+    let from = c.controls.len();
+    c.send_text(json!({"type": "ping"})).await;
+    control_after(c, from, |v| v["type"] == "pong").await;
+}
+
+#[tokio::test]
+async fn a_second_viewer_does_not_resize_the_pty_while_the_first_owns_the_size() {
+    let server = TestServer::start(Options::interactive_shell()).await;
+    let id = server.create_session_id().await;
+    let mut desk = server.terminal(&id, "").await;
+    assert_eq!(
+        desk.controls[0]["size_owner"], true,
+        "the first viewer owns the size"
+    );
+    desk.wait_for(T, |s| s.contains("$ ")).await;
+    desk.send_text(json!({"type": "resize", "cols": 150, "rows": 40}))
+        .await;
+    told_size(&mut desk, 0, 150, 40).await;
+
+    let mut phone = server.terminal(&id, "").await;
+    assert_eq!(phone.controls[0]["size_owner"], false);
+    assert_eq!(
+        phone.controls[0]["cols"], 150,
+        "it is shown the owner's size"
+    );
+    phone
+        .send_text(json!({"type": "resize", "cols": 45, "rows": 30}))
+        .await;
+    // What its emulator sends by itself (here: focus lost) is not typing.
+    phone.send_bytes(b"\x1b[O").await;
+    handled(&mut phone).await;
+    let mut watcher = server.terminal(&id, "?readonly=1").await;
+    assert_eq!(watcher.controls[0]["size_owner"], false);
+    watcher.send_text(json!({"type": "fit"})).await;
+    assert_eq!(watcher.wait_control("error").await["code"], "readonly");
+
+    let session = server.session(&id).await;
+    assert_eq!(
+        (session["cols"].clone(), session["rows"].clone()),
+        (json!(150), json!(40))
+    );
+    // Ctrl-U first: the focus report is on the shell's line.
+    desk.send_bytes(b"\x15stty size\r").await;
+    desk.wait_for(T, |s| s.contains("40 150")).await;
+    assert!(
+        !desk
+            .controls
+            .iter()
+            .chain(&phone.controls)
+            .any(|v| v["type"] == "size_owner"),
+        "nobody's ownership changed: {:?} {:?}",
+        desk.controls,
+        phone.controls
+    );
+}
+
+#[tokio::test]
+async fn typing_or_fit_moves_the_size_to_that_viewer_and_each_viewer_is_told() {
+    let server = TestServer::start(Options::interactive_shell()).await;
+    let id = server.create_session_id().await;
+    let mut desk = server.terminal(&id, "").await;
+    desk.wait_for(T, |s| s.contains("$ ")).await;
+    desk.send_text(json!({"type": "resize", "cols": 150, "rows": 40}))
+        .await;
+    told_size(&mut desk, 0, 150, 40).await;
+    let mut phone = server.terminal(&id, "").await;
+    phone
+        .send_text(json!({"type": "resize", "cols": 45, "rows": 30}))
+        .await;
+
+    // "Fit to mine" on the phone.
+    let (d, p) = (desk.controls.len(), phone.controls.len());
+    phone.send_text(json!({"type": "fit"})).await;
+    told_owner(&mut phone, p, true).await;
+    told_size(&mut phone, p, 45, 30).await;
+    told_owner(&mut desk, d, false).await;
+    told_size(&mut desk, d, 45, 30).await;
+    assert_eq!(server.session(&id).await["cols"], 45);
+    phone.send_bytes(b"clear; stty size\r").await;
+    phone.wait_for(T, |s| s.contains("30 45")).await;
+
+    // Typing on the desktop takes the size back before the keystroke
+    // reaches the program.
+    let (d, p) = (desk.controls.len(), phone.controls.len());
+    desk.send_bytes(b"clear; stty size\r").await;
+    desk.wait_for(T, |s| s.contains("40 150")).await;
+    told_owner(&mut desk, d, true).await;
+    told_owner(&mut phone, p, false).await;
+    told_size(&mut phone, p, 150, 40).await;
+
+    // The owner leaves: the phone, the only viewer left, gets the size.
+    let p = phone.controls.len();
+    drop(desk);
+    told_owner(&mut phone, p, true).await;
+    told_size(&mut phone, p, 45, 30).await;
 }
 
 #[tokio::test]

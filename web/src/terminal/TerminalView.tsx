@@ -1,6 +1,11 @@
 //! The terminal of a session: xterm.js wired to the terminal socket, sized
 //! to its container, with copy/paste, a connection indicator, the process
 //! exit, and a key bar for touch screens.
+//!
+//! Several screens can watch one terminal; it has the size of one of them,
+//! the size owner (the one that last typed or pressed "Fit to mine"). The
+//! others draw the owner's size scaled down to fit their container (or
+//! letterboxed when smaller) and say so, with a "Fit to mine" button.
 
 import '@xterm/xterm/css/xterm.css';
 import { FitAddon } from '@xterm/addon-fit';
@@ -49,6 +54,8 @@ function wantsWebgl(): boolean {
 }
 
 const RESIZE_DEBOUNCE_MS = 60;
+/** The width xterm keeps for its scroll bar beside the cells (FitAddon leaves it free too). */
+const SCROLLBAR_PX = 14;
 
 /**
  * Whether the WebGL canvas's drawing buffer disagrees with its on-screen
@@ -74,9 +81,12 @@ export function TerminalView({ sessionId, readonly, onSession, onResume, resumin
   const hostRef = useRef<HTMLDivElement>(null);
   const connRef = useRef<TerminalConnection | null>(null);
   const termRef = useRef<Terminal | null>(null);
+  /** Takes the size over: reports this screen's size, then asks for it. */
+  const fitToMineRef = useRef<() => void>(() => {});
   const [status, setStatus] = useState<ConnectionStatus>({ state: 'connecting', attempt: 0, retryInMs: null, message: null });
   const [exitCode, setExitCode] = useState<number | null>(null);
   const [serverReadonly, setServerReadonly] = useState(false);
+  const [sizeOwner, setSizeOwner] = useState(true);
   const [endReason, setEndReason] = useState<string | null>(null);
   const [renderer, setRenderer] = useState<Renderer>('dom');
   const toasts = useToasts();
@@ -126,21 +136,61 @@ export function TerminalView({ sessionId, readonly, onSession, onResume, resumin
       }
     }
 
-    /** The PTY size as the server last reported it. */
-    let serverSize = { cols: term.cols, rows: term.rows };
+    /** Whether the terminal has this screen's size (the server says; a watcher never has). */
+    let ownsSize = true;
+    /** The size this screen last reported as its own on this socket. */
+    let reported: { cols: number; rows: number } | null = null;
     /** The next binary frame is the screen restore after `connected`. */
     let restorePending = false;
     let readonlyWarned = false;
 
-    // Fit to the container and tell the server, unless we only watch.
+    // The size owner's terminal fills the container. Anyone else's has the
+    // owner's size: scale it down to fit (centred when smaller), so nothing
+    // is cut off. A transform leaves the layout alone, so the container
+    // still measures this screen's own size.
+    const placeTerminal = () => {
+      const el = term.element;
+      const screen = el?.querySelector<HTMLElement>('.xterm-screen');
+      if (!el || !screen) return;
+      host.dataset.cols = String(term.cols);
+      host.dataset.rows = String(term.rows);
+      if (ownsSize) {
+        el.style.width = '';
+        el.style.height = '';
+        el.style.transform = '';
+        host.dataset.scaled = 'false';
+        return;
+      }
+      const width = screen.offsetWidth + SCROLLBAR_PX;
+      const height = screen.offsetHeight;
+      if (width === 0 || height === 0) return;
+      const scale = Math.min(1, host.clientWidth / width, host.clientHeight / height);
+      const left = Math.max(0, (host.clientWidth - width * scale) / 2);
+      el.style.width = `${width}px`;
+      el.style.height = `${height}px`;
+      el.style.transformOrigin = '0 0';
+      el.style.transform = `translateX(${left}px) scale(${scale})`;
+      host.dataset.scaled = 'true';
+    };
+    term.onResize(() => requestAnimationFrame(placeTerminal));
+
+    // Tell the server this screen's size, unless we only watch; the owner
+    // also fits the terminal to it (the others keep the owner's size).
     const syncSize = () => {
       const conn = connRef.current;
-      if (!conn || conn.status.state !== 'connected' || conn.readonly) return;
-      const dims = fit.proposeDimensions();
-      if (!dims || !Number.isFinite(dims.cols) || !Number.isFinite(dims.rows)) return;
-      const { cols, rows } = clampSize(dims.cols, dims.rows);
-      if (cols !== term.cols || rows !== term.rows) term.resize(cols, rows);
-      if ((cols !== serverSize.cols || rows !== serverSize.rows) && conn.sendResize(cols, rows)) serverSize = { cols, rows };
+      if (!conn || conn.status.state !== 'connected') return;
+      const dims = conn.readonly ? undefined : fit.proposeDimensions();
+      if (dims && Number.isFinite(dims.cols) && Number.isFinite(dims.rows)) {
+        const { cols, rows } = clampSize(dims.cols, dims.rows);
+        if (ownsSize && (cols !== term.cols || rows !== term.rows)) term.resize(cols, rows);
+        const changed = !reported || cols !== reported.cols || rows !== reported.rows;
+        if (changed && conn.sendResize(cols, rows)) reported = { cols, rows };
+      }
+      placeTerminal();
+    };
+    fitToMineRef.current = () => {
+      syncSize();
+      connRef.current?.sendFit();
     };
 
     const conn = new TerminalConnection(
@@ -164,7 +214,9 @@ export function TerminalView({ sessionId, readonly, onSession, onResume, resumin
           if (isReconnect) term.reset();
           term.options.disableStdin = msg.readonly;
           setServerReadonly(msg.readonly);
-          serverSize = { cols: msg.cols, rows: msg.rows };
+          ownsSize = msg.size_owner && !msg.readonly;
+          setSizeOwner(ownsSize);
+          reported = null;
           term.resize(msg.cols, msg.rows);
           restorePending = true;
           setEndReason(msg.session.end_reason);
@@ -186,8 +238,13 @@ export function TerminalView({ sessionId, readonly, onSession, onResume, resumin
           }
         },
         resize(cols, rows) {
-          serverSize = { cols, rows };
           if (cols !== term.cols || rows !== term.rows) term.resize(cols, rows);
+          placeTerminal();
+        },
+        sizeOwner(owner) {
+          ownsSize = owner && !conn.readonly;
+          setSizeOwner(ownsSize);
+          syncSize();
         },
         exit(code) {
           setExitCode(code);
@@ -274,6 +331,7 @@ export function TerminalView({ sessionId, readonly, onSession, onResume, resumin
       window.clearTimeout(resizeTimer);
       conn.close();
       connRef.current = null;
+      fitToMineRef.current = () => {};
       webgl?.dispose();
       term.dispose();
       termRef.current = null;
@@ -291,6 +349,24 @@ export function TerminalView({ sessionId, readonly, onSession, onResume, resumin
         {serverReadonly && !ended && (
           <span className="badge" data-testid="terminal-readonly">
             <Icon name="eye" size={14} /> Read-only
+          </span>
+        )}
+        {!sizeOwner && !ended && status.state === 'connected' && (
+          <span className="terminal-size-elsewhere" role="status" data-testid="terminal-size-elsewhere">
+            Sized for another screen
+            {!serverReadonly && (
+              <button
+                type="button"
+                className="button button-small"
+                onClick={() => {
+                  fitToMineRef.current();
+                  if (!window.matchMedia('(pointer: coarse)').matches) termRef.current?.focus();
+                }}
+                data-testid="terminal-fit"
+              >
+                Fit to mine
+              </button>
+            )}
           </span>
         )}
         <span className="terminal-statusbar-spacer" />

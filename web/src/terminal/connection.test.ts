@@ -97,6 +97,7 @@ function setup(beforeReconnect?: () => Promise<{ stop: false } | { stop: true; m
       connected: (m, again) => log.push(`connected ${m.cols}x${m.rows} reconnect=${again}`),
       output: (d) => log.push(`output ${Array.from(d).join(',')}`),
       resize: (c, r) => log.push(`resize ${c}x${r}`),
+      sizeOwner: (owner) => log.push(`size owner ${owner}`),
       exit: (code) => log.push(`exit ${code}`),
       serverError: (code) => log.push(`error ${code}`),
       status: (s) => statuses.push(s),
@@ -118,12 +119,19 @@ describe('TerminalConnection', () => {
     s.text(connected());
     s.binary([27, 99]);
     s.binary([104, 105]);
+    s.text({ type: 'size_owner', owner: false });
     s.text({ type: 'resize', cols: 80, rows: 24 });
-    expect(log).toEqual(['connected 100x30 reconnect=false', 'output 27,99', 'output 104,105', 'resize 80x24']);
+    expect(log).toEqual([
+      'connected 100x30 reconnect=false',
+      'output 27,99',
+      'output 104,105',
+      'size owner false',
+      'resize 80x24',
+    ]);
     expect(statuses.at(-1)?.state).toBe('connected');
   });
 
-  it('sends input as binary and resize as JSON, but not when read-only', () => {
+  it('sends input as binary and resize and fit as JSON, but not when read-only', () => {
     const { conn, sockets } = setup();
     const s = sockets[0];
     expect(conn.sendInput('x')).toBe(false); // not connected yet
@@ -131,8 +139,10 @@ describe('TerminalConnection', () => {
     s.text(connected());
     expect(conn.sendInput('hi')).toBe(true);
     expect(conn.sendResize(90, 20)).toBe(true);
+    expect(conn.sendFit()).toBe(true);
     expect(s.sent[0]).toEqual(new Uint8Array([104, 105]));
     expect(JSON.parse(s.sent[1] as string)).toEqual({ type: 'resize', cols: 90, rows: 20 });
+    expect(JSON.parse(s.sent[2] as string)).toEqual({ type: 'fit' });
 
     const ro = setup();
     ro.sockets[0].open();
@@ -140,6 +150,7 @@ describe('TerminalConnection', () => {
     expect(ro.conn.readonly).toBe(true);
     expect(ro.conn.sendInput('hi')).toBe(false);
     expect(ro.conn.sendResize(90, 20)).toBe(false);
+    expect(ro.conn.sendFit()).toBe(false);
     expect(ro.sockets[0].sent).toEqual([]);
   });
 

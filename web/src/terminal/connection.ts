@@ -5,6 +5,7 @@
 import {
   type ConnectedMsg,
   encodeInput,
+  fitMessage,
   parseServerMessage,
   pingMessage,
   resizeMessage,
@@ -31,8 +32,10 @@ export interface TerminalHandlers {
   connected(msg: ConnectedMsg, isReconnect: boolean): void;
   /** Program output (the first frame after `connected` is the screen restore). */
   output(data: Uint8Array): void;
-  /** The PTY size changed (anyone's resize). */
+  /** The PTY size changed (the size owner's resize). */
   resize(cols: number, rows: number): void;
+  /** This viewer became, or stopped being, the size owner. */
+  sizeOwner(owner: boolean): void;
   /** The process ended. */
   exit(code: number): void;
   /** The server refused a message. */
@@ -158,10 +161,16 @@ export class TerminalConnection {
     return this.sendRaw(bytes);
   }
 
-  /** Asks the server to resize the PTY; false when it cannot be sent. */
+  /** Reports this viewer's size (the PTY's while it owns the size); false when it cannot be sent. */
   sendResize(cols: number, rows: number): boolean {
     if (this.readonlyMode) return false;
     return this.sendRaw(resizeMessage(cols, rows));
+  }
+
+  /** Takes the size over ("Fit to mine"); false when it cannot be sent. */
+  sendFit(): boolean {
+    if (this.readonlyMode) return false;
+    return this.sendRaw(fitMessage());
   }
 
   private sendRaw(data: string | Uint8Array): boolean {
@@ -214,6 +223,9 @@ export class TerminalConnection {
         }
         case 'resize':
           this.handlers.resize(msg.cols, msg.rows);
+          return;
+        case 'size_owner':
+          this.handlers.sizeOwner(msg.owner);
           return;
         case 'exit':
           this.sawExit = true;

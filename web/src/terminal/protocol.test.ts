@@ -1,13 +1,18 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
-import { clampSize, describeEnd, describeExit, encodeInput, parseServerMessage, resizeMessage } from './protocol';
+import { clampSize, describeEnd, describeExit, encodeInput, fitMessage, parseServerMessage, resizeMessage } from './protocol';
 
 describe('parseServerMessage', () => {
-  it('reads connected with its size, session and readonly flag', () => {
+  it('reads connected with its size, session, readonly and size owner flags', () => {
     const msg = parseServerMessage(
-      JSON.stringify({ type: 'connected', session: { id: 'x' }, cols: 120, rows: 35, readonly: true }),
+      JSON.stringify({ type: 'connected', session: { id: 'x' }, cols: 120, rows: 35, readonly: true, size_owner: false }),
     );
-    expect(msg).toEqual({ type: 'connected', session: { id: 'x' }, cols: 120, rows: 35, readonly: true });
+    expect(msg).toEqual({ type: 'connected', session: { id: 'x' }, cols: 120, rows: 35, readonly: true, size_owner: false });
+  });
+
+  it('treats a missing size_owner as owning the size (a server where the last resize wins)', () => {
+    const msg = parseServerMessage(JSON.stringify({ type: 'connected', session: {}, cols: 80, rows: 24 }));
+    expect(msg && msg.type === 'connected' && msg.size_owner).toBe(true);
   });
 
   it('treats a missing readonly as writable', () => {
@@ -26,6 +31,12 @@ describe('parseServerMessage', () => {
     expect(parseServerMessage('{"type":"pong"}')).toEqual({ type: 'pong' });
   });
 
+  it('reads size_owner', () => {
+    expect(parseServerMessage('{"type":"size_owner","owner":false}')).toEqual({ type: 'size_owner', owner: false });
+    expect(parseServerMessage('{"type":"size_owner","owner":true}')).toEqual({ type: 'size_owner', owner: true });
+    expect(parseServerMessage('{"type":"size_owner"}')).toBeNull();
+  });
+
   it('ignores garbage, unknown types and malformed sizes', () => {
     expect(parseServerMessage('not json')).toBeNull();
     expect(parseServerMessage('null')).toBeNull();
@@ -42,6 +53,10 @@ describe('client messages', () => {
     expect(JSON.parse(resizeMessage(80.7, 24))).toEqual({ type: 'resize', cols: 80, rows: 24 });
     expect(clampSize(1, 1)).toEqual({ cols: 2, rows: 2 });
     expect(clampSize(5000, 5000)).toEqual({ cols: 1000, rows: 500 });
+  });
+
+  it('asks for the size with fit', () => {
+    expect(JSON.parse(fitMessage())).toEqual({ type: 'fit' });
   });
 
   it('encodes input as UTF-8', () => {

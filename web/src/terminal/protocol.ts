@@ -11,12 +11,19 @@ export interface ConnectedMsg {
   cols: number;
   rows: number;
   readonly: boolean;
+  /**
+   * Whether the terminal has this viewer's size; otherwise it shows another
+   * viewer's (drawn scaled, with a "Fit to mine" control). A server that
+   * predates size owners does not say: the last resize won there, so true.
+   */
+  size_owner: boolean;
 }
 
 /** A control message from the server. */
 export type TerminalServerMsg =
   | ConnectedMsg
   | { type: 'resize'; cols: number; rows: number }
+  | { type: 'size_owner'; owner: boolean }
   | { type: 'exit'; code: number }
   | { type: 'error'; code: string; message: string }
   | { type: 'pong' };
@@ -53,10 +60,14 @@ export function parseServerMessage(text: string): TerminalServerMsg | null {
         cols: m.cols,
         rows: m.rows,
         readonly: m.readonly === true,
+        size_owner: m.size_owner !== false,
       };
     case 'resize':
       if (!isDim(m.cols) || !isDim(m.rows)) return null;
       return { type: 'resize', cols: m.cols, rows: m.rows };
+    case 'size_owner':
+      if (typeof m.owner !== 'boolean') return null;
+      return { type: 'size_owner', owner: m.owner };
     case 'exit':
       if (typeof m.code !== 'number') return null;
       return { type: 'exit', code: m.code };
@@ -84,6 +95,11 @@ export function clampSize(cols: number, rows: number): { cols: number; rows: num
 export function resizeMessage(cols: number, rows: number): string {
   const size = clampSize(cols, rows);
   return JSON.stringify({ type: 'resize', cols: size.cols, rows: size.rows });
+}
+
+/** `{"type":"fit"}`: take the size over (the PTY gets this viewer's last `resize`). */
+export function fitMessage(): string {
+  return JSON.stringify({ type: 'fit' });
 }
 
 /** `{"type":"ping"}`. */

@@ -160,7 +160,8 @@ async fn run(
     limit: super::InputLimit,
 ) {
     let attached = match &handle {
-        Some(h) => h.attach().await.ok(),
+        // It types whole messages but draws no terminal: it never owns the size.
+        Some(h) => h.watch().await.ok(),
         None => None,
     };
     let exit_code = info.exit_code;
@@ -206,7 +207,7 @@ async fn run(
             event = viewer.recv_batch(MAX_OUTPUT_FRAME_BYTES) => {
                 let msg = match event {
                     Some(ViewerEvent::Snapshot(b) | ViewerEvent::Output(b)) => delta(utf8.decode(&b)),
-                    Some(ViewerEvent::Resize { .. }) => continue,
+                    Some(ViewerEvent::Resize { .. } | ViewerEvent::SizeOwner { .. }) => continue,
                     Some(ViewerEvent::Exit { code }) => {
                         if send_json(socket, &RawChatServerMsg::Exit { code }).await {
                             close(socket, CLOSE_NORMAL, "session ended").await;

@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use ccweb_protocol::terminal::{TerminalClientMsg, TerminalServerMsg};
 use ccweb_protocol::SessionInfo;
-use ccweb_runner::{clamp_size, TerminalHandle, ViewerEvent};
+use ccweb_runner::{clamp_size, only_reports, TerminalHandle, Viewer, ViewerEvent};
 
 use super::{
     authorize, close, incoming, must_close, send, send_json, upgrade, Incoming, Keepalive, Revoked,
@@ -92,6 +92,7 @@ async fn replay_ended(socket: &mut WebSocket, state: &AppState, info: SessionInf
         cols,
         rows,
         readonly: true,
+        size_owner: false,
     };
     if send_json(socket, &connected).await
         && send(socket, Message::Binary(Bytes::from(screen))).await
@@ -117,7 +118,13 @@ async fn run(
     mut revoked: Revoked,
     limit: super::InputLimit,
 ) {
-    let Ok((mut viewer, cols, rows)) = handle.attach().await else {
+    // A read-only viewer never owns the size: it cannot type or fit.
+    let attached = if readonly {
+        handle.watch().await
+    } else {
+        handle.attach().await
+    };
+    let Ok((mut viewer, cols, rows)) = attached else {
         // Ended between the lookup and now.
         if let Ok(Some(r)) = state.store.get_session(info.id).await {
             info = state.sessions.info(r);
@@ -132,6 +139,7 @@ async fn run(
         cols,
         rows,
         readonly,
+        size_owner: viewer.owns_size(),
     };
     if !send_json(socket, &connected).await {
         return;
@@ -146,6 +154,7 @@ async fn run(
                 let sent = match event {
                     Some(ViewerEvent::Snapshot(b) | ViewerEvent::Output(b)) => send(socket, Message::Binary(b)).await,
                     Some(ViewerEvent::Resize { cols, rows }) => send_json(socket, &TerminalServerMsg::Resize { cols, rows }).await,
+                    Some(ViewerEvent::SizeOwner { owner }) => send_json(socket, &TerminalServerMsg::SizeOwner { owner }).await,
                     Some(ViewerEvent::Exit { code }) => {
                         if send_json(socket, &TerminalServerMsg::Exit { code }).await {
                             close(socket, CLOSE_NORMAL, "session ended").await;
@@ -166,8 +175,8 @@ async fn run(
                 let reply = match incoming(socket, msg, &limit).await {
                     Incoming::End => return,
                     Incoming::Control => None,
-                    Incoming::Binary(data) => input(&handle, readonly, data).await,
-                    Incoming::Text(text) => on_text(&handle, readonly, &text).await,
+                    Incoming::Binary(data) => input(&handle, &viewer, readonly, data).await,
+                    Incoming::Text(text) => on_text(&handle, &viewer, readonly, &text).await,
                 };
                 if let Some(reply) = reply {
                     if !send_json(socket, &reply).await {
@@ -185,21 +194,25 @@ async fn run(
 }
 
 /// Handles one JSON control message; returns the reply, if any.
-async fn on_text(handle: &TerminalHandle, readonly: bool, text: &str) -> Option<TerminalServerMsg> {
+async fn on_text(
+    handle: &TerminalHandle,
+    viewer: &Viewer,
+    readonly: bool,
+    text: &str,
+) -> Option<TerminalServerMsg> {
     match serde_json::from_str::<TerminalClientMsg>(text) {
         Ok(TerminalClientMsg::Ping) => Some(TerminalServerMsg::Pong),
-        Ok(TerminalClientMsg::Input { data }) => input(handle, readonly, Bytes::from(data)).await,
-        Ok(TerminalClientMsg::Resize { .. }) if readonly => {
+        Ok(TerminalClientMsg::Input { data }) => {
+            input(handle, viewer, readonly, Bytes::from(data)).await
+        }
+        Ok(TerminalClientMsg::Resize { .. } | TerminalClientMsg::Fit) if readonly => {
             Some(error_msg("readonly", "this viewer is read-only"))
         }
         Ok(TerminalClientMsg::Resize { cols, rows }) => {
             let (cols, rows) = clamp_size(cols, rows);
-            handle
-                .resize(cols, rows)
-                .await
-                .err()
-                .map(|_| error_msg("session_ended", "the session has ended"))
+            viewer.resize(cols, rows).await.err().map(|_| ended())
         }
+        Ok(TerminalClientMsg::Fit) => viewer.claim_size().await.err().map(|_| ended()),
         Err(e) => Some(error_msg(
             "bad_message",
             format!("could not read that message: {e}"),
@@ -207,16 +220,28 @@ async fn on_text(handle: &TerminalHandle, readonly: bool, text: &str) -> Option<
     }
 }
 
-async fn input(handle: &TerminalHandle, readonly: bool, data: Bytes) -> Option<TerminalServerMsg> {
+fn ended() -> TerminalServerMsg {
+    error_msg("session_ended", "the session has ended")
+}
+
+/// Types `data`; a typist takes the size over first, so the program has
+/// the typist's size before it reads the keystroke. What the viewer's
+/// emulator sends by itself (answers, focus and mouse reports) is not
+/// typing and leaves the size alone.
+async fn input(
+    handle: &TerminalHandle,
+    viewer: &Viewer,
+    readonly: bool,
+    data: Bytes,
+) -> Option<TerminalServerMsg> {
     if readonly {
         return Some(error_msg("readonly", "this viewer is read-only"));
     }
     if data.is_empty() {
         return None;
     }
-    handle
-        .input(data)
-        .await
-        .err()
-        .map(|_| error_msg("session_ended", "the session has ended"))
+    if !only_reports(&data) && viewer.claim_size().await.is_err() {
+        return Some(ended());
+    }
+    handle.input(data).await.err().map(|_| ended())
 }
