@@ -706,6 +706,10 @@ async fn per_user_roots_keep_users_apart_and_distinct_names_get_distinct_dirs() 
 async fn bypass_permissions_is_only_for_servers_that_allow_it() {
     let body = |server: &TestServer| json!({"mode": "chat", "working_dir": server.root.join("project"), "permission_mode": "bypassPermissions"});
     let server = TestServer::start(Options::shell("exec sleep 1000")).await;
+    // The UI learns the policy from /api/me, so it does not offer what is refused.
+    let (status, me) = call(server.req(Method::GET, "/api/me")).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["server"]["allow_bypass_permissions"], false, "{me}");
     let r = call(server.req(Method::POST, SESSIONS).json(&body(&server))).await;
     assert_error("bypassPermissions", &r, 403, "permission_mode_not_allowed");
     // Nor can a running chat session be switched to it.
@@ -742,6 +746,8 @@ async fn bypass_permissions_is_only_for_servers_that_allow_it() {
         Options::shell("exec sleep 1000").toml("allow_bypass_permissions = true"),
     )
     .await;
+    let (_, me) = call(server.req(Method::GET, "/api/me")).await;
+    assert_eq!(me["server"]["allow_bypass_permissions"], true, "{me}");
     let (status, s) = call(server.req(Method::POST, SESSIONS).json(&body(&server))).await;
     assert_eq!(status, 201, "{s}");
 }
