@@ -690,6 +690,25 @@ impl SessionManager {
         }
     }
 
+    /// Records the model session `id` switched to (`None`: the default):
+    /// a resume starts the CLI with it.
+    pub(crate) async fn remember_model(&self, id: Uuid, model: Option<&str>) {
+        if let Err(e) = self.inner.store.set_session_model(id, model).await {
+            tracing::warn!(session = %id, error = %e, "could not record the model");
+        }
+    }
+
+    /// Records the permission mode session `id` is in now (one the CLI
+    /// knows; it reports any string it was sent): a resume starts in it.
+    pub(crate) async fn remember_permission_mode(&self, id: Uuid, mode: &str) {
+        if !PERMISSION_MODES.contains(&mode) {
+            return;
+        }
+        if let Err(e) = self.inner.store.set_session_permission_mode(id, mode).await {
+            tracing::warn!(session = %id, error = %e, "could not record the permission mode");
+        }
+    }
+
     /// Stops a live session and waits (bounded) until it has ended.
     pub async fn stop(&self, id: Uuid) {
         let Some(live) = self.live(id) else {
