@@ -458,7 +458,49 @@ impl SessionManager {
             .store
             .set_session_state(record.id, SessionState::Starting)
             .await?;
+        let record = self.adopt_terminal_settings(record).await;
         self.start(record, true, permit).await
+    }
+
+    /// A terminal session's model and permission mode as its conversation
+    /// file last shows them (`/model`, Shift+Tab in the TUI), recorded, so
+    /// the resumed CLI starts with them. Chat sessions record theirs live.
+    async fn adopt_terminal_settings(&self, mut record: SessionRecord) -> SessionRecord {
+        let path = record.claude_session_id.as_deref().and_then(|sid| {
+            transcript_path(
+                &child_env(&self.inner.config),
+                Path::new(&record.working_dir),
+                sid,
+            )
+        });
+        let (SessionMode::Terminal, Some(path)) = (record.mode, path) else {
+            return record;
+        };
+        let read = tokio::task::spawn_blocking(move || transcript::last_settings(&path)).await;
+        let Ok(Ok(last)) = read else {
+            // No file yet (nothing was said) or unreadable: what was recorded stays.
+            return record;
+        };
+        if let Some(model) = last
+            .model
+            .filter(|m| m.as_deref().is_none_or(|m| validate_model(m).is_ok()))
+        {
+            if model != record.model {
+                self.remember_model(record.id, model.as_deref()).await;
+                record.model = model;
+            }
+        }
+        // A mode the server does not allow (any more) is not carried over.
+        if let Some(mode) = last
+            .permission_mode
+            .filter(|m| check_permission_mode(&self.inner.config, m).is_ok())
+        {
+            if mode != record.permission_mode {
+                self.remember_permission_mode(record.id, &mode).await;
+                record.permission_mode = mode;
+            }
+        }
+        record
     }
 
     /// Marks `id` as being started; `None` if it already is. The mark goes
