@@ -203,11 +203,12 @@ export function DirPicker({ value, onChange, listDelayMs = LIST_DELAY_MS }: DirP
           {error}
         </p>
       )}
-      {unavailable ? (
+      {/* A wrong path shows its error, not another directory's entries. */}
+      {error ? null : unavailable ? (
         <p className="muted small">Directory browsing is not available on this server; type the path.</p>
       ) : (
         <ul className="dir-list" aria-label="Subdirectories" aria-busy={loading}>
-          {listing?.parent && !error && (
+          {listing?.parent && (
             <li>
               <button type="button" className="dir-entry" onClick={() => void load(listing.parent, 'navigate')} data-testid="dir-parent">
                 <Icon name="up" size={16} />
@@ -215,16 +216,15 @@ export function DirPicker({ value, onChange, listDelayMs = LIST_DELAY_MS }: DirP
               </button>
             </li>
           )}
-          {!error &&
-            listing?.dirs.map((d) => (
-              <li key={d.path}>
-                <button type="button" className="dir-entry" onClick={() => void load(d.path, 'navigate')} data-testid="dir-entry">
-                  <Icon name="folder" size={16} />
-                  <span>{d.name}</span>
-                </button>
-              </li>
-            ))}
-          {listing && !error && listing.dirs.length === 0 && <li className="muted small dir-none">No subdirectories.</li>}
+          {listing?.dirs.map((d) => (
+            <li key={d.path}>
+              <button type="button" className="dir-entry" onClick={() => void load(d.path, 'navigate')} data-testid="dir-entry">
+                <Icon name="folder" size={16} />
+                <span>{d.name}</span>
+              </button>
+            </li>
+          ))}
+          {listing && listing.dirs.length === 0 && <li className="muted small dir-none">No subdirectories.</li>}
           {!listing && loading && <li className="muted small dir-none">Loading…</li>}
         </ul>
       )}
