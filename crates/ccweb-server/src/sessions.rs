@@ -439,12 +439,21 @@ impl SessionManager {
         self.start(record, resume.is_some(), permit).await
     }
 
-    /// Starts a stopped or exited session again, continuing its conversation.
-    pub async fn resume(&self, record: SessionRecord) -> Result<SessionInfo, ApiError> {
+    /// Starts `owner`'s stopped or exited session again, continuing its
+    /// conversation.
+    pub async fn resume(
+        &self,
+        owner: &User,
+        record: SessionRecord,
+    ) -> Result<SessionInfo, ApiError> {
         let running = || ApiError::conflict("session_running", "the session is already running");
         if record.state.is_live() || self.live(record.id).is_some() {
             return Err(running());
         }
+        // The directory rules of today, not of the day it was created: it may
+        // be gone, or no longer inside the owner's roots. Refused as a create
+        // would be, with the session left as it was.
+        resolve_working_dir(&record.working_dir, &roots_for(&self.inner.config, owner)?)?;
         // Concurrent resumes of one session: only the first starts a process.
         let _claim = self.claim(record.id).ok_or_else(running)?;
         if self.inner.cancel.is_cancelled() {
