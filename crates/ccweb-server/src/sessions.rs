@@ -444,7 +444,7 @@ impl SessionManager {
     pub async fn resume(
         &self,
         owner: &User,
-        record: SessionRecord,
+        mut record: SessionRecord,
     ) -> Result<SessionInfo, ApiError> {
         let running = || ApiError::conflict("session_running", "the session is already running");
         if record.state.is_live() || self.live(record.id).is_some() {
@@ -454,6 +454,12 @@ impl SessionManager {
         // be gone, or no longer inside the owner's roots. Refused as a create
         // would be, with the session left as it was.
         resolve_working_dir(&record.working_dir, &roots_for(&self.inner.config, owner)?)?;
+        if check_permission_mode(&self.inner.config, &record.permission_mode).is_err() {
+            // Allowed when it was chosen, not any more (allow_bypass_permissions
+            // turned off): the CLI asks again, as in the default mode.
+            self.remember_permission_mode(record.id, "default").await;
+            record.permission_mode = "default".into();
+        }
         // Concurrent resumes of one session: only the first starts a process.
         let _claim = self.claim(record.id).ok_or_else(running)?;
         if self.inner.cancel.is_cancelled() {

@@ -753,6 +753,24 @@ async fn bypass_permissions_is_only_for_servers_that_allow_it() {
 }
 
 #[tokio::test]
+async fn a_bypass_session_resumes_in_default_mode_once_the_server_disallows_bypass() {
+    let allowing = Options::shell("exec sleep 1000").toml("allow_bypass_permissions = true");
+    let server = TestServer::start(allowing).await;
+    let body = json!({"mode": "terminal", "working_dir": server.root.join("project"), "permission_mode": "bypassPermissions"});
+    let (status, s) = call(server.req(Method::POST, SESSIONS).json(&body)).await;
+    assert_eq!(status, 201, "{s}");
+    let id = s["id"].as_str().unwrap().to_owned();
+    server.stop_session(&id).await;
+    let server = server.restart_with(Options::shell("exec sleep 1000")).await;
+    let (status, s) = call(server.req(Method::POST, &format!("{SESSIONS}/{id}/resume"))).await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(
+        s["permission_mode"], "default",
+        "the policy of today applies to a resume: {s}"
+    );
+}
+
+#[tokio::test]
 async fn an_expired_login_closes_its_open_socket() {
     let server = TestServer::start(Options::interactive_shell().toml("login_ttl_secs = 2")).await;
     let id = server.create_session_id().await;
