@@ -7,6 +7,7 @@ import { AuditPage } from './admin/AuditPage';
 import { ServerPage } from './admin/ServerPage';
 import { UsersPage } from './admin/UsersPage';
 import { api, ApiError, errorMessage, onUnauthorized } from './api/client';
+import { ServerPolicyProvider } from './api/serverPolicy';
 import type { User } from './api/types';
 import { type ExternalLogin, LoginPage } from './auth/LoginPage';
 import { SessionsHome } from './home/SessionsHome';
@@ -105,9 +106,11 @@ function Shell({ user, onSignedOut }: { user: User; onSignedOut: () => void }) {
   const route = useRoute();
   const openSession = useCallback((id: string) => navigate({ page: 'session', id, readonly: false, tab: 'terminal' }), []);
   return (
-    <SessionsProvider listVisible={route.page === 'home'} openSession={openSession}>
-      <ShellBody user={user} onSignedOut={onSignedOut} />
-    </SessionsProvider>
+    <ServerPolicyProvider>
+      <SessionsProvider listVisible={route.page === 'home'} openSession={openSession}>
+        <ShellBody user={user} onSignedOut={onSignedOut} />
+      </SessionsProvider>
+    </ServerPolicyProvider>
   );
 }
 

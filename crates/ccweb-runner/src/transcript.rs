@@ -20,6 +20,7 @@ mod events;
 mod follow;
 mod lines;
 mod listing;
+mod settings;
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -32,6 +33,7 @@ use serde_json::Value;
 pub use events::record_to_events;
 pub use follow::{follow, POLL_INTERVAL};
 pub use listing::{list_conversations, Conversation};
+pub use settings::{last_settings, LastSettings};
 
 use lines::{LineSplitter, Piece};
 

@@ -563,9 +563,11 @@ pub async fn logout_all(State(state): State<AppState>, auth: Auth) -> Result<Res
     Ok(resp)
 }
 
-/// `GET /api/me`.
-pub async fn me(auth: Auth) -> Json<serde_json::Value> {
-    Json(
-        json!({"user": {"id": auth.user.id, "name": auth.user.name, "is_admin": auth.user.is_admin}}),
-    )
+/// `GET /api/me`: the caller, and what the server lets them choose (so
+/// the UI offers only that: `server.allow_bypass_permissions`).
+pub async fn me(State(state): State<AppState>, auth: Auth) -> Json<serde_json::Value> {
+    Json(json!({
+        "user": {"id": auth.user.id, "name": auth.user.name, "is_admin": auth.user.is_admin},
+        "server": {"allow_bypass_permissions": state.config.allow_bypass_permissions},
+    }))
 }

@@ -150,6 +150,15 @@ impl Recorder {
                 }
                 self.claude_session_id = Some(sid.clone());
             }
+            ChatEvent::System {
+                permission_mode: Some(mode),
+                subtype,
+                ..
+            } if subtype == "status" => {
+                // The CLI reports every mode change (ours, or a plan's
+                // approval); a resume starts in the last one.
+                self.manager.remember_permission_mode(id, mode).await;
+            }
             ChatEvent::Result {
                 cost_usd,
                 input_tokens,

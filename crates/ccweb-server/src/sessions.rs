@@ -439,11 +439,26 @@ impl SessionManager {
         self.start(record, resume.is_some(), permit).await
     }
 
-    /// Starts a stopped or exited session again, continuing its conversation.
-    pub async fn resume(&self, record: SessionRecord) -> Result<SessionInfo, ApiError> {
+    /// Starts `owner`'s stopped or exited session again, continuing its
+    /// conversation.
+    pub async fn resume(
+        &self,
+        owner: &User,
+        mut record: SessionRecord,
+    ) -> Result<SessionInfo, ApiError> {
         let running = || ApiError::conflict("session_running", "the session is already running");
         if record.state.is_live() || self.live(record.id).is_some() {
             return Err(running());
+        }
+        // The directory rules of today, not of the day it was created: it may
+        // be gone, or no longer inside the owner's roots. Refused as a create
+        // would be, with the session left as it was.
+        resolve_working_dir(&record.working_dir, &roots_for(&self.inner.config, owner)?)?;
+        if check_permission_mode(&self.inner.config, &record.permission_mode).is_err() {
+            // Allowed when it was chosen, not any more (allow_bypass_permissions
+            // turned off): the CLI asks again, as in the default mode.
+            self.remember_permission_mode(record.id, "default").await;
+            record.permission_mode = "default".into();
         }
         // Concurrent resumes of one session: only the first starts a process.
         let _claim = self.claim(record.id).ok_or_else(running)?;
@@ -458,7 +473,49 @@ impl SessionManager {
             .store
             .set_session_state(record.id, SessionState::Starting)
             .await?;
+        let record = self.adopt_terminal_settings(record).await;
         self.start(record, true, permit).await
+    }
+
+    /// A terminal session's model and permission mode as its conversation
+    /// file last shows them (`/model`, Shift+Tab in the TUI), recorded, so
+    /// the resumed CLI starts with them. Chat sessions record theirs live.
+    async fn adopt_terminal_settings(&self, mut record: SessionRecord) -> SessionRecord {
+        let path = record.claude_session_id.as_deref().and_then(|sid| {
+            transcript_path(
+                &child_env(&self.inner.config),
+                Path::new(&record.working_dir),
+                sid,
+            )
+        });
+        let (SessionMode::Terminal, Some(path)) = (record.mode, path) else {
+            return record;
+        };
+        let read = tokio::task::spawn_blocking(move || transcript::last_settings(&path)).await;
+        let Ok(Ok(last)) = read else {
+            // No file yet (nothing was said) or unreadable: what was recorded stays.
+            return record;
+        };
+        if let Some(model) = last
+            .model
+            .filter(|m| m.as_deref().is_none_or(|m| validate_model(m).is_ok()))
+        {
+            if model != record.model {
+                self.remember_model(record.id, model.as_deref()).await;
+                record.model = model;
+            }
+        }
+        // A mode the server does not allow (any more) is not carried over.
+        if let Some(mode) = last
+            .permission_mode
+            .filter(|m| check_permission_mode(&self.inner.config, m).is_ok())
+        {
+            if mode != record.permission_mode {
+                self.remember_permission_mode(record.id, &mode).await;
+                record.permission_mode = mode;
+            }
+        }
+        record
     }
 
     /// Marks `id` as being started; `None` if it already is. The mark goes
@@ -687,6 +744,25 @@ impl SessionManager {
             // The recorder stored every event before the process's end was
             // published; wait for it so `ended` follows the last event.
             chat.recorded().await;
+        }
+    }
+
+    /// Records the model session `id` switched to (`None`: the default):
+    /// a resume starts the CLI with it.
+    pub(crate) async fn remember_model(&self, id: Uuid, model: Option<&str>) {
+        if let Err(e) = self.inner.store.set_session_model(id, model).await {
+            tracing::warn!(session = %id, error = %e, "could not record the model");
+        }
+    }
+
+    /// Records the permission mode session `id` is in now (one the CLI
+    /// knows; it reports any string it was sent): a resume starts in it.
+    pub(crate) async fn remember_permission_mode(&self, id: Uuid, mode: &str) {
+        if !PERMISSION_MODES.contains(&mode) {
+            return;
+        }
+        if let Err(e) = self.inner.store.set_session_permission_mode(id, mode).await {
+            tracing::warn!(session = %id, error = %e, "could not record the permission mode");
         }
     }
 

@@ -421,6 +421,30 @@ impl Store {
         )
     }
 
+    /// Records the model the session uses now (`None`: the CLI's default),
+    /// so a resume starts with it; `NotFound` if the session does not exist.
+    pub async fn set_session_model(&self, id: Uuid, model: Option<&str>) -> Result<()> {
+        found(
+            sqlx::query("UPDATE sessions SET model = $1 WHERE id = $2")
+                .bind(model)
+                .bind(id.to_string())
+                .execute(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Records the permission mode the session is in now, so a resume
+    /// starts in it; `NotFound` if the session does not exist.
+    pub async fn set_session_permission_mode(&self, id: Uuid, mode: &str) -> Result<()> {
+        found(
+            sqlx::query("UPDATE sessions SET permission_mode = $1 WHERE id = $2")
+                .bind(mode)
+                .bind(id.to_string())
+                .execute(&self.pool)
+                .await?,
+        )
+    }
+
     /// Sets only the state; `NotFound` if the session does not exist.
     pub async fn set_session_state(&self, id: Uuid, state: SessionState) -> Result<()> {
         found(

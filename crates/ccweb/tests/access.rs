@@ -706,6 +706,10 @@ async fn per_user_roots_keep_users_apart_and_distinct_names_get_distinct_dirs() 
 async fn bypass_permissions_is_only_for_servers_that_allow_it() {
     let body = |server: &TestServer| json!({"mode": "chat", "working_dir": server.root.join("project"), "permission_mode": "bypassPermissions"});
     let server = TestServer::start(Options::shell("exec sleep 1000")).await;
+    // The UI learns the policy from /api/me, so it does not offer what is refused.
+    let (status, me) = call(server.req(Method::GET, "/api/me")).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["server"]["allow_bypass_permissions"], false, "{me}");
     let r = call(server.req(Method::POST, SESSIONS).json(&body(&server))).await;
     assert_error("bypassPermissions", &r, 403, "permission_mode_not_allowed");
     // Nor can a running chat session be switched to it.
@@ -742,8 +746,28 @@ async fn bypass_permissions_is_only_for_servers_that_allow_it() {
         Options::shell("exec sleep 1000").toml("allow_bypass_permissions = true"),
     )
     .await;
+    let (_, me) = call(server.req(Method::GET, "/api/me")).await;
+    assert_eq!(me["server"]["allow_bypass_permissions"], true, "{me}");
     let (status, s) = call(server.req(Method::POST, SESSIONS).json(&body(&server))).await;
     assert_eq!(status, 201, "{s}");
+}
+
+#[tokio::test]
+async fn a_bypass_session_resumes_in_default_mode_once_the_server_disallows_bypass() {
+    let allowing = Options::shell("exec sleep 1000").toml("allow_bypass_permissions = true");
+    let server = TestServer::start(allowing).await;
+    let body = json!({"mode": "terminal", "working_dir": server.root.join("project"), "permission_mode": "bypassPermissions"});
+    let (status, s) = call(server.req(Method::POST, SESSIONS).json(&body)).await;
+    assert_eq!(status, 201, "{s}");
+    let id = s["id"].as_str().unwrap().to_owned();
+    server.stop_session(&id).await;
+    let server = server.restart_with(Options::shell("exec sleep 1000")).await;
+    let (status, s) = call(server.req(Method::POST, &format!("{SESSIONS}/{id}/resume"))).await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(
+        s["permission_mode"], "default",
+        "the policy of today applies to a resume: {s}"
+    );
 }
 
 #[tokio::test]

@@ -910,3 +910,35 @@ async fn health_and_readiness_are_open_without_credentials() {
         401
     );
 }
+
+#[tokio::test]
+async fn resume_refuses_a_directory_that_is_gone_and_leaves_the_session_as_it_was() {
+    let server = TestServer::start(Options::interactive_shell()).await;
+    let dir = server.root.join("project/gone-later");
+    std::fs::create_dir(&dir).unwrap();
+    let (status, s) = create_json(
+        &server,
+        json!({"mode": "terminal", "working_dir": dir.to_str().unwrap()}),
+    )
+    .await;
+    assert_eq!(status, 201, "{s}");
+    let id = s["id"].as_str().unwrap().to_owned();
+    server.stop_session(&id).await;
+    std::fs::remove_dir(&dir).unwrap();
+    let resume = format!("{SESSIONS}/{id}/resume");
+    let m = assert_error(
+        "resume in a removed directory",
+        &call(server.req(Method::POST, &resume)).await,
+        400,
+        "invalid_working_dir",
+    );
+    assert!(m.contains("gone-later"), "names the directory: {m}");
+    assert_eq!(
+        server.session(&id).await["state"],
+        "stopped",
+        "not started, not failed"
+    );
+    std::fs::create_dir(&dir).unwrap();
+    let (status, s) = call(server.req(Method::POST, &resume)).await;
+    assert_eq!(status, 200, "{s}");
+}

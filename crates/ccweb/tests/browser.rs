@@ -160,6 +160,38 @@ async fn a_chat_session_streams_asks_permission_and_can_be_interrupted() {
 }
 
 #[tokio::test]
+async fn a_new_session_starts_in_the_typed_directory_and_offers_only_allowed_modes() {
+    if !browser_ready() {
+        return;
+    }
+    let Some(ClaudeSetup {
+        server,
+        fake: _fake,
+        _home,
+    }) = claude_setup("").await
+    else {
+        return;
+    };
+    server.add_user("alice", PASSWORD);
+    for viewport in VIEWPORTS {
+        let other = server
+            .root
+            .join("project")
+            .join(format!("other-{viewport}"));
+        std::fs::create_dir(&other).unwrap();
+        let other = other.to_str().unwrap();
+        flow_with(
+            &server,
+            "newsession",
+            viewport,
+            "alice",
+            &[("CCWEB_OTHER_DIR", other)],
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
 async fn the_app_works_behind_a_proxy_at_a_sub_path() {
     if !browser_ready() {
         return;

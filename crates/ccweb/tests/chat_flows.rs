@@ -936,3 +936,73 @@ async fn a_chat_socket_closes_once_its_session_has_ended() {
     assert_eq!(end["exit_code"], 4, "{end}");
     expect_close(&mut chat, Duration::from_secs(5)).await;
 }
+
+#[tokio::test]
+async fn a_resumed_chat_session_keeps_the_model_and_permission_mode_it_switched_to() {
+    let Some(ClaudeSetup {
+        server,
+        fake,
+        _home,
+    }) = claude_setup("").await
+    else {
+        return;
+    };
+    let id = chat_session(&server, json!({})).await;
+    let mut chat = Chat::connect(&server, &id, "").await;
+    ready(&mut chat).await;
+    let mark = chat.events.len();
+    chat.send(json!({"type": "set_model", "model": "sonnet"}))
+        .await;
+    chat.send(json!({"type": "set_permission_mode", "mode": "acceptEdits"}))
+        .await;
+    chat.wait_event_from(mark, mode_is("acceptEdits")).await;
+    fake.push(Reply::text("I will remember it."));
+    let result = chat.turn("Remember the word pineapple").await;
+    assert_eq!(result["is_error"], false, "{}", chat.dump());
+    assert_eq!(fake.requests().last().unwrap()["model"], "claude-sonnet-5");
+    let s = server.session(&id).await;
+    assert_eq!(
+        (s["model"].as_str(), s["permission_mode"].as_str()),
+        (Some("sonnet"), Some("acceptEdits")),
+        "the session object says what it runs with now: {s}"
+    );
+    let sid = s["claude_session_id"].as_str().unwrap().to_owned();
+    let home = _home.path().to_owned();
+    common::eventually(
+        Duration::from_secs(30),
+        "the CLI saved the conversation",
+        || common::claude_saved(&home, &sid, "Remember the word pineapple"),
+    )
+    .await;
+    drop(chat);
+    server.stop_session(&id).await;
+
+    let (status, resumed) =
+        call(server.req(Method::POST, &format!("{SESSIONS}/{id}/resume"))).await;
+    assert_eq!(status, 200, "{resumed}");
+    assert_eq!(resumed["model"], "sonnet", "{resumed}");
+    assert_eq!(resumed["permission_mode"], "acceptEdits", "{resumed}");
+    let (_, last_seq, _) = stored_seqs(&server, &id).await;
+    let mut chat = Chat::connect(&server, &id, &format!("?after_seq={last_seq}")).await;
+    ready(&mut chat).await;
+    fake.push(Reply::text("The word was pineapple."));
+    let mark = chat.prompt("Which word was it?").await;
+    let result = chat.wait_event_from(mark, kind("result")).await;
+    assert_eq!(result["is_error"], false, "{}", chat.dump());
+    let init = chat
+        .wait_event(|e| e["kind"] == "system" && e["subtype"] == "init")
+        .await;
+    assert_eq!(
+        init["permission_mode"], "acceptEdits",
+        "the resumed CLI starts in the mode it was switched to: {init}"
+    );
+    let request = fake.requests().last().unwrap().clone();
+    assert_eq!(
+        request["model"], "claude-sonnet-5",
+        "the resumed CLI asks for the model it was switched to"
+    );
+    assert!(
+        request.to_string().contains("Remember the word pineapple"),
+        "the same conversation: {request}"
+    );
+}

@@ -324,3 +324,63 @@ async fn a_terminal_conversation_is_recorded_as_events_listed_in_history_and_con
         "the CLI resumed the terminal conversation"
     );
 }
+
+#[tokio::test]
+async fn a_resumed_terminal_session_keeps_the_model_and_permission_mode_it_switched_to() {
+    let Some(Setup {
+        server,
+        fake,
+        _home,
+    }) = setup().await
+    else {
+        return;
+    };
+    // Started on opus; switched to sonnet and to accept-edits in the TUI.
+    let project = server.root.join("project");
+    let body = json!({"mode": "terminal", "working_dir": project, "model": "opus"});
+    let (status, s) = common::call(server.req(reqwest::Method::POST, SESSIONS).json(&body)).await;
+    assert_eq!(status, 201, "{s}");
+    let id = s["id"].as_str().unwrap().to_owned();
+    let claude_id = s["claude_session_id"].as_str().unwrap().to_owned();
+    let mut c = server.terminal(&id, "").await;
+    c.wait_for(T, |s| s.contains(READY)).await;
+    submit(&mut c, "/model sonnet").await;
+    c.wait_for(T, |s| s.contains("Set model to")).await;
+    // Shift+Tab: the TUI's next permission mode (default → accept edits).
+    c.send_bytes(b"\x1b[Z").await;
+    c.wait_for(T, |s| s.contains("accept edits on")).await;
+    fake.push(Reply::text("Noted the pineapple."));
+    submit(&mut c, "Remember the word pineapple").await;
+    c.wait_for(T, |s| s.contains("Noted the pineapple.")).await;
+    assert_eq!(fake.requests().last().unwrap()["model"], "claude-sonnet-5");
+    eventually(T, "the CLI saved the conversation", || {
+        common::claude_saved(_home.path(), &claude_id, "Noted the pineapple.")
+    })
+    .await;
+    server.stop_session(&id).await;
+    c.read_to_end().await;
+
+    let (status, resumed) =
+        common::call(server.req(reqwest::Method::POST, &format!("{SESSIONS}/{id}/resume"))).await;
+    assert_eq!(status, 200, "{resumed}");
+    assert_eq!(
+        (
+            resumed["model"].as_str(),
+            resumed["permission_mode"].as_str()
+        ),
+        (Some("sonnet"), Some("acceptEdits")),
+        "{resumed}"
+    );
+    let mut b = server.terminal(&id, "").await;
+    // The resumed TUI shows the mode in its footer.
+    b.wait_for(T, |s| s.contains("accept edits on")).await;
+    fake.push(Reply::text("Yes, pineapple."));
+    submit(&mut b, "What was the word").await;
+    b.wait_for(T, |s| s.contains("Yes, pineapple.")).await;
+    let last = fake.requests().last().unwrap().clone();
+    assert_eq!(
+        last["model"], "claude-sonnet-5",
+        "the resumed CLI asks for the model it was switched to"
+    );
+    assert!(last.to_string().contains("Remember the word pineapple"));
+}

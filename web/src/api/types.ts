@@ -65,9 +65,16 @@ export interface User {
   is_admin: boolean;
 }
 
+/** What the server lets its users choose (`server` of `GET api/me`). */
+export interface ServerPolicy {
+  /** The permission mode `bypassPermissions` may be chosen. */
+  allow_bypass_permissions: boolean;
+}
+
 /** `GET api/me`. */
 export interface MeResponse {
   user: User;
+  server: ServerPolicy;
 }
 
 /** `POST api/auth/login` and `POST api/auth/token`. */

@@ -4,6 +4,7 @@
 // seen event); terminal sessions show their stored transcript, read-only.
 
 import { useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from 'react';
+import { useServerPolicy } from '../api/serverPolicy';
 import './chat.css';
 import { Composer } from './Composer';
 import { PermissionDialog, type PermissionAnswer } from './PermissionDialog';
@@ -45,6 +46,7 @@ export function ChatView({ sessionId, session, readonly: readonlyProp = false, a
   const transcriptOnly = session.mode === 'terminal';
   const readonly = readonlyProp || transcriptOnly;
   const [state, dispatch] = useReducer(chatReducer, session, initialChatState);
+  const policy = useServerPolicy();
   const [conn, setConn] = useState<ConnectionInfo>({ state: 'connecting', attempt: 0, ended: false });
   const [toasts, setToasts] = useState<Toast[]>([]);
   const [answering, setAnswering] = useState<Record<string, boolean>>({});
@@ -237,6 +239,7 @@ export function ChatView({ sessionId, session, readonly: readonlyProp = false, a
         canControl={connected && !readonly && !ended}
         errorKey={state.lastErrorSeq}
         transcriptOnly={transcriptOnly}
+        bypassAllowed={policy?.allow_bypass_permissions === true}
         onSetModel={(model) => send(model ? { type: 'set_model', model } : { type: 'set_model' })}
         onSetMode={(mode) => send({ type: 'set_permission_mode', mode })}
       />

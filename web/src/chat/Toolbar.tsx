@@ -76,6 +76,8 @@ export interface ToolbarProps {
   errorKey: number;
   /** A terminal session's transcript: no switches, no turn state. */
   transcriptOnly?: boolean;
+  /** The server allows `bypassPermissions` (else it is shown, not offered). */
+  bypassAllowed?: boolean;
   onSetModel: (model: string | null) => void;
   onSetMode: (mode: string) => void;
 }
@@ -186,11 +188,15 @@ export function Toolbar(p: ToolbarProps) {
               }}
               data-testid="permission-mode"
             >
-              {modes.map((m) => (
-                <option key={m} value={m}>
-                  {MODE_LABELS[m] ?? m}
-                </option>
-              ))}
+              {modes.map((m) => {
+                // The server refuses it: shown (with why), not chosen; the current mode stays selectable.
+                const refused = m === 'bypassPermissions' && !p.bypassAllowed && m !== mode;
+                return (
+                  <option key={m} value={m} disabled={refused} title={refused ? 'Turned off on this server (allow_bypass_permissions)' : undefined}>
+                    {refused ? `${MODE_LABELS[m] ?? m} (off on this server)` : MODE_LABELS[m] ?? m}
+                  </option>
+                );
+              })}
             </select>
           </span>
         </>

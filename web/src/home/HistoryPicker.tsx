@@ -49,6 +49,8 @@ export function HistoryPicker({ workingDir, value, onChange }: HistoryPickerProp
     // onChange is a state setter of the parent; re-running on it would loop.
   }, [workingDir]);
 
+  // No usable directory yet (the path field is being typed, or is wrong).
+  if (!workingDir.startsWith('/')) return <p className="muted small">Choose a directory to see its earlier conversations.</p>;
   if (error) return <p className="muted small">Earlier conversations could not be listed: {error}</p>;
   if (list === null) return <p className="muted small">Looking for earlier conversations…</p>;
   if (list.length === 0) return <p className="muted small" data-testid="history-empty">No earlier conversations in this directory.</p>;

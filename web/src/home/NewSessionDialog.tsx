@@ -3,10 +3,11 @@
 
 import { type FormEvent, useState } from 'react';
 import { api, ApiError } from '../api/client';
+import { useServerPolicy } from '../api/serverPolicy';
 import { PERMISSION_MODES, type PermissionMode, type SessionInfo, type SessionMode } from '../api/types';
 import { Modal } from '../ui/Modal';
 import { Icon } from '../ui/icons';
-import { DirPicker } from './DirPicker';
+import { type DirChoice, DirPicker } from './DirPicker';
 import { HistoryPicker } from './HistoryPicker';
 import { useSessions } from './sessionsStore';
 
@@ -69,7 +70,9 @@ interface NewSessionDialogProps {
 /** The dialog. */
 export function NewSessionDialog({ onClose, onCreated }: NewSessionDialogProps) {
   const { upsert } = useSessions();
-  const [dir, setDir] = useState(() => remembered(LAST_DIR_KEY));
+  // The directory shown first; `dir` then follows the picker's field.
+  const [initialDir] = useState(() => remembered(LAST_DIR_KEY));
+  const [dir, setDir] = useState<DirChoice>({ path: initialDir, listed: null });
   const [mode, setMode] = useState<SessionMode>(() => (remembered(LAST_MODE_KEY) === 'chat' ? 'chat' : 'terminal'));
   const [title, setTitle] = useState('');
   const [model, setModel] = useState('');
@@ -77,19 +80,25 @@ export function NewSessionDialog({ onClose, onCreated }: NewSessionDialogProps) 
   const [resume, setResume] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // Unknown until the server says: not offered meanwhile.
+  const policy = useServerPolicy();
+  const bypassAllowed = policy?.allow_bypass_permissions === true;
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    if (!dir.trim()) {
+    if (!dir.path) {
       setError('Choose a working directory.');
       return;
     }
+    // Enter in another field submits too: only a directory the server listed.
+    if (dir.listed === null) return;
     setBusy(true);
     setError(null);
     try {
       const s = await api.createSession({
         mode,
-        working_dir: dir.trim(),
+        // The field's text, as typed: what the user sees is where it runs.
+        working_dir: dir.path,
         title: title.trim() || undefined,
         model: model.trim() || undefined,
         permission_mode: permissionMode === 'default' ? undefined : permissionMode,
@@ -116,7 +125,7 @@ export function NewSessionDialog({ onClose, onCreated }: NewSessionDialogProps) 
           <button type="button" className="button" onClick={onClose}>
             Cancel
           </button>
-          <button type="submit" form="new-session-form" className="button button-primary" disabled={busy || !dir.trim()} data-testid="new-session-submit">
+          <button type="submit" form="new-session-form" className="button button-primary" disabled={busy || dir.listed === null} data-testid="new-session-submit">
             {busy ? 'Starting…' : resume ? 'Continue conversation' : 'Start session'}
           </button>
         </>
@@ -125,7 +134,7 @@ export function NewSessionDialog({ onClose, onCreated }: NewSessionDialogProps) 
       <form id="new-session-form" className="stack" onSubmit={submit}>
         <fieldset className="field">
           <legend>Working directory</legend>
-          <DirPicker value={dir} onChange={setDir} />
+          <DirPicker value={initialDir} onChange={setDir} />
         </fieldset>
 
         <fieldset className="field">
@@ -178,18 +187,23 @@ export function NewSessionDialog({ onClose, onCreated }: NewSessionDialogProps) 
           <span>Permission mode</span>
           <select value={permissionMode} onChange={(e) => setPermissionMode(e.target.value as PermissionMode)} data-testid="new-session-permission-mode">
             {PERMISSION_MODES.map((m) => (
-              <option key={m} value={m}>
-                {PERMISSION_TEXT[m]}
+              <option key={m} value={m} disabled={m === 'bypassPermissions' && !bypassAllowed}>
+                {m === 'bypassPermissions' && !bypassAllowed ? `${PERMISSION_TEXT[m]} (off on this server)` : PERMISSION_TEXT[m]}
               </option>
             ))}
           </select>
+          {policy && !bypassAllowed && (
+            <small className="muted" data-testid="bypass-unavailable">
+              Bypass permissions is turned off on this server (setting <code>allow_bypass_permissions</code>).
+            </small>
+          )}
         </label>
 
         <fieldset className="field">
           <legend>
             <Icon name="history" size={16} /> Continue an earlier conversation
           </legend>
-          <HistoryPicker workingDir={dir} value={resume} onChange={setResume} />
+          <HistoryPicker workingDir={dir.listed ?? ''} value={resume} onChange={setResume} />
         </fieldset>
 
         {error && (

@@ -66,7 +66,7 @@ enum Text {
 }
 
 /// Text between `<tag>` and `</tag>`, if both are there.
-fn between<'a>(text: &'a str, tag: &str) -> Option<&'a str> {
+pub(super) fn between<'a>(text: &'a str, tag: &str) -> Option<&'a str> {
     let open = format!("<{tag}>");
     let close = format!("</{tag}>");
     let start = text.find(&open)? + open.len();

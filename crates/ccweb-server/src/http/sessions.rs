@@ -219,7 +219,7 @@ pub async fn resume(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let r = owned_session(&state, &auth, &id).await?;
-    let result = state.sessions.resume(r.clone()).await;
+    let result = state.sessions.resume(&auth.user, r.clone()).await;
     let outcome = match &result {
         Ok(_) => audit::SUCCESS,
         Err(e) => audit::outcome_of(e),

@@ -257,7 +257,16 @@ impl ChatSocket<'_> {
                 if let Some(Err(e)) = model.as_deref().map(crate::sessions::validate_model) {
                     return Some(error("invalid_message", e.to_string()));
                 }
-                handle.set_model(model).await
+                let result = handle.set_model(model.clone()).await;
+                if result.is_ok() {
+                    // The CLI confirms no model change on its output; the
+                    // accepted request is the record (a resume starts with it).
+                    self.state
+                        .sessions
+                        .remember_model(self.info.id, model.as_deref())
+                        .await;
+                }
+                result
             }
         };
         match result {

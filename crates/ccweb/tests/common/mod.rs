@@ -466,13 +466,18 @@ impl TestServer {
     }
 
     /// Restarts the server on the same data dir (new port, new login URL).
-    pub async fn restart(mut self) -> TestServer {
+    pub async fn restart(self) -> TestServer {
+        let options = self.options.clone();
+        self.restart_with(options).await
+    }
+
+    /// [`TestServer::restart`] with other options (a changed configuration).
+    pub async fn restart_with(mut self, options: Options) -> TestServer {
         self.terminate(Duration::from_secs(20));
         let dir = tempfile::tempdir().unwrap();
         let old = std::mem::replace(&mut self.dir, dir);
         let data_dir = self.data_dir.clone();
         let root = self.root.clone();
-        let options = self.options.clone();
         drop(self);
         Self::start_in(old, data_dir, root, options).await
     }
