@@ -70,6 +70,9 @@ pub enum Revocation {
     Login([u8; 32]),
     /// Every login cookie of this user (logout everywhere).
     UserLogins(uuid::Uuid),
+    /// Every login cookie of this user but the one with this hash (sha256
+    /// of its secret): the browser that changed the password stays.
+    OtherLogins(uuid::Uuid, [u8; 32]),
     /// One API token revoked.
     Token(uuid::Uuid),
     /// Every credential of this user (disabled).
@@ -95,6 +98,9 @@ impl Credential {
         match (self, r) {
             (_, Revocation::User(u)) => *u == user,
             (Credential::Cookie(_), Revocation::UserLogins(u)) => *u == user,
+            (Credential::Cookie(secret), Revocation::OtherLogins(u, keep)) => {
+                *u == user && hash_token(secret) != *keep
+            }
             (Credential::Cookie(secret), Revocation::Login(hash)) => hash_token(secret) == *hash,
             (Credential::Token(_, id), Revocation::Token(revoked)) => id == revoked,
             _ => false,
@@ -325,7 +331,7 @@ pub(crate) async fn start_login(
     entry.detail = json!({ "method": method });
     state.audit.record(entry).await;
     let body = json!({
-        "user": {"id": user.id, "name": user.name, "is_admin": user.is_admin},
+        "user": user_ref(user),
         "csrf_token": login.csrf_token,
     });
     let mut resp = (status, Json(body)).into_response();
@@ -497,11 +503,19 @@ pub async fn login_page(
     let Some(token) = q.token else {
         return Ok((StatusCode::OK, axum::response::Html(LOGIN_HELP)).into_response());
     };
-    rate_check(&state, peer, None, "one_time_url").await?;
+    if let Err(err) = rate_check(&state, peer, None, "one_time_url").await {
+        return Ok(link_refused(&headers, err, LINK_RATE_LIMITED));
+    }
     let Some(user) = redeem_one_time(&state, &token).await? else {
         state.login_limits.failed(peer.ip(), None);
         login_failed(&state, peer, None, "one_time_url").await;
-        return Err(ApiError::forbidden("invalid_login_token", "this login link is invalid or was already used; restart ccweb serve for a new one or log in with a password"));
+        let err = ApiError::forbidden(
+            "invalid_login_token",
+            "this login link is invalid or was already used: log in with your password, \
+             or with a token from `ccweb token create --user NAME` (or an admin); \
+             restarting ccweb serve prints a new link",
+        );
+        return Ok(link_refused(&headers, err, LINK_USED));
     };
     let mut resp = start_login(
         &state,
@@ -519,7 +533,83 @@ pub async fn login_page(
     Ok(redirect)
 }
 
-const LOGIN_HELP: &str = "<!doctype html><title>ccweb login</title><p>Open the login link that <code>ccweb serve</code> printed, or POST /api/auth/login.</p>";
+/// Whether the caller asked for JSON rather than a page: an `Accept` that
+/// names `application/json` and not `text/html` (a script). Browsers, and
+/// clients that accept anything, get the page.
+fn wants_json(headers: &HeaderMap) -> bool {
+    let accept = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    accept.contains("application/json") && !accept.contains("text/html")
+}
+
+/// A refused login link: the JSON error for scripts that ask for JSON, else
+/// the same status (and `Retry-After`) with a page saying what to do next.
+fn link_refused(headers: &HeaderMap, err: ApiError, page: &'static str) -> Response {
+    let mut resp = err.into_response();
+    if !wants_json(headers) {
+        *resp.body_mut() = axum::body::Body::from(page);
+        resp.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+    }
+    resp
+}
+
+/// Builds one of the small pages of `/login` (no script; inline style is
+/// allowed by the CSP). `./` there is the app, also under a proxy sub-path.
+macro_rules! login_page_html {
+    ($title:literal, $body:literal) => {
+        concat!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">",
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
+            "<meta name=\"color-scheme\" content=\"light dark\">",
+            "<title>",
+            $title,
+            " · ccweb</title><style>body{font:16px/1.5 system-ui,sans-serif;",
+            "max-width:36rem;margin:3rem auto;padding:0 1.25rem}code{font-size:.95em}",
+            "li{margin:.4rem 0}.button{display:inline-block;margin-top:.5rem;padding:.5rem 1rem;",
+            "border-radius:6px;background:#c2603d;color:#fff;text-decoration:none}</style>",
+            "</head><body><main><h1>",
+            $title,
+            "</h1>",
+            $body,
+            "</main></body></html>"
+        )
+    };
+}
+
+/// `/login` without a token.
+const LOGIN_HELP: &str = login_page_html!(
+    "Log in to ccweb",
+    "<p>When it starts, <code>ccweb serve</code> prints a one-time login link in its terminal \
+     (or its service log, e.g. <code>journalctl -u ccweb</code>). Open that link, or log in \
+     with a password or a token on the <a href=\"./\">login page</a>. Scripts: \
+     <code>POST /api/auth/login</code> or <code>Authorization: Bearer</code> with an API token.</p>\
+     <p><a class=\"button\" href=\"./\" data-testid=\"to-login\">Go to the login page</a></p>"
+);
+
+/// `/login?token=…` with a used or wrong token.
+const LINK_USED: &str = login_page_html!(
+    "This login link was already used",
+    "<p data-testid=\"link-used\">Each link that <code>ccweb serve</code> prints works only \
+     once, and this one has been used (or is mistyped).</p><ul>\
+     <li>If you have set a password, <a href=\"./\">log in with your password</a>.</li>\
+     <li>Otherwise ask an admin for a login token, or run \
+     <code>ccweb token create --user NAME</code> on the server, and paste the token on the \
+     login page under <b>Token</b>.</li>\
+     <li>Restarting <code>ccweb serve</code> prints a new one-time link.</li></ul>\
+     <p><a class=\"button\" href=\"./\" data-testid=\"to-login\">Go to the login page</a></p>"
+);
+
+/// `/login?token=…` while this client has used up its failed attempts.
+const LINK_RATE_LIMITED: &str = login_page_html!(
+    "Too many login attempts",
+    "<p>Too many failed logins came from this address. Wait a minute, then try again or \
+     <a href=\"./\">log in with your password</a>.</p>"
+);
 
 /// `POST /api/auth/logout`: ends this login session.
 pub async fn logout(
@@ -563,9 +653,27 @@ pub async fn logout_all(State(state): State<AppState>, auth: Auth) -> Result<Res
     Ok(resp)
 }
 
-/// `GET /api/me`.
-pub async fn me(auth: Auth) -> Json<serde_json::Value> {
-    Json(
-        json!({"user": {"id": auth.user.id, "name": auth.user.name, "is_admin": auth.user.is_admin}}),
-    )
+/// The caller as the login answers and `/api/me` show them.
+pub(crate) fn user_ref(user: &User) -> serde_json::Value {
+    json!({
+        "id": user.id,
+        "name": user.name,
+        "is_admin": user.is_admin,
+        "has_password": user.has_password,
+    })
+}
+
+/// `GET /api/me`: the caller, whether they may set a password themselves
+/// (see `http::account`), and their preferences.
+pub async fn me(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let can_set_password = crate::http::account::may_set_own_password(&state, &auth).await?;
+    let preferences = state.store.preferences(auth.user.id).await?;
+    Ok(Json(json!({
+        "user": user_ref(&auth.user),
+        "can_set_password": can_set_password,
+        "preferences": preferences,
+    })))
 }
