@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{claude_setup, ClaudeSetup, TestServer};
+use common::{claude_setup, ClaudeSetup, Options, TestServer};
 use fake_anthropic::Reply;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -220,6 +220,25 @@ async fn a_share_link_shows_the_session_read_only_until_revoked() {
             viewport,
             "alice",
             &[("CCWEB_VIEWER", "bob")],
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn the_first_admin_logs_in_by_the_link_sets_a_password_and_a_theme_and_is_not_locked_out() {
+    if !browser_ready() {
+        return;
+    }
+    // The link works once: a server of its own per size.
+    for viewport in VIEWPORTS {
+        let server = TestServer::start(Options::shell("exec sleep 1000").keep_login_link()).await;
+        flow_with(
+            &server,
+            "first_login",
+            viewport,
+            "admin",
+            &[("CCWEB_LOGIN_URL", &server.login_url)],
         )
         .await;
     }

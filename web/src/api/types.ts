@@ -63,11 +63,37 @@ export interface User {
   id: string | number;
   name: string;
   is_admin: boolean;
+  /** Whether a password is set (the first admin, logged in by the one-time link, has none). */
+  has_password: boolean;
+}
+
+/** The web UI's colour theme: follow the system, or always light or dark. */
+export type Theme = 'system' | 'light' | 'dark';
+
+/** A user's preferences, kept on the server (`api/me/preferences`). */
+export interface Preferences {
+  theme: Theme;
 }
 
 /** `GET api/me`. */
 export interface MeResponse {
   user: User;
+  /** Whether `POST api/me/password` may set or change the caller's password. */
+  can_set_password: boolean;
+  preferences: Preferences;
+}
+
+/** Body of `POST api/me/password`. */
+export interface PasswordChangeRequest {
+  /** Required when a password is set. */
+  current_password?: string;
+  new_password: string;
+}
+
+/** `POST api/me/password`: the caller, and how many of their other logins ended. */
+export interface PasswordChanged {
+  user: User;
+  ended: number;
 }
 
 /** `POST api/auth/login` and `POST api/auth/token`. */

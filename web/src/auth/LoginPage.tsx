@@ -196,6 +196,11 @@ export function LoginPage({ onLogin, external, notice }: LoginPageProps) {
           </button>
         </form>
 
+        <p className="muted small login-first-time" data-testid="login-first-time">
+          <strong>First time?</strong> When it started, <code>ccweb serve</code> printed a one-time login link in its terminal (or its service log). Open that link, then set
+          a password. An admin can also make you a token with <code>ccweb token create --user NAME</code>: paste it under <em>Token</em>.
+        </p>
+
         {external && (
           <>
             <div className="divider">

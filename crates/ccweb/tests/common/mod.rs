@@ -84,6 +84,9 @@ pub struct Options {
     pub claude_bin: PathBuf,
     /// Arguments before ccweb's own (for `/bin/sh`: `-c SCRIPT sh`).
     pub claude_args: Vec<String>,
+    /// Whether the harness logs the admin in with the one-time link (then
+    /// used up); without, `admin_cookie` stays empty and the link unused.
+    pub use_login_link: bool,
 }
 
 impl Options {
@@ -94,7 +97,14 @@ impl Options {
             env: Vec::new(),
             claude_bin: "/bin/sh".into(),
             claude_args: vec!["-c".into(), script.into(), "sh".into()],
+            use_login_link: true,
         }
+    }
+
+    /// Leaves the one-time login link unused (for a test that opens it).
+    pub fn keep_login_link(mut self) -> Self {
+        self.use_login_link = false;
+        self
     }
 
     /// An interactive shell that echoes what it is sent.
@@ -244,11 +254,13 @@ impl TestServer {
             options,
             http,
         };
-        let resp = server.http.get(&server.login_url).send().await.unwrap();
-        assert_eq!(resp.status(), 303, "one-time login URL works");
-        // Relative, so the app next to /login is reached under a proxy sub-path too.
-        assert_eq!(resp.headers()["location"], "./");
-        server.admin_cookie = cookie_of(&resp);
+        if server.options.use_login_link {
+            let resp = server.http.get(&server.login_url).send().await.unwrap();
+            assert_eq!(resp.status(), 303, "one-time login URL works");
+            // Relative, so the app next to /login is reached under a proxy sub-path too.
+            assert_eq!(resp.headers()["location"], "./");
+            server.admin_cookie = cookie_of(&resp);
+        }
         server.admin_token = server
             .cli(&["token", "create", "--user", "admin"], None)
             .trim()
@@ -790,6 +802,7 @@ pub async fn claude_setup(extra_toml: &str) -> Option<ClaudeSetup> {
         env: env.envs(),
         claude_bin: claude,
         claude_args: Vec::new(),
+        use_login_link: true,
     };
     let server = TestServer::start(options).await;
     env.trust(&server.root.join("project")).unwrap();
