@@ -232,7 +232,7 @@ async fn the_first_admin_logs_in_by_the_link_sets_a_password_and_a_theme_and_is_
     }
     // The link works once: a server of its own per size.
     for viewport in VIEWPORTS {
-        let server = TestServer::start(Options::shell("exec sleep 1000").keep_login_link()).await;
+        let server = TestServer::start_keeping_login_link(Options::shell("exec sleep 1000")).await;
         flow_with(
             &server,
             "first_login",

@@ -84,9 +84,6 @@ pub struct Options {
     pub claude_bin: PathBuf,
     /// Arguments before ccweb's own (for `/bin/sh`: `-c SCRIPT sh`).
     pub claude_args: Vec<String>,
-    /// Whether the harness logs the admin in with the one-time link (then
-    /// used up); without, `admin_cookie` stays empty and the link unused.
-    pub use_login_link: bool,
 }
 
 impl Options {
@@ -97,14 +94,7 @@ impl Options {
             env: Vec::new(),
             claude_bin: "/bin/sh".into(),
             claude_args: vec!["-c".into(), script.into(), "sh".into()],
-            use_login_link: true,
         }
-    }
-
-    /// Leaves the one-time login link unused (for a test that opens it).
-    pub fn keep_login_link(mut self) -> Self {
-        self.use_login_link = false;
-        self
     }
 
     /// An interactive shell that echoes what it is sent.
@@ -145,13 +135,24 @@ fn toml_str(s: &str) -> String {
 impl TestServer {
     /// Starts a server and logs the admin in.
     pub async fn start(options: Options) -> TestServer {
+        Self::start_fresh(options, true).await
+    }
+
+    /// Starts a server and leaves its one-time login link unused (for a
+    /// test that opens it): `admin_cookie` stays empty.
+    pub async fn start_keeping_login_link(options: Options) -> TestServer {
+        Self::start_fresh(options, false).await
+    }
+
+    /// Starts a server in new directories; `use_login_link`: log the admin in with it.
+    async fn start_fresh(options: Options, use_login_link: bool) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("data");
         let root = dir.path().join("root");
         std::fs::create_dir_all(root.join("project")).unwrap();
         std::fs::create_dir_all(&data_dir).unwrap();
         let root = std::fs::canonicalize(&root).unwrap();
-        Self::start_in(dir, data_dir, root, options).await
+        Self::start_in(dir, data_dir, root, options, use_login_link).await
     }
 
     async fn start_in(
@@ -159,6 +160,7 @@ impl TestServer {
         data_dir: PathBuf,
         root: PathBuf,
         options: Options,
+        use_login_link: bool,
     ) -> TestServer {
         let args: Vec<String> = options.claude_args.iter().map(|a| toml_str(a)).collect();
         // A `listen` line in the extra TOML (a port known in advance) replaces port 0.
@@ -254,7 +256,7 @@ impl TestServer {
             options,
             http,
         };
-        if server.options.use_login_link {
+        if use_login_link {
             let resp = server.http.get(&server.login_url).send().await.unwrap();
             assert_eq!(resp.status(), 303, "one-time login URL works");
             // Relative, so the app next to /login is reached under a proxy sub-path too.
@@ -486,7 +488,7 @@ impl TestServer {
         let root = self.root.clone();
         let options = self.options.clone();
         drop(self);
-        Self::start_in(old, data_dir, root, options).await
+        Self::start_in(old, data_dir, root, options, true).await
     }
 
     /// Every log line so far.
@@ -802,7 +804,6 @@ pub async fn claude_setup(extra_toml: &str) -> Option<ClaudeSetup> {
         env: env.envs(),
         claude_bin: claude,
         claude_args: Vec::new(),
-        use_login_link: true,
     };
     let server = TestServer::start(options).await;
     env.trust(&server.root.join("project")).unwrap();
