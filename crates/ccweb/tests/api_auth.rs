@@ -172,6 +172,22 @@ async fn every_api_route_without_credentials_is_401_json_and_no_socket_spawns_an
             "/api/admin/users/admin",
             Some(json!({"disabled": true})),
         ),
+        (
+            Method::POST,
+            "/api/admin/users/admin/password",
+            Some(json!({"new_password": "x-password-1"})),
+        ),
+        (
+            Method::POST,
+            "/api/me/password",
+            Some(json!({"new_password": "x-password-1"})),
+        ),
+        (Method::GET, "/api/me/preferences", None),
+        (
+            Method::PUT,
+            "/api/me/preferences",
+            Some(json!({"theme": "dark"})),
+        ),
     ];
     for (method, path, body) in &routes {
         // No credentials, an empty bearer, and a cookie of the wrong name.
