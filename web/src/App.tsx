@@ -41,6 +41,7 @@ export function App() {
 function AuthGate() {
   const [auth, setAuth] = useState<AuthState>({ status: 'checking' });
   const [external, setExternal] = useState<ExternalLogin | null>(null);
+  const [loginLink, setLoginLink] = useState<boolean | null>(null);
 
   const signedIn = useCallback((me: MeResponse) => {
     // The server's copy of the theme wins over this browser's cache.
@@ -82,6 +83,7 @@ function AuthGate() {
     let live = true;
     api.authConfig().then(
       (c) => {
+        if (live) setLoginLink(c.login_link);
         if (live && c.oidc.enabled && c.oidc.label && c.oidc.path) setExternal({ label: c.oidc.label, path: c.oidc.path });
       },
       () => undefined,
@@ -111,7 +113,7 @@ function AuthGate() {
         </main>
       );
     case 'signed_out':
-      return <LoginPage notice={auth.notice} external={external} onLogin={loggedIn} />;
+      return <LoginPage notice={auth.notice} external={external} loginLink={loginLink} onLogin={loggedIn} />;
     case 'signed_in':
       return (
         <Shell

@@ -306,6 +306,9 @@ async fn wrong_current_passwords_are_rate_limited_like_logins() {
 #[tokio::test]
 async fn the_first_admin_logged_in_by_the_link_sets_a_password_and_logs_in_with_it() {
     let server = TestServer::start(Options::shell("exec sleep 1000")).await;
+    // The login page learns that a link was printed, to say where it is.
+    let config = call(server.http.get(server.url("/api/auth/config"))).await;
+    assert_eq!(config.1["login_link"], true, "{}", config.1);
     let admin = server.admin_cookie.clone();
     let me = call(browser(&server, &admin, Method::GET, "/api/me")).await;
     assert_eq!(me.0, 200);

@@ -214,6 +214,8 @@ export function isLive(state: SessionState): boolean {
 /** `GET /api/auth/config`: the login methods the server offers. */
 export interface AuthConfig {
   password: boolean;
+  /** Whether `ccweb serve` printed a one-time login link (auth mode `token`). */
+  login_link: boolean;
   /** OpenID Connect: `label` and `path` (relative to the document base) when enabled. */
   oidc: { enabled: boolean; label?: string; path?: string };
 }
