@@ -501,10 +501,18 @@ pub async fn login_page(
 ) -> Result<Response, ApiError> {
     check_host(&state, &headers)?;
     let Some(token) = q.token else {
-        return Ok((StatusCode::OK, axum::response::Html(LOGIN_HELP)).into_response());
+        return Ok((
+            StatusCode::OK,
+            axum::response::Html(crate::login_pages::LOGIN_HELP),
+        )
+            .into_response());
     };
     if let Err(err) = rate_check(&state, peer, None, "one_time_url").await {
-        return Ok(link_refused(&headers, err, LINK_RATE_LIMITED));
+        return Ok(crate::login_pages::link_refused(
+            &headers,
+            err,
+            crate::login_pages::LINK_RATE_LIMITED,
+        ));
     }
     let Some(user) = redeem_one_time(&state, &token).await? else {
         state.login_limits.failed(peer.ip(), None);
@@ -515,7 +523,11 @@ pub async fn login_page(
              or with a token from `ccweb token create --user NAME` (or an admin); \
              restarting ccweb serve prints a new link",
         );
-        return Ok(link_refused(&headers, err, LINK_USED));
+        return Ok(crate::login_pages::link_refused(
+            &headers,
+            err,
+            crate::login_pages::LINK_USED,
+        ));
     };
     let mut resp = start_login(
         &state,
@@ -532,85 +544,6 @@ pub async fn login_page(
     }
     Ok(redirect)
 }
-
-/// Whether the caller asked for JSON rather than a page: an `Accept` that
-/// names `application/json` and not `text/html` (a script). Browsers, and
-/// clients that accept anything, get the page.
-fn wants_json(headers: &HeaderMap) -> bool {
-    let accept = headers
-        .get(axum::http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    accept.contains("application/json") && !accept.contains("text/html")
-}
-
-/// A refused login link: the JSON error for scripts that ask for JSON, else
-/// the same status (and `Retry-After`) with a page saying what to do next.
-fn link_refused(headers: &HeaderMap, err: ApiError, page: &'static str) -> Response {
-    let mut resp = err.into_response();
-    if !wants_json(headers) {
-        *resp.body_mut() = axum::body::Body::from(page);
-        resp.headers_mut().insert(
-            axum::http::header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        );
-    }
-    resp
-}
-
-/// Builds one of the small pages of `/login` (no script; inline style is
-/// allowed by the CSP). `./` there is the app, also under a proxy sub-path.
-macro_rules! login_page_html {
-    ($title:literal, $body:literal) => {
-        concat!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">",
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
-            "<meta name=\"color-scheme\" content=\"light dark\">",
-            "<title>",
-            $title,
-            " · ccweb</title><style>body{font:16px/1.5 system-ui,sans-serif;",
-            "max-width:36rem;margin:3rem auto;padding:0 1.25rem}h1{font-size:1.6rem;line-height:1.25}",
-            "code{font-size:.95em}",
-            "li{margin:.4rem 0}.button{display:inline-block;margin-top:.5rem;padding:.5rem 1rem;",
-            "border-radius:6px;background:#c2603d;color:#fff;text-decoration:none}</style>",
-            "</head><body><main><h1>",
-            $title,
-            "</h1>",
-            $body,
-            "</main></body></html>"
-        )
-    };
-}
-
-/// `/login` without a token.
-const LOGIN_HELP: &str = login_page_html!(
-    "Log in to ccweb",
-    "<p>When it starts, <code>ccweb serve</code> prints a one-time login link in its terminal \
-     (or its service log, e.g. <code>journalctl -u ccweb</code>). Open that link, or log in \
-     with a password or a token on the <a href=\"./\">login page</a>. Scripts: \
-     <code>POST /api/auth/login</code> or <code>Authorization: Bearer</code> with an API token.</p>\
-     <p><a class=\"button\" href=\"./\" data-testid=\"to-login\">Go to the login page</a></p>"
-);
-
-/// `/login?token=…` with a used or wrong token.
-const LINK_USED: &str = login_page_html!(
-    "This login link was already used",
-    "<p data-testid=\"link-used\">Each link that <code>ccweb serve</code> prints works only \
-     once, and this one has been used (or is mistyped).</p><ul>\
-     <li>If you have set a password, <a href=\"./\">log in with your password</a>.</li>\
-     <li>Otherwise ask an admin for a login token, or run \
-     <code>ccweb token create --user NAME</code> on the server, and paste the token on the \
-     login page under <b>Token</b>.</li>\
-     <li>Restarting <code>ccweb serve</code> prints a new one-time link.</li></ul>\
-     <p><a class=\"button\" href=\"./\" data-testid=\"to-login\">Go to the login page</a></p>"
-);
-
-/// `/login?token=…` while this client has used up its failed attempts.
-const LINK_RATE_LIMITED: &str = login_page_html!(
-    "Too many login attempts",
-    "<p>Too many failed logins came from this address. Wait a minute, then try again or \
-     <a href=\"./\">log in with your password</a>.</p>"
-);
 
 /// `POST /api/auth/logout`: ends this login session.
 pub async fn logout(
