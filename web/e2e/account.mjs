@@ -1,5 +1,5 @@
 // As an admin: create an API token and see its secret once, revoke it;
-// create a user and disable them; read the audit log (the login and the
+// create a user, reset their password and disable them; read the audit log (the login and the
 // token), filter it by action; then log out everywhere.
 import { env, login, run, until } from './lib.mjs';
 
@@ -38,6 +38,15 @@ await run('account', async (page) => {
   await page.getByTestId('user-create-submit').click();
   const bob = page.locator(`[data-testid="user-row"][data-user-name="${userName}"]`);
   await bob.waitFor();
+  // Reset their password (the policy is checked before sending).
+  await bob.getByTestId('user-password').click();
+  await page.getByTestId('new-password-input').fill('short');
+  await page.getByTestId('password-submit').click();
+  await page.getByTestId('password-dialog').getByText('At least 8 characters.').waitFor();
+  await page.getByTestId('new-password-input').fill('bob-password-2');
+  await page.getByTestId('password-submit').click();
+  await page.getByTestId('password-dialog').waitFor({ state: 'detached' });
+  await page.locator('.toast').filter({ hasText: `Password of ${userName} reset` }).waitFor();
   await bob.getByTestId('user-disable').click();
   await page.getByTestId('confirm-button').click();
   await bob.getByTestId('user-disabled').waitFor();
@@ -61,7 +70,7 @@ await run('account', async (page) => {
   const actions = async () => page.locator('[data-testid="audit-row"]').evaluateAll((rows) => rows.map((r) => r.dataset.action));
   await until('the login and the token in the audit log', async () => {
     const a = await actions();
-    return a.includes('login') && a.includes('token.create') && a.includes('admin.user.create');
+    return a.includes('login') && a.includes('token.create') && a.includes('admin.user.create') && a.includes('admin.user.password');
   });
   await page.getByTestId('audit-action').fill('token.*');
   await page.getByTestId('audit-apply').click();

@@ -8,7 +8,9 @@ import { ServerPage } from './admin/ServerPage';
 import { UsersPage } from './admin/UsersPage';
 import { api, ApiError, errorMessage, onUnauthorized } from './api/client';
 import { ServerPolicyProvider } from './api/serverPolicy';
-import type { User } from './api/types';
+import type { MeResponse, Theme, User } from './api/types';
+import { SetPasswordPrompt, shouldPromptForPassword } from './account/SetPasswordPrompt';
+import { applyTheme } from './theme/theme';
 import { type ExternalLogin, LoginPage } from './auth/LoginPage';
 import { SessionsHome } from './home/SessionsHome';
 import { SessionsProvider, useSessions } from './home/sessionsStore';
@@ -25,7 +27,7 @@ import { ToastProvider, useToasts } from './ui/toasts';
 type AuthState =
   | { status: 'checking' }
   | { status: 'signed_out'; notice: string | null }
-  | { status: 'signed_in'; user: User }
+  | { status: 'signed_in'; me: MeResponse }
   | { status: 'error'; message: string };
 
 /** The root component. */
@@ -40,17 +42,32 @@ export function App() {
 function AuthGate() {
   const [auth, setAuth] = useState<AuthState>({ status: 'checking' });
   const [external, setExternal] = useState<ExternalLogin | null>(null);
+  const [loginLink, setLoginLink] = useState<boolean | null>(null);
+
+  const signedIn = useCallback((me: MeResponse) => {
+    // The server's copy of the theme wins over this browser's cache.
+    applyTheme(me.preferences.theme);
+    setAuth({ status: 'signed_in', me });
+  }, []);
 
   const check = useCallback(() => {
     setAuth({ status: 'checking' });
     api.me().then(
-      (r) => setAuth({ status: 'signed_in', user: r.user }),
+      signedIn,
       (e: unknown) => {
         if (e instanceof ApiError && e.status === 401) setAuth({ status: 'signed_out', notice: null });
         else setAuth({ status: 'error', message: errorMessage(e) });
       },
     );
-  }, []);
+  }, [signedIn]);
+
+  // After a login form: the rest of the account (preferences, password rights).
+  const loggedIn = useCallback(
+    (user: User) => {
+      api.me().then(signedIn, () => setAuth({ status: 'signed_in', me: { user, can_set_password: false, preferences: { theme: 'system' } } }));
+    },
+    [signedIn],
+  );
 
   useEffect(() => {
     check();
@@ -67,6 +84,7 @@ function AuthGate() {
     let live = true;
     api.authConfig().then(
       (c) => {
+        if (live) setLoginLink(c.login_link);
         if (live && c.oidc.enabled && c.oidc.label && c.oidc.path) setExternal({ label: c.oidc.label, path: c.oidc.path });
       },
       () => undefined,
@@ -96,25 +114,43 @@ function AuthGate() {
         </main>
       );
     case 'signed_out':
-      return <LoginPage notice={auth.notice} external={external} onLogin={(user) => setAuth({ status: 'signed_in', user })} />;
+      return <LoginPage notice={auth.notice} external={external} loginLink={loginLink} onLogin={loggedIn} />;
     case 'signed_in':
-      return <Shell user={auth.user} onSignedOut={() => setAuth({ status: 'signed_out', notice: null })} />;
+      return (
+        <Shell
+          me={auth.me}
+          onMeChange={(me) => setAuth({ status: 'signed_in', me })}
+          onSignedOut={() => setAuth({ status: 'signed_out', notice: null })}
+        />
+      );
   }
 }
 
-function Shell({ user, onSignedOut }: { user: User; onSignedOut: () => void }) {
+/** Props of the signed-in shell. */
+interface ShellProps {
+  /** The signed-in user, their password rights and preferences. */
+  me: MeResponse;
+  onMeChange: (me: MeResponse) => void;
+  onSignedOut: () => void;
+}
+
+function Shell(props: ShellProps) {
   const route = useRoute();
   const openSession = useCallback((id: string) => navigate({ page: 'session', id, readonly: false, tab: 'terminal' }), []);
   return (
     <ServerPolicyProvider>
       <SessionsProvider listVisible={route.page === 'home'} openSession={openSession}>
-        <ShellBody user={user} onSignedOut={onSignedOut} />
+        <ShellBody {...props} />
       </SessionsProvider>
     </ServerPolicyProvider>
   );
 }
 
-function ShellBody({ user, onSignedOut }: { user: User; onSignedOut: () => void }) {
+function ShellBody({ me, onMeChange, onSignedOut }: ShellProps) {
+  const user = me.user;
+  const [askPassword, setAskPassword] = useState(() => shouldPromptForPassword(me));
+  const setUser = (u: User) => onMeChange({ ...me, user: u });
+  const setTheme = (theme: Theme) => onMeChange({ ...me, preferences: { ...me.preferences, theme } });
   const route = useRoute();
   const toasts = useToasts();
   const { sessions } = useSessions();
@@ -212,7 +248,16 @@ function ShellBody({ user, onSignedOut }: { user: User; onSignedOut: () => void 
       {route.page === 'home' && <SessionsHome />}
       {route.page === 'session' && <SessionPage key={route.id} id={route.id} readonly={route.readonly} tab={route.tab} userName={user.name} />}
       {route.page === 'share' && <SharedSessionPage key={route.token} token={route.token} tab={route.tab} />}
-      {route.page === 'account' && <AccountPage user={user} onSignedOut={onSignedOut} />}
+      {route.page === 'account' && (
+        <AccountPage
+          user={user}
+          canSetPassword={me.can_set_password}
+          onUserChange={setUser}
+          theme={me.preferences.theme}
+          onThemeChange={setTheme}
+          onSignedOut={onSignedOut}
+        />
+      )}
       {route.page === 'admin_users' && (user.is_admin ? <UsersPage me={user} /> : <AdminOnly />)}
       {route.page === 'admin_audit' && (user.is_admin ? <AuditPage /> : <AdminOnly />)}
       {route.page === 'admin_server' && (user.is_admin ? <ServerPage /> : <AdminOnly />)}
@@ -226,6 +271,17 @@ function ShellBody({ user, onSignedOut }: { user: User; onSignedOut: () => void 
             </a>
           </div>
         </main>
+      )}
+
+      {askPassword && (
+        <SetPasswordPrompt
+          user={user}
+          onSaved={(u) => {
+            setAskPassword(false);
+            setUser(u);
+          }}
+          onClose={() => setAskPassword(false)}
+        />
       )}
 
       {help && (

@@ -4,6 +4,9 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import './styles.css';
+import { startTheme } from './theme/theme';
+
+startTheme();
 
 const root = document.getElementById('root');
 if (root) {

@@ -3,8 +3,10 @@
 //!
 //! Names follow `shared/API.md`; this crate has no I/O so every consumer can use it.
 
+pub mod account;
 pub mod chat;
 pub mod session;
 pub mod terminal;
 
+pub use account::{Preferences, PreferencesChange, Theme};
 pub use session::{SessionInfo, SessionMode, SessionState, Usage};

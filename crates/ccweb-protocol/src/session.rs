@@ -70,6 +70,7 @@ macro_rules! string_enum {
         }
     };
 }
+pub(crate) use string_enum;
 
 string_enum!(SessionMode { Terminal => "terminal", Chat => "chat" });
 string_enum!(SessionState {

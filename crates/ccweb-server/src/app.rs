@@ -43,6 +43,11 @@ fn routes(state: AppState) -> Router {
         .route("/auth/oidc/start", get(crate::oidc::start))
         .route("/auth/oidc/callback", get(crate::oidc::callback))
         .route("/me", get(auth::me))
+        .route("/me/password", post(http::account::change_password))
+        .route(
+            "/me/preferences",
+            get(http::account::preferences).put(http::account::set_preferences),
+        )
         .route("/openapi.json", get(http::openapi::document))
         .route("/admin/status", get(admin_status))
         .route("/admin/audit", get(http::admin::audit_log))
@@ -51,6 +56,10 @@ fn routes(state: AppState) -> Router {
             get(http::admin::list_users).post(http::admin::create_user),
         )
         .route("/admin/users/{name}", patch(http::admin::update_user))
+        .route(
+            "/admin/users/{name}/password",
+            post(http::account::reset_password),
+        )
         .route(
             "/tokens",
             get(http::tokens::list).post(http::tokens::create),

@@ -70,6 +70,9 @@ pub enum Revocation {
     Login([u8; 32]),
     /// Every login cookie of this user (logout everywhere).
     UserLogins(uuid::Uuid),
+    /// Every login cookie of this user but the one with this hash (sha256
+    /// of its secret): the browser that changed the password stays.
+    OtherLogins(uuid::Uuid, [u8; 32]),
     /// One API token revoked.
     Token(uuid::Uuid),
     /// Every credential of this user (disabled).
@@ -95,6 +98,9 @@ impl Credential {
         match (self, r) {
             (_, Revocation::User(u)) => *u == user,
             (Credential::Cookie(_), Revocation::UserLogins(u)) => *u == user,
+            (Credential::Cookie(secret), Revocation::OtherLogins(u, keep)) => {
+                *u == user && hash_token(secret) != *keep
+            }
             (Credential::Cookie(secret), Revocation::Login(hash)) => hash_token(secret) == *hash,
             (Credential::Token(_, id), Revocation::Token(revoked)) => id == revoked,
             _ => false,
@@ -325,7 +331,7 @@ pub(crate) async fn start_login(
     entry.detail = json!({ "method": method });
     state.audit.record(entry).await;
     let body = json!({
-        "user": {"id": user.id, "name": user.name, "is_admin": user.is_admin},
+        "user": user_ref(user),
         "csrf_token": login.csrf_token,
     });
     let mut resp = (status, Json(body)).into_response();
@@ -495,13 +501,33 @@ pub async fn login_page(
 ) -> Result<Response, ApiError> {
     check_host(&state, &headers)?;
     let Some(token) = q.token else {
-        return Ok((StatusCode::OK, axum::response::Html(LOGIN_HELP)).into_response());
+        return Ok((
+            StatusCode::OK,
+            axum::response::Html(crate::login_pages::LOGIN_HELP),
+        )
+            .into_response());
     };
-    rate_check(&state, peer, None, "one_time_url").await?;
+    if let Err(err) = rate_check(&state, peer, None, "one_time_url").await {
+        return Ok(crate::login_pages::link_refused(
+            &headers,
+            err,
+            crate::login_pages::LINK_RATE_LIMITED,
+        ));
+    }
     let Some(user) = redeem_one_time(&state, &token).await? else {
         state.login_limits.failed(peer.ip(), None);
         login_failed(&state, peer, None, "one_time_url").await;
-        return Err(ApiError::forbidden("invalid_login_token", "this login link is invalid or was already used; restart ccweb serve for a new one or log in with a password"));
+        let err = ApiError::forbidden(
+            "invalid_login_token",
+            "this login link is invalid or was already used: log in with your password, \
+             or with a token from `ccweb token create --user NAME` (or an admin); \
+             restarting ccweb serve prints a new link",
+        );
+        return Ok(crate::login_pages::link_refused(
+            &headers,
+            err,
+            crate::login_pages::LINK_USED,
+        ));
     };
     let mut resp = start_login(
         &state,
@@ -518,8 +544,6 @@ pub async fn login_page(
     }
     Ok(redirect)
 }
-
-const LOGIN_HELP: &str = "<!doctype html><title>ccweb login</title><p>Open the login link that <code>ccweb serve</code> printed, or POST /api/auth/login.</p>";
 
 /// `POST /api/auth/logout`: ends this login session.
 pub async fn logout(
@@ -563,11 +587,29 @@ pub async fn logout_all(State(state): State<AppState>, auth: Auth) -> Result<Res
     Ok(resp)
 }
 
-/// `GET /api/me`: the caller, and what the server lets them choose (so
-/// the UI offers only that: `server.allow_bypass_permissions`).
-pub async fn me(State(state): State<AppState>, auth: Auth) -> Json<serde_json::Value> {
-    Json(json!({
-        "user": {"id": auth.user.id, "name": auth.user.name, "is_admin": auth.user.is_admin},
+/// The caller as the login answers and `/api/me` show them.
+pub(crate) fn user_ref(user: &User) -> serde_json::Value {
+    json!({
+        "id": user.id,
+        "name": user.name,
+        "is_admin": user.is_admin,
+        "has_password": user.has_password,
+    })
+}
+
+/// `GET /api/me`: the caller, whether they may set a password themselves
+/// (see `http::account`), their preferences, and what the server lets
+/// them choose (so the UI offers only that: `server.allow_bypass_permissions`).
+pub async fn me(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let can_set_password = crate::http::account::may_set_own_password(&state, &auth).await?;
+    let preferences = state.store.preferences(auth.user.id).await?;
+    Ok(Json(json!({
+        "user": user_ref(&auth.user),
+        "can_set_password": can_set_password,
+        "preferences": preferences,
         "server": {"allow_bypass_permissions": state.config.allow_bypass_permissions},
-    }))
+    })))
 }

@@ -19,6 +19,7 @@ pub mod http;
 pub mod isolation;
 pub mod json;
 pub mod limits;
+mod login_pages;
 pub mod metrics;
 pub mod notify;
 pub mod oidc;

@@ -1,5 +1,5 @@
-//! ccweb's database: users, OpenID Connect identities, API tokens, login sessions and the
-//! record of every CLI session.
+//! ccweb's database: users and their preferences, OpenID Connect identities, API tokens,
+//! login sessions and the record of every CLI session.
 //!
 //! [`Store`] wraps a SQLite pool. The SQL is kept portable (`$n` parameters, ids and
 //! timestamps as TEXT) so a PostgreSQL implementation can follow with its own
@@ -13,6 +13,7 @@ mod events;
 pub mod health;
 mod login;
 mod oidc;
+mod preferences;
 mod secret;
 mod sessions;
 mod shares;
@@ -29,7 +30,7 @@ pub use login::LoginSession;
 pub use sessions::{NewSession, SessionEnd, SessionRecord};
 pub use shares::SessionShare;
 pub use tokens::{ApiToken, TokenScope};
-pub use users::User;
+pub use users::{User, MAX_PASSWORD_BYTES};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;

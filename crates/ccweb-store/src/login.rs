@@ -184,6 +184,19 @@ impl Store {
         Ok(done.rows_affected())
     }
 
+    /// Logs a user out everywhere but in the login with cookie secret `keep`
+    /// (after a password change, the browser that made it stays logged in);
+    /// returns how many sessions ended.
+    pub async fn delete_other_login_sessions(&self, user_id: Uuid, keep: &str) -> Result<u64> {
+        let done =
+            sqlx::query("DELETE FROM login_sessions WHERE user_id = $1 AND secret_hash <> $2")
+                .bind(user_id.to_string())
+                .bind(sha256_hex(keep))
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Deletes every session past its absolute lifetime or idle for `idle_ttl`, as of `now`;
     /// returns how many. Sessions are also deleted when presented expired, but ones never
     /// presented again would otherwise stay forever.

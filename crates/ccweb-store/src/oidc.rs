@@ -24,6 +24,17 @@ impl Store {
         Ok(row.map(User::try_from).transpose()?)
     }
 
+    /// Whether any provider account is linked to `user_id` (their logins
+    /// come from single sign-on).
+    pub async fn has_oidc_identity(&self, user_id: Uuid) -> Result<bool> {
+        let (linked,): (bool,) =
+            sqlx::query_as("SELECT EXISTS (SELECT 1 FROM oidc_identities WHERE user_id = $1)")
+                .bind(user_id.to_string())
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(linked)
+    }
+
     /// Links a provider account to an existing user. `Conflict` when the
     /// account is linked already or the user already has an identity at
     /// this issuer.

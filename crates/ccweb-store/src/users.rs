@@ -13,6 +13,10 @@ const MAX_NAME_CHARS: usize = 64;
 /// Shortest password, in characters.
 const MIN_PASSWORD_CHARS: usize = 8;
 
+/// Longest password, in bytes: the most a login accepts, so every password
+/// that can be set can also be used.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
 /// A user as the rest of ccweb sees it. The password hash never leaves the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -98,11 +102,17 @@ pub(crate) fn validate_name(name: &str) -> Result<()> {
     }
 }
 
-/// Checks a new password's length.
+/// Checks a new password's length: the one password policy, for the command
+/// line, the admin routes and a user changing their own.
 fn validate_password(password: &str) -> Result<()> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(StoreError::InvalidInput(format!(
             "password must be at least {MIN_PASSWORD_CHARS} characters long"
+        )));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(StoreError::InvalidInput(format!(
+            "password must be at most {MAX_PASSWORD_BYTES} bytes long"
         )));
     }
     Ok(())
@@ -311,5 +321,11 @@ mod tests {
         assert!(validate_password("1234567").is_err());
         assert!(validate_password("12345678").is_ok());
         assert!(validate_password("ééééééé").is_err());
+    }
+
+    #[test]
+    fn passwords_longer_than_a_login_accepts_are_refused() {
+        assert!(validate_password(&"x".repeat(MAX_PASSWORD_BYTES)).is_ok());
+        assert!(validate_password(&"x".repeat(MAX_PASSWORD_BYTES + 1)).is_err());
     }
 }

@@ -172,6 +172,22 @@ async fn every_api_route_without_credentials_is_401_json_and_no_socket_spawns_an
             "/api/admin/users/admin",
             Some(json!({"disabled": true})),
         ),
+        (
+            Method::POST,
+            "/api/admin/users/admin/password",
+            Some(json!({"new_password": "x-password-1"})),
+        ),
+        (
+            Method::POST,
+            "/api/me/password",
+            Some(json!({"new_password": "x-password-1"})),
+        ),
+        (Method::GET, "/api/me/preferences", None),
+        (
+            Method::PUT,
+            "/api/me/preferences",
+            Some(json!({"theme": "dark"})),
+        ),
     ];
     for (method, path, body) in &routes {
         // No credentials, an empty bearer, and a cookie of the wrong name.
@@ -317,7 +333,12 @@ async fn forged_tampered_and_disabled_users_credentials_are_401() {
 
 #[tokio::test]
 async fn the_one_time_login_url_works_once_and_only_with_its_token() {
-    let server = TestServer::start(Options::shell("exec sleep 1000")).await;
+    // Each bad link below is tried twice (as a script, as a browser); the rate
+    // limit has its own test.
+    let server = TestServer::start(
+        Options::shell("exec sleep 1000").toml("login_failures_per_ip_per_minute = 1000"),
+    )
+    .await;
     // The harness used it already.
     for (what, url) in [
         ("reused one-time URL", server.login_url.clone()),
@@ -327,8 +348,39 @@ async fn the_one_time_login_url_works_once_and_only_with_its_token() {
         ),
         ("empty one-time token", server.url("/login?token=")),
     ] {
-        let a = call(server.http.get(url)).await;
+        // Scripts that ask for JSON get the error as JSON...
+        let a = call(server.http.get(&url).header("accept", "application/json")).await;
         assert_error(what, &a, 403, "invalid_login_token");
+        // ... a browser gets a page that says what to do next.
+        let page = server
+            .http
+            .get(&url)
+            .header(
+                "accept",
+                "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 403, "{what}");
+        assert!(page.headers().get("set-cookie").is_none());
+        assert!(
+            page.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{what}: {:?}",
+            page.headers()
+        );
+        let text = page.text().await.unwrap();
+        for needle in [
+            "already used",
+            "log in with your password",
+            "ccweb token create --user NAME",
+            "href=\"./\"",
+        ] {
+            assert!(text.contains(needle), "{what}: {needle:?} in {text}");
+        }
     }
     // Nor can the used token be exchanged at the API.
     let used = one_time_token(&server);
@@ -346,7 +398,9 @@ async fn the_one_time_login_url_works_once_and_only_with_its_token() {
         .to_str()
         .unwrap()
         .starts_with("text/html"));
-    assert!(help.text().await.unwrap().contains("/api/auth/login"));
+    let help = help.text().await.unwrap();
+    assert!(help.contains("/api/auth/login"));
+    assert!(help.contains("prints a one-time login link"), "{help}");
     // The cookie the harness got from it works.
     assert_eq!(
         status_of(me_by_cookie(&server, &server.admin_cookie)).await,

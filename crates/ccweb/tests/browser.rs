@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{claude_setup, ClaudeSetup, TestServer};
+use common::{claude_setup, ClaudeSetup, Options, TestServer};
 use fake_anthropic::Reply;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -273,5 +273,24 @@ async fn a_terminal_on_two_screens_has_one_size_owner_and_the_other_screen_scale
     server.add_user("alice", PASSWORD);
     for viewport in VIEWPORTS {
         flow(&server, "two_screens", viewport, "alice").await;
+    }
+}
+
+#[tokio::test]
+async fn the_first_admin_logs_in_by_the_link_sets_a_password_and_a_theme_and_is_not_locked_out() {
+    if !browser_ready() {
+        return;
+    }
+    // The link works once: a server of its own per size.
+    for viewport in VIEWPORTS {
+        let server = TestServer::start_keeping_login_link(Options::shell("exec sleep 1000")).await;
+        flow_with(
+            &server,
+            "first_login",
+            viewport,
+            "admin",
+            &[("CCWEB_LOGIN_URL", &server.login_url)],
+        )
+        .await;
     }
 }

@@ -643,7 +643,53 @@ async fn real_answers_match_the_documented_schemas() {
     check_get("/api/admin/users", "/api/admin/users").await;
     check_get("/api/admin/audit", "/api/admin/audit").await;
     check_get("/api/admin/status", "/api/admin/status").await;
+    assert_documented(
+        &doc,
+        "POST",
+        "/api/admin/users/{name}/password",
+        &call(
+            server
+                .req(Method::POST, "/api/admin/users/bob/password")
+                .json(&json!({"new_password": "battery staple"})),
+        )
+        .await,
+    );
     check_get("/api/me", "/api/me").await;
+    check_get("/api/me/preferences", "/api/me/preferences").await;
+    assert_documented(
+        &doc,
+        "PUT",
+        "/api/me/preferences",
+        &call(
+            server
+                .req(Method::PUT, "/api/me/preferences")
+                .json(&json!({"theme": "dark"})),
+        )
+        .await,
+    );
+    // The admin has no password yet (logged in by the link): a first one.
+    assert_documented(
+        &doc,
+        "POST",
+        "/api/me/password",
+        &call(
+            server
+                .req(Method::POST, "/api/me/password")
+                .json(&json!({"new_password": "admin password"})),
+        )
+        .await,
+    );
+    assert_documented(
+        &doc,
+        "POST",
+        "/api/me/password",
+        &call(
+            server
+                .req(Method::POST, "/api/me/password")
+                .json(&json!({"current_password": "wrong password", "new_password": "x"})),
+        )
+        .await,
+    );
     check_get("/api/fs/dirs", "/api/fs/dirs").await;
     let history = call(
         server

@@ -163,3 +163,43 @@ fn proxy_configuration_mistakes_exit_2_naming_the_key() {
         assert!(err.contains(key), "{key}: {err}");
     }
 }
+
+#[tokio::test]
+async fn a_user_logged_in_by_the_proxy_cannot_give_themselves_a_password() {
+    let server = TestServer::start(
+        Options::shell("exit 0")
+            .toml("trusted_proxies = [\"127.0.0.2/32\"]\nproxy_user_header = \"X-Forwarded-User\""),
+    )
+    .await;
+    // Made without a password: the proxy is how they log in.
+    server.cli(&["user", "add", "quinn"], None);
+    let proxy = client_from(Ipv4Addr::new(127, 0, 0, 2));
+    let (status, me) = call(proxy.get(server.url("/api/me")).header(HEADER, "quinn")).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["user"]["has_password"], false);
+    assert_eq!(me["can_set_password"], false);
+    // A password would be a way in that outlives their removal at the proxy.
+    assert_error(
+        "a first password through the proxy",
+        &call(
+            proxy
+                .post(server.url("/api/me/password"))
+                .header(HEADER, "quinn")
+                .header("origin", server.origin())
+                .json(&serde_json::json!({"new_password": "quinn-password-1"})),
+        )
+        .await,
+        403,
+        "password_not_allowed",
+    );
+    let login = server
+        .http
+        .post(server.url("/api/auth/login"))
+        .json(&serde_json::json!({"username": "quinn", "password": "quinn-password-1"}));
+    assert_eq!(call(login).await.0, 401, "no password was set");
+    // An admin still can.
+    let reset = server
+        .req(reqwest::Method::POST, "/api/admin/users/quinn/password")
+        .json(&serde_json::json!({"new_password": "quinn-password-1"}));
+    assert_eq!(call(reset).await.0, 200);
+}

@@ -1,4 +1,4 @@
-//! Dialogs of the users page: a new user, and a new password.
+//! Dialogs of the users page: a new user, and resetting a password.
 
 import { type FormEvent, useState } from 'react';
 import { api, errorMessage } from '../api/client';
@@ -85,8 +85,8 @@ export function CreateUserDialog({ onCreated, onClose }: { onCreated: (u: AdminU
   );
 }
 
-/** Sets a user's password. */
-export function PasswordDialog({ user, onSaved, onClose }: { user: AdminUser; onSaved: (u: AdminUser) => void; onClose: () => void }) {
+/** Resets a user's password (`POST api/admin/users/{name}/password`): their logins end. */
+export function PasswordDialog({ user, onSaved, onClose }: { user: AdminUser; onSaved: (u: AdminUser, ended: number) => void; onClose: () => void }) {
   const [password, setPassword] = useState('');
   const [touched, setTouched] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -100,7 +100,8 @@ export function PasswordDialog({ user, onSaved, onClose }: { user: AdminUser; on
     setBusy(true);
     setError(null);
     try {
-      onSaved(await api.updateUser(user.name, { password }));
+      const r = await api.resetPassword(user.name, password);
+      onSaved(r.user, r.ended);
       onClose();
     } catch (err) {
       setError(errorMessage(err));
@@ -109,8 +110,9 @@ export function PasswordDialog({ user, onSaved, onClose }: { user: AdminUser; on
   }
 
   return (
-    <Modal title={`Password of ${user.name}`} onClose={onClose} testId="password-dialog">
+    <Modal title={`Reset password of ${user.name}`} onClose={onClose} testId="password-dialog">
       <form onSubmit={submit} className="stack" noValidate>
+        <p className="muted small">Tell them the new password yourself. Their logins in every browser end now; their API tokens keep working.</p>
         <label className="field">
           <span>New password</span>
           <input
@@ -134,7 +136,7 @@ export function PasswordDialog({ user, onSaved, onClose }: { user: AdminUser; on
             Cancel
           </button>
           <button type="submit" className="button button-primary" disabled={busy} data-testid="password-submit">
-            Set password
+            {busy ? 'Resetting…' : 'Reset password'}
           </button>
         </div>
       </form>

@@ -1,5 +1,5 @@
 //! Admin: the users, a new user, and per user: disable or enable, make or
-//! unmake admin, set a password. The server's refusals (e.g. an admin
+//! unmake admin, reset the password. The server's refusals (e.g. an admin
 //! demoting themselves) show as messages.
 
 import { useState } from 'react';
@@ -85,8 +85,8 @@ export function UsersPage({ me }: { me: User }) {
                   </div>
                 </div>
                 <div className="item-actions">
-                  <button type="button" className="button button-small" disabled={busy} onClick={() => setDialog({ kind: 'password', user: u })} aria-label={`Set password of ${u.name}`} data-testid="user-password">
-                    Set password
+                  <button type="button" className="button button-small" disabled={busy} onClick={() => setDialog({ kind: 'password', user: u })} aria-label={`Reset password of ${u.name}`} data-testid="user-password">
+                    Reset password
                   </button>
                   <button
                     type="button"
@@ -126,9 +126,9 @@ export function UsersPage({ me }: { me: User }) {
       {dialog?.kind === 'password' && (
         <PasswordDialog
           user={dialog.user}
-          onSaved={(u) => {
+          onSaved={(u, ended) => {
             replace(u);
-            toasts.info(`Password of ${u.name} set.`);
+            toasts.info(`Password of ${u.name} reset${ended > 0 ? `; ${ended} login${ended === 1 ? '' : 's'} ended` : ''}.`);
           }}
           onClose={() => setDialog(null)}
         />

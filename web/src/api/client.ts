@@ -17,6 +17,9 @@ import type {
   HistoryResponse,
   LoginResponse,
   MeResponse,
+  PasswordChanged,
+  PasswordChangeRequest,
+  Preferences,
   SessionInfo,
   SessionsResponse,
   SharesResponse,
@@ -208,6 +211,10 @@ export interface AuditQuery {
 export const api = {
   me: () => request<MeResponse>('GET', 'api/me', { quiet401: true }),
 
+  changePassword: (req: PasswordChangeRequest) => request<PasswordChanged>('POST', 'api/me/password', { body: req }),
+
+  setPreferences: (change: Partial<Preferences>) => request<Preferences>('PUT', 'api/me/preferences', { body: change }),
+
   authConfig: () => request<AuthConfig>('GET', 'api/auth/config', { quiet401: true }),
 
   async login(username: string, password: string): Promise<LoginResponse> {
@@ -284,6 +291,9 @@ export const api = {
 
   updateUser: (name: string, req: UpdateUserRequest) =>
     request<{ user: AdminUser }>('PATCH', `api/admin/users/${encodeURIComponent(name)}`, { body: req }).then((r) => r.user),
+
+  resetPassword: (name: string, newPassword: string) =>
+    request<{ user: AdminUser; ended: number }>('POST', `api/admin/users/${encodeURIComponent(name)}/password`, { body: { new_password: newPassword } }),
 
   audit: (query: AuditQuery, signal?: AbortSignal) =>
     request<AuditPage>('GET', 'api/admin/audit', { query: { ...query }, signal }),

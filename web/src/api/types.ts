@@ -63,6 +63,16 @@ export interface User {
   id: string | number;
   name: string;
   is_admin: boolean;
+  /** Whether a password is set (the first admin, logged in by the one-time link, has none). */
+  has_password: boolean;
+}
+
+/** The web UI's colour theme: follow the system, or always light or dark. */
+export type Theme = 'system' | 'light' | 'dark';
+
+/** A user's preferences, kept on the server (`api/me/preferences`). */
+export interface Preferences {
+  theme: Theme;
 }
 
 /** What the server lets its users choose (`server` of `GET api/me`). */
@@ -75,6 +85,22 @@ export interface ServerPolicy {
 export interface MeResponse {
   user: User;
   server: ServerPolicy;
+  /** Whether `POST api/me/password` may set or change the caller's password. */
+  can_set_password: boolean;
+  preferences: Preferences;
+}
+
+/** Body of `POST api/me/password`. */
+export interface PasswordChangeRequest {
+  /** Required when a password is set. */
+  current_password?: string;
+  new_password: string;
+}
+
+/** `POST api/me/password`: the caller, and how many of their other logins ended. */
+export interface PasswordChanged {
+  user: User;
+  ended: number;
 }
 
 /** `POST api/auth/login` and `POST api/auth/token`. */
@@ -195,6 +221,8 @@ export function isLive(state: SessionState): boolean {
 /** `GET /api/auth/config`: the login methods the server offers. */
 export interface AuthConfig {
   password: boolean;
+  /** Whether `ccweb serve` printed a one-time login link (auth mode `token`). */
+  login_link: boolean;
   /** OpenID Connect: `label` and `path` (relative to the document base) when enabled. */
   oidc: { enabled: boolean; label?: string; path?: string };
 }

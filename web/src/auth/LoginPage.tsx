@@ -21,6 +21,8 @@ interface LoginPageProps {
   external?: ExternalLogin | null;
   /** Why the user sees this page (e.g. the session expired). */
   notice?: string | null;
+  /** Whether `ccweb serve` printed a one-time login link; null until known. */
+  loginLink?: boolean | null;
 }
 
 /** What went wrong, in words a user can act on. */
@@ -52,7 +54,7 @@ export function formatWait(secs: number): string {
 }
 
 /** The login screen. */
-export function LoginPage({ onLogin, external, notice }: LoginPageProps) {
+export function LoginPage({ onLogin, external, notice, loginLink = null }: LoginPageProps) {
   const [method, setMethod] = useState<'password' | 'token'>('password');
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
@@ -195,6 +197,20 @@ export function LoginPage({ onLogin, external, notice }: LoginPageProps) {
             {busy ? 'Signing in…' : 'Sign in'}
           </button>
         </form>
+
+        {loginLink !== null && (
+          <p className="muted small login-first-time" data-testid="login-first-time">
+            <strong>First time?</strong>{' '}
+            {loginLink ? (
+              <>
+                When it started, <code>ccweb serve</code> printed a one-time login link in its terminal (or its service log). Open that link, then set a password.{' '}
+              </>
+            ) : (
+              <>Ask an admin for an account. </>
+            )}
+            An admin can also make you a token with <code>ccweb token create --user NAME</code>: paste it under <em>Token</em>.
+          </p>
+        )}
 
         {external && (
           <>

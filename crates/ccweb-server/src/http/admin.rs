@@ -38,7 +38,7 @@ impl axum::extract::FromRequestParts<AppState> for Admin {
 }
 
 /// A user as the API shows it.
-fn user_json(u: &User) -> serde_json::Value {
+pub(crate) fn user_json(u: &User) -> serde_json::Value {
     json!({
         "id": u.id,
         "name": u.name,

@@ -1,5 +1,6 @@
 //! REST handlers, one module per feature.
 
+pub mod account;
 pub mod admin;
 pub mod export;
 pub mod fs;

@@ -405,7 +405,10 @@ pub async fn login_config(State(state): State<AppState>) -> Json<Value> {
         Some(o) => json!({"enabled": true, "label": o.label, "path": "api/auth/oidc/start"}),
         None => json!({"enabled": false}),
     };
-    Json(json!({"password": true, "oidc": oidc}))
+    // Whether `serve` printed a one-time login link (auth mode `token`), so
+    // the login page can tell a first-time user where to find it.
+    let login_link = state.config.auth == crate::config::AuthMode::Token;
+    Json(json!({"password": true, "login_link": login_link, "oidc": oidc}))
 }
 
 /// `GET /api/auth/oidc/start` query.

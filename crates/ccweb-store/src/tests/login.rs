@@ -223,3 +223,28 @@ async fn login_session_debug_hides_the_csrf_token() {
     assert!(!debug.contains(&session.csrf_token));
     assert!(debug.contains("redacted"));
 }
+
+#[tokio::test]
+async fn ending_a_users_other_logins_keeps_the_one_named_and_other_users() {
+    let t = TestStore::new().await;
+    let alice = t.user("alice").await;
+    let bob = t.user("bob").await;
+    let (_, kept) = t.store.create_login_session(alice.id, HOUR).await.unwrap();
+    let (_, other) = t.store.create_login_session(alice.id, HOUR).await.unwrap();
+    let (_, bobs) = t.store.create_login_session(bob.id, HOUR).await.unwrap();
+    assert_eq!(
+        t.store
+            .delete_other_login_sessions(alice.id, &kept)
+            .await
+            .unwrap(),
+        1
+    );
+    for (secret, alive) in [(&kept, true), (&other, false), (&bobs, true)] {
+        let found = t
+            .store
+            .authenticate_login_session(secret, HOUR)
+            .await
+            .unwrap();
+        assert_eq!(found.is_some(), alive);
+    }
+}

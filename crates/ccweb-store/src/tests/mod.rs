@@ -5,6 +5,7 @@ mod events;
 mod login;
 mod oidc;
 mod open;
+mod preferences;
 mod sessions;
 mod tokens;
 mod users;

@@ -40,6 +40,8 @@ async fn identities_link_one_account_to_one_user_per_issuer() {
     // A second account of the same issuer cannot be attached to alice, nor
     // alice's account to someone else.
     let bob = t.user("bob").await;
+    assert!(t.store.has_oidc_identity(alice.id).await.unwrap());
+    assert!(!t.store.has_oidc_identity(bob.id).await.unwrap());
     let err = t
         .store
         .link_oidc_identity(alice.id, ISS, "sub-c")

@@ -135,13 +135,24 @@ fn toml_str(s: &str) -> String {
 impl TestServer {
     /// Starts a server and logs the admin in.
     pub async fn start(options: Options) -> TestServer {
+        Self::start_fresh(options, true).await
+    }
+
+    /// Starts a server and leaves its one-time login link unused (for a
+    /// test that opens it): `admin_cookie` stays empty.
+    pub async fn start_keeping_login_link(options: Options) -> TestServer {
+        Self::start_fresh(options, false).await
+    }
+
+    /// Starts a server in new directories; `use_login_link`: log the admin in with it.
+    async fn start_fresh(options: Options, use_login_link: bool) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("data");
         let root = dir.path().join("root");
         std::fs::create_dir_all(root.join("project")).unwrap();
         std::fs::create_dir_all(&data_dir).unwrap();
         let root = std::fs::canonicalize(&root).unwrap();
-        Self::start_in(dir, data_dir, root, options).await
+        Self::start_in(dir, data_dir, root, options, use_login_link).await
     }
 
     async fn start_in(
@@ -149,6 +160,7 @@ impl TestServer {
         data_dir: PathBuf,
         root: PathBuf,
         options: Options,
+        use_login_link: bool,
     ) -> TestServer {
         let args: Vec<String> = options.claude_args.iter().map(|a| toml_str(a)).collect();
         // A `listen` line in the extra TOML (a port known in advance) replaces port 0.
@@ -244,11 +256,13 @@ impl TestServer {
             options,
             http,
         };
-        let resp = server.http.get(&server.login_url).send().await.unwrap();
-        assert_eq!(resp.status(), 303, "one-time login URL works");
-        // Relative, so the app next to /login is reached under a proxy sub-path too.
-        assert_eq!(resp.headers()["location"], "./");
-        server.admin_cookie = cookie_of(&resp);
+        if use_login_link {
+            let resp = server.http.get(&server.login_url).send().await.unwrap();
+            assert_eq!(resp.status(), 303, "one-time login URL works");
+            // Relative, so the app next to /login is reached under a proxy sub-path too.
+            assert_eq!(resp.headers()["location"], "./");
+            server.admin_cookie = cookie_of(&resp);
+        }
         server.admin_token = server
             .cli(&["token", "create", "--user", "admin"], None)
             .trim()
@@ -479,7 +493,7 @@ impl TestServer {
         let data_dir = self.data_dir.clone();
         let root = self.root.clone();
         drop(self);
-        Self::start_in(old, data_dir, root, options).await
+        Self::start_in(old, data_dir, root, options, true).await
     }
 
     /// Every log line so far.
