@@ -64,7 +64,7 @@ function AuthGate() {
   // After a login form: the rest of the account (preferences, password rights).
   const loggedIn = useCallback(
     (user: User) => {
-      api.me().then(signedIn, () => setAuth({ status: 'signed_in', me: { user, can_set_password: false, preferences: { theme: 'system' } } }));
+      api.me().then(signedIn, () => setAuth({ status: 'signed_in', me: { user, can_set_password: false, preferences: { theme: 'system' }, server: null } }));
     },
     [signedIn],
   );
@@ -138,7 +138,7 @@ function Shell(props: ShellProps) {
   const route = useRoute();
   const openSession = useCallback((id: string) => navigate({ page: 'session', id, readonly: false, tab: 'terminal' }), []);
   return (
-    <ServerPolicyProvider>
+    <ServerPolicyProvider policy={props.me.server}>
       <SessionsProvider listVisible={route.page === 'home'} openSession={openSession}>
         <ShellBody {...props} />
       </SessionsProvider>

@@ -41,6 +41,7 @@ describe('shouldPromptForPassword', () => {
     user: { id: 1, name: 'admin', is_admin: true, has_password },
     can_set_password,
     preferences: { theme: 'system' as const },
+    server: null,
   });
   const storage = (value: string | null) => ({ getItem: () => value });
 

@@ -84,7 +84,8 @@ export interface ServerPolicy {
 /** `GET api/me`. */
 export interface MeResponse {
   user: User;
-  server: ServerPolicy;
+  /** Null only when `api/me` could not be read after a login: offer nothing the server may refuse. */
+  server: ServerPolicy | null;
   /** Whether `POST api/me/password` may set or change the caller's password. */
   can_set_password: boolean;
   preferences: Preferences;
