@@ -5,6 +5,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { AccountPage } from './account/AccountPage';
 import { AuditPage } from './admin/AuditPage';
 import { ServerPage } from './admin/ServerPage';
+import { SessionsPage as AdminSessionsPage } from './admin/SessionsPage';
 import { UsersPage } from './admin/UsersPage';
 import { api, ApiError, errorMessage, onUnauthorized } from './api/client';
 import type { User } from './api/types';
@@ -124,7 +125,7 @@ function ShellBody({ user, onSignedOut }: { user: User; onSignedOut: () => void 
   });
 
   const attention = sessions?.filter((s) => s.needs_attention).length ?? 0;
-  const adminPage = route.page === 'admin_users' || route.page === 'admin_audit' || route.page === 'admin_server';
+  const adminPage = route.page === 'admin_users' || route.page === 'admin_sessions' || route.page === 'admin_audit' || route.page === 'admin_server';
 
   useEffect(() => {
     if (route.page !== 'session' && route.page !== 'share') document.title = attention > 0 ? `(${attention}) ccweb` : 'ccweb';
@@ -211,6 +212,7 @@ function ShellBody({ user, onSignedOut }: { user: User; onSignedOut: () => void 
       {route.page === 'share' && <SharedSessionPage key={route.token} token={route.token} tab={route.tab} />}
       {route.page === 'account' && <AccountPage user={user} onSignedOut={onSignedOut} />}
       {route.page === 'admin_users' && (user.is_admin ? <UsersPage me={user} /> : <AdminOnly />)}
+      {route.page === 'admin_sessions' && (user.is_admin ? <AdminSessionsPage me={user} /> : <AdminOnly />)}
       {route.page === 'admin_audit' && (user.is_admin ? <AuditPage /> : <AdminOnly />)}
       {route.page === 'admin_server' && (user.is_admin ? <ServerPage /> : <AdminOnly />)}
       {route.page === 'not_found' && (

@@ -1,5 +1,5 @@
 //! Hash routing (`#/sessions/<id>`, `#/account`, `#/admin/users`,
-//! `#/admin/audit`, `#/admin/server`, `#/share/<token>`): the server needs to know nothing
+//! `#/admin/sessions`, `#/admin/audit`, `#/admin/server`, `#/share/<token>`): the server needs to know nothing
 //! about client routes, and it works the same under any URL sub-path.
 
 import { useEffect, useState } from 'react';
@@ -13,6 +13,7 @@ export type Route =
   | { page: 'session'; id: string; readonly: boolean; tab: SessionTab }
   | { page: 'account' }
   | { page: 'admin_users' }
+  | { page: 'admin_sessions' }
   | { page: 'admin_audit' }
   | { page: 'admin_server' }
   /** A session seen read-only through a share link. */
@@ -24,6 +25,7 @@ const FIXED: Record<string, Route> = {
   '/account': { page: 'account' },
   '/admin/users': { page: 'admin_users' },
   '/admin': { page: 'admin_users' },
+  '/admin/sessions': { page: 'admin_sessions' },
   '/admin/audit': { page: 'admin_audit' },
   '/admin/server': { page: 'admin_server' },
 };
@@ -77,6 +79,8 @@ export function hrefFor(route: Route): string {
       return '#/account';
     case 'admin_users':
       return '#/admin/users';
+    case 'admin_sessions':
+      return '#/admin/sessions';
     case 'admin_audit':
       return '#/admin/audit';
     case 'admin_server':

@@ -7,4 +7,4 @@ pub mod chat;
 pub mod session;
 pub mod terminal;
 
-pub use session::{SessionInfo, SessionMode, SessionState, Usage};
+pub use session::{Preview, SessionActivity, SessionInfo, SessionMode, SessionState, Usage};

@@ -133,3 +133,13 @@ mod tests {
         assert!(parse_u16("cols", 70_000).is_err());
     }
 }
+
+/// A `LIKE … ESCAPE '\'` pattern that finds `text` anywhere, literally:
+/// `%`, `_` and `\` in it match only themselves.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
