@@ -52,16 +52,22 @@ async fn note_in_session(
         _ => ("assistant", None),
     };
     let preview = text.filter(|t| !t.is_empty());
-    // SET expressions all read the old row, so `first_prompt IS NULL` in the
-    // title's is the value before this statement.
+    // SET expressions all read the old row, so `first_prompt IS NULL` is the
+    // value before this statement. Hazard: the interactive CLI writes its
+    // conversation file first at the end of the first turn, and then the
+    // reply's record before the prompt's; a first prompt that arrives after
+    // a reply is older than it, so it names the session but is neither the
+    // preview nor reopens the turn (`stale`).
     sqlx::query(
         "UPDATE sessions SET \
            title = CASE WHEN title_auto = 1 AND first_prompt IS NULL AND $1 IS NOT NULL \
                    THEN $1 ELSE title END, \
            first_prompt = COALESCE(first_prompt, $1), \
-           preview_role = CASE WHEN $3 IS NULL THEN preview_role ELSE $2 END, \
-           preview_text = COALESCE($3, preview_text), \
-           turn_open = COALESCE($4, turn_open) \
+           preview_role = CASE WHEN $3 IS NULL OR stale THEN preview_role ELSE $2 END, \
+           preview_text = CASE WHEN stale THEN preview_text ELSE COALESCE($3, preview_text) END, \
+           turn_open = CASE WHEN stale THEN turn_open ELSE COALESCE($4, turn_open) END \
+         FROM (SELECT $1 IS NOT NULL AND first_prompt IS NULL AND preview_role = 'assistant' AS stale \
+               FROM sessions WHERE id = $5) AS old \
          WHERE id = $5",
     )
     .bind(first_prompt)

@@ -215,6 +215,34 @@ async fn stored_events_keep_the_list_summary_first_prompt_preview_and_open_turn(
         .unwrap();
     assert!(!get().await.turn_open);
 
+    // The interactive CLI's first records come reply first: the prompt
+    // still names the session, the reply stays the last message.
+    let tui = store
+        .insert_session(&crate::NewSession {
+            title_auto: true,
+            ..super::sessions::new_session(owner.id, time::OffsetDateTime::now_utc())
+        })
+        .await
+        .unwrap()
+        .id;
+    store
+        .append_event(
+            tui,
+            &assistant(serde_json::json!([{"type": "text", "text": "Hi."}])),
+        )
+        .await
+        .unwrap();
+    store.append_event(tui, &text("Say hi")).await.unwrap();
+    let r = store.get_session(tui).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            r.title.as_str(),
+            r.preview.unwrap().text.as_str(),
+            r.turn_open
+        ),
+        ("Say hi", "Hi.", false)
+    );
+
     // A user's title wins over the first prompt.
     let other = store
         .insert_session(&crate::NewSession {
