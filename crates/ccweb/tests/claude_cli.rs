@@ -283,18 +283,10 @@ async fn a_terminal_conversation_is_recorded_as_events_listed_in_history_and_con
             Some("assistant"),
             Some("Terminal answer about pineapples.")
         ),
-        "{listed}\n{}\nFILE:{}",
+        "{listed}\n{}",
         server
             .get_json(&format!("{SESSIONS}/{id}/events?limit=1000"))
-            .await,
-        std::fs::read_dir(_home.path().join(".claude/projects"))
-            .unwrap()
-            .flatten()
-            .map(
-                |d| std::fs::read_to_string(d.path().join(format!("{claude_id}.jsonl")))
-                    .unwrap_or_default()
-            )
-            .collect::<String>()
+            .await
     );
     let found = server
         .get_json(&format!("{SESSIONS}?q=ANSWER%20about"))
