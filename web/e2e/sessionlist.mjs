@@ -39,7 +39,6 @@ await run('sessionlist', async (page) => {
   await filter.fill('QUETZAL');
   await row.waitFor();
   await filter.fill('');
-  if (process.env.SL_SHOTS) await page.screenshot({ path: `/tmp/sl-home-${env.viewport}.png`, fullPage: true });
 
   // Grouped by project (the project directory), and remembered over a reload.
   await page.getByTestId('session-group-toggle').click();
@@ -74,8 +73,4 @@ await run('sessionlist', async (page) => {
   await bobs.getByTestId('session-stop').click();
   await page.getByTestId('confirm-button').click();
   await bobs.getByTestId('session-state').filter({ hasText: 'Stopped' }).waitFor();
-  if (process.env.SL_SHOTS) {
-    await page.getByTestId('admin-sessions-owner').selectOption('');
-    await page.screenshot({ path: `/tmp/sl-admin-${env.viewport}.png`, fullPage: true });
-  }
 });
