@@ -375,10 +375,13 @@ async fn a_session_exports_as_markdown_and_json() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["content-disposition"]
-        .to_str()
-        .unwrap()
-        .starts_with("attachment; filename=\"ccweb-project-"));
+    assert!(
+        resp.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"ccweb-Export-this-please-"),
+        "named by the first prompt"
+    );
     let md = resp.text().await.unwrap();
     assert!(md.contains("## admin\n\nExport this please"), "{md}");
     assert!(md.contains("## Claude\n\nAn exported answer."), "{md}");
