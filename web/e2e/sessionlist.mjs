@@ -54,10 +54,10 @@ await run('sessionlist', async (page) => {
   const bobRow = page.locator('[data-testid="user-row"][data-user-name="bob"]');
   await bobRow.getByTestId('user-running-sessions').filter({ hasText: '1 running session' }).waitFor();
 
-  // All sessions: bob's, with its owner; filtered by user; watched read-only; ended.
-  await page.getByTestId('nav-admin_sessions').click();
+  // All sessions, from bob's count: only bob's, with their owner; watched read-only; ended.
+  await bobRow.getByTestId('user-sessions-link').click();
   await page.getByTestId('admin-sessions-page').waitFor();
-  await page.getByTestId('admin-sessions-owner').selectOption('bob');
+  if ((await page.getByTestId('admin-sessions-owner').inputValue()) !== 'bob') throw new Error('not filtered by bob');
   const bobs = page.locator(`[data-testid="session-row"][data-session-id="${other}"]`);
   await bobs.getByTestId('session-owner').filter({ hasText: 'bob' }).waitFor();
   await until('only bob’s sessions', async () => {
@@ -69,8 +69,10 @@ await run('sessionlist', async (page) => {
   await page.getByPlaceholder('Read-only: you are watching this session.').waitFor();
   await page.goBack();
   await page.getByTestId('admin-sessions-page').waitFor();
-  await page.getByTestId('admin-sessions-owner').selectOption('bob');
   await bobs.getByTestId('session-stop').click();
   await page.getByTestId('confirm-button').click();
   await bobs.getByTestId('session-state').filter({ hasText: 'Stopped' }).waitFor();
+  // Everyone's, through the admin tabs: the admin's own chat too.
+  await page.getByTestId('nav-admin_sessions').click();
+  await page.getByTestId('session-row').filter({ hasText: prompt }).getByTestId('session-owner').waitFor();
 });

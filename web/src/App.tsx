@@ -212,7 +212,7 @@ function ShellBody({ user, onSignedOut }: { user: User; onSignedOut: () => void 
       {route.page === 'share' && <SharedSessionPage key={route.token} token={route.token} tab={route.tab} />}
       {route.page === 'account' && <AccountPage user={user} onSignedOut={onSignedOut} />}
       {route.page === 'admin_users' && (user.is_admin ? <UsersPage me={user} /> : <AdminOnly />)}
-      {route.page === 'admin_sessions' && (user.is_admin ? <AdminSessionsPage me={user} /> : <AdminOnly />)}
+      {route.page === 'admin_sessions' && (user.is_admin ? <AdminSessionsPage key={route.owner ?? ''} me={user} owner={route.owner} /> : <AdminOnly />)}
       {route.page === 'admin_audit' && (user.is_admin ? <AuditPage /> : <AdminOnly />)}
       {route.page === 'admin_server' && (user.is_admin ? <ServerPage /> : <AdminOnly />)}
       {route.page === 'not_found' && (

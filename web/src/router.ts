@@ -13,7 +13,8 @@ export type Route =
   | { page: 'session'; id: string; readonly: boolean; tab: SessionTab }
   | { page: 'account' }
   | { page: 'admin_users' }
-  | { page: 'admin_sessions' }
+  /** Everyone's sessions (admins), optionally only `owner`'s. */
+  | { page: 'admin_sessions'; owner?: string }
   | { page: 'admin_audit' }
   | { page: 'admin_server' }
   /** A session seen read-only through a share link. */
@@ -25,7 +26,6 @@ const FIXED: Record<string, Route> = {
   '/account': { page: 'account' },
   '/admin/users': { page: 'admin_users' },
   '/admin': { page: 'admin_users' },
-  '/admin/sessions': { page: 'admin_sessions' },
   '/admin/audit': { page: 'admin_audit' },
   '/admin/server': { page: 'admin_server' },
 };
@@ -47,6 +47,7 @@ export function parseHash(hash: string): Route {
   const query = new URLSearchParams(queryPart);
   if (path === '' || path === '/' || path === '/sessions') return { page: 'home' };
   if (Object.hasOwn(FIXED, path)) return FIXED[path];
+  if (path === '/admin/sessions') return { page: 'admin_sessions', owner: query.get('owner') || undefined };
   const tab: SessionTab = query.get('view') === 'transcript' ? 'transcript' : 'terminal';
   const share = /^\/share\/([^/]+)$/.exec(path);
   if (share) {
@@ -80,7 +81,7 @@ export function hrefFor(route: Route): string {
     case 'admin_users':
       return '#/admin/users';
     case 'admin_sessions':
-      return '#/admin/sessions';
+      return route.owner ? `#/admin/sessions?owner=${encodeURIComponent(route.owner)}` : '#/admin/sessions';
     case 'admin_audit':
       return '#/admin/audit';
     case 'admin_server':

@@ -19,10 +19,10 @@ const POLL_MS = 5000;
 const loadAll = (signal?: AbortSignal) => api.searchSessions({ all: true }, signal);
 
 /** The page. */
-export function SessionsPage({ me }: { me: User }) {
+export function SessionsPage({ me, owner: initialOwner = '' }: { me: User; owner?: string }) {
   const toasts = useToasts();
   const { value: sessions, setValue: setSessions, error, reload } = useLoaded(loadAll);
-  const [owner, setOwner] = useState('');
+  const [owner, setOwner] = useState(initialOwner);
   const [ending, setEnding] = useState<SessionInfo | null>(null);
   const [busyId, setBusyId] = useState<string | null>(null);
   const [now, setNow] = useState(Date.now());
@@ -33,7 +33,7 @@ export function SessionsPage({ me }: { me: User }) {
   }, [reload]);
   useEffect(() => setNow(Date.now()), [sessions]);
 
-  const owners = useMemo(() => [...new Set((sessions ?? []).map((s) => s.owner))].sort(), [sessions]);
+  const owners = useMemo(() => [...new Set([...(sessions ?? []).map((s) => s.owner), ...(owner ? [owner] : [])])].sort(), [sessions, owner]);
   const shown = useMemo(() => (sessions ?? []).filter((s) => !owner || s.owner === owner), [sessions, owner]);
   const running = shown.filter((s) => s.state === 'running' || s.state === 'starting').length;
 

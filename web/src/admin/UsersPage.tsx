@@ -85,7 +85,7 @@ export function UsersPage({ me }: { me: User }) {
                     <span title={formatDateTime(u.created_at)}>Created {relativeTime(u.created_at, now)}</span>
                     <span data-testid="user-running-sessions">
                       {u.running_sessions > 0 ? (
-                        <a href={hrefFor({ page: 'admin_sessions' })}>
+                        <a href={hrefFor({ page: 'admin_sessions', owner: u.name })} data-testid="user-sessions-link">
                           {u.running_sessions} running session{u.running_sessions === 1 ? '' : 's'}
                         </a>
                       ) : (
