@@ -828,3 +828,27 @@ pub fn claude_home(env: &[(OsString, OsString)]) -> Option<PathBuf> {
 fn transcript_path(env: &[(OsString, OsString)], cwd: &Path, sid: &str) -> Option<PathBuf> {
     claude_home(env).map(|home| transcript::transcript_path(&home, cwd, sid))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::project_dir;
+
+    #[test]
+    fn a_session_belongs_to_the_repository_around_its_directory_else_to_the_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("repo");
+        let deep = repo.join("crates/core/src");
+        std::fs::create_dir_all(&deep).unwrap();
+        let plain = tmp.path().join("plain");
+        std::fs::create_dir_all(&plain).unwrap();
+        assert_eq!(project_dir(&deep), deep, "no repository yet");
+        std::fs::create_dir(repo.join(".git")).unwrap();
+        assert_eq!(project_dir(&deep), repo);
+        assert_eq!(project_dir(&repo), repo);
+        // A worktree's `.git` is a file.
+        let worktree = repo.join("crates/core");
+        std::fs::write(worktree.join(".git"), "gitdir: ../../.git/worktrees/core\n").unwrap();
+        assert_eq!(project_dir(&deep), worktree);
+        assert_eq!(project_dir(&plain), plain);
+    }
+}
