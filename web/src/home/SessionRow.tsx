@@ -46,7 +46,6 @@ export function SessionRow({ session: s, now, busy, showOwner, watch, onRename, 
   const activity = activityOf(s);
   return (
     <li
-      key={s.id}
       className={`session-row${activity === 'needs_answer' ? ' attention' : ''}`}
       data-testid="session-row"
       data-session-id={s.id}
