@@ -24,9 +24,11 @@ await run('sessionlist', async (page) => {
   await say('Thanks');
   await assistant('You are welcome.');
 
-  // The list: named by the first prompt, waiting, previewing the last message.
+  // The list, while the slow reply streams: working; then, live, waiting
+  // with the reply as its last message; named by the first prompt.
   await page.goto('./#/');
   const row = page.getByTestId('session-row').filter({ hasText: prompt });
+  await row.getByTestId('session-activity').filter({ hasText: 'Working' }).waitFor();
   await row.getByTestId('session-activity').filter({ hasText: 'Waiting for your prompt' }).waitFor();
   const title = await row.getByTestId('session-open').innerText();
   if (title !== prompt) throw new Error(`the row is named ${JSON.stringify(title)}`);

@@ -226,7 +226,10 @@ async fn the_list_names_sessions_by_first_prompt_searches_conversations_and_admi
         assert_eq!(status, 201, "{s}");
         let other = s["id"].as_str().unwrap().to_owned();
         fake.push(Reply::text("Pelicans fish in the quetzal river."));
-        fake.push(Reply::text("You are welcome."));
+        // Slow: the list shows it working, then waiting, without a reload.
+        let mut chunks = vec!["You are welcome.".to_owned()];
+        chunks.extend((0..40).map(|_| " .".to_owned()));
+        fake.push(Reply::TextChunks(chunks, Duration::from_millis(150)));
         flow_with(
             &server,
             "sessionlist",
