@@ -5,6 +5,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { AccountPage } from './account/AccountPage';
 import { AuditPage } from './admin/AuditPage';
 import { ServerPage } from './admin/ServerPage';
+import { SessionsPage as AdminSessionsPage } from './admin/SessionsPage';
 import { UsersPage } from './admin/UsersPage';
 import { api, ApiError, errorMessage, onUnauthorized } from './api/client';
 import { ServerPolicyProvider } from './api/serverPolicy';
@@ -163,7 +164,7 @@ function ShellBody({ me, onMeChange, onSignedOut }: ShellProps) {
   });
 
   const attention = sessions?.filter((s) => s.needs_attention).length ?? 0;
-  const adminPage = route.page === 'admin_users' || route.page === 'admin_audit' || route.page === 'admin_server';
+  const adminPage = route.page === 'admin_users' || route.page === 'admin_sessions' || route.page === 'admin_audit' || route.page === 'admin_server';
 
   useEffect(() => {
     if (route.page !== 'session' && route.page !== 'share') document.title = attention > 0 ? `(${attention}) ccweb` : 'ccweb';
@@ -259,6 +260,7 @@ function ShellBody({ me, onMeChange, onSignedOut }: ShellProps) {
         />
       )}
       {route.page === 'admin_users' && (user.is_admin ? <UsersPage me={user} /> : <AdminOnly />)}
+      {route.page === 'admin_sessions' && (user.is_admin ? <AdminSessionsPage key={route.owner ?? ''} me={user} owner={route.owner} /> : <AdminOnly />)}
       {route.page === 'admin_audit' && (user.is_admin ? <AuditPage /> : <AdminOnly />)}
       {route.page === 'admin_server' && (user.is_admin ? <ServerPage /> : <AdminOnly />)}
       {route.page === 'not_found' && (

@@ -19,6 +19,13 @@ describe('parseHash', () => {
     });
   });
 
+  it('reads the admins’ session list, optionally of one owner', () => {
+    expect(parseHash('#/admin/sessions')).toEqual({ page: 'admin_sessions' });
+    expect(parseHash('#/admin/sessions?owner=bob')).toEqual({ page: 'admin_sessions', owner: 'bob' });
+    expect(hrefFor({ page: 'admin_sessions', owner: 'a b' })).toBe('#/admin/sessions?owner=a%20b');
+    expect(parseHash(hrefFor({ page: 'admin_sessions', owner: 'a b' }))).toEqual({ page: 'admin_sessions', owner: 'a b' });
+  });
+
   it('reports unknown places', () => {
     expect(parseHash('#/nope').page).toBe('not_found');
     expect(parseHash('#/sessions/%E0%A4%A').page).toBe('not_found');

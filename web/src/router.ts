@@ -1,5 +1,5 @@
 //! Hash routing (`#/sessions/<id>`, `#/account`, `#/admin/users`,
-//! `#/admin/audit`, `#/admin/server`, `#/share/<token>`): the server needs to know nothing
+//! `#/admin/sessions`, `#/admin/audit`, `#/admin/server`, `#/share/<token>`): the server needs to know nothing
 //! about client routes, and it works the same under any URL sub-path.
 
 import { useEffect, useState } from 'react';
@@ -13,6 +13,8 @@ export type Route =
   | { page: 'session'; id: string; readonly: boolean; tab: SessionTab }
   | { page: 'account' }
   | { page: 'admin_users' }
+  /** Everyone's sessions (admins), optionally only `owner`'s. */
+  | { page: 'admin_sessions'; owner?: string }
   | { page: 'admin_audit' }
   | { page: 'admin_server' }
   /** A session seen read-only through a share link. */
@@ -45,6 +47,7 @@ export function parseHash(hash: string): Route {
   const query = new URLSearchParams(queryPart);
   if (path === '' || path === '/' || path === '/sessions') return { page: 'home' };
   if (Object.hasOwn(FIXED, path)) return FIXED[path];
+  if (path === '/admin/sessions') return { page: 'admin_sessions', owner: query.get('owner') || undefined };
   const tab: SessionTab = query.get('view') === 'transcript' ? 'transcript' : 'terminal';
   const share = /^\/share\/([^/]+)$/.exec(path);
   if (share) {
@@ -77,6 +80,8 @@ export function hrefFor(route: Route): string {
       return '#/account';
     case 'admin_users':
       return '#/admin/users';
+    case 'admin_sessions':
+      return route.owner ? `#/admin/sessions?owner=${encodeURIComponent(route.owner)}` : '#/admin/sessions';
     case 'admin_audit':
       return '#/admin/audit';
     case 'admin_server':

@@ -93,6 +93,8 @@ fn event_store(c: &mut Criterion) {
             state: SessionState::Running,
             working_dir: "/tmp".into(),
             title: "bench".into(),
+            title_auto: false,
+            project_dir: "/tmp".into(),
             created_at: time::OffsetDateTime::now_utc(),
             claude_session_id: None,
             model: None,

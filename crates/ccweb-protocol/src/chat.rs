@@ -243,6 +243,60 @@ impl ChatEvent {
         Self::system("notice", serde_json::json!({ "text": text.into() }))
     }
 
+    /// The conversation's words in this event: a user's text, or the text
+    /// blocks of a (main-thread) assistant message joined by newlines;
+    /// `None` for every other event. What the session list previews and
+    /// searches.
+    pub fn conversation_text(&self) -> Option<String> {
+        match self {
+            ChatEvent::UserMessage { text, .. } => Some(text.clone()),
+            ChatEvent::AssistantMessage {
+                content,
+                parent_tool_use_id: None,
+                ..
+            } => {
+                let texts: Vec<&str> = content
+                    .iter()
+                    .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
+                    .filter_map(|b| b.get("text").and_then(Value::as_str))
+                    .collect();
+                (!texts.is_empty()).then(|| texts.join("\n"))
+            }
+            _ => None,
+        }
+    }
+
+    /// How this event moves the assistant's turn, as a transcript shows it:
+    /// `Some(true)` while it is open (a prompt, thinking, a tool call or its
+    /// result), `Some(false)` once it ended (a reply without a tool call, a
+    /// `result`, an interruption), `None` when it says nothing. Slash
+    /// commands are `None`: many (`/model`) run no turn.
+    pub fn turn_step(&self) -> Option<bool> {
+        match self {
+            ChatEvent::UserMessage { text, .. } => (!text.starts_with('/')).then_some(true),
+            ChatEvent::AssistantMessage {
+                content,
+                parent_tool_use_id: None,
+                ..
+            } => {
+                let has = |kind: &str| {
+                    content
+                        .iter()
+                        .any(|b| b.get("type").and_then(Value::as_str) == Some(kind))
+                };
+                Some(has("tool_use") || !has("text"))
+            }
+            ChatEvent::ToolResult { .. } => Some(true),
+            ChatEvent::Result { .. } => Some(false),
+            ChatEvent::System { subtype, data, .. } if subtype == "notice" => data
+                .get("text")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.starts_with("[Request interrupted"))
+                .then_some(false),
+            _ => None,
+        }
+    }
+
     /// The `kind` string of this event.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -9,4 +9,4 @@ pub mod session;
 pub mod terminal;
 
 pub use account::{Preferences, PreferencesChange, Theme};
-pub use session::{SessionInfo, SessionMode, SessionState, Usage};
+pub use session::{Preview, SessionActivity, SessionInfo, SessionMode, SessionState, Usage};

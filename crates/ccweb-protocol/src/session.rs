@@ -81,6 +81,38 @@ string_enum!(SessionState {
     Failed => "failed",
 });
 
+/// What a session is doing, as the list shows it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionActivity {
+    /// A turn is in flight (or the process is starting).
+    Working,
+    /// Waiting for the user's next prompt.
+    #[default]
+    Waiting,
+    /// A permission request or question waits for an answer (chat sessions;
+    /// terminal sessions do not report it yet).
+    NeedsAnswer,
+    /// The process has ended.
+    Ended,
+}
+
+string_enum!(SessionActivity {
+    Working => "working",
+    Waiting => "waiting",
+    NeedsAnswer => "needs_answer",
+    Ended => "ended",
+});
+
+/// The last message of a conversation, for a one-line preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preview {
+    /// Who wrote it: `user` or `assistant`.
+    pub role: String,
+    /// Its text, newlines made spaces, at most 200 characters.
+    pub text: String,
+}
+
 /// Model usage summed over a session's turns.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Usage {
@@ -105,8 +137,19 @@ pub struct SessionInfo {
     pub state: SessionState,
     /// Canonical working directory of the CLI.
     pub working_dir: String,
-    /// User-chosen title.
+    /// The project the session belongs to: the git top-level of
+    /// `working_dir` when it lies in a repository, else `working_dir`.
+    #[serde(default)]
+    pub project: String,
+    /// The user's title; without one, the first prompt (once there is
+    /// one), else the directory's name.
     pub title: String,
+    /// The conversation's first prompt (slash commands do not count).
+    #[serde(default)]
+    pub first_prompt: Option<String>,
+    /// The last user or assistant message.
+    #[serde(default)]
+    pub preview: Option<Preview>,
     /// Creation time.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -135,6 +178,9 @@ pub struct SessionInfo {
     /// A permission request or question waits for an answer (chat sessions).
     #[serde(default)]
     pub needs_attention: bool,
+    /// Working, waiting for a prompt, needing an answer, or ended.
+    #[serde(default)]
+    pub activity: SessionActivity,
     /// Model usage.
     pub usage: Usage,
 }

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
-use ccweb_protocol::{SessionInfo, SessionMode, SessionState};
+use ccweb_protocol::{SessionActivity, SessionInfo, SessionMode, SessionState};
 use ccweb_runner::chat::{spawn_chat, stream_json_args, ChatConfig, PERMISSION_MODES};
 use ccweb_runner::transcript;
 use ccweb_runner::{
@@ -196,6 +196,19 @@ impl Live {
         }
     }
 
+    /// What the session does now. Chat: the runner knows (an open request,
+    /// a turn in flight). Terminal: what its transcript last said
+    /// (`turn_open`, kept by the store); a terminal's prompts are not seen
+    /// yet, so it is never `needs_answer`.
+    pub fn activity(&self, turn_open: bool) -> SessionActivity {
+        match self {
+            Live::Chat(c) if c.handle.pending_requests() > 0 => SessionActivity::NeedsAnswer,
+            Live::Chat(c) if c.handle.turn_in_flight() => SessionActivity::Working,
+            Live::Terminal(_) if turn_open => SessionActivity::Working,
+            Live::Chat(_) | Live::Terminal(_) => SessionActivity::Waiting,
+        }
+    }
+
     /// Process id of the CLI.
     pub fn pid(&self) -> i32 {
         match self {
@@ -366,6 +379,7 @@ impl SessionManager {
     pub fn info(&self, r: SessionRecord) -> SessionInfo {
         let live = self.live(r.id);
         let stored_activity = r.last_activity_at;
+        let turn_open = r.turn_open;
         let mut info = r.into_info(live.as_ref().map_or(0, Live::viewers));
         if let Some(live) = &live {
             if let Some((cols, rows)) = live.size() {
@@ -373,6 +387,11 @@ impl SessionManager {
             }
             info.last_activity_at = OffsetDateTime::from(live.last_activity()).max(stored_activity);
             info.needs_attention = live.needs_attention();
+            info.activity = match info.state {
+                SessionState::Starting => SessionActivity::Working,
+                SessionState::Running => live.activity(turn_open),
+                _ => SessionActivity::Ended,
+            };
         }
         info
     }
@@ -381,6 +400,9 @@ impl SessionManager {
     pub async fn create(&self, owner: &User, req: CreateSession) -> Result<SessionInfo, ApiError> {
         let roots = roots_for(&self.inner.config, owner)?;
         let cwd = resolve_working_dir(&req.working_dir, &roots)?;
+        // Without a title the directory names the session until the first
+        // prompt does (the store replaces it then).
+        let title_auto = req.title.is_none();
         let title = match &req.title {
             Some(t) => validate_title(t)?,
             None => cwd
@@ -420,6 +442,8 @@ impl SessionManager {
                 state: SessionState::Starting,
                 working_dir: cwd.to_string_lossy().into_owned(),
                 title,
+                title_auto,
+                project_dir: project_dir(&cwd).to_string_lossy().into_owned(),
                 created_at: now,
                 claude_session_id: Some(
                     resume.clone().unwrap_or_else(|| Uuid::new_v4().to_string()),
@@ -836,6 +860,14 @@ impl SessionManager {
     }
 }
 
+/// The project `cwd` belongs to: the nearest directory from `cwd` up that
+/// holds a `.git` (a repository's or a worktree's top level), else `cwd`.
+fn project_dir(cwd: &Path) -> &Path {
+    cwd.ancestors()
+        .find(|dir| std::fs::symlink_metadata(dir.join(".git")).is_ok())
+        .unwrap_or(cwd)
+}
+
 /// The CLI's environment: allow-listed variables of the server, then the
 /// configured extras. Nothing else of the server's (secrets) gets through.
 pub fn child_env(config: &Config) -> Vec<(OsString, OsString)> {
@@ -871,4 +903,28 @@ pub fn claude_home(env: &[(OsString, OsString)]) -> Option<PathBuf> {
 /// Where the CLI keeps the conversation `sid` of `cwd`.
 fn transcript_path(env: &[(OsString, OsString)], cwd: &Path, sid: &str) -> Option<PathBuf> {
     claude_home(env).map(|home| transcript::transcript_path(&home, cwd, sid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::project_dir;
+
+    #[test]
+    fn a_session_belongs_to_the_repository_around_its_directory_else_to_the_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("repo");
+        let deep = repo.join("crates/core/src");
+        std::fs::create_dir_all(&deep).unwrap();
+        let plain = tmp.path().join("plain");
+        std::fs::create_dir_all(&plain).unwrap();
+        assert_eq!(project_dir(&deep), deep, "no repository yet");
+        std::fs::create_dir(repo.join(".git")).unwrap();
+        assert_eq!(project_dir(&deep), repo);
+        assert_eq!(project_dir(&repo), repo);
+        // A worktree's `.git` is a file.
+        let worktree = repo.join("crates/core");
+        std::fs::write(worktree.join(".git"), "gitdir: ../../.git/worktrees/core\n").unwrap();
+        assert_eq!(project_dir(&deep), worktree);
+        assert_eq!(project_dir(&plain), plain);
+    }
 }

@@ -97,6 +97,16 @@ pub(crate) fn ttl(d: std::time::Duration, what: &str) -> Result<time::Duration> 
         .map_err(|_| StoreError::InvalidInput(format!("{what} of {d:?} is too long")))
 }
 
+/// A `LIKE … ESCAPE '\'` pattern that finds `text` anywhere, literally:
+/// `%`, `_` and `\` in it match only themselves.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

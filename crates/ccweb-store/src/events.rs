@@ -10,23 +10,93 @@ use uuid::Uuid;
 /// Most events one page returns.
 pub const MAX_EVENTS_PAGE: i64 = 1000;
 
+/// Longest first prompt and preview kept, in characters (also the longest title).
+const MAX_SUMMARY_CHARS: usize = 200;
+
+/// Appends one event as the session's next (`MAX(seq) + 1`), with its
+/// conversation text for search.
+const INSERT_EVENT: &str = "INSERT INTO chat_events (session_id, seq, at, kind, body, text) \
+     SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5 FROM chat_events WHERE session_id = $1 \
+     RETURNING seq";
+
+/// One line of at most [`MAX_SUMMARY_CHARS`]: runs of whitespace (newlines
+/// too) become one space.
+fn one_line(text: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(MAX_SUMMARY_CHARS) {
+        Some((cut, _)) => line[..cut].to_owned(),
+        None => line,
+    }
+}
+
+/// Keeps the session row's list summary in step with `event`: the first
+/// prompt (and, while the title is the default, the title), the preview of
+/// the last message, and whether the turn is open. In the caller's
+/// transaction, so the row never disagrees with the stored events.
+async fn note_in_session(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    session_id: &str,
+    event: &ChatEvent,
+) -> Result<()> {
+    let text = event.conversation_text().map(|t| one_line(&t));
+    let turn = event.turn_step();
+    if text.as_deref().is_none_or(str::is_empty) && turn.is_none() {
+        return Ok(());
+    }
+    let (role, first_prompt) = match event {
+        ChatEvent::UserMessage { .. } => (
+            "user",
+            text.clone()
+                .filter(|t| !t.is_empty() && !t.starts_with('/')),
+        ),
+        _ => ("assistant", None),
+    };
+    let preview = text.filter(|t| !t.is_empty());
+    // SET expressions all read the old row, so `first_prompt IS NULL` is the
+    // value before this statement. Hazard: the interactive CLI writes its
+    // conversation file first at the end of the first turn, and then the
+    // reply's record before the prompt's; a first prompt that arrives after
+    // a reply is older than it, so it names the session but is neither the
+    // preview nor reopens the turn (`stale`).
+    sqlx::query(
+        "UPDATE sessions SET \
+           title = CASE WHEN title_auto = 1 AND first_prompt IS NULL AND $1 IS NOT NULL \
+                   THEN $1 ELSE title END, \
+           first_prompt = COALESCE(first_prompt, $1), \
+           preview_role = CASE WHEN $3 IS NULL OR stale THEN preview_role ELSE $2 END, \
+           preview_text = CASE WHEN stale THEN preview_text ELSE COALESCE($3, preview_text) END, \
+           turn_open = CASE WHEN stale THEN turn_open ELSE COALESCE($4, turn_open) END \
+         FROM (SELECT $1 IS NOT NULL AND first_prompt IS NULL AND preview_role = 'assistant' AS stale \
+               FROM sessions WHERE id = $5) AS old \
+         WHERE id = $5",
+    )
+    .bind(first_prompt)
+    .bind(role)
+    .bind(preview)
+    .bind(turn)
+    .bind(session_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Stores `event` as the session's next event and returns it with its seq.
     pub async fn append_event(&self, session_id: Uuid, event: &ChatEvent) -> Result<StoredEvent> {
         let at = OffsetDateTime::now_utc();
         let body =
             serde_json::to_string(event).map_err(|e| StoreError::InvalidInput(e.to_string()))?;
-        let (seq,): (i64,) = sqlx::query_as(
-            "INSERT INTO chat_events (session_id, seq, at, kind, body) \
-             SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4 FROM chat_events WHERE session_id = $1 \
-             RETURNING seq",
-        )
-        .bind(session_id.to_string())
-        .bind(ts(at)?)
-        .bind(event.kind())
-        .bind(body)
-        .fetch_one(&self.pool)
-        .await?;
+        let mut tx = self.pool.begin().await?;
+        let (seq,): (i64,) = sqlx::query_as(INSERT_EVENT)
+            .bind(session_id.to_string())
+            .bind(ts(at)?)
+            .bind(event.kind())
+            .bind(body)
+            .bind(event.conversation_text())
+            .fetch_one(&mut *tx)
+            .await?;
+        note_in_session(&mut tx, &session_id.to_string(), event).await?;
+        tx.commit().await?;
         Ok(StoredEvent {
             seq,
             at,
@@ -53,17 +123,15 @@ impl Store {
                 .map_err(|e| StoreError::InvalidInput(e.to_string()))?;
             // Each statement writes first, so the transaction holds the
             // write lock from its first statement (no read-then-write race).
-            let (seq,): (i64,) = sqlx::query_as(
-                "INSERT INTO chat_events (session_id, seq, at, kind, body) \
-                 SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4 FROM chat_events WHERE session_id = $1 \
-                 RETURNING seq",
-            )
-            .bind(&id)
-            .bind(&at_text)
-            .bind(event.kind())
-            .bind(body)
-            .fetch_one(&mut *tx)
-            .await?;
+            let (seq,): (i64,) = sqlx::query_as(INSERT_EVENT)
+                .bind(&id)
+                .bind(&at_text)
+                .bind(event.kind())
+                .bind(body)
+                .bind(event.conversation_text())
+                .fetch_one(&mut *tx)
+                .await?;
+            note_in_session(&mut tx, &id, event).await?;
             stored.push(StoredEvent {
                 seq,
                 at,
@@ -105,13 +173,7 @@ impl Store {
         text: Option<&str>,
     ) -> Result<Vec<StoredEvent>> {
         // LOWER(..) LIKE LOWER(..) rather than ILIKE: portable SQL.
-        let pattern = text.map(|t| {
-            let escaped = t
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            format!("%{escaped}%")
-        });
+        let pattern = text.map(crate::codec::like_pattern);
         let rows: Vec<(i64, String, String)> = sqlx::query_as(
             "SELECT seq, at, body FROM chat_events WHERE session_id = $1 AND seq > $2 \
              AND ($4 IS NULL OR LOWER(body) LIKE LOWER($4) ESCAPE '\\') ORDER BY seq LIMIT $3",

@@ -3,7 +3,7 @@
 use crate::codec::{parse_enum, parse_opt_ts, parse_ts, parse_u16, parse_uuid, ts};
 use crate::error::{Result, StoreError};
 use crate::Store;
-use ccweb_protocol::{SessionInfo, SessionMode, SessionState, Usage};
+use ccweb_protocol::{Preview, SessionActivity, SessionInfo, SessionMode, SessionState, Usage};
 use sqlx::sqlite::SqliteQueryResult;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -26,6 +26,10 @@ pub struct NewSession {
     pub working_dir: String,
     /// Title shown in lists.
     pub title: String,
+    /// The title is the server's default, not the user's: the first prompt replaces it.
+    pub title_auto: bool,
+    /// The git top-level of `working_dir`, else `working_dir` (the list groups by it).
+    pub project_dir: String,
     /// Creation time; also the initial `last_activity_at`.
     pub created_at: OffsetDateTime,
     /// The CLI conversation id, when resuming one.
@@ -84,6 +88,15 @@ pub struct SessionRecord {
     pub input_tokens: i64,
     /// Output tokens, summed over turns.
     pub output_tokens: i64,
+    /// The conversation's first prompt (slash commands do not count).
+    pub first_prompt: Option<String>,
+    /// The last user or assistant message.
+    pub preview: Option<Preview>,
+    /// The git top-level of `working_dir`, else `working_dir`.
+    pub project_dir: String,
+    /// The conversation's last step leaves the assistant's turn open (see
+    /// [`ccweb_protocol::chat::ChatEvent::turn_step`]).
+    pub turn_open: bool,
 }
 
 impl SessionRecord {
@@ -96,6 +109,9 @@ impl SessionRecord {
             state: self.state,
             working_dir: self.working_dir,
             title: self.title,
+            first_prompt: self.first_prompt,
+            preview: self.preview,
+            project: self.project_dir,
             created_at: self.created_at,
             last_activity_at: self.last_activity_at,
             ended_at: self.ended_at,
@@ -108,6 +124,12 @@ impl SessionRecord {
             rows: self.rows,
             viewers,
             needs_attention: false,
+            // What the store knows; the server adds what the live process says.
+            activity: if self.state.is_live() {
+                SessionActivity::Waiting
+            } else {
+                SessionActivity::Ended
+            },
             usage: Usage {
                 cost_usd: self.cost_usd,
                 input_tokens: self.input_tokens,
@@ -159,7 +181,9 @@ macro_rules! select_sessions {
          s.claude_session_id AS claude_session_id, s.model AS model, \
          s.permission_mode AS permission_mode, s.cols AS cols, s.rows AS rows, \
          s.cost_usd AS cost_usd, s.input_tokens AS input_tokens, \
-         s.output_tokens AS output_tokens \
+         s.output_tokens AS output_tokens, s.first_prompt AS first_prompt, \
+         s.preview_role AS preview_role, s.preview_text AS preview_text, \
+         s.turn_open AS turn_open, COALESCE(s.project_dir, s.working_dir) AS project_dir \
          FROM sessions s JOIN users u ON u.id = s.owner_id "
     };
 }
@@ -207,6 +231,16 @@ struct SessionRow {
     input_tokens: i64,
     /// See [`SessionRecord::output_tokens`].
     output_tokens: i64,
+    /// See [`SessionRecord::first_prompt`].
+    first_prompt: Option<String>,
+    /// See [`SessionRecord::preview`].
+    preview_role: Option<String>,
+    /// See [`SessionRecord::preview`].
+    preview_text: Option<String>,
+    /// See [`SessionRecord::turn_open`].
+    turn_open: bool,
+    /// See [`SessionRecord::project_dir`].
+    project_dir: String,
 }
 
 impl TryFrom<SessionRow> for SessionRecord {
@@ -234,6 +268,13 @@ impl TryFrom<SessionRow> for SessionRecord {
             cost_usd: row.cost_usd,
             input_tokens: row.input_tokens,
             output_tokens: row.output_tokens,
+            first_prompt: row.first_prompt,
+            preview: row
+                .preview_role
+                .zip(row.preview_text)
+                .map(|(role, text)| Preview { role, text }),
+            turn_open: row.turn_open,
+            project_dir: row.project_dir,
         })
     }
 }
@@ -254,8 +295,9 @@ impl Store {
     pub async fn insert_session(&self, s: &NewSession) -> Result<SessionRecord> {
         sqlx::query(
             "INSERT INTO sessions (id, owner_id, mode, state, working_dir, title, created_at, \
-             last_activity_at, claude_session_id, model, permission_mode, cols, rows) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12)",
+             last_activity_at, claude_session_id, model, permission_mode, cols, rows, title_auto, \
+             project_dir) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(s.id.to_string())
         .bind(s.owner_id.to_string())
@@ -269,6 +311,8 @@ impl Store {
         .bind(&s.permission_mode)
         .bind(i32::from(s.cols))
         .bind(i32::from(s.rows))
+        .bind(s.title_auto)
+        .bind(&s.project_dir)
         .execute(&self.pool)
         .await
         .map_err(|err| match err {
@@ -318,6 +362,53 @@ impl Store {
             .collect::<Result<_, _>>()?)
     }
 
+    /// Sessions of `owner` (everyone's for `None`) whose title, first
+    /// prompt, working directory or conversation text (user and assistant
+    /// words, see [`ccweb_protocol::chat::ChatEvent::conversation_text`]) contains `text`
+    /// (case-insensitive for ASCII), most recently active first, at most
+    /// `limit`. `text` is matched literally: `%`, `_` and `\` are escaped.
+    pub async fn search_sessions(
+        &self,
+        owner: Option<Uuid>,
+        text: &str,
+        limit: i64,
+    ) -> Result<Vec<SessionRecord>> {
+        let rows: Vec<SessionRow> = sqlx::query_as(concat!(
+            select_sessions!(),
+            "WHERE ($1 IS NULL OR s.owner_id = $1) AND ( \
+               LOWER(s.title) LIKE LOWER($2) ESCAPE '\\' \
+               OR LOWER(s.working_dir) LIKE LOWER($2) ESCAPE '\\' \
+               OR LOWER(COALESCE(s.first_prompt, '')) LIKE LOWER($2) ESCAPE '\\' \
+               OR EXISTS (SELECT 1 FROM chat_events e WHERE e.session_id = s.id \
+                          AND e.text IS NOT NULL AND LOWER(e.text) LIKE LOWER($2) ESCAPE '\\')) \
+             ORDER BY s.last_activity_at DESC, s.id LIMIT $3"
+        ))
+        .bind(owner.map(|o| o.to_string()))
+        .bind(crate::codec::like_pattern(text))
+        .bind(limit.max(0))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(SessionRecord::try_from)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// How many sessions each user runs now (`starting` or `running`);
+    /// users with none are absent.
+    pub async fn running_session_counts(&self) -> Result<std::collections::HashMap<Uuid, i64>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT owner_id, COUNT(*) FROM sessions WHERE state IN ($1, $2) GROUP BY owner_id",
+        )
+        .bind(SessionState::Starting.as_str())
+        .bind(SessionState::Running.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, n)| Ok((parse_uuid("owner_id", &id)?, n)))
+            .collect()
+    }
+
     /// Owners of the sessions that ran the Claude conversation `claude_session_id`
     /// (to keep one user from resuming another's conversation).
     pub async fn claude_session_owners(&self, claude_session_id: &str) -> Result<Vec<Uuid>> {
@@ -332,10 +423,11 @@ impl Store {
             .collect()
     }
 
-    /// Renames a session and returns it; `NotFound` if it does not exist.
+    /// Renames a session (the user's title, which first prompts no longer
+    /// replace) and returns it; `NotFound` if it does not exist.
     pub async fn set_session_title(&self, id: Uuid, title: &str) -> Result<SessionRecord> {
         found(
-            sqlx::query("UPDATE sessions SET title = $1 WHERE id = $2")
+            sqlx::query("UPDATE sessions SET title = $1, title_auto = 0 WHERE id = $2")
                 .bind(title)
                 .bind(id.to_string())
                 .execute(&self.pool)

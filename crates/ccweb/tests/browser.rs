@@ -231,6 +231,49 @@ async fn an_admin_manages_tokens_users_and_reads_the_audit_log() {
 }
 
 #[tokio::test]
+async fn the_list_names_sessions_by_first_prompt_searches_conversations_and_admins_see_all() {
+    if !browser_ready() {
+        return;
+    }
+    let Some(ClaudeSetup {
+        server,
+        fake,
+        _home,
+    }) = claude_setup("").await
+    else {
+        return;
+    };
+    server.cli(
+        &["user", "add", "root", "--admin", "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    let bob = server.add_user("bob", PASSWORD);
+    for viewport in VIEWPORTS {
+        let (status, s) = server
+            .create_session_as(
+                &bob,
+                json!({"mode": "chat", "working_dir": server.root.join("project")}),
+            )
+            .await;
+        assert_eq!(status, 201, "{s}");
+        let other = s["id"].as_str().unwrap().to_owned();
+        fake.push(Reply::text("Pelicans fish in the quetzal river."));
+        // Slow: the list shows it working, then waiting, without a reload.
+        let mut chunks = vec!["You are welcome.".to_owned()];
+        chunks.extend((0..40).map(|_| " .".to_owned()));
+        fake.push(Reply::TextChunks(chunks, Duration::from_millis(150)));
+        flow_with(
+            &server,
+            "sessionlist",
+            viewport,
+            "root",
+            &[("CCWEB_OTHER_SESSION", &other)],
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
 async fn a_share_link_shows_the_session_read_only_until_revoked() {
     if !browser_ready() {
         return;

@@ -375,10 +375,13 @@ async fn a_session_exports_as_markdown_and_json() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["content-disposition"]
-        .to_str()
-        .unwrap()
-        .starts_with("attachment; filename=\"ccweb-project-"));
+    assert!(
+        resp.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"ccweb-Export-this-please-"),
+        "named by the first prompt"
+    );
     let md = resp.text().await.unwrap();
     assert!(md.contains("## admin\n\nExport this please"), "{md}");
     assert!(md.contains("## Claude\n\nAn exported answer."), "{md}");
@@ -428,4 +431,238 @@ async fn a_session_exports_as_markdown_and_json() {
         .await
         .unwrap();
     assert_eq!(theirs.status(), 404);
+}
+
+/// A session of `owner` as the list shows it: `(activity, needs_attention, title)`.
+async fn listed(server: &common::TestServer, token: &str, id: &str) -> (String, bool, String) {
+    let (status, list) =
+        common::call(server.req_as(token, reqwest::Method::GET, "/api/claude/sessions")).await;
+    assert_eq!(status, 200, "{list}");
+    let s = list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("{id} is not listed: {list}"))
+        .clone();
+    (
+        s["activity"].as_str().unwrap().to_owned(),
+        s["needs_attention"].as_bool().unwrap(),
+        s["title"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Ids of the sessions `GET /api/claude/sessions{query}` returns to `token`.
+async fn found_ids(server: &common::TestServer, token: &str, query: &str) -> Vec<String> {
+    let (status, list) = common::call(server.req_as(
+        token,
+        reqwest::Method::GET,
+        &format!("/api/claude/sessions{query}"),
+    ))
+    .await;
+    assert_eq!(status, 200, "{query}: {list}");
+    list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_list_names_a_chat_by_its_first_prompt_shows_what_it_does_and_finds_its_words() {
+    let Some(ClaudeSetup {
+        server,
+        fake,
+        _home,
+    }) = claude_setup("").await
+    else {
+        return;
+    };
+    let bob = server.add_user("bob", "bob-password-1");
+    let (status, s) = server
+        .create_session_as(
+            &bob,
+            json!({"mode": "chat", "working_dir": server.root.join("project")}),
+        )
+        .await;
+    assert_eq!(status, 201, "{s}");
+    let id = s["id"].as_str().unwrap().to_owned();
+    let mut chat = Chat::connect_as(&server, &bob, &id, "").await;
+    chat.wait_event(|e| e["kind"] == "state" && e["state"] == "idle")
+        .await;
+    assert_eq!(
+        listed(&server, &bob, &id).await,
+        ("waiting".into(), false, "project".into()),
+        "before the first prompt: the directory names it, it waits"
+    );
+
+    // A long streamed reply: the session works until its result.
+    let chunks: Vec<String> = (0..40)
+        .map(|i| {
+            if i == 20 {
+                "the quetzalcoatlite crystals ".into()
+            } else {
+                format!("part {i} ")
+            }
+        })
+        .collect();
+    fake.push(Reply::TextChunks(chunks, Duration::from_millis(100)));
+    let mark = chat.prompt("Tell me about rare minerals\nplease").await;
+    chat.wait_event_from(mark, kind("assistant_delta")).await;
+    assert_eq!(listed(&server, &bob, &id).await.0, "working");
+    chat.wait_event_from(mark, kind("result")).await;
+    let s = server.session(&id).await;
+    assert_eq!(
+        (
+            s["activity"].as_str(),
+            s["title"].as_str(),
+            s["first_prompt"].as_str(),
+            s["preview"]["role"].as_str()
+        ),
+        (
+            Some("waiting"),
+            Some("Tell me about rare minerals please"),
+            Some("Tell me about rare minerals please"),
+            Some("assistant")
+        ),
+        "{s}"
+    );
+    assert!(
+        s["preview"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("part 0 part 1"),
+        "{s}"
+    );
+
+    // A permission prompt: it needs an answer, and only its owner may give it.
+    let file = server.root.join("project/answered.txt");
+    let req = ask_to_write(&mut chat, &fake, file.to_str().unwrap(), "ok").await;
+    let request_id = req["request_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        listed(&server, &bob, &id).await,
+        (
+            "needs_answer".into(),
+            true,
+            "Tell me about rare minerals please".into()
+        )
+    );
+    let mut admin = Chat::connect(&server, &id, "").await;
+    admin
+        .send(json!({"type": "permission_response", "request_id": request_id, "behavior": "allow"}))
+        .await;
+    assert_eq!(admin.wait_error().await["code"], "readonly");
+    admin
+        .send(json!({"type": "user_message", "text": "admin typing"}))
+        .await;
+    assert_eq!(admin.wait_error().await["code"], "readonly");
+    assert_eq!(
+        listed(&server, &bob, &id).await.0,
+        "needs_answer",
+        "the admin's answer was refused"
+    );
+    let mark = chat.events.len();
+    chat.send(
+        json!({"type": "permission_response", "request_id": request_id, "behavior": "allow"}),
+    )
+    .await;
+    chat.wait_event_from(mark, kind("result")).await;
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "ok");
+    let s = server.session(&id).await;
+    assert_eq!(
+        (s["activity"].as_str(), s["preview"]["text"].as_str()),
+        (Some("waiting"), Some("Done with the file.")),
+        "{s}"
+    );
+
+    // Search: a word only the assistant wrote, any case; `%` is literal.
+    assert_eq!(
+        found_ids(&server, &bob, "?q=QuetzalcoatLITE").await,
+        vec![id.clone()]
+    );
+    assert_eq!(
+        found_ids(&server, &bob, "?q=rare%20minerals").await,
+        vec![id.clone()]
+    );
+    assert!(found_ids(&server, &bob, "?q=%25").await.is_empty());
+    assert!(found_ids(&server, &bob, "?q=q_etzal").await.is_empty());
+    assert!(found_ids(&server, &bob, "?q=nowhere-said").await.is_empty());
+    assert!(
+        found_ids(&server, &server.admin_token, "?q=quetzalcoatlite")
+            .await
+            .is_empty(),
+        "an admin searches their own sessions unless they ask for all"
+    );
+    assert_eq!(
+        found_ids(&server, &server.admin_token, "?all=true&q=quetzalcoatlite").await,
+        vec![id.clone()]
+    );
+    let long = "x".repeat(201);
+    common::assert_error(
+        "a long q",
+        &common::call(server.req_as(
+            &bob,
+            reqwest::Method::GET,
+            &format!("/api/claude/sessions?q={long}"),
+        ))
+        .await,
+        400,
+        "invalid_query",
+    );
+    common::assert_error(
+        "bob ?all=true&q=",
+        &common::call(server.req_as(
+            &bob,
+            reqwest::Method::GET,
+            "/api/claude/sessions?all=true&q=quetzalcoatlite",
+        ))
+        .await,
+        403,
+        "admin_only",
+    );
+
+    // A user's own title wins over the first prompt.
+    let (status, renamed) = common::call(
+        server
+            .req_as(
+                &bob,
+                reqwest::Method::PATCH,
+                &format!("/api/claude/sessions/{id}"),
+            )
+            .json(&json!({"title": "Minerals"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{renamed}");
+    fake.push(Reply::text("Sure."));
+    chat.turn("Another prompt").await;
+    assert_eq!(listed(&server, &bob, &id).await.2, "Minerals");
+
+    // The Users page counts bob's running session; the admin ends it, audited.
+    let users = server.get_json("/api/admin/users").await;
+    let count = |users: &serde_json::Value| {
+        users["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["name"] == "bob")
+            .unwrap()["running_sessions"]
+            .clone()
+    };
+    assert_eq!(count(&users), 1, "{users}");
+    let ended = server.stop_session(&id).await;
+    assert_eq!(
+        (ended["state"].as_str(), ended["activity"].as_str()),
+        (Some("stopped"), Some("ended")),
+        "{ended}"
+    );
+    assert_eq!(count(&server.get_json("/api/admin/users").await), 0);
+    let audit = server
+        .get_json("/api/admin/audit?action=admin.session.stop")
+        .await;
+    assert_eq!(
+        audit["entries"][0]["target"].as_str(),
+        Some(id.as_str()),
+        "{audit}"
+    );
 }

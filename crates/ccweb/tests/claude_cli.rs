@@ -266,7 +266,34 @@ async fn a_terminal_conversation_is_recorded_as_events_listed_in_history_and_con
     };
     assert!(events.iter().any(|e| e["event"]["kind"] == "user_message"
         && e["event"]["text"] == "Tell me about pineapples"));
-    server.stop_session(&id).await;
+    // The list names it by its first prompt; the reply ended the turn.
+    let listed = server.session(&id).await;
+    assert_eq!(
+        (
+            listed["title"].as_str(),
+            listed["first_prompt"].as_str(),
+            listed["activity"].as_str(),
+            listed["preview"]["role"].as_str(),
+            listed["preview"]["text"].as_str()
+        ),
+        (
+            Some("Tell me about pineapples"),
+            Some("Tell me about pineapples"),
+            Some("waiting"),
+            Some("assistant"),
+            Some("Terminal answer about pineapples.")
+        ),
+        "{listed}\n{}",
+        server
+            .get_json(&format!("{SESSIONS}/{id}/events?limit=1000"))
+            .await
+    );
+    let found = server
+        .get_json(&format!("{SESSIONS}?q=ANSWER%20about"))
+        .await;
+    assert_eq!(found["sessions"][0]["id"], id.as_str(), "{found}");
+    let ended = server.stop_session(&id).await;
+    assert_eq!(ended["activity"], "ended");
 
     // The conversation is listed for its directory, for its owner only.
     let project = server.root.join("project");

@@ -3,7 +3,7 @@
 import { hrefFor } from '../router';
 
 /** An admin page. */
-type AdminPage = 'admin_users' | 'admin_audit' | 'admin_server';
+type AdminPage = 'admin_users' | 'admin_sessions' | 'admin_audit' | 'admin_server';
 
 /** The tabs; `current` is marked for assistive technology. */
 export function AdminNav({ current }: { current: AdminPage }) {
@@ -15,6 +15,7 @@ export function AdminNav({ current }: { current: AdminPage }) {
   return (
     <nav className="segmented admin-nav" aria-label="Administration">
       {link('admin_users', 'Users')}
+      {link('admin_sessions', 'All sessions')}
       {link('admin_audit', 'Audit log')}
       {link('admin_server', 'Server')}
     </nav>

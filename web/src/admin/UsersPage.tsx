@@ -7,6 +7,7 @@ import { api, errorMessage } from '../api/client';
 import { useLoaded } from '../api/useLoaded';
 import type { AdminUser, UpdateUserRequest, User } from '../api/types';
 import { relativeTime } from '../home/format';
+import { hrefFor } from '../router';
 import { Icon } from '../ui/icons';
 import { ConfirmDialog } from '../ui/Modal';
 import { useToasts } from '../ui/toasts';
@@ -82,6 +83,15 @@ export function UsersPage({ me }: { me: User }) {
                   </div>
                   <div className="item-meta muted small">
                     <span title={formatDateTime(u.created_at)}>Created {relativeTime(u.created_at, now)}</span>
+                    <span data-testid="user-running-sessions">
+                      {u.running_sessions > 0 ? (
+                        <a href={hrefFor({ page: 'admin_sessions', owner: u.name })} data-testid="user-sessions-link">
+                          {u.running_sessions} running session{u.running_sessions === 1 ? '' : 's'}
+                        </a>
+                      ) : (
+                        'No running session'
+                      )}
+                    </span>
                   </div>
                 </div>
                 <div className="item-actions">

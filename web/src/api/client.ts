@@ -243,6 +243,13 @@ export const api = {
   listSessions: (signal?: AbortSignal) =>
     request<SessionsResponse>('GET', 'api/claude/sessions', { signal }).then((r) => r.sessions),
 
+  /** Everyone's sessions (admins; `all=true`), and/or only those matching `q` (title, first prompt, directory, conversation). */
+  searchSessions: (opts: { all?: boolean; q?: string }, signal?: AbortSignal) =>
+    request<SessionsResponse>('GET', 'api/claude/sessions', {
+      query: { ...(opts.all ? { all: 'true' } : {}), ...(opts.q ? { q: opts.q } : {}) },
+      signal,
+    }).then((r) => r.sessions),
+
   getSession: (id: string, signal?: AbortSignal) => request<SessionInfo>('GET', sessionPath(id), { signal }),
 
   createSession: (req: CreateSessionRequest) => request<SessionInfo>('POST', 'api/claude/sessions', { body: req }),

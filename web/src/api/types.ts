@@ -56,6 +56,23 @@ export interface SessionInfo {
   /** A chat session has a permission request or question waiting. */
   needs_attention: boolean;
   usage: Usage;
+  /** What the session does now (terminal sessions are never `needs_answer` yet). */
+  activity: SessionActivity;
+  /** The conversation's first prompt (slash commands do not count). */
+  first_prompt: string | null;
+  /** The last user or assistant message, one line. */
+  preview: SessionPreview | null;
+  /** The git top-level of `working_dir`, else `working_dir`: what the list groups by. */
+  project: string;
+}
+
+/** `SessionInfo.activity`. */
+export type SessionActivity = 'working' | 'waiting' | 'needs_answer' | 'ended';
+
+/** `SessionInfo.preview`. */
+export interface SessionPreview {
+  role: 'user' | 'assistant';
+  text: string;
 }
 
 /** A ccweb user as `GET api/me` reports it. */
@@ -279,6 +296,8 @@ export interface AdminUser {
   disabled: boolean;
   has_password: boolean;
   created_at: string;
+  /** Sessions of this user starting or running now. */
+  running_sessions: number;
 }
 
 /** `GET api/admin/users`. */

@@ -1,7 +1,7 @@
-//! The home page: the user's sessions, live, with a filter and the new
-//! session dialog.
+//! The home page: the user's sessions, live (most recently active first,
+//! optionally grouped by project), with a search and the new session dialog.
 
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { SessionInfo } from '../api/types';
 import { navigate } from '../router';
 import { useSessionActions } from '../session/actions';
@@ -9,6 +9,7 @@ import { DeleteDialog, RenameDialog } from '../session/dialogs';
 import { Icon } from '../ui/icons';
 import { useShortcuts } from '../ui/shortcuts';
 import { NewSessionDialog } from './NewSessionDialog';
+import { SessionListView } from './SessionListView';
 import { SessionRow } from './SessionRow';
 import { useSessions } from './sessionsStore';
 
@@ -20,7 +21,6 @@ export function SessionsHome() {
   const { sessions, error, refresh } = useSessions();
   const actions = useSessionActions();
   const [dialog, setDialog] = useState<Dialog>(null);
-  const [filter, setFilter] = useState('');
   const [busyId, setBusyId] = useState<string | null>(null);
   const [now, setNow] = useState(Date.now());
   const filterRef = useRef<HTMLInputElement>(null);
@@ -36,17 +36,6 @@ export function SessionsHome() {
     n: () => setDialog({ kind: 'new' }),
     '/': () => filterRef.current?.focus(),
   });
-
-  const shown = useMemo(() => {
-    if (!sessions) return null;
-    const q = filter.trim().toLowerCase();
-    const list = q
-      ? sessions.filter((s) => `${s.title} ${s.working_dir} ${s.mode} ${s.state} ${s.model ?? ''}`.toLowerCase().includes(q))
-      : sessions;
-    // Those waiting for an answer first, then live ones, then the rest; newest first within.
-    const rank = (s: SessionInfo) => (s.needs_attention ? 0 : s.state === 'running' || s.state === 'starting' ? 1 : 2);
-    return [...list].sort((a, b) => rank(a) - rank(b));
-  }, [sessions, filter]);
 
   async function withBusy(id: string, fn: () => Promise<unknown>) {
     setBusyId(id);
@@ -84,32 +73,9 @@ export function SessionsHome() {
         </div>
       )}
 
-      {sessions && sessions.length > 0 && (
-        <div className="filter-bar">
-          <label className="search-field">
-            <Icon name="search" size={16} />
-            <span className="sr-only">Filter sessions</span>
-            <input
-              ref={filterRef}
-              type="search"
-              placeholder="Filter by title, directory, state…"
-              value={filter}
-              onChange={(e) => setFilter(e.target.value)}
-              onKeyDown={(e) => {
-                if (e.key === 'Escape') {
-                  setFilter('');
-                  e.currentTarget.blur();
-                }
-              }}
-              data-testid="session-filter"
-            />
-          </label>
-        </div>
-      )}
+      {sessions === null && !error && <p className="muted loading" aria-busy="true">Loading sessions…</p>}
 
-      {shown === null && !error && <p className="muted loading" aria-busy="true">Loading sessions…</p>}
-
-      {shown !== null && sessions?.length === 0 && (
+      {sessions?.length === 0 && (
         <div className="empty-state" data-testid="sessions-empty">
           <Icon name="terminal" size={40} />
           <h2>No sessions yet</h2>
@@ -126,13 +92,11 @@ export function SessionsHome() {
         </div>
       )}
 
-      {shown !== null && sessions && sessions.length > 0 && shown.length === 0 && (
-        <p className="muted empty-filter">No session matches “{filter}”.</p>
-      )}
-
-      {shown && shown.length > 0 && (
-        <ul className="session-list" data-testid="session-list">
-          {shown.map((s) => (
+      {sessions && sessions.length > 0 && (
+        <SessionListView
+          sessions={sessions}
+          filterRef={filterRef}
+          renderRow={(s) => (
             <SessionRow
               key={s.id}
               session={s}
@@ -148,8 +112,8 @@ export function SessionsHome() {
               }
               onDelete={() => setDialog({ kind: 'delete', session: s })}
             />
-          ))}
-        </ul>
+          )}
+        />
       )}
 
       {dialog?.kind === 'new' && (

@@ -24,6 +24,10 @@ function session(over: Partial<SessionInfo> = {}): SessionInfo {
     viewers: 0,
     needs_attention: false,
     usage: { cost_usd: 0, input_tokens: 0, output_tokens: 0 },
+    activity: 'waiting',
+    first_prompt: null,
+    preview: null,
+    project: '/home/alice/project',
     ...over,
   };
 }

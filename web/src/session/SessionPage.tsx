@@ -195,7 +195,7 @@ export function SessionPage({ id, readonly, tab, userName }: SessionPageProps) {
       <div className="session-body">
         {session.mode === 'chat' ? (
           <Suspense fallback={<p className="muted loading">Loading chat…</p>}>
-            <ChatView key={generation} sessionId={id} session={session} />
+            <ChatView key={generation} sessionId={id} session={session} readonly={readonly || session.owner !== userName} />
           </Suspense>
         ) : tab === 'transcript' ? (
           <TranscriptView sessionId={id} live={live} />

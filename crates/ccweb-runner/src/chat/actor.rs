@@ -384,6 +384,7 @@ impl Actor {
             }
             ChatEvent::Result { .. } => {
                 self.turns = self.turns.saturating_sub(1);
+                self.shared.turns.store(self.turns, Ordering::Relaxed);
             }
             _ => {}
         }
@@ -565,6 +566,7 @@ impl Actor {
         }
         // Messages sent during a turn queue up; each becomes a turn of its own.
         self.turns += 1;
+        self.shared.turns.store(self.turns, Ordering::Relaxed);
         if self.turns == 1 {
             self.emit_turn_state().await;
         }

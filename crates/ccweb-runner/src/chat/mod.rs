@@ -121,6 +121,8 @@ enum Command {
 struct Shared {
     /// Pending permission requests.
     pending: AtomicUsize,
+    /// Turns sent and not yet ended (the actor's count, for readers outside it).
+    turns: AtomicU32,
     /// Viewers attached (kept by the server; the idle timeout reads it).
     viewers: AtomicU32,
     /// Last input or output.
@@ -240,6 +242,11 @@ impl ChatHandle {
     /// Permission requests waiting for an answer.
     pub fn pending_requests(&self) -> usize {
         self.shared.pending.load(Ordering::Relaxed)
+    }
+
+    /// A turn is in flight (sent and not yet ended by a `result`).
+    pub fn turn_in_flight(&self) -> bool {
+        self.shared.turns.load(Ordering::Relaxed) > 0
     }
 
     /// Records that a viewer attached (`+1`) or left (`-1`).

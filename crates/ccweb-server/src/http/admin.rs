@@ -55,9 +55,16 @@ pub async fn list_users(
     Admin(_): Admin,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let users = state.store.list_users().await?;
-    Ok(Json(
-        json!({ "users": users.iter().map(user_json).collect::<Vec<_>>() }),
-    ))
+    let running = state.store.running_session_counts().await?;
+    let users: Vec<_> = users
+        .iter()
+        .map(|u| {
+            let mut j = user_json(u);
+            j["running_sessions"] = json!(running.get(&u.id).copied().unwrap_or(0));
+            j
+        })
+        .collect();
+    Ok(Json(json!({ "users": users })))
 }
 
 /// `POST /api/admin/users` body.

@@ -102,12 +102,32 @@ pub async fn create(
     }
 }
 
+/// Longest search text (`q`), in bytes.
+const MAX_SEARCH_BYTES: usize = 200;
+/// Most sessions a search returns.
+const MAX_SEARCH_RESULTS: i64 = 100;
+
+/// A search text from a query: trimmed, `None` when empty, 400 when longer
+/// than [`MAX_SEARCH_BYTES`].
+fn search_text(q: Option<&str>) -> Result<Option<&str>, ApiError> {
+    match q.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(text) if text.len() > MAX_SEARCH_BYTES => Err(ApiError::bad_request(
+            "invalid_query",
+            format!("q is longer than {MAX_SEARCH_BYTES} bytes"),
+        )),
+        other => Ok(other),
+    }
+}
+
 /// `GET /api/claude/sessions` query.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     #[serde(default)]
     all: bool,
+    /// Only sessions whose title, first prompt, directory or conversation
+    /// contains this text.
+    q: Option<String>,
 }
 
 /// `GET /api/claude/sessions`.
@@ -123,16 +143,23 @@ pub async fn list(
         ));
     }
     let owner = if q.all { None } else { Some(auth.user.id) };
+    let text = search_text(q.q.as_deref())?;
     if q.all {
         state
             .audit
             .record(audit::by(&auth, "admin.sessions.list", audit::SUCCESS))
             .await;
     }
-    let sessions: Vec<_> = state
-        .store
-        .list_sessions(owner)
-        .await?
+    let records = match text {
+        Some(text) => {
+            state
+                .store
+                .search_sessions(owner, text, MAX_SEARCH_RESULTS)
+                .await?
+        }
+        None => state.store.list_sessions(owner).await?,
+    };
+    let sessions: Vec<_> = records
         .into_iter()
         .map(|r| state.sessions.info(r))
         .collect();
@@ -272,13 +299,7 @@ pub(crate) async fn events_page(
             ),
         ));
     }
-    let events = match q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        Some(text) if text.len() > 200 => {
-            return Err(ApiError::bad_request(
-                "invalid_query",
-                "q is longer than 200 bytes",
-            ));
-        }
+    let events = match search_text(q.q.as_deref())? {
         Some(text) => state.store.search_events(r.id, after, limit, text).await?,
         None => state.store.events_after(r.id, after, limit).await?,
     };

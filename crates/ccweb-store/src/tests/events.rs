@@ -113,3 +113,219 @@ async fn a_batch_continues_the_numbering_and_is_stored_whole_or_not_at_all() {
     assert!(store.append_events(ghost, &batch[..2]).await.is_err());
     assert_eq!(store.last_seq(ghost).await.unwrap(), 0);
 }
+
+fn assistant(blocks: serde_json::Value) -> ChatEvent {
+    ChatEvent::AssistantMessage {
+        message_id: "msg_1".into(),
+        model: None,
+        content: blocks.as_array().unwrap().clone(),
+        parent_tool_use_id: None,
+        error: None,
+    }
+}
+
+#[tokio::test]
+async fn stored_events_keep_the_list_summary_first_prompt_preview_and_open_turn() {
+    let t = TestStore::new().await;
+    let store = &t.store;
+    let owner = t.user("owner").await;
+    let new = crate::NewSession {
+        title_auto: true,
+        ..super::sessions::new_session(owner.id, time::OffsetDateTime::now_utc())
+    };
+    let id = store.insert_session(&new).await.unwrap().id;
+    let get = || async { store.get_session(id).await.unwrap().unwrap() };
+    let r = get().await;
+    assert_eq!(
+        (r.title.as_str(), r.first_prompt, r.preview, r.turn_open),
+        ("project", None, None, false)
+    );
+
+    // A slash command neither names the session nor opens a turn.
+    store
+        .append_event(id, &text("/model sonnet"))
+        .await
+        .unwrap();
+    let r = get().await;
+    assert_eq!(
+        (r.title.as_str(), r.first_prompt.as_deref(), r.turn_open),
+        ("project", None, false)
+    );
+    assert_eq!(r.preview.unwrap().text, "/model sonnet");
+
+    store
+        .append_event(id, &text("  Fix the\n\nflaky   test "))
+        .await
+        .unwrap();
+    let r = get().await;
+    assert_eq!(
+        (r.title.as_str(), r.first_prompt.as_deref(), r.turn_open),
+        ("Fix the flaky test", Some("Fix the flaky test"), true)
+    );
+    // Thinking and a tool call keep the turn open; the reply's text ends it.
+    let tool = serde_json::json!([{"type": "text", "text": "Let me look."}, {"type": "tool_use", "id": "t1", "name": "Read", "input": {}}]);
+    store.append_event(id, &assistant(tool)).await.unwrap();
+    assert!(get().await.turn_open);
+    store
+        .append_events(
+            id,
+            &[
+                ChatEvent::ToolResult {
+                    tool_use_id: "t1".into(),
+                    content: serde_json::json!("file text"),
+                    is_error: false,
+                    structured: serde_json::Value::Null,
+                },
+                assistant(serde_json::json!([{"type": "thinking", "thinking": "hmm"}])),
+            ],
+        )
+        .await
+        .unwrap();
+    let r = get().await;
+    assert!(r.turn_open);
+    assert_eq!(
+        r.preview.as_ref().unwrap().text,
+        "Let me look.",
+        "tool results and thinking are no preview"
+    );
+    store
+        .append_event(
+            id,
+            &assistant(serde_json::json!([{"type": "text", "text": "Fixed: the\ntimeout raced."}])),
+        )
+        .await
+        .unwrap();
+    let r = get().await;
+    assert!(!r.turn_open);
+    let preview = r.preview.unwrap();
+    assert_eq!(
+        (preview.role.as_str(), preview.text.as_str()),
+        ("assistant", "Fixed: the timeout raced.")
+    );
+
+    // A later prompt is the preview, not the title; an interruption ends the turn.
+    store
+        .append_event(id, &text("And the docs?"))
+        .await
+        .unwrap();
+    assert_eq!(get().await.title, "Fix the flaky test");
+    store
+        .append_event(id, &ChatEvent::notice("[Request interrupted by user]"))
+        .await
+        .unwrap();
+    assert!(!get().await.turn_open);
+
+    // The interactive CLI's first records come reply first: the prompt
+    // still names the session, the reply stays the last message.
+    let tui = store
+        .insert_session(&crate::NewSession {
+            title_auto: true,
+            ..super::sessions::new_session(owner.id, time::OffsetDateTime::now_utc())
+        })
+        .await
+        .unwrap()
+        .id;
+    store
+        .append_event(
+            tui,
+            &assistant(serde_json::json!([{"type": "text", "text": "Hi."}])),
+        )
+        .await
+        .unwrap();
+    store.append_event(tui, &text("Say hi")).await.unwrap();
+    let r = store.get_session(tui).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            r.title.as_str(),
+            r.preview.unwrap().text.as_str(),
+            r.turn_open
+        ),
+        ("Say hi", "Hi.", false)
+    );
+
+    // A user's title wins over the first prompt.
+    let other = store
+        .insert_session(&crate::NewSession {
+            title_auto: false,
+            ..super::sessions::new_session(owner.id, time::OffsetDateTime::now_utc())
+        })
+        .await
+        .unwrap()
+        .id;
+    store
+        .append_event(other, &text("Named by me"))
+        .await
+        .unwrap();
+    let r = store.get_session(other).await.unwrap().unwrap();
+    assert_eq!(
+        (r.title.as_str(), r.first_prompt.as_deref()),
+        ("project", Some("Named by me"))
+    );
+}
+
+#[tokio::test]
+async fn session_search_matches_conversation_words_literally_and_per_owner() {
+    let t = TestStore::new().await;
+    let store = &t.store;
+    let a = session(&t).await;
+    let b = session(&t).await;
+    store.append_event(a, &text("hello")).await.unwrap();
+    store
+        .append_event(
+            a,
+            &assistant(
+                serde_json::json!([{"type": "text", "text": "About 100% of QUOKKAS_smile"}]),
+            ),
+        )
+        .await
+        .unwrap();
+    // Tool input is no conversation text.
+    store
+        .append_event(b, &assistant(serde_json::json!([{"type": "tool_use", "id": "x", "name": "Bash", "input": {"command": "quokkas"}}])))
+        .await
+        .unwrap();
+    let owner = store.get_session(a).await.unwrap().unwrap().owner_id;
+    let ids = |v: Vec<crate::SessionRecord>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store
+            .search_sessions(Some(owner), "quokkas", 10)
+            .await
+            .unwrap()),
+        [a]
+    );
+    assert_eq!(
+        ids(store.search_sessions(None, "100%", 10).await.unwrap()),
+        [a]
+    );
+    assert_eq!(
+        ids(store.search_sessions(None, "s_s", 10).await.unwrap()),
+        [a]
+    );
+    assert!(
+        store
+            .search_sessions(None, "1_0%", 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "_ and % are literal"
+    );
+    assert!(store
+        .search_sessions(None, "' OR 1=1 --", 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .search_sessions(Some(uuid::Uuid::new_v4()), "quokkas", 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .search_sessions(None, "project", 1)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "limited"
+    );
+}

@@ -16,6 +16,8 @@ pub(super) fn new_session(owner: Uuid, created_at: OffsetDateTime) -> NewSession
         state: SessionState::Starting,
         working_dir: "/home/alice/project".to_owned(),
         title: "project".to_owned(),
+        title_auto: false,
+        project_dir: "/home/alice/project".to_owned(),
         created_at,
         claude_session_id: None,
         model: Some("claude-sonnet-4".to_owned()),

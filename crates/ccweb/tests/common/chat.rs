@@ -26,7 +26,18 @@ pub struct Chat {
 impl Chat {
     /// Connects (`query` e.g. `?after_seq=5`) and reads the `connected` message.
     pub async fn connect(server: &TestServer, id: &str, query: &str) -> Chat {
-        let mut ws = server.ws(id, "chat", query).await;
+        Chat::connect_as(server, &server.admin_token, id, query).await
+    }
+
+    /// Like [`Chat::connect`], with the API token `token`.
+    pub async fn connect_as(server: &TestServer, token: &str, id: &str, query: &str) -> Chat {
+        let mut ws = server
+            .ws_with(
+                &format!("/api/claude/sessions/{id}/chat{query}"),
+                &[("authorization", &format!("Bearer {token}"))],
+            )
+            .await
+            .unwrap();
         let first = tokio::time::timeout(T, ws.next())
             .await
             .unwrap()
