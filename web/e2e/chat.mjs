@@ -1,5 +1,6 @@
 // A chat session: a streamed reply, a permission prompt allowed and one
-// denied with a reason, an interrupt, then a normal turn again.
+// denied with a reason, an interrupt (a neutral "Interrupted"), then a
+// normal turn again.
 import { login, newSession, run } from './lib.mjs';
 
 await run('chat', async (page) => {
@@ -32,8 +33,15 @@ await run('chat', async (page) => {
   await assistant('slow2');
   await page.getByTestId('interrupt').click();
   await page.getByTestId('interrupt').waitFor({ state: 'detached' });
+  // The interrupt is the user's doing: a neutral "Interrupted", no CLI
+  // diagnostic, and "Interrupting…" gone as soon as the turn has ended.
+  await page.getByTestId('turn-interrupted').waitFor();
+  if ((await page.getByTestId('chat-interrupting').count()) > 0) throw new Error('"Interrupting…" is still shown after the turn ended');
   const streamed = await page.getByTestId('chat-transcript').innerText();
   if (streamed.includes('slow59')) throw new Error('the interrupted reply ran to its end');
+  if (/ede_diagnostic|Turn stopped|Turn failed/.test(streamed)) throw new Error(`the interrupt reads as a failure:\n${streamed}`);
+  if ((await page.locator('.turn-error').count()) > 0) throw new Error('the interrupt is shown as an error');
+  if ((await page.getByText('Interrupting…').count()) > 0) throw new Error('"Interrupting…" lingers after the turn ended');
 
   await say('Go on');
   await assistant('After the interrupt.');

@@ -196,6 +196,10 @@ pub enum ChatEvent {
         /// HTTP status of a failed API call.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         api_error_status: Option<u16>,
+        /// Why the CLI ended the turn: `completed`, or `aborted_streaming` /
+        /// `aborted_tools` when it was interrupted (CLI 2.1.197 and later).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        terminal_reason: Option<String>,
     },
     /// The session's state changed.
     State {

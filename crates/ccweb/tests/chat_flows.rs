@@ -149,6 +149,10 @@ async fn an_interrupt_ends_a_streaming_turn_at_once_and_the_next_prompt_works() 
         (Some(true), Some("error_during_execution")),
         "{result}"
     );
+    assert_eq!(
+        result["terminal_reason"], "aborted_streaming",
+        "the UI tells an interrupt from a failure by this: {result}"
+    );
     assert!(
         took < Duration::from_millis(2000),
         "the turn ended {took:?} after the interrupt"

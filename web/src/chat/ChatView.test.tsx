@@ -148,6 +148,37 @@ describe.skipIf(nodeMajor < 22)('ChatView in jsdom', () => {
     await unmount();
   });
 
+  it('an interrupt shows "Interrupting…" until the turn ends, then a neutral "Interrupted"', async () => {
+    const ws = await mount();
+    await feed(ws, [
+      { kind: 'state', state: 'running', needs_attention: false },
+      { kind: 'assistant_delta', message_id: 'm1', index: 0, delta_type: 'text', text: 'slow1 ' },
+    ]);
+    await act(async () => $('[data-testid="interrupt"]')!.click());
+    expect(ws.sent.at(-1)).toEqual({ type: 'interrupt' });
+    expect($('[data-testid="chat-interrupting"]')?.textContent).toBe('Interrupting…');
+    await feed(ws, [
+      { kind: 'assistant_message', message_id: 'm1', content: [{ type: 'text', text: 'slow1 ' }] },
+      { kind: 'system', subtype: 'notice', data: { text: '[Request interrupted by user]' } },
+      {
+        kind: 'result',
+        subtype: 'error_during_execution',
+        is_error: true,
+        terminal_reason: 'aborted_streaming',
+        errors: ['[ede_diagnostic] result_type=user last_content_type=text stop_reason=null'],
+        cost_usd: 0,
+        input_tokens: 0,
+        output_tokens: 0,
+      },
+    ]);
+    expect($('[data-testid="chat-interrupting"]')).toBeNull();
+    expect($('[data-testid="turn-interrupted"]')?.textContent).toBe('Interrupted');
+    expect($('.turn-error')).toBeNull();
+    expect(container.textContent).not.toContain('ede_diagnostic');
+    expect(container.textContent).not.toContain('Turn stopped');
+    await unmount();
+  });
+
   it('shows a permission prompt, answers it and shows the outcome', async () => {
     const ws = await mount();
     const input = { file_path: '/p/a.ts', old_string: 'a - b', new_string: 'a + b' };

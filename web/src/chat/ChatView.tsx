@@ -28,6 +28,8 @@ export interface ChatViewProps {
   readonly?: boolean;
   /** The session's API path, when not its own (a share link's `api/shared/<token>`). */
   apiPath?: string;
+  /** Told whenever a turn starts or ends (the page asks before ending a session mid-turn). */
+  onTurnRunning?: (running: boolean) => void;
 }
 
 interface Toast {
@@ -41,7 +43,7 @@ const REFUSED_PROMPT = new Set(['invalid_message', 'readonly', 'session_ended', 
 
 let toastSeq = 0;
 
-export function ChatView({ sessionId, session, readonly: readonlyProp = false, apiPath }: ChatViewProps) {
+export function ChatView({ sessionId, session, readonly: readonlyProp = false, apiPath, onTurnRunning }: ChatViewProps) {
   const transcriptOnly = session.mode === 'terminal';
   const readonly = readonlyProp || transcriptOnly;
   const [state, dispatch] = useReducer(chatReducer, session, initialChatState);
@@ -131,6 +133,9 @@ export function ChatView({ sessionId, session, readonly: readonlyProp = false, a
     return out;
   }, [state.permissions]);
 
+  useEffect(() => onTurnRunning?.(busy), [busy, onTurnRunning]);
+  useEffect(() => () => onTurnRunning?.(false), [onTurnRunning]);
+
   // An answer in flight when the link dropped may be lost: allow answering again.
   useEffect(() => {
     if (conn.state !== 'open') setAnswering((prev) => (Object.keys(prev).length ? {} : prev));
@@ -182,8 +187,8 @@ export function ChatView({ sessionId, session, readonly: readonlyProp = false, a
     [send],
   );
   const interrupt = useCallback(() => {
-    if (send({ type: 'interrupt' })) toast('info', 'Interrupting…');
-  }, [send, toast]);
+    if (send({ type: 'interrupt' })) dispatch({ type: 'interrupt' });
+  }, [send]);
 
   // ------------------------------------------------------------ scrolling
   useLayoutEffect(() => {
@@ -211,7 +216,8 @@ export function ChatView({ sessionId, session, readonly: readonlyProp = false, a
     : !connected
       ? 'Not connected; reconnecting…'
       : undefined;
-  const showThinking = busy && !state.streamingMessage && queue.length === 0;
+  const interrupting = busy && state.interrupting;
+  const showThinking = busy && !interrupting && !state.streamingMessage && queue.length === 0;
 
   return (
     <div
@@ -275,6 +281,11 @@ export function ChatView({ sessionId, session, readonly: readonlyProp = false, a
                 <span />
               </span>
               Working…
+            </div>
+          )}
+          {interrupting && (
+            <div className="chat-working" role="status" data-testid="chat-interrupting">
+              Interrupting…
             </div>
           )}
         </div>

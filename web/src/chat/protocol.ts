@@ -117,6 +117,8 @@ export interface ResultEvent {
   num_turns: number;
   errors: string[];
   api_error_status?: number;
+  /** The CLI's `terminal_reason`: `completed`, `aborted_streaming`, `aborted_tools`, … */
+  terminal_reason?: string;
 }
 
 export interface StateEvent {
@@ -346,6 +348,7 @@ function parseEventStrict(e: Obj): ChatEvent {
         num_turns: num(e.num_turns),
         errors: strList(e.errors),
         api_error_status: optNum(e.api_error_status),
+        terminal_reason: optStr(e.terminal_reason),
       };
     case 'state':
       return {

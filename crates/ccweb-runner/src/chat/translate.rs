@@ -210,6 +210,7 @@ impl Translator {
                 .get("api_error_status")
                 .and_then(Value::as_u64)
                 .and_then(|s| u16::try_from(s).ok()),
+            terminal_reason: str_field(value, "terminal_reason"),
         }
     }
 }
@@ -447,6 +448,19 @@ mod tests {
         );
         assert!(
             matches!(&e[0], E::Result { cost_usd, is_error: true, api_error_status: Some(500), .. } if (*cost_usd - 0.5).abs() < 1e-9)
+        );
+    }
+
+    #[test]
+    fn an_interrupted_result_keeps_the_clis_terminal_reason() {
+        let mut t = Translator::default();
+        let e = events(
+            &mut t,
+            r#"{"type":"result","subtype":"error_during_execution","is_error":true,"total_cost_usd":0,"usage":{},"terminal_reason":"aborted_streaming","errors":["[ede_diagnostic] result_type=user last_content_type=text stop_reason=null"]}"#,
+        );
+        assert!(
+            matches!(&e[0], E::Result { terminal_reason: Some(r), .. } if r == "aborted_streaming"),
+            "{e:?}"
         );
     }
 
