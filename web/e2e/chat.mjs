@@ -1,12 +1,13 @@
 // A chat session: a streamed reply, a permission prompt allowed and one
 // denied with a reason, an interrupt (a neutral "Interrupted"), then a
 // normal turn again.
-import { login, newSession, run } from './lib.mjs';
+import { env, login, newSession, run } from './lib.mjs';
 
 await run('chat', async (page) => {
   await login(page);
   await newSession(page, 'chat');
   await page.getByTestId('chat-view').waitFor();
+  const mobile = env.viewport === 'mobile';
   const input = page.getByTestId('composer-input');
   const say = async (text) => {
     await input.fill(text);
@@ -31,6 +32,24 @@ await run('chat', async (page) => {
 
   await say('Count slowly');
   await assistant('slow2');
+  // Two different actions, both written out at every size: the composer's
+  // "Stop" ends the turn, the header's "End session" ends the session — and
+  // asks first while a turn runs. Esc is only suggested where there is a keyboard.
+  const stopTurn = page.getByTestId('interrupt');
+  const endSession = page.getByTestId('session-stop');
+  if (!(await stopTurn.getByText('Stop', { exact: true }).isVisible())) throw new Error('the composer\'s Stop has no visible label');
+  if (!(await endSession.getByText('End session', { exact: true }).isVisible())) throw new Error('"End session" has no visible label');
+  const [heading, end] = [await page.locator('.session-heading').boundingBox(), await endSession.boundingBox()];
+  const overlap = heading.x < end.x + end.width && end.x < heading.x + heading.width && heading.y < end.y + end.height && end.y < heading.y + heading.height;
+  if (overlap) throw new Error('"End session" covers the session\'s title');
+  const hint = (await input.getAttribute('placeholder')) + (await stopTurn.getAttribute('title'));
+  if (mobile === hint.includes('Esc')) throw new Error(`the Esc hint is ${mobile ? 'shown on a touch screen' : 'missing'}: ${hint}`);
+  await endSession.click();
+  const confirm = page.getByTestId('confirm-dialog');
+  await confirm.getByText('A turn is running. End the session anyway?').waitFor();
+  await confirm.getByRole('button', { name: 'Cancel' }).click();
+  await confirm.waitFor({ state: 'detached' });
+  await assistant('slow3');
   await page.getByTestId('interrupt').click();
   await page.getByTestId('interrupt').waitFor({ state: 'detached' });
   // The interrupt is the user's doing: a neutral "Interrupted", no CLI
@@ -45,6 +64,11 @@ await run('chat', async (page) => {
 
   await say('Go on');
   await assistant('After the interrupt.');
+  // Between turns, "End session" ends it at once.
+  await stopTurn.waitFor({ state: 'detached' });
+  await endSession.click();
+  await page.getByTestId('session-resume').waitFor();
+  if ((await page.getByTestId('confirm-dialog').count()) > 0) throw new Error('ending an idle session asked for confirmation');
 
   // Export: the home page's export link downloads the transcript as Markdown.
   await page.goto('./#/');

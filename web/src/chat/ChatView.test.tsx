@@ -179,6 +179,29 @@ describe.skipIf(nodeMajor < 22)('ChatView in jsdom', () => {
     await unmount();
   });
 
+  it('suggests Esc only where there is a keyboard, and labels Stop', async () => {
+    const placeholder = async () => {
+      const ws = await mount();
+      await feed(ws, [{ kind: 'state', state: 'running', needs_attention: false }]);
+      const text = [
+        $('[data-testid="composer-input"]')!.getAttribute('placeholder'),
+        $('[data-testid="interrupt"]')!.getAttribute('title'),
+        $('[data-testid="interrupt"]')!.getAttribute('aria-keyshortcuts') ?? '',
+      ].join(' ');
+      expect($('[data-testid="interrupt"]')!.textContent).toBe('Stop');
+      await unmount();
+      return text;
+    };
+    expect(await placeholder()).toContain('Esc');
+    const touch = (q: string) => ({ matches: q === '(pointer: coarse)' }) as MediaQueryList;
+    window.matchMedia = touch;
+    try {
+      expect(await placeholder()).not.toMatch(/Esc/);
+    } finally {
+      delete (window as { matchMedia?: unknown }).matchMedia;
+    }
+  });
+
   it('shows a permission prompt, answers it and shows the outcome', async () => {
     const ws = await mount();
     const input = { file_path: '/p/a.ts', old_string: 'a - b', new_string: 'a + b' };

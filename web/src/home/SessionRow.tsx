@@ -67,7 +67,7 @@ export function SessionRow({ session: s, now, busy, onRename, onStop, onResume, 
           <Icon name="pencil" />
         </button>
         {live ? (
-          <button type="button" className="icon-button" aria-label={`Stop ${title}`} title="Stop" onClick={onStop} disabled={busy} data-testid="session-stop">
+          <button type="button" className="icon-button" aria-label={`End session ${title}`} title="End session" onClick={onStop} disabled={busy} data-testid="session-stop">
             <Icon name="stop" />
           </button>
         ) : (
