@@ -115,6 +115,29 @@ async fn login_then_a_terminal_session_answers_and_survives_a_reload() {
 }
 
 #[tokio::test]
+async fn a_terminal_sessions_transcript_is_drawn_like_a_chat() {
+    if !browser_ready() {
+        return;
+    }
+    let Some(ClaudeSetup {
+        server,
+        fake,
+        _home,
+    }) = claude_setup("").await
+    else {
+        return;
+    };
+    server.add_user("alice", PASSWORD);
+    let notes = server.root.join("project/notes.md");
+    std::fs::write(&notes, "the notes\n").unwrap();
+    for viewport in VIEWPORTS {
+        fake.push(Reply::tool_use("Read", json!({"file_path": notes})));
+        fake.push(Reply::text("**Bold** words from the notes, with `code`."));
+        flow(&server, "transcript", viewport, "alice").await;
+    }
+}
+
+#[tokio::test]
 async fn a_chat_session_streams_asks_permission_and_can_be_interrupted() {
     if !browser_ready() {
         return;

@@ -260,7 +260,7 @@ export function ChatView({ sessionId, session, readonly: readonlyProp = false, a
               {conn.state === 'connecting' || (conn.state === 'open' && state.lastSeq === 0 && !state.turnState)
                 ? 'Loading the conversation…'
                 : transcriptOnly
-                  ? 'No messages yet.'
+                  ? 'No transcript yet: it follows the conversation file Claude Code writes, and shows up here after the first prompt.'
                   : ended
                     ? 'This session ended before anything was said.'
                     : 'Ask Claude anything. Type / for commands, paste images to attach them.'}

@@ -218,7 +218,7 @@ export function SessionPage({ id, readonly, tab, userName }: SessionPageProps) {
             <ChatView key={generation} sessionId={id} session={session} onTurnRunning={setChatTurnRunning} />
           </Suspense>
         ) : tab === 'transcript' ? (
-          <TranscriptView sessionId={id} live={live} />
+          <TranscriptView session={session} />
         ) : (
           <Suspense fallback={<p className="muted loading">Loading terminal…</p>}>
             <TerminalView
