@@ -15,6 +15,22 @@ await run('chat', async (page) => {
   };
   const assistant = (text) => page.getByTestId('msg-assistant').filter({ hasText: text }).first().waitFor();
 
+  // The slash palette: the picked command's description is shown whole
+  // (the CLI's run to 1000 characters); on a phone every one is.
+  await input.fill('/');
+  await page.getByTestId('slash-palette').waitFor();
+  const whole = (sel) =>
+    page.locator(sel).evaluateAll((els) => els.filter((el) => el.scrollHeight > el.clientHeight + 1).map((el) => el.textContent.slice(0, 40)));
+  for (let i = 0; i < 3; i++) {
+    const cut = await whole('[data-testid="slash-palette"] [aria-selected="true"] .slash-desc');
+    if (cut.length) throw new Error(`the picked command's description is cut: ${cut}`);
+    await input.press('ArrowDown');
+  }
+  if (mobile) {
+    const cut = await whole('[data-testid="slash-palette"] .slash-desc');
+    if (cut.length) throw new Error(`descriptions are cut on a phone: ${cut.join(' | ')}`);
+  }
+  await input.fill('');
   await say('Stream me something');
   await assistant('Streamed chat reply.');
   await page.getByTestId('turn-cost').first().waitFor();
@@ -29,6 +45,25 @@ await run('chat', async (page) => {
   await page.getByTestId('perm-deny-reason').fill('Not this one');
   await page.getByTestId('perm-deny').click();
   await assistant('Understood, not writing.');
+
+  // A question (AskUserQuestion) is answered, and logged as answered.
+  await say('Ask me a question');
+  const question = page.locator('[data-testid="permission-dialog"][data-prompt-kind="question"]');
+  await question.waitFor();
+  // Placed and framed like a permission prompt: the composer's column, the prompt's border.
+  const box = async (l) => l.evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    return { left: Math.round(r.left), width: Math.round(r.width), border: getComputedStyle(el).borderTopWidth };
+  });
+  const [q, c] = [await box(question), await box(page.locator('.composer'))];
+  if (q.left !== c.left || q.width !== c.width || q.border !== '2px') {
+    throw new Error(`the question panel is not aligned like the permission panel: ${JSON.stringify({ question: q, composer: c })}`);
+  }
+  await question.getByText('Blue', { exact: true }).click();
+  await question.getByTestId('perm-allow').click();
+  await assistant('Blue it is.');
+  const outcome = await page.getByTestId('permission-outcome').last().innerText();
+  if (!/Question: answered by alice/.test(outcome)) throw new Error(`the answered question reads: ${outcome}`);
 
   await say('Count slowly');
   await assistant('slow2');

@@ -46,6 +46,22 @@ pub enum Resolution {
     Cancelled,
 }
 
+impl Resolution {
+    /// How the audit log words this end of a `kind` prompt: the resolution
+    /// (`allow`, `deny`, `timeout`, `cancelled`), except that a question is
+    /// `answered` or `dismissed` — nothing was allowed to run.
+    pub fn audit_word(self, kind: PromptKind) -> &'static str {
+        match (kind, self) {
+            (PromptKind::Question, Resolution::Allow) => "answered",
+            (PromptKind::Question, Resolution::Deny) => "dismissed",
+            (_, Resolution::Allow) => "allow",
+            (_, Resolution::Deny) => "deny",
+            (_, Resolution::Timeout) => "timeout",
+            (_, Resolution::Cancelled) => "cancelled",
+        }
+    }
+}
+
 /// One entry of a chat session's transcript (`event.kind` on the wire).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -169,6 +169,19 @@ async fn a_chat_session_streams_asks_permission_and_can_be_interrupted() {
             json!({"file_path": denied, "content": "no"}),
         ));
         fake.push(Reply::text("Understood, not writing."));
+        fake.push(Reply::tool_use(
+            "AskUserQuestion",
+            json!({"questions": [{
+                "question": "Which colour should the button be?",
+                "header": "Colour",
+                "multiSelect": false,
+                "options": [
+                    {"label": "Blue", "description": "Calm, and matches the logo"},
+                    {"label": "Orange", "description": "Stands out"}
+                ]
+            }]}),
+        ));
+        fake.push(Reply::text("Blue it is."));
         let slow: Vec<String> = (0..60).map(|i| format!("slow{i} ")).collect();
         fake.push(Reply::TextChunks(slow, Duration::from_millis(200)));
         fake.push(Reply::text("After the interrupt."));

@@ -709,6 +709,26 @@ async fn ask_user_question_is_a_question_prompt_answered_by_allowing_with_answer
         last.contains(r#"\"Which database?\"=\"SQLite\""#),
         "the model got the answer: {last}"
     );
+    // The audit log says the question was answered, not that a tool was allowed.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let decision = loop {
+        let page = server
+            .get_json("/api/admin/audit?action=permission.decision")
+            .await;
+        if let Some(e) = page["entries"].as_array().and_then(|a| a.first()).cloned() {
+            break e;
+        }
+        assert!(Instant::now() < deadline, "no audit entry: {page}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        (
+            decision["detail"]["tool"].as_str(),
+            decision["detail"]["resolution"].as_str()
+        ),
+        (Some("AskUserQuestion"), Some("answered")),
+        "{decision}"
+    );
 }
 
 /// One POST the webhook receiver got: path, `X-Ccweb-Event` header, JSON body.

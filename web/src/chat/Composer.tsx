@@ -239,6 +239,7 @@ export function Composer({
               role="option"
               aria-selected={i === sel}
               className={i === sel ? 'active' : ''}
+              title={c.description}
               onMouseDown={(e) => {
                 e.preventDefault();
                 pick(c);

@@ -87,7 +87,9 @@ export function PermissionDialog({ queue, onAnswer, answering, disabledReason }:
   return (
     <section
       ref={ref}
-      className={`perm-dialog perm-${kind}`}
+      // `perm-kind-*`, not `perm-question` / `perm-plan`: those style the
+      // question's fieldset and the plan's preview inside.
+      className={`perm-dialog perm-kind-${kind}`}
       role="dialog"
       aria-modal="false"
       aria-labelledby={titleId}

@@ -137,18 +137,21 @@ const AssistantBubble = memo(function AssistantBubble({
   );
 });
 
-function permissionOutcome(p: PermissionEntry): string {
+/** How a permission request ended, in words (a question is answered or dismissed, not allowed or denied). */
+export function permissionOutcome(p: PermissionEntry): string {
   const by = p.by ? ` by ${p.by}` : '';
   const msg = p.message ? `: ${p.message}` : '';
+  const question = p.request.prompt_kind === 'question';
   switch (p.status) {
     case 'pending':
       return 'waiting for an answer…';
     case 'allow':
+      if (question) return `answered${by}`;
       return p.remember ? `always allowed${by}` : `allowed${by}`;
     case 'deny':
-      return `denied${by}${msg}`;
+      return `${question ? 'dismissed' : 'denied'}${by}${msg}`;
     case 'timeout':
-      return `nobody answered in time; denied${msg}`;
+      return question ? `nobody answered in time${msg}` : `nobody answered in time; denied${msg}`;
     case 'cancelled':
       return `withdrawn${msg}`;
   }

@@ -8,6 +8,7 @@ import { answerText, describeSuggestion, parseQuestions } from './PermissionDial
 import { matchCommands } from './slash';
 import { toolStatus } from './ToolCard';
 import type { PermissionEntry, ToolResultEntry } from './state';
+import { permissionOutcome } from './Transcript';
 
 describe('matchCommands', () => {
   const cmds = [
@@ -181,5 +182,22 @@ describe('toolStatus', () => {
     expect(toolStatus(result(true), perm('deny'))).toBe('denied');
     expect(toolStatus(undefined, perm('timeout'))).toBe('denied');
     expect(toolStatus(result(true))).toBe('error');
+  });
+});
+
+describe('permissionOutcome', () => {
+  const entry = (prompt_kind: 'tool' | 'question', status: PermissionEntry['status'], message?: string): PermissionEntry => ({
+    request: { kind: 'permission_request', request_id: 'r', tool_name: 'AskUserQuestion', input: {}, suggestions: [], prompt_kind },
+    seq: 1,
+    status,
+    by: 'alice',
+    message,
+  });
+
+  it('a question is answered or dismissed, not allowed or denied', () => {
+    expect(permissionOutcome(entry('question', 'allow'))).toBe('answered by alice');
+    expect(permissionOutcome(entry('question', 'deny', 'later'))).toBe('dismissed by alice: later');
+    expect(permissionOutcome(entry('tool', 'allow'))).toBe('allowed by alice');
+    expect(permissionOutcome(entry('tool', 'deny', 'no'))).toBe('denied by alice: no');
   });
 });
