@@ -223,6 +223,9 @@ describe.skipIf(nodeMajor < 22)('ChatView in jsdom', () => {
     expect(dialog.getAttribute('role')).toBe('dialog');
     expect(document.getElementById(dialog.getAttribute('aria-labelledby')!)?.textContent).toBe('Allow Edit?');
     expect(dialog.querySelectorAll('.diff-add')).toHaveLength(1);
+    // The input does not say where in the file the edit is: no made-up line numbers.
+    expect(dialog.querySelector('[data-testid="diff"]')?.getAttribute('data-numbered')).toBe('false');
+    expect(dialog.querySelectorAll('.diff-no')).toHaveLength(0);
     // Focus moves into the dialog on the next tick.
     await act(async () => new Promise((r) => setTimeout(r, 10)));
     expect(document.activeElement?.getAttribute('data-testid')).toBe('perm-allow');

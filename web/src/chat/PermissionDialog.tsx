@@ -138,7 +138,7 @@ export function ToolInputPreview({ name, input }: { name: string; input: Record<
     return (
       <div className="perm-input">
         {edits.map((e, i) => (
-          <DiffView key={i} hunks={e.hunks} title={e.title} />
+          <DiffView key={i} hunks={e.hunks} title={e.title} numbered={e.numbered} />
         ))}
       </div>
     );

@@ -97,6 +97,9 @@ describe('diffs', () => {
     expect(structuredHunks(null)).toBeNull();
     const e = editHunks('Edit', { file_path: '/f', old_string: 'b', new_string: 'c' }, structured);
     expect(e?.[0].hunks[0].oldStart).toBe(10);
+    expect(e?.[0].numbered).toBe(true);
+    // Before the result, where the edit sits in the file is unknown: no line numbers.
+    expect(editHunks('Edit', { file_path: '/f', old_string: 'b', new_string: 'c' })?.[0].numbered).toBe(false);
   });
   it('makes one diff per MultiEdit edit', () => {
     const e = editHunks('MultiEdit', {
@@ -107,6 +110,7 @@ describe('diffs', () => {
       ],
     });
     expect(e?.map((x) => x.title)).toEqual(['/f.ts — edit 1 of 2', '/f.ts — edit 2 of 2']);
+    expect(e?.map((x) => x.numbered)).toEqual([false, false]);
   });
   it('shows Write as additions and gives up on other tools', () => {
     expect(editHunks('Write', { file_path: '/n.md', content: '# hi\n' })?.[0].hunks[0].lines).toEqual(['+# hi']);
