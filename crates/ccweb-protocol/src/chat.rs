@@ -168,6 +168,11 @@ pub enum ChatEvent {
         decision_reason: Option<String>,
         /// How to render it.
         prompt_kind: PromptKind,
+        /// `Edit` / `MultiEdit`: the 1-based line of the file where each
+        /// edit's `old_string` starts (`null`: not found, or the file could
+        /// not be read), so the prompt's diff has the file's line numbers.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        edit_lines: Vec<Option<u64>>,
     },
     /// A permission request was answered (first answer wins), timed out or withdrawn.
     PermissionResolved {

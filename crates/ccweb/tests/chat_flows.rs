@@ -731,6 +731,45 @@ async fn ask_user_question_is_a_question_prompt_answered_by_allowing_with_answer
     );
 }
 
+#[tokio::test]
+async fn an_edit_prompt_says_on_which_line_of_the_file_the_edit_lands() {
+    let Some(ClaudeSetup {
+        server,
+        fake,
+        _home,
+    }) = claude_setup("").await
+    else {
+        return;
+    };
+    let id = chat_session(&server, json!({})).await;
+    let mut chat = Chat::connect(&server, &id, "").await;
+    ready(&mut chat).await;
+    let file = server.root.join("project/lines.txt");
+    std::fs::write(&file, "one\ntwo\nthree\nfour\n").unwrap();
+    // The CLI edits only files it has read.
+    fake.push(Reply::tool_use("Read", json!({"file_path": file})));
+    fake.push(Reply::tool_use(
+        "Edit",
+        json!({"file_path": file, "old_string": "three", "new_string": "3"}),
+    ));
+    fake.push(Reply::text("Edited."));
+    let mark = chat.prompt("Change three to a digit").await;
+    let req = chat.wait_event_from(mark, kind("permission_request")).await;
+    assert_eq!(
+        (req["tool_name"].as_str(), &req["edit_lines"]),
+        (Some("Edit"), &json!([3])),
+        "{req}"
+    );
+    chat.send(json!({"type": "permission_response", "request_id": req["request_id"], "behavior": "allow"}))
+        .await;
+    let result = chat.wait_event_from(mark, kind("result")).await;
+    assert_eq!(result["is_error"], false, "{}", chat.dump());
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "one\ntwo\n3\nfour\n"
+    );
+}
+
 /// One POST the webhook receiver got: path, `X-Ccweb-Event` header, JSON body.
 type Hook = (String, Option<String>, Value);
 

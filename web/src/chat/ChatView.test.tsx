@@ -243,6 +243,27 @@ describe.skipIf(nodeMajor < 22)('ChatView in jsdom', () => {
     await unmount();
   });
 
+  it("numbers an edit's diff with the file's lines when the request says where it lands", async () => {
+    const ws = await mount();
+    await feed(ws, [
+      {
+        kind: 'permission_request',
+        request_id: 'r2',
+        tool_name: 'Edit',
+        input: { file_path: '/p/a.ts', old_string: 'x = 1\ny = 2', new_string: 'x = 1\ny = 3' },
+        prompt_kind: 'tool',
+        edit_lines: [41],
+      },
+    ]);
+    const diff = $('[data-testid="permission-dialog"] [data-testid="diff"]')!;
+    expect(diff.getAttribute('data-numbered')).toBe('true');
+    const rows = Array.from(diff.querySelectorAll('.diff-row')).map((r) =>
+      Array.from(r.querySelectorAll('.diff-no')).map((n) => n.textContent).join('/'),
+    );
+    expect(rows).toEqual(['41/41', '42/', '/42']);
+    await unmount();
+  });
+
   it('denies with a reason from the keyboard', async () => {
     const ws = await mount();
     await feed(ws, [

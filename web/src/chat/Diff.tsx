@@ -122,6 +122,13 @@ export function DiffView({ hunks, title, numbered = true }: { hunks: Hunk[]; tit
   );
 }
 
+/** A snippet's hunks moved to `line` of the file (unnumbered when it is not known). */
+function placed(title: string, hunks: Hunk[], line: number | null | undefined): EditDiff {
+  if (typeof line !== 'number' || line < 1) return { title, hunks, numbered: false };
+  const shift = line - 1;
+  return { title, hunks: hunks.map((h) => ({ ...h, oldStart: h.oldStart + shift, newStart: h.newStart + shift })), numbered: true };
+}
+
 /** One file's diff of an edit; `numbered` when its line numbers are the file's. */
 export interface EditDiff {
   title: string;
@@ -131,28 +138,30 @@ export interface EditDiff {
 
 /**
  * The edits of an Edit / MultiEdit / Write input, as hunks with a title.
- * Only the CLI's result (`structuredPatch`) knows where an edit sits in the
- * file; before it, an Edit's diff has no line numbers (a Write's new
- * content starts at line 1).
+ * The CLI's result (`structuredPatch`) knows where an edit sits in the file;
+ * before it, a permission request's `edit_lines` may (the server had the CLI
+ * read the file). Without either, an Edit's diff has no line numbers (a
+ * Write's new content starts at line 1).
  */
-export function editHunks(name: string, input: Record<string, unknown>, structured?: unknown): EditDiff[] | null {
+export function editHunks(
+  name: string,
+  input: Record<string, unknown>,
+  structured?: unknown,
+  editLines: (number | null)[] = [],
+): EditDiff[] | null {
   const path = typeof input.file_path === 'string' ? input.file_path : '';
   const fromResult = structured !== undefined ? structuredHunks(structured) : null;
   if (fromResult && (name === 'Edit' || name === 'MultiEdit' || name === 'Write')) {
     return [{ title: path, hunks: fromResult, numbered: true }];
   }
   if (name === 'Edit' && typeof input.old_string === 'string' && typeof input.new_string === 'string') {
-    return [{ title: path, hunks: diffHunks(input.old_string, input.new_string), numbered: false }];
+    return [placed(path, diffHunks(input.old_string, input.new_string), editLines[0])];
   }
   if (name === 'MultiEdit' && Array.isArray(input.edits)) {
     const out: EditDiff[] = [];
     input.edits.forEach((e, i) => {
       if (isObj(e) && typeof e.old_string === 'string' && typeof e.new_string === 'string') {
-        out.push({
-          title: `${path} — edit ${i + 1} of ${(input.edits as unknown[]).length}`,
-          hunks: diffHunks(e.old_string, e.new_string),
-          numbered: false,
-        });
+        out.push(placed(`${path} — edit ${i + 1} of ${(input.edits as unknown[]).length}`, diffHunks(e.old_string, e.new_string), editLines[i]));
       }
     });
     return out.length ? out : null;

@@ -111,6 +111,12 @@ describe('diffs', () => {
     });
     expect(e?.map((x) => x.title)).toEqual(['/f.ts — edit 1 of 2', '/f.ts — edit 2 of 2']);
     expect(e?.map((x) => x.numbered)).toEqual([false, false]);
+    // With the request's `edit_lines`, each edit sits on its line of the file.
+    const placed = editHunks('MultiEdit', { file_path: '/f.ts', edits: [{ old_string: 'a', new_string: 'b' }, { old_string: 'c', new_string: 'd' }] }, undefined, [7, null]);
+    expect(placed?.map((x) => [x.numbered, x.hunks[0].oldStart, x.hunks[0].newStart])).toEqual([
+      [true, 7, 7],
+      [false, 1, 1],
+    ]);
   });
   it('shows Write as additions and gives up on other tools', () => {
     expect(editHunks('Write', { file_path: '/n.md', content: '# hi\n' })?.[0].hunks[0].lines).toEqual(['+# hi']);
@@ -191,7 +197,7 @@ describe('toolStatus', () => {
 
 describe('permissionOutcome', () => {
   const entry = (prompt_kind: 'tool' | 'question', status: PermissionEntry['status'], message?: string): PermissionEntry => ({
-    request: { kind: 'permission_request', request_id: 'r', tool_name: 'AskUserQuestion', input: {}, suggestions: [], prompt_kind },
+    request: { kind: 'permission_request', request_id: 'r', tool_name: 'AskUserQuestion', input: {}, suggestions: [], prompt_kind, edit_lines: [] },
     seq: 1,
     status,
     by: 'alice',

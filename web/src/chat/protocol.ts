@@ -94,6 +94,8 @@ export interface PermissionRequestEvent {
   description?: string;
   decision_reason?: string;
   prompt_kind: PromptKind;
+  /** Edit / MultiEdit: the file's line where each edit starts (null: unknown). */
+  edit_lines: (number | null)[];
 }
 
 export interface PermissionResolvedEvent {
@@ -325,6 +327,9 @@ function parseEventStrict(e: Obj): ChatEvent {
         // A prompt kind from a newer server is shown as a plain tool prompt.
         prompt_kind:
           e.prompt_kind === 'question' || e.prompt_kind === 'plan' ? e.prompt_kind : 'tool',
+        edit_lines: Array.isArray(e.edit_lines)
+          ? e.edit_lines.map((n) => (typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : null))
+          : [],
       };
     case 'permission_resolved':
       return {

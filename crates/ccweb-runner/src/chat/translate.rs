@@ -20,7 +20,7 @@ pub(crate) enum Parsed {
         /// The CLI's request id.
         request_id: String,
         /// The event announcing it.
-        event: ChatEvent,
+        event: Box<ChatEvent>,
         /// The input as sent (echoed back on "allow as is").
         input: Value,
         /// Suggested permission updates (applied on "remember").
@@ -324,10 +324,11 @@ fn control_request(value: &Value) -> Parsed {
         description: str_field(&request, "description"),
         decision_reason: str_field(&request, "decision_reason"),
         prompt_kind,
+        edit_lines: Vec::new(),
     };
     Parsed::Permission {
         request_id,
-        event,
+        event: Box::new(event),
         input,
         suggestions,
     }
@@ -480,7 +481,7 @@ mod tests {
         assert_eq!(request_id, "r1");
         assert_eq!(suggestions.len(), 1);
         assert!(matches!(
-            event,
+            *event,
             E::PermissionRequest {
                 prompt_kind: PromptKind::Question,
                 ..

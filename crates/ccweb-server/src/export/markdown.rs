@@ -330,6 +330,7 @@ mod tests {
                 description: None,
                 decision_reason: None,
                 prompt_kind: ccweb_protocol::chat::PromptKind::Tool,
+                edit_lines: vec![],
             }),
             ev(ChatEvent::PermissionResolved {
                 request_id: "r1".into(),
@@ -369,6 +370,7 @@ mod tests {
                 description: None,
                 decision_reason: None,
                 prompt_kind: PromptKind::Question,
+                edit_lines: vec![],
             })
         };
         let resolved = |id: &str, resolution| {
