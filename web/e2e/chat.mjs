@@ -46,6 +46,15 @@ await run('chat', async (page) => {
   await page.getByTestId('perm-deny').click();
   await assistant('Understood, not writing.');
 
+  // An edit's diff carries the file's own line numbers (the edit is on line 3).
+  await say('Edit the third line');
+  const editPrompt = page.getByTestId('permission-dialog');
+  await editPrompt.locator('[data-testid="diff"][data-numbered="true"]').waitFor();
+  const numbers = await editPrompt.locator('.diff-row').first().locator('.diff-no').allInnerTexts();
+  if (numbers[0] !== '3') throw new Error(`the edit's diff starts at line ${JSON.stringify(numbers)}, not 3`);
+  await page.getByTestId('perm-allow').click();
+  await assistant('Edited line three.');
+
   // A question (AskUserQuestion) is answered, and logged as answered.
   await say('Ask me a question');
   const question = page.locator('[data-testid="permission-dialog"][data-prompt-kind="question"]');

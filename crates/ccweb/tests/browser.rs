@@ -169,6 +169,14 @@ async fn a_chat_session_streams_asks_permission_and_can_be_interrupted() {
             json!({"file_path": denied, "content": "no"}),
         ));
         fake.push(Reply::text("Understood, not writing."));
+        let edited = project.join(format!("edit-{viewport}.txt"));
+        std::fs::write(&edited, "one\ntwo\nthree\n").unwrap();
+        fake.push(Reply::tool_use("Read", json!({"file_path": edited})));
+        fake.push(Reply::tool_use(
+            "Edit",
+            json!({"file_path": edited, "old_string": "three", "new_string": "3"}),
+        ));
+        fake.push(Reply::text("Edited line three."));
         fake.push(Reply::tool_use(
             "AskUserQuestion",
             json!({"questions": [{
@@ -192,6 +200,7 @@ async fn a_chat_session_streams_asks_permission_and_can_be_interrupted() {
             "the allowed write happened"
         );
         assert!(!denied.exists(), "the denied write did not happen");
+        assert_eq!(std::fs::read_to_string(&edited).unwrap(), "one\ntwo\n3\n");
     }
 }
 
