@@ -46,6 +46,22 @@ pub enum Resolution {
     Cancelled,
 }
 
+impl Resolution {
+    /// How the audit log words this end of a `kind` prompt: the resolution
+    /// (`allow`, `deny`, `timeout`, `cancelled`), except that a question is
+    /// `answered` or `dismissed` — nothing was allowed to run.
+    pub fn audit_word(self, kind: PromptKind) -> &'static str {
+        match (kind, self) {
+            (PromptKind::Question, Resolution::Allow) => "answered",
+            (PromptKind::Question, Resolution::Deny) => "dismissed",
+            (_, Resolution::Allow) => "allow",
+            (_, Resolution::Deny) => "deny",
+            (_, Resolution::Timeout) => "timeout",
+            (_, Resolution::Cancelled) => "cancelled",
+        }
+    }
+}
+
 /// One entry of a chat session's transcript (`event.kind` on the wire).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -152,6 +168,11 @@ pub enum ChatEvent {
         decision_reason: Option<String>,
         /// How to render it.
         prompt_kind: PromptKind,
+        /// `Edit` / `MultiEdit`: the 1-based line of the file where each
+        /// edit's `old_string` starts (`null`: not found, or the file could
+        /// not be read), so the prompt's diff has the file's line numbers.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        edit_lines: Vec<Option<u64>>,
     },
     /// A permission request was answered (first answer wins), timed out or withdrawn.
     PermissionResolved {
@@ -196,6 +217,10 @@ pub enum ChatEvent {
         /// HTTP status of a failed API call.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         api_error_status: Option<u16>,
+        /// Why the CLI ended the turn: `completed`, or `aborted_streaming` /
+        /// `aborted_tools` when it was interrupted (CLI 2.1.197 and later).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        terminal_reason: Option<String>,
     },
     /// The session's state changed.
     State {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, watch};
 use uuid::Uuid;
 
-use ccweb_protocol::chat::{ChatEvent, Resolution, StoredEvent};
+use ccweb_protocol::chat::{ChatEvent, PromptKind, Resolution, StoredEvent};
 use ccweb_protocol::Usage;
 use ccweb_runner::chat::ChatHandle;
 use ccweb_store::Store;
@@ -74,8 +74,8 @@ pub(crate) struct Recorder {
     manager: SessionManager,
     /// The Claude session id last written to the record.
     claude_session_id: Option<String>,
-    /// Open permission requests: tool and input summary, for the audit entry of the decision.
-    pending: HashMap<String, (String, String)>,
+    /// Open permission requests: tool, input summary and kind, for the audit entry of the decision.
+    pending: HashMap<String, (String, String, PromptKind)>,
     /// Counts turns, usage and permission decisions.
     metrics: Metrics,
     /// When the CLI was spawned (the recorder is made right after), until
@@ -185,11 +185,16 @@ impl Recorder {
                 tool_name,
                 request_id,
                 input,
+                prompt_kind,
                 ..
             } => {
                 self.pending.insert(
                     request_id.clone(),
-                    (tool_name.clone(), audit::tool_input_summary(input)),
+                    (
+                        tool_name.clone(),
+                        audit::tool_input_summary(input),
+                        *prompt_kind,
+                    ),
                 );
                 self.notify(
                     NotifyKind::NeedsAttention,
@@ -216,7 +221,11 @@ impl Recorder {
                 remember,
                 ..
             } => {
-                let (tool, input) = self.pending.remove(request_id).unwrap_or_default();
+                let (tool, input, kind) = self.pending.remove(request_id).unwrap_or((
+                    String::new(),
+                    String::new(),
+                    PromptKind::Tool,
+                ));
                 let user = match by {
                     Some(name) => self.store.user_by_name(name).await.ok().flatten(),
                     None => None,
@@ -230,7 +239,7 @@ impl Recorder {
                     "request_id": request_id,
                     "tool": tool,
                     "input": input,
-                    "resolution": resolution,
+                    "resolution": resolution.audit_word(kind),
                     "remember": remember,
                 });
                 self.audit.record(entry).await;

@@ -115,6 +115,29 @@ async fn login_then_a_terminal_session_answers_and_survives_a_reload() {
 }
 
 #[tokio::test]
+async fn a_terminal_sessions_transcript_is_drawn_like_a_chat() {
+    if !browser_ready() {
+        return;
+    }
+    let Some(ClaudeSetup {
+        server,
+        fake,
+        _home,
+    }) = claude_setup("").await
+    else {
+        return;
+    };
+    server.add_user("alice", PASSWORD);
+    let notes = server.root.join("project/notes.md");
+    std::fs::write(&notes, "the notes\n").unwrap();
+    for viewport in VIEWPORTS {
+        fake.push(Reply::tool_use("Read", json!({"file_path": notes})));
+        fake.push(Reply::text("**Bold** words from the notes, with `code`."));
+        flow(&server, "transcript", viewport, "alice").await;
+    }
+}
+
+#[tokio::test]
 async fn a_chat_session_streams_asks_permission_and_can_be_interrupted() {
     if !browser_ready() {
         return;
@@ -146,6 +169,27 @@ async fn a_chat_session_streams_asks_permission_and_can_be_interrupted() {
             json!({"file_path": denied, "content": "no"}),
         ));
         fake.push(Reply::text("Understood, not writing."));
+        let edited = project.join(format!("edit-{viewport}.txt"));
+        std::fs::write(&edited, "one\ntwo\nthree\n").unwrap();
+        fake.push(Reply::tool_use("Read", json!({"file_path": edited})));
+        fake.push(Reply::tool_use(
+            "Edit",
+            json!({"file_path": edited, "old_string": "three", "new_string": "3"}),
+        ));
+        fake.push(Reply::text("Edited line three."));
+        fake.push(Reply::tool_use(
+            "AskUserQuestion",
+            json!({"questions": [{
+                "question": "Which colour should the button be?",
+                "header": "Colour",
+                "multiSelect": false,
+                "options": [
+                    {"label": "Blue", "description": "Calm, and matches the logo"},
+                    {"label": "Orange", "description": "Stands out"}
+                ]
+            }]}),
+        ));
+        fake.push(Reply::text("Blue it is."));
         let slow: Vec<String> = (0..60).map(|i| format!("slow{i} ")).collect();
         fake.push(Reply::TextChunks(slow, Duration::from_millis(200)));
         fake.push(Reply::text("After the interrupt."));
@@ -156,6 +200,7 @@ async fn a_chat_session_streams_asks_permission_and_can_be_interrupted() {
             "the allowed write happened"
         );
         assert!(!denied.exists(), "the denied write did not happen");
+        assert_eq!(std::fs::read_to_string(&edited).unwrap(), "one\ntwo\n3\n");
     }
 }
 

@@ -149,6 +149,10 @@ async fn an_interrupt_ends_a_streaming_turn_at_once_and_the_next_prompt_works() 
         (Some(true), Some("error_during_execution")),
         "{result}"
     );
+    assert_eq!(
+        result["terminal_reason"], "aborted_streaming",
+        "the UI tells an interrupt from a failure by this: {result}"
+    );
     assert!(
         took < Duration::from_millis(2000),
         "the turn ended {took:?} after the interrupt"
@@ -704,6 +708,65 @@ async fn ask_user_question_is_a_question_prompt_answered_by_allowing_with_answer
     assert!(
         last.contains(r#"\"Which database?\"=\"SQLite\""#),
         "the model got the answer: {last}"
+    );
+    // The audit log says the question was answered, not that a tool was allowed.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let decision = loop {
+        let page = server
+            .get_json("/api/admin/audit?action=permission.decision")
+            .await;
+        if let Some(e) = page["entries"].as_array().and_then(|a| a.first()).cloned() {
+            break e;
+        }
+        assert!(Instant::now() < deadline, "no audit entry: {page}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        (
+            decision["detail"]["tool"].as_str(),
+            decision["detail"]["resolution"].as_str()
+        ),
+        (Some("AskUserQuestion"), Some("answered")),
+        "{decision}"
+    );
+}
+
+#[tokio::test]
+async fn an_edit_prompt_says_on_which_line_of_the_file_the_edit_lands() {
+    let Some(ClaudeSetup {
+        server,
+        fake,
+        _home,
+    }) = claude_setup("").await
+    else {
+        return;
+    };
+    let id = chat_session(&server, json!({})).await;
+    let mut chat = Chat::connect(&server, &id, "").await;
+    ready(&mut chat).await;
+    let file = server.root.join("project/lines.txt");
+    std::fs::write(&file, "one\ntwo\nthree\nfour\n").unwrap();
+    // The CLI edits only files it has read.
+    fake.push(Reply::tool_use("Read", json!({"file_path": file})));
+    fake.push(Reply::tool_use(
+        "Edit",
+        json!({"file_path": file, "old_string": "three", "new_string": "3"}),
+    ));
+    fake.push(Reply::text("Edited."));
+    let mark = chat.prompt("Change three to a digit").await;
+    let req = chat.wait_event_from(mark, kind("permission_request")).await;
+    assert_eq!(
+        (req["tool_name"].as_str(), &req["edit_lines"]),
+        (Some("Edit"), &json!([3])),
+        "{req}"
+    );
+    chat.send(json!({"type": "permission_response", "request_id": req["request_id"], "behavior": "allow"}))
+        .await;
+    let result = chat.wait_event_from(mark, kind("result")).await;
+    assert_eq!(result["is_error"], false, "{}", chat.dump());
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "one\ntwo\n3\nfour\n"
     );
 }
 

@@ -148,6 +148,60 @@ describe.skipIf(nodeMajor < 22)('ChatView in jsdom', () => {
     await unmount();
   });
 
+  it('an interrupt shows "Interrupting…" until the turn ends, then a neutral "Interrupted"', async () => {
+    const ws = await mount();
+    await feed(ws, [
+      { kind: 'state', state: 'running', needs_attention: false },
+      { kind: 'assistant_delta', message_id: 'm1', index: 0, delta_type: 'text', text: 'slow1 ' },
+    ]);
+    await act(async () => $('[data-testid="interrupt"]')!.click());
+    expect(ws.sent.at(-1)).toEqual({ type: 'interrupt' });
+    expect($('[data-testid="chat-interrupting"]')?.textContent).toBe('Interrupting…');
+    await feed(ws, [
+      { kind: 'assistant_message', message_id: 'm1', content: [{ type: 'text', text: 'slow1 ' }] },
+      { kind: 'system', subtype: 'notice', data: { text: '[Request interrupted by user]' } },
+      {
+        kind: 'result',
+        subtype: 'error_during_execution',
+        is_error: true,
+        terminal_reason: 'aborted_streaming',
+        errors: ['[ede_diagnostic] result_type=user last_content_type=text stop_reason=null'],
+        cost_usd: 0,
+        input_tokens: 0,
+        output_tokens: 0,
+      },
+    ]);
+    expect($('[data-testid="chat-interrupting"]')).toBeNull();
+    expect($('[data-testid="turn-interrupted"]')?.textContent).toBe('Interrupted');
+    expect($('.turn-error')).toBeNull();
+    expect(container.textContent).not.toContain('ede_diagnostic');
+    expect(container.textContent).not.toContain('Turn stopped');
+    await unmount();
+  });
+
+  it('suggests Esc only where there is a keyboard, and labels Stop', async () => {
+    const placeholder = async () => {
+      const ws = await mount();
+      await feed(ws, [{ kind: 'state', state: 'running', needs_attention: false }]);
+      const text = [
+        $('[data-testid="composer-input"]')!.getAttribute('placeholder'),
+        $('[data-testid="interrupt"]')!.getAttribute('title'),
+        $('[data-testid="interrupt"]')!.getAttribute('aria-keyshortcuts') ?? '',
+      ].join(' ');
+      expect($('[data-testid="interrupt"]')!.textContent).toBe('Stop');
+      await unmount();
+      return text;
+    };
+    expect(await placeholder()).toContain('Esc');
+    const touch = (q: string) => ({ matches: q === '(pointer: coarse)' }) as MediaQueryList;
+    window.matchMedia = touch;
+    try {
+      expect(await placeholder()).not.toMatch(/Esc/);
+    } finally {
+      delete (window as { matchMedia?: unknown }).matchMedia;
+    }
+  });
+
   it('shows a permission prompt, answers it and shows the outcome', async () => {
     const ws = await mount();
     const input = { file_path: '/p/a.ts', old_string: 'a - b', new_string: 'a + b' };
@@ -169,6 +223,9 @@ describe.skipIf(nodeMajor < 22)('ChatView in jsdom', () => {
     expect(dialog.getAttribute('role')).toBe('dialog');
     expect(document.getElementById(dialog.getAttribute('aria-labelledby')!)?.textContent).toBe('Allow Edit?');
     expect(dialog.querySelectorAll('.diff-add')).toHaveLength(1);
+    // The input does not say where in the file the edit is: no made-up line numbers.
+    expect(dialog.querySelector('[data-testid="diff"]')?.getAttribute('data-numbered')).toBe('false');
+    expect(dialog.querySelectorAll('.diff-no')).toHaveLength(0);
     // Focus moves into the dialog on the next tick.
     await act(async () => new Promise((r) => setTimeout(r, 10)));
     expect(document.activeElement?.getAttribute('data-testid')).toBe('perm-allow');
@@ -183,6 +240,27 @@ describe.skipIf(nodeMajor < 22)('ChatView in jsdom', () => {
     expect($('[data-testid="permission-dialog"]')).toBeNull();
     expect($('[data-testid="permission-outcome"]')?.textContent).toContain('always allowed by alice');
     expect($('[data-testid="tool-card"]')?.dataset.status).toBe('done');
+    await unmount();
+  });
+
+  it("numbers an edit's diff with the file's lines when the request says where it lands", async () => {
+    const ws = await mount();
+    await feed(ws, [
+      {
+        kind: 'permission_request',
+        request_id: 'r2',
+        tool_name: 'Edit',
+        input: { file_path: '/p/a.ts', old_string: 'x = 1\ny = 2', new_string: 'x = 1\ny = 3' },
+        prompt_kind: 'tool',
+        edit_lines: [41],
+      },
+    ]);
+    const diff = $('[data-testid="permission-dialog"] [data-testid="diff"]')!;
+    expect(diff.getAttribute('data-numbered')).toBe('true');
+    const rows = Array.from(diff.querySelectorAll('.diff-row')).map((r) =>
+      Array.from(r.querySelectorAll('.diff-no')).map((n) => n.textContent).join('/'),
+    );
+    expect(rows).toEqual(['41/41', '42/', '/42']);
     await unmount();
   });
 

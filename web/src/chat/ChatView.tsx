@@ -29,6 +29,8 @@ export interface ChatViewProps {
   readonly?: boolean;
   /** The session's API path, when not its own (a share link's `api/shared/<token>`). */
   apiPath?: string;
+  /** Told whenever a turn starts or ends (the page asks before ending a session mid-turn). */
+  onTurnRunning?: (running: boolean) => void;
 }
 
 interface Toast {
@@ -42,7 +44,7 @@ const REFUSED_PROMPT = new Set(['invalid_message', 'readonly', 'session_ended', 
 
 let toastSeq = 0;
 
-export function ChatView({ sessionId, session, readonly: readonlyProp = false, apiPath }: ChatViewProps) {
+export function ChatView({ sessionId, session, readonly: readonlyProp = false, apiPath, onTurnRunning }: ChatViewProps) {
   const transcriptOnly = session.mode === 'terminal';
   const readonly = readonlyProp || transcriptOnly;
   const [state, dispatch] = useReducer(chatReducer, session, initialChatState);
@@ -133,6 +135,9 @@ export function ChatView({ sessionId, session, readonly: readonlyProp = false, a
     return out;
   }, [state.permissions]);
 
+  useEffect(() => onTurnRunning?.(busy), [busy, onTurnRunning]);
+  useEffect(() => () => onTurnRunning?.(false), [onTurnRunning]);
+
   // An answer in flight when the link dropped may be lost: allow answering again.
   useEffect(() => {
     if (conn.state !== 'open') setAnswering((prev) => (Object.keys(prev).length ? {} : prev));
@@ -184,8 +189,8 @@ export function ChatView({ sessionId, session, readonly: readonlyProp = false, a
     [send],
   );
   const interrupt = useCallback(() => {
-    if (send({ type: 'interrupt' })) toast('info', 'Interrupting…');
-  }, [send, toast]);
+    if (send({ type: 'interrupt' })) dispatch({ type: 'interrupt' });
+  }, [send]);
 
   // ------------------------------------------------------------ scrolling
   useLayoutEffect(() => {
@@ -213,7 +218,8 @@ export function ChatView({ sessionId, session, readonly: readonlyProp = false, a
     : !connected
       ? 'Not connected; reconnecting…'
       : undefined;
-  const showThinking = busy && !state.streamingMessage && queue.length === 0;
+  const interrupting = busy && state.interrupting;
+  const showThinking = busy && !interrupting && !state.streamingMessage && queue.length === 0;
 
   return (
     <div
@@ -257,7 +263,7 @@ export function ChatView({ sessionId, session, readonly: readonlyProp = false, a
               {conn.state === 'connecting' || (conn.state === 'open' && state.lastSeq === 0 && !state.turnState)
                 ? 'Loading the conversation…'
                 : transcriptOnly
-                  ? 'No messages yet.'
+                  ? 'No transcript yet: it follows the conversation file Claude Code writes, and shows up here after the first prompt.'
                   : ended
                     ? 'This session ended before anything was said.'
                     : 'Ask Claude anything. Type / for commands, paste images to attach them.'}
@@ -278,6 +284,11 @@ export function ChatView({ sessionId, session, readonly: readonlyProp = false, a
                 <span />
               </span>
               Working…
+            </div>
+          )}
+          {interrupting && (
+            <div className="chat-working" role="status" data-testid="chat-interrupting">
+              Interrupting…
             </div>
           )}
         </div>

@@ -11,6 +11,7 @@ import {
   type DragEvent,
   type KeyboardEvent,
 } from 'react';
+import { isTouchFirst } from '../ui/device';
 import { formatBytes, MAX_MESSAGE_BYTES, messageBytes, readImage, type Attachment } from './images';
 import type { ImageInput } from './protocol';
 import { matchCommands } from './slash';
@@ -208,10 +209,14 @@ export function Composer({
     void addFiles(files);
   };
 
+  // Esc is a keyboard's: phones get no hint they cannot follow.
+  const keyboard = !isTouchFirst();
   const placeholder = disabledReason
     ? disabledReason
     : busy
-      ? 'Claude is working… Esc interrupts'
+      ? keyboard
+        ? 'Claude is working… Esc stops this turn'
+        : 'Claude is working…'
       : 'Message Claude… (/ for commands)';
 
   return (
@@ -234,6 +239,7 @@ export function Composer({
               role="option"
               aria-selected={i === sel}
               className={i === sel ? 'active' : ''}
+              title={c.description}
               onMouseDown={(e) => {
                 e.preventDefault();
                 pick(c);
@@ -323,9 +329,8 @@ export function Composer({
             className="btn btn-danger composer-interrupt"
             onClick={onInterrupt}
             disabled={disabled || !connected}
-            aria-keyshortcuts="Escape"
-            aria-label="Interrupt"
-            title="Interrupt (Esc)"
+            aria-keyshortcuts={keyboard ? 'Escape' : undefined}
+            title={keyboard ? 'Stop this turn (Esc); the session goes on' : 'Stop this turn; the session goes on'}
             data-testid="interrupt"
           >
             <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true">

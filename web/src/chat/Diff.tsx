@@ -67,14 +67,18 @@ function rows(hunks: Hunk[]): Row[] {
   return out;
 }
 
-export function DiffView({ hunks, title }: { hunks: Hunk[]; title?: string }) {
+/**
+ * A diff. `numbered: false` hides the line numbers: an edit's `old_string`
+ * does not say where in the file it is, and numbers from 1 would be wrong.
+ */
+export function DiffView({ hunks, title, numbered = true }: { hunks: Hunk[]; title?: string; numbered?: boolean }) {
   const [all, setAll] = useState(false);
   const allRows = useMemo(() => rows(hunks), [hunks]);
   const shown = all ? allRows : allRows.slice(0, MAX_LINES);
   const added = allRows.filter((r) => r.kind === 'add').length;
   const removed = allRows.filter((r) => r.kind === 'del').length;
   return (
-    <div className="diff" data-testid="diff">
+    <div className={numbered ? 'diff' : 'diff diff-unnumbered'} data-testid="diff" data-numbered={numbered}>
       <div className="diff-head">
         {title && (
           <span className="diff-title" title={title}>
@@ -88,12 +92,16 @@ export function DiffView({ hunks, title }: { hunks: Hunk[]; title?: string }) {
       <div className="diff-body" role="table" aria-label={title ? `Changes to ${title}` : 'Changes'}>
         {shown.map((r, i) => (
           <div key={i} className={`diff-row diff-${r.kind}`} role="row">
-            <span className="diff-no" aria-hidden="true">
-              {r.oldNo ?? ''}
-            </span>
-            <span className="diff-no" aria-hidden="true">
-              {r.newNo ?? ''}
-            </span>
+            {numbered && (
+              <>
+                <span className="diff-no" aria-hidden="true">
+                  {r.oldNo ?? ''}
+                </span>
+                <span className="diff-no" aria-hidden="true">
+                  {r.newNo ?? ''}
+                </span>
+              </>
+            )}
             <span className="diff-sign" aria-hidden="true">
               {r.kind === 'add' ? '+' : r.kind === 'del' ? '−' : ' '}
             </span>
@@ -114,31 +122,52 @@ export function DiffView({ hunks, title }: { hunks: Hunk[]; title?: string }) {
   );
 }
 
-/** The edits of an Edit / MultiEdit / Write input, as hunks with a title. */
+/** A snippet's hunks moved to `line` of the file (unnumbered when it is not known). */
+function placed(title: string, hunks: Hunk[], line: number | null | undefined): EditDiff {
+  if (typeof line !== 'number' || line < 1) return { title, hunks, numbered: false };
+  const shift = line - 1;
+  return { title, hunks: hunks.map((h) => ({ ...h, oldStart: h.oldStart + shift, newStart: h.newStart + shift })), numbered: true };
+}
+
+/** One file's diff of an edit; `numbered` when its line numbers are the file's. */
+export interface EditDiff {
+  title: string;
+  hunks: Hunk[];
+  numbered: boolean;
+}
+
+/**
+ * The edits of an Edit / MultiEdit / Write input, as hunks with a title.
+ * The CLI's result (`structuredPatch`) knows where an edit sits in the file;
+ * before it, a permission request's `edit_lines` may (the server had the CLI
+ * read the file). Without either, an Edit's diff has no line numbers (a
+ * Write's new content starts at line 1).
+ */
 export function editHunks(
   name: string,
   input: Record<string, unknown>,
   structured?: unknown,
-): { title: string; hunks: Hunk[] }[] | null {
+  editLines: (number | null)[] = [],
+): EditDiff[] | null {
   const path = typeof input.file_path === 'string' ? input.file_path : '';
   const fromResult = structured !== undefined ? structuredHunks(structured) : null;
   if (fromResult && (name === 'Edit' || name === 'MultiEdit' || name === 'Write')) {
-    return [{ title: path, hunks: fromResult }];
+    return [{ title: path, hunks: fromResult, numbered: true }];
   }
   if (name === 'Edit' && typeof input.old_string === 'string' && typeof input.new_string === 'string') {
-    return [{ title: path, hunks: diffHunks(input.old_string, input.new_string) }];
+    return [placed(path, diffHunks(input.old_string, input.new_string), editLines[0])];
   }
   if (name === 'MultiEdit' && Array.isArray(input.edits)) {
-    const out: { title: string; hunks: Hunk[] }[] = [];
+    const out: EditDiff[] = [];
     input.edits.forEach((e, i) => {
       if (isObj(e) && typeof e.old_string === 'string' && typeof e.new_string === 'string') {
-        out.push({ title: `${path} — edit ${i + 1} of ${(input.edits as unknown[]).length}`, hunks: diffHunks(e.old_string, e.new_string) });
+        out.push(placed(`${path} — edit ${i + 1} of ${(input.edits as unknown[]).length}`, diffHunks(e.old_string, e.new_string), editLines[i]));
       }
     });
     return out.length ? out : null;
   }
   if (name === 'Write' && typeof input.content === 'string') {
-    return [{ title: path, hunks: additionHunk(input.content) }];
+    return [{ title: path, hunks: additionHunk(input.content), numbered: true }];
   }
   return null;
 }

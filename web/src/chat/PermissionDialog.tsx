@@ -87,7 +87,9 @@ export function PermissionDialog({ queue, onAnswer, answering, disabledReason }:
   return (
     <section
       ref={ref}
-      className={`perm-dialog perm-${kind}`}
+      // `perm-kind-*`, not `perm-question` / `perm-plan`: those style the
+      // question's fieldset and the plan's preview inside.
+      className={`perm-dialog perm-kind-${kind}`}
       role="dialog"
       aria-modal="false"
       aria-labelledby={titleId}
@@ -130,13 +132,22 @@ interface FormProps {
 }
 
 /** What the tool is about to do: a diff, a command, or its input. */
-export function ToolInputPreview({ name, input }: { name: string; input: Record<string, unknown> }) {
-  const edits = editHunks(name, input);
+export function ToolInputPreview({
+  name,
+  input,
+  editLines,
+}: {
+  name: string;
+  input: Record<string, unknown>;
+  /** Where each edit lands in the file (`edit_lines` of the request). */
+  editLines?: (number | null)[];
+}) {
+  const edits = editHunks(name, input, undefined, editLines);
   if (edits) {
     return (
       <div className="perm-input">
         {edits.map((e, i) => (
-          <DiffView key={i} hunks={e.hunks} title={e.title} />
+          <DiffView key={i} hunks={e.hunks} title={e.title} numbered={e.numbered} />
         ))}
       </div>
     );
@@ -176,7 +187,7 @@ function ToolPrompt({ entry, descId, disabled, onAnswer }: FormProps) {
         {description && <p>{description}</p>}
         {r.decision_reason && <p className="muted small">{r.decision_reason}</p>}
       </div>
-      <ToolInputPreview name={r.tool_name} input={r.input} />
+      <ToolInputPreview name={r.tool_name} input={r.input} editLines={r.edit_lines} />
       <label className="perm-reason">
         <span className="sr-only">Reason for denying (optional)</span>
         <input

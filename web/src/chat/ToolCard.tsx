@@ -152,7 +152,7 @@ function Body({ name, input, result }: { name: string; input: Record<string, unk
       const edits = editHunks(name, input, result && !result.is_error ? result.structured : undefined);
       return (
         <>
-          {edits ? edits.map((e, i) => <DiffView key={i} hunks={e.hunks} title={e.title} />) : <GenericInput input={input} />}
+          {edits ? edits.map((e, i) => <DiffView key={i} hunks={e.hunks} title={e.title} numbered={e.numbered} />) : <GenericInput input={input} />}
           {result?.is_error && <ResultSection result={result} />}
         </>
       );

@@ -12,6 +12,7 @@ import type {
   TranscriptItem,
   UserItem,
 } from './state';
+import { turnOutcome } from './state';
 import { OrphanResult, Output, ToolCard } from './ToolCard';
 
 function time(at: string): string | undefined {
@@ -136,18 +137,21 @@ const AssistantBubble = memo(function AssistantBubble({
   );
 });
 
-function permissionOutcome(p: PermissionEntry): string {
+/** How a permission request ended, in words (a question is answered or dismissed, not allowed or denied). */
+export function permissionOutcome(p: PermissionEntry): string {
   const by = p.by ? ` by ${p.by}` : '';
   const msg = p.message ? `: ${p.message}` : '';
+  const question = p.request.prompt_kind === 'question';
   switch (p.status) {
     case 'pending':
       return 'waiting for an answer…';
     case 'allow':
+      if (question) return `answered${by}`;
       return p.remember ? `always allowed${by}` : `allowed${by}`;
     case 'deny':
-      return `denied${by}${msg}`;
+      return `${question ? 'dismissed' : 'denied'}${by}${msg}`;
     case 'timeout':
-      return `nobody answered in time; denied${msg}`;
+      return question ? `nobody answered in time${msg}` : `nobody answered in time; denied${msg}`;
     case 'cancelled':
       return `withdrawn${msg}`;
   }
@@ -175,14 +179,20 @@ function ResultLine({ item }: { item: ResultItem }) {
     `${formatTokens(r.output_tokens)} out`,
     formatDuration(r.duration_ms),
   ].filter(Boolean);
-  const interrupted = r.subtype === 'error_during_execution';
+  const outcome = turnOutcome(r);
   return (
-    <div className={`turn-result${r.is_error ? ' turn-error' : ''}`}>
-      {r.is_error && (
+    <div className={`turn-result${outcome.kind === 'failed' ? ' turn-error' : ''}`} data-testid="turn-result" data-outcome={outcome.kind}>
+      {outcome.kind === 'interrupted' && (
+        <div className="turn-interrupted" role="note" data-testid="turn-interrupted">
+          Interrupted
+          {outcome.errors.length ? `: ${outcome.errors.join('; ')}` : ''}
+        </div>
+      )}
+      {outcome.kind === 'failed' && (
         <div className="turn-error-text" role="note">
-          {interrupted ? 'Turn stopped' : 'Turn failed'}
+          Turn failed
           {r.api_error_status ? ` (API ${r.api_error_status})` : ''}
-          {r.errors.length ? `: ${r.errors.join('; ')}` : r.result && !interrupted ? `: ${r.result}` : ''}
+          {outcome.errors.length ? `: ${outcome.errors.join('; ')}` : r.result ? `: ${r.result}` : ''}
         </div>
       )}
       <div

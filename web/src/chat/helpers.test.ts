@@ -8,6 +8,7 @@ import { answerText, describeSuggestion, parseQuestions } from './PermissionDial
 import { matchCommands } from './slash';
 import { toolStatus } from './ToolCard';
 import type { PermissionEntry, ToolResultEntry } from './state';
+import { permissionOutcome } from './Transcript';
 
 describe('matchCommands', () => {
   const cmds = [
@@ -96,6 +97,9 @@ describe('diffs', () => {
     expect(structuredHunks(null)).toBeNull();
     const e = editHunks('Edit', { file_path: '/f', old_string: 'b', new_string: 'c' }, structured);
     expect(e?.[0].hunks[0].oldStart).toBe(10);
+    expect(e?.[0].numbered).toBe(true);
+    // Before the result, where the edit sits in the file is unknown: no line numbers.
+    expect(editHunks('Edit', { file_path: '/f', old_string: 'b', new_string: 'c' })?.[0].numbered).toBe(false);
   });
   it('makes one diff per MultiEdit edit', () => {
     const e = editHunks('MultiEdit', {
@@ -106,6 +110,13 @@ describe('diffs', () => {
       ],
     });
     expect(e?.map((x) => x.title)).toEqual(['/f.ts — edit 1 of 2', '/f.ts — edit 2 of 2']);
+    expect(e?.map((x) => x.numbered)).toEqual([false, false]);
+    // With the request's `edit_lines`, each edit sits on its line of the file.
+    const placed = editHunks('MultiEdit', { file_path: '/f.ts', edits: [{ old_string: 'a', new_string: 'b' }, { old_string: 'c', new_string: 'd' }] }, undefined, [7, null]);
+    expect(placed?.map((x) => [x.numbered, x.hunks[0].oldStart, x.hunks[0].newStart])).toEqual([
+      [true, 7, 7],
+      [false, 1, 1],
+    ]);
   });
   it('shows Write as additions and gives up on other tools', () => {
     expect(editHunks('Write', { file_path: '/n.md', content: '# hi\n' })?.[0].hunks[0].lines).toEqual(['+# hi']);
@@ -181,5 +192,22 @@ describe('toolStatus', () => {
     expect(toolStatus(result(true), perm('deny'))).toBe('denied');
     expect(toolStatus(undefined, perm('timeout'))).toBe('denied');
     expect(toolStatus(result(true))).toBe('error');
+  });
+});
+
+describe('permissionOutcome', () => {
+  const entry = (prompt_kind: 'tool' | 'question', status: PermissionEntry['status'], message?: string): PermissionEntry => ({
+    request: { kind: 'permission_request', request_id: 'r', tool_name: 'AskUserQuestion', input: {}, suggestions: [], prompt_kind, edit_lines: [] },
+    seq: 1,
+    status,
+    by: 'alice',
+    message,
+  });
+
+  it('a question is answered or dismissed, not allowed or denied', () => {
+    expect(permissionOutcome(entry('question', 'allow'))).toBe('answered by alice');
+    expect(permissionOutcome(entry('question', 'deny', 'later'))).toBe('dismissed by alice: later');
+    expect(permissionOutcome(entry('tool', 'allow'))).toBe('allowed by alice');
+    expect(permissionOutcome(entry('tool', 'deny', 'no'))).toBe('denied by alice: no');
   });
 });

@@ -94,6 +94,8 @@ export interface PermissionRequestEvent {
   description?: string;
   decision_reason?: string;
   prompt_kind: PromptKind;
+  /** Edit / MultiEdit: the file's line where each edit starts (null: unknown). */
+  edit_lines: (number | null)[];
 }
 
 export interface PermissionResolvedEvent {
@@ -117,6 +119,8 @@ export interface ResultEvent {
   num_turns: number;
   errors: string[];
   api_error_status?: number;
+  /** The CLI's `terminal_reason`: `completed`, `aborted_streaming`, `aborted_tools`, … */
+  terminal_reason?: string;
 }
 
 export interface StateEvent {
@@ -323,6 +327,9 @@ function parseEventStrict(e: Obj): ChatEvent {
         // A prompt kind from a newer server is shown as a plain tool prompt.
         prompt_kind:
           e.prompt_kind === 'question' || e.prompt_kind === 'plan' ? e.prompt_kind : 'tool',
+        edit_lines: Array.isArray(e.edit_lines)
+          ? e.edit_lines.map((n) => (typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : null))
+          : [],
       };
     case 'permission_resolved':
       return {
@@ -346,6 +353,7 @@ function parseEventStrict(e: Obj): ChatEvent {
         num_turns: num(e.num_turns),
         errors: strList(e.errors),
         api_error_status: optNum(e.api_error_status),
+        terminal_reason: optStr(e.terminal_reason),
       };
     case 'state':
       return {

@@ -9,6 +9,7 @@ import {
   isEnded,
   pendingPermissions,
   permissionForTool,
+  turnOutcome,
   type AssistantItem,
   type ChatState,
 } from './state';
@@ -492,5 +493,65 @@ describe('results', () => {
     }));
     const s = chatReducer(initialChatState(), { type: 'events', events: [...events, events[1]] });
     expect(s.items.map((i) => (i.type === 'user' ? i.text : ''))).toEqual(['m1', 'm2', 'm3']);
+  });
+});
+
+describe('interrupts', () => {
+  // What CLI 2.1.197 sends after an interrupt while streaming.
+  const interrupted = result(0, 0, 0, {
+    subtype: 'error_during_execution',
+    is_error: true,
+    terminal_reason: 'aborted_streaming',
+    errors: ['[ede_diagnostic] result_type=user last_content_type=text stop_reason=null'],
+  });
+  const running = { kind: 'state', state: 'running', needs_attention: false };
+  const idle = { kind: 'state', state: 'idle', needs_attention: false };
+  const parsed = (raw: unknown) => {
+    const e = parseEvent(raw);
+    if (e.kind !== 'result') throw new Error('not a result');
+    return e;
+  };
+
+  it('an interrupted turn is "interrupted", without the CLI diagnostic', () => {
+    expect(turnOutcome(parsed(interrupted))).toEqual({ kind: 'interrupted', errors: [] });
+    expect(turnOutcome(parsed({ ...interrupted, terminal_reason: 'aborted_tools' })).kind).toBe('interrupted');
+    // Events stored before the server passed `terminal_reason` on.
+    const old = { ...interrupted, terminal_reason: undefined };
+    expect(turnOutcome(parsed(old))).toEqual({ kind: 'interrupted', errors: [] });
+  });
+
+  it('failures stay failures, and diagnostics are never shown', () => {
+    const apiError = parsed(result(0, 0, 0, { is_error: true, api_error_status: 500, terminal_reason: 'completed' }));
+    expect(turnOutcome(apiError).kind).toBe('failed');
+    const noConversation = parsed(
+      result(0, 0, 0, {
+        subtype: 'error_during_execution',
+        is_error: true,
+        errors: ['[ede_diagnostic] turn aborted', 'No conversation found with session ID: x'],
+      }),
+    );
+    expect(turnOutcome(noConversation)).toEqual({ kind: 'failed', errors: ['No conversation found with session ID: x'] });
+    expect(turnOutcome(parsed(result(0, 0, 0))).kind).toBe('ok');
+  });
+
+  it('"Interrupting…" lasts until the turn ends', () => {
+    let s = fold([{ kind: 'user_message', text: 'count', images: [] }, running, delta('m1', 'slow1 ')]);
+    s = chatReducer(s, { type: 'interrupt' });
+    expect(s.interrupting).toBe(true);
+    s = fold([{ kind: 'system', subtype: 'notice', data: { text: '[Request interrupted by user]' } }], s);
+    expect(s.interrupting).toBe(true);
+    s = fold([interrupted], s);
+    expect(s.interrupting).toBe(false);
+    s = fold([idle], s);
+    expect(s.interrupting).toBe(false);
+  });
+
+  it('"Interrupting…" ends with the session, and is never set between turns', () => {
+    let s = fold([running]);
+    s = chatReducer(s, { type: 'interrupt' });
+    s = fold([{ kind: 'state', state: 'stopped', needs_attention: false }], s);
+    expect(s.interrupting).toBe(false);
+    const between = fold([running, result(0, 0, 0), idle]);
+    expect(chatReducer(between, { type: 'interrupt' }).interrupting).toBe(false);
   });
 });

@@ -168,13 +168,17 @@ export interface ChatState {
   totals: Totals;
   /** Seq of the newest `error` event (switches that failed reset on it). */
   lastErrorSeq: number;
+  /** An interrupt was sent and the turn has not ended yet. */
+  interrupting: boolean;
   session: SessionInfo | null;
 }
 
 export type ChatAction =
   | { type: 'server'; msg: ServerMessage }
   | { type: 'events'; events: EventMsg[] }
-  | { type: 'reset'; session?: SessionInfo | null };
+  | { type: 'reset'; session?: SessionInfo | null }
+  /** This client sent an interrupt (shown until the turn or the session ends). */
+  | { type: 'interrupt' };
 
 const ENDED = new Set(['exited', 'stopped', 'failed']);
 
@@ -203,6 +207,7 @@ export function initialChatState(session?: SessionInfo | null): ChatState {
     tools: [],
     totals: { cost_usd: 0, input_tokens: 0, output_tokens: 0, turns: 0 },
     lastErrorSeq: 0,
+    interrupting: false,
     session: session ?? null,
   };
 }
@@ -217,6 +222,30 @@ export function isEnded(s: ChatState): boolean {
 /** Whether a turn is in progress (interrupt makes sense). */
 export function isBusy(s: ChatState): boolean {
   return !isEnded(s) && (s.turnState === 'running' || s.turnState === 'requires_action');
+}
+
+/** Prefix of the CLI's internal diagnostics in a result's `errors` (its own UI hides them too). */
+const DIAGNOSTIC_PREFIX = '[ede_diagnostic]';
+
+/** How a turn ended, and the error texts worth showing. */
+export interface TurnOutcome {
+  kind: 'ok' | 'interrupted' | 'failed';
+  errors: string[];
+}
+
+/**
+ * Reads a `result` event: an interrupt (the CLI's `terminal_reason`
+ * `aborted_*`; older events: `error_during_execution` with only diagnostics)
+ * is not a failure.
+ */
+export function turnOutcome(r: ResultEvent): TurnOutcome {
+  const errors = r.errors.filter((e) => !e.startsWith(DIAGNOSTIC_PREFIX));
+  const interrupted =
+    r.terminal_reason !== undefined
+      ? r.terminal_reason.startsWith('aborted')
+      : r.subtype === 'error_during_execution' && errors.length === 0;
+  if (interrupted) return { kind: 'interrupted', errors };
+  return { kind: r.is_error ? 'failed' : 'ok', errors };
 }
 
 /** Pending permission requests, oldest first. */
@@ -239,6 +268,9 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
   switch (action.type) {
     case 'reset':
       return initialChatState(action.session);
+    case 'interrupt':
+      // A turn that already ended has nothing left to interrupt.
+      return isBusy(state) ? { ...state, interrupting: true } : state;
     case 'events': {
       let s = state;
       for (const e of action.events) s = applyEvent(s, e);
@@ -444,7 +476,7 @@ function applyResult(s0: ChatState, e: ResultEvent, seq: number, at: string): Ch
     output_tokens: s.totals.output_tokens + e.output_tokens,
     turns: s.totals.turns + 1,
   };
-  return push({ ...s, totals }, { type: 'result', key: `r${seq}`, seq, at, result: e });
+  return push({ ...s, totals, interrupting: false }, { type: 'result', key: `r${seq}`, seq, at, result: e });
 }
 
 function applyState(s0: ChatState, e: StateEvent, seq: number, at: string): ChatState {
@@ -456,6 +488,8 @@ function applyState(s0: ChatState, e: StateEvent, seq: number, at: string): Chat
     exitCode: e.exit_code ?? s0.exitCode,
     detail: e.detail,
   };
+  // The turn is over (a result, or the process ended): nothing is being interrupted any more.
+  if (e.state !== 'running' && e.state !== 'requires_action') s.interrupting = false;
   if (isEndedState(e.state)) {
     s.processState = e.state;
     s = dropStream(s);

@@ -105,8 +105,8 @@ export function SessionRow({ session: s, now, busy, showOwner, watch, onRename, 
           </button>
         )}
         {live && onStop && (
-          <button type="button" className="icon-button" aria-label={`End ${title}`} title="End session" onClick={onStop} disabled={busy} data-testid="session-stop">
-            <Icon name="stop" />
+          <button type="button" className="icon-button" aria-label={`End session ${title}`} title="End session" onClick={onStop} disabled={busy} data-testid="session-stop">
+            <Icon name="power" />
           </button>
         )}
         {!live && onResume && (

@@ -13,13 +13,21 @@ import { useShortcuts } from '../ui/shortcuts';
 import { displayTitle, useSessionActions } from './actions';
 import { AttentionBadge, ModeBadge, StateBadge } from './badges';
 import { ShareDialog } from '../share/ShareDialog';
-import { DeleteDialog, RenameDialog } from './dialogs';
+import { DeleteDialog, EndSessionDialog, RenameDialog } from './dialogs';
 import { TranscriptView } from './TranscriptView';
 
 // Each view is its own chunk: the list loads without xterm, terminal users
 // never download the chat view, and chat users never download xterm.
 const ChatView = lazy(() => import('../chat/ChatView').then((m) => ({ default: m.ChatView })));
 const TerminalView = lazy(() => import('../terminal/TerminalView').then((m) => ({ default: m.TerminalView })));
+
+/**
+ * Whether a terminal session is working on a turn, from the session's
+ * `activity` when the server reports it (older servers do not).
+ */
+function isWorking(session: SessionInfo): boolean {
+  return (session as SessionInfo & { activity?: string }).activity === 'working';
+}
 
 /** Props of `SessionPage`. */
 interface SessionPageProps {
@@ -38,7 +46,9 @@ export function SessionPage({ id, readonly, tab, userName }: SessionPageProps) {
   const [loadError, setLoadError] = useState<ApiError | Error | null>(null);
   const [generation, setGeneration] = useState(0);
   const [resuming, setResuming] = useState(false);
-  const [dialog, setDialog] = useState<'rename' | 'delete' | 'share' | null>(null);
+  const [dialog, setDialog] = useState<'rename' | 'delete' | 'share' | 'end' | null>(null);
+  /** The chat view says a turn is running. */
+  const [chatTurnRunning, setChatTurnRunning] = useState(false);
 
   // The list poll keeps the session fresh; this covers a session not in
   // the list (an admin watching someone else's) and the first paint.
@@ -110,10 +120,14 @@ export function SessionPage({ id, readonly, tab, userName }: SessionPageProps) {
     }
   }
 
-  async function stop() {
+  async function endSession() {
     const s = await actions.stop(id);
     if (s) setFetched(s);
+    return s;
   }
+
+  // Ending kills the CLI: while it works on a turn, ask first.
+  const turnRunning = live && (session.mode === 'chat' ? chatTurnRunning : isWorking(session));
 
   return (
     <main className={`session-page mode-${session.mode}`} data-testid="session-page" data-session-id={id}>
@@ -169,8 +183,14 @@ export function SessionPage({ id, readonly, tab, userName }: SessionPageProps) {
             </button>
           )}
           {live ? (
-            <button type="button" className="button button-small" onClick={() => void stop()} aria-label="Stop session" data-testid="session-stop">
-              <Icon name="stop" size={16} /> <span className="label">Stop</span>
+            <button
+              type="button"
+              className="button button-small session-end"
+              onClick={() => (turnRunning ? setDialog('end') : void endSession())}
+              title="End the session: stops Claude Code (resume it later)"
+              data-testid="session-stop"
+            >
+              <Icon name="power" size={16} /> <span className="label label-always">End session</span>
             </button>
           ) : (
             <button type="button" className="button button-small button-primary" onClick={() => void resume()} disabled={resuming} aria-label="Resume session" data-testid="session-resume">
@@ -195,10 +215,10 @@ export function SessionPage({ id, readonly, tab, userName }: SessionPageProps) {
       <div className="session-body">
         {session.mode === 'chat' ? (
           <Suspense fallback={<p className="muted loading">Loading chat…</p>}>
-            <ChatView key={generation} sessionId={id} session={session} readonly={readonly || session.owner !== userName} />
+            <ChatView key={generation} sessionId={id} session={session} readonly={readonly || session.owner !== userName} onTurnRunning={setChatTurnRunning} />
           </Suspense>
         ) : tab === 'transcript' ? (
-          <TranscriptView sessionId={id} live={live} />
+          <TranscriptView session={session} />
         ) : (
           <Suspense fallback={<p className="muted loading">Loading terminal…</p>}>
             <TerminalView
@@ -213,6 +233,13 @@ export function SessionPage({ id, readonly, tab, userName }: SessionPageProps) {
         )}
       </div>
 
+      {dialog === 'end' && (
+        <EndSessionDialog
+          stillRunning={turnRunning}
+          onEnd={async () => (await endSession()) !== null}
+          onClose={() => setDialog(null)}
+        />
+      )}
       {dialog === 'share' && <ShareDialog sessionId={id} onClose={() => setDialog(null)} />}
       {dialog === 'rename' && <RenameDialog session={session} onRename={(t) => actions.rename(id, t)} onClose={() => setDialog(null)} />}
       {dialog === 'delete' && (

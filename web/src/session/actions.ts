@@ -35,7 +35,7 @@ export function useSessionActions() {
 
   const stop = useCallback(
     async (id: string) => {
-      const s = await run('Could not stop', () => api.stopSession(id));
+      const s = await run('Could not end the session', () => api.stopSession(id));
       if (s) upsert(s);
       return s;
     },

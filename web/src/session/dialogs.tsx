@@ -1,4 +1,5 @@
-//! Rename and delete dialogs, shared by the list and the session page.
+//! Rename, delete and end-session dialogs, shared by the list and the
+//! session page.
 
 import { type FormEvent, useState } from 'react';
 import type { SessionInfo } from '../api/types';
@@ -86,6 +87,41 @@ export function DeleteDialog({
       onConfirm={async () => {
         setBusy(true);
         const ok = await onDelete();
+        setBusy(false);
+        if (ok) onClose();
+      }}
+    />
+  );
+}
+
+/** Confirms ending a session while Claude works on a turn. */
+export function EndSessionDialog({
+  stillRunning,
+  onEnd,
+  onClose,
+}: {
+  /** A turn is still running (it may have ended while the dialog was open). */
+  stillRunning: boolean;
+  onEnd: () => Promise<boolean>;
+  onClose: () => void;
+}) {
+  const [busy, setBusy] = useState(false);
+  return (
+    <ConfirmDialog
+      title="End session?"
+      danger
+      busy={busy}
+      confirmLabel="End session"
+      message={
+        <>
+          <p>{stillRunning ? 'A turn is running. End the session anyway?' : 'End the session?'}</p>
+          <p className="muted">Claude Code is stopped; the transcript stays and you can resume the session later.</p>
+        </>
+      }
+      onCancel={onClose}
+      onConfirm={async () => {
+        setBusy(true);
+        const ok = await onEnd();
         setBusy(false);
         if (ok) onClose();
       }}

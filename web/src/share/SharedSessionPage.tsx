@@ -4,7 +4,7 @@
 
 import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import { api, ApiError, errorMessage, sharedApiPath } from '../api/client';
-import { isLive, type SessionInfo } from '../api/types';
+import type { SessionInfo } from '../api/types';
 import { navigate, type SessionTab } from '../router';
 import { displayTitle } from '../session/actions';
 import { ModeBadge, StateBadge } from '../session/badges';
@@ -106,7 +106,7 @@ export function SharedSessionPage({ token, tab }: SharedSessionPageProps) {
             <ChatView sessionId={session.id} session={session} readonly apiPath={apiPath} />
           </Suspense>
         ) : tab === 'transcript' ? (
-          <TranscriptView sessionId={session.id} live={isLive(session.state)} apiPath={apiPath} />
+          <TranscriptView session={session} apiPath={apiPath} />
         ) : (
           <Suspense fallback={<p className="muted loading">Loading terminal…</p>}>
             <TerminalView sessionId={session.id} readonly apiPath={apiPath} fetchSession={fetchSession} onSession={setSession} resuming={false} />

@@ -14,6 +14,7 @@ const PATHS: Record<string, ReactNode> = {
   chat: <path d="M21 12a8 8 0 0 1-11.6 7.1L4 20l1-4.6A8 8 0 1 1 21 12z" />,
   pencil: <path d="M4 20h4L19 9l-4-4L4 16v4zM14 6l4 4" />,
   stop: <rect x="6" y="6" width="12" height="12" rx="1.5" />,
+  power: <path d="M12 3v8M7.1 6.4a7 7 0 1 0 9.8 0" />,
   play: <path d="M7 5l12 7-12 7z" />,
   download: <path d="M12 4v11M7 10l5 5 5-5M5 20h14" />,
   trash: <path d="M4 7h16M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3" />,

@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::edit_lines::{edit_lines, edits_of, Edit, MAX_READ_BYTES};
 use super::lines::{read_lines, Line};
 use super::translate::{cut, Parsed, Translator};
 use super::{
@@ -119,6 +120,7 @@ pub fn spawn_chat(
         stderr_tail: Vec::new(),
         turns: 0,
         startup_deadline: None,
+        held: HashMap::new(),
     };
     tracker.spawn(actor.run(cancel, reader_cancel, exit_tx));
     Ok((handle, event_rx))
@@ -129,6 +131,21 @@ struct Pending {
     suggestions: Vec<Value>,
     deadline: Option<tokio::time::Instant>,
 }
+
+/// How long an `Edit` prompt waits for the CLI to read its file (for the
+/// diff's line numbers) before it is shown without them.
+const READ_FILE_WAIT: Duration = Duration::from_secs(2);
+
+/// An `Edit` / `MultiEdit` prompt held back until its file is read.
+struct Held {
+    event: ChatEvent,
+    edits: Vec<Edit>,
+    /// Shown without line numbers at this time, whatever happens.
+    until: tokio::time::Instant,
+}
+
+/// The `controls` entry of a `read_file` request for a held prompt.
+const READ_FILE_PREFIX: &str = "read_file ";
 
 struct Actor {
     config: ChatConfig,
@@ -157,6 +174,8 @@ struct Actor {
     turns: u32,
     /// Until `initialize` is answered: when to report the CLI as unresponsive.
     startup_deadline: Option<tokio::time::Instant>,
+    /// Edit prompts waiting for their file, by permission request id.
+    held: HashMap<String, Held>,
 }
 
 fn far_future() -> tokio::time::Instant {
@@ -196,6 +215,7 @@ impl Actor {
                 break;
             }
             let next_deadline = self.pending.values().filter_map(|p| p.deadline).min();
+            let next_held = self.held.values().map(|h| h.until).min();
             tokio::select! {
                 // Commands (interrupt, stop, answers), shutdown and the kill
                 // timer first: a CLI that floods stdout must not delay them.
@@ -231,6 +251,9 @@ impl Actor {
                 }
                 () = tokio::time::sleep_until(next_deadline.unwrap_or_else(far_future)), if next_deadline.is_some() => {
                     self.expire_requests().await;
+                }
+                () = tokio::time::sleep_until(next_held.unwrap_or_else(far_future)), if next_held.is_some() => {
+                    self.release_held().await;
                 }
                 () = tokio::time::sleep_until(self.startup_deadline.unwrap_or_else(far_future)), if self.startup_deadline.is_some() && self.stop_reason.is_none() => {
                     self.startup_deadline = None;
@@ -330,9 +353,7 @@ impl Actor {
                 self.shared
                     .pending
                     .store(self.pending.len(), Ordering::Relaxed);
-                self.emit(event).await;
-                self.emit(state_event("requires_action", true, None, None))
-                    .await;
+                self.hold_or_show(*event).await;
             }
             Parsed::OtherRequest {
                 request_id,
@@ -353,7 +374,9 @@ impl Actor {
                 response,
             } => self.on_control_response(&request_id, error, response).await,
             Parsed::Cancel { request_id } => {
-                if self.pending.remove(&request_id).is_some() {
+                // Withdrawn before it was shown: the UI never hears of it.
+                let shown = self.held.remove(&request_id).is_none();
+                if self.pending.remove(&request_id).is_some() && shown {
                     self.shared
                         .pending
                         .store(self.pending.len(), Ordering::Relaxed);
@@ -370,6 +393,75 @@ impl Actor {
                 }
             }
         }
+    }
+
+    /// Shows a permission request; an `Edit` / `MultiEdit` one first asks
+    /// the CLI for its file (at most `READ_FILE_WAIT`), for the line numbers.
+    async fn hold_or_show(&mut self, event: ChatEvent) {
+        let edits = match &event {
+            ChatEvent::PermissionRequest {
+                request_id,
+                tool_name,
+                input,
+                ..
+            } => edits_of(tool_name, input).map(|e| (request_id.clone(), e)),
+            _ => None,
+        };
+        if let Some((request_id, (path, edits))) = edits {
+            let read = json!({"subtype": "read_file", "path": path, "max_bytes": MAX_READ_BYTES});
+            let what = format!("{READ_FILE_PREFIX}{request_id}");
+            if self.send_control(read, &what).await {
+                let until = tokio::time::Instant::now() + READ_FILE_WAIT;
+                self.held.insert(
+                    request_id,
+                    Held {
+                        event,
+                        edits,
+                        until,
+                    },
+                );
+                return;
+            }
+        }
+        self.show_prompt(event).await;
+    }
+
+    /// Shows a held prompt, with line numbers when `contents` came.
+    async fn show_held(&mut self, request_id: &str, contents: Option<&str>) {
+        let Some(Held {
+            mut event, edits, ..
+        }) = self.held.remove(request_id)
+        else {
+            return; // released on time already, or withdrawn
+        };
+        if let (Some(text), ChatEvent::PermissionRequest { edit_lines: l, .. }) =
+            (contents, &mut event)
+        {
+            *l = edit_lines(text, &edits);
+        }
+        if self.pending.contains_key(request_id) {
+            self.show_prompt(event).await;
+        }
+    }
+
+    /// Shows held prompts whose file did not come in time.
+    async fn release_held(&mut self) {
+        let now = tokio::time::Instant::now();
+        let due: Vec<String> = self
+            .held
+            .iter()
+            .filter(|(_, h)| h.until <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in due {
+            self.show_held(&id, None).await;
+        }
+    }
+
+    async fn show_prompt(&self, event: ChatEvent) {
+        self.emit(event).await;
+        self.emit(state_event("requires_action", true, None, None))
+            .await;
     }
 
     /// Learns from events as they pass: slash commands, turn boundaries.
@@ -408,6 +500,14 @@ impl Actor {
         let Some(what) = self.controls.remove(request_id) else {
             return;
         };
+        if let Some(prompt) = what.strip_prefix(READ_FILE_PREFIX) {
+            // A file that cannot be read only costs the line numbers.
+            let contents = error
+                .is_none()
+                .then(|| response.get("contents").and_then(Value::as_str))
+                .flatten();
+            return self.show_held(prompt, contents).await;
+        }
         if what == "initialize" {
             // Answered, even if with an error: the CLI is alive.
             self.startup_deadline = None;

@@ -7,6 +7,7 @@
 //! each event before showing it to anyone (the server's recorder).
 
 mod actor;
+mod edit_lines;
 mod lines;
 mod translate;
 

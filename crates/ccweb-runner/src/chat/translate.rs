@@ -20,7 +20,7 @@ pub(crate) enum Parsed {
         /// The CLI's request id.
         request_id: String,
         /// The event announcing it.
-        event: ChatEvent,
+        event: Box<ChatEvent>,
         /// The input as sent (echoed back on "allow as is").
         input: Value,
         /// Suggested permission updates (applied on "remember").
@@ -210,6 +210,7 @@ impl Translator {
                 .get("api_error_status")
                 .and_then(Value::as_u64)
                 .and_then(|s| u16::try_from(s).ok()),
+            terminal_reason: str_field(value, "terminal_reason"),
         }
     }
 }
@@ -323,10 +324,11 @@ fn control_request(value: &Value) -> Parsed {
         description: str_field(&request, "description"),
         decision_reason: str_field(&request, "decision_reason"),
         prompt_kind,
+        edit_lines: Vec::new(),
     };
     Parsed::Permission {
         request_id,
-        event,
+        event: Box::new(event),
         input,
         suggestions,
     }
@@ -451,6 +453,19 @@ mod tests {
     }
 
     #[test]
+    fn an_interrupted_result_keeps_the_clis_terminal_reason() {
+        let mut t = Translator::default();
+        let e = events(
+            &mut t,
+            r#"{"type":"result","subtype":"error_during_execution","is_error":true,"total_cost_usd":0,"usage":{},"terminal_reason":"aborted_streaming","errors":["[ede_diagnostic] result_type=user last_content_type=text stop_reason=null"]}"#,
+        );
+        assert!(
+            matches!(&e[0], E::Result { terminal_reason: Some(r), .. } if r == "aborted_streaming"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
     fn can_use_tool_becomes_a_permission_request_with_its_kind() {
         let mut t = Translator::default();
         let p = t.line(r#"{"type":"control_request","request_id":"r1","request":{"subtype":"can_use_tool","tool_name":"AskUserQuestion","input":{"questions":[]},"permission_suggestions":[{"type":"addRules"}],"tool_use_id":"toolu_2"}}"#);
@@ -466,7 +481,7 @@ mod tests {
         assert_eq!(request_id, "r1");
         assert_eq!(suggestions.len(), 1);
         assert!(matches!(
-            event,
+            *event,
             E::PermissionRequest {
                 prompt_kind: PromptKind::Question,
                 ..

@@ -6,7 +6,7 @@
 use serde_json::Value;
 use std::collections::HashMap;
 
-use ccweb_protocol::chat::{ChatEvent, Resolution, StoredEvent};
+use ccweb_protocol::chat::{ChatEvent, PromptKind, Resolution, StoredEvent};
 use ccweb_protocol::SessionInfo;
 
 /// Longest tool result shown in full; the rest is cut (the JSON export has it).
@@ -38,8 +38,8 @@ pub struct Renderer {
     last_speaker: Option<&'static str>,
     /// Tool names by `tool_use` id, to label results.
     tools: HashMap<String, String>,
-    /// Tool names by permission request id, to label decisions.
-    requests: HashMap<String, String>,
+    /// Tool names and prompt kinds by permission request id, to label decisions.
+    requests: HashMap<String, (String, PromptKind)>,
 }
 
 impl Renderer {
@@ -94,9 +94,11 @@ impl Renderer {
             ChatEvent::PermissionRequest {
                 request_id,
                 tool_name,
+                prompt_kind,
                 ..
             } => {
-                self.requests.insert(request_id.clone(), tool_name.clone());
+                self.requests
+                    .insert(request_id.clone(), (tool_name.clone(), *prompt_kind));
             }
             ChatEvent::PermissionResolved {
                 request_id,
@@ -105,14 +107,18 @@ impl Renderer {
                 message,
                 remember,
             } => {
-                let tool = self
+                let (tool, kind) = self
                     .requests
                     .get(request_id)
-                    .map_or("a tool", String::as_str);
+                    .map_or(("a tool", PromptKind::Tool), |(t, k)| (t.as_str(), *k));
                 let who = by.as_deref().unwrap_or("ccweb");
+                let question = kind == PromptKind::Question;
                 let what = match resolution {
+                    Resolution::Allow if question => format!("answered by {who}"),
+                    Resolution::Deny if question => format!("dismissed by {who}"),
                     Resolution::Allow => format!("allowed by {who}"),
                     Resolution::Deny => format!("denied by {who}"),
+                    Resolution::Timeout if question => "not answered in time".to_owned(),
                     Resolution::Timeout => "denied: nobody answered in time".to_owned(),
                     Resolution::Cancelled => "withdrawn".to_owned(),
                 };
@@ -121,9 +127,12 @@ impl Renderer {
                     .as_deref()
                     .map(|m| format!(": {m}"))
                     .unwrap_or_default();
-                out.push_str(&format!(
-                    "> Permission for **{tool}** {what}{always}{why}\n\n"
-                ));
+                let subject = if question {
+                    "Question".to_owned()
+                } else {
+                    format!("Permission for **{tool}**")
+                };
+                out.push_str(&format!("> {subject} {what}{always}{why}\n\n"));
             }
             ChatEvent::Result {
                 cost_usd,
@@ -321,6 +330,7 @@ mod tests {
                 description: None,
                 decision_reason: None,
                 prompt_kind: ccweb_protocol::chat::PromptKind::Tool,
+                edit_lines: vec![],
             }),
             ev(ChatEvent::PermissionResolved {
                 request_id: "r1".into(),
@@ -341,5 +351,50 @@ mod tests {
             "{page}"
         );
         assert!(page.contains("<summary>Bash error</summary>"), "{page}");
+    }
+
+    #[test]
+    fn an_answered_question_reads_as_answered_not_allowed() {
+        let ev = |event: ChatEvent| StoredEvent {
+            seq: 1,
+            at: time::OffsetDateTime::UNIX_EPOCH,
+            event,
+        };
+        let question = |id: &str| {
+            ev(ChatEvent::PermissionRequest {
+                request_id: id.into(),
+                tool_name: "AskUserQuestion".into(),
+                input: json!({"questions": []}),
+                suggestions: vec![],
+                tool_use_id: None,
+                description: None,
+                decision_reason: None,
+                prompt_kind: PromptKind::Question,
+                edit_lines: vec![],
+            })
+        };
+        let resolved = |id: &str, resolution| {
+            ev(ChatEvent::PermissionResolved {
+                request_id: id.into(),
+                resolution,
+                by: Some("alice".into()),
+                message: None,
+                remember: false,
+            })
+        };
+        let page = Renderer::default().page(&[
+            question("q1"),
+            resolved("q1", Resolution::Allow),
+            question("q2"),
+            resolved("q2", Resolution::Deny),
+        ]);
+        assert!(page.contains("> Question answered by alice\n"), "{page}");
+        assert!(page.contains("> Question dismissed by alice\n"), "{page}");
+        assert!(!page.contains("allowed"), "{page}");
+        assert_eq!(
+            Resolution::Allow.audit_word(PromptKind::Question),
+            "answered"
+        );
+        assert_eq!(Resolution::Allow.audit_word(PromptKind::Tool), "allow");
     }
 }
