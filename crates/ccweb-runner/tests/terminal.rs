@@ -108,6 +108,22 @@ fn pid_alive(pid: i32) -> bool {
             .contains(") Z ")
 }
 
+/// How long a test waits for something that must happen: generous, as the
+/// suite runs on busy two-core machines.
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Polls `f` until it holds; panics naming `what` after [`WAIT`].
+async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while !f() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn all_output_written_before_exit_reaches_the_viewer_before_the_exit_event() {
     // 4 MB of output, then exit 7 immediately: the ttyd failure case.
@@ -139,10 +155,12 @@ async fn a_late_viewer_gets_the_current_screen_then_live_output() {
         TerminalConfig::default(),
     );
     // Wait for the first line to be processed.
-    for _ in 0..100 {
-        if h.contents().await.unwrap().contains("first screen line") {
-            break;
-        }
+    let deadline = std::time::Instant::now() + WAIT;
+    while !h.contents().await.unwrap().contains("first screen line") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first line never reached the screen"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let (mut v, cols, rows) = h.attach().await.unwrap();
@@ -407,9 +425,8 @@ async fn stop_kills_the_whole_process_group_including_background_children() {
         128 + 9,
         "SIGTERM was ignored, so SIGKILL ended it"
     );
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(!pid_alive(pid), "shell gone and reaped");
-    assert!(!pid_alive(bg_pid), "background child gone");
+    eventually("the shell gone and reaped", || !pid_alive(pid)).await;
+    eventually("the background child gone", || !pid_alive(bg_pid)).await;
 }
 
 #[tokio::test]
@@ -431,9 +448,13 @@ async fn a_session_with_a_viewer_is_not_idle() {
         idle_timeout: Some(Duration::from_millis(300)),
         ..Default::default()
     };
-    let (h, _t, _c) = start("sleep 1000", config);
+    let (h, _t, _c) = start("sleep 1000", config.clone());
     let (v, _, _) = h.attach().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // Started after the viewer attached: once it has gone idle, the first
+    // one's timeout has passed too (a barrier, not a fixed wait).
+    let (later, _t2, _c2) = start("sleep 1000", config);
+    let info = tokio::time::timeout(WAIT, later.wait()).await.unwrap();
+    assert_eq!(info.reason, EndReason::Idle);
     assert!(!h.is_finished());
     drop(v);
     let info = tokio::time::timeout(Duration::from_secs(10), h.wait())

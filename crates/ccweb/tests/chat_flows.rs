@@ -364,8 +364,21 @@ async fn reconnecting_with_after_seq_mid_turn_misses_nothing_and_repeats_nothing
     let seen = first.events.last().unwrap().0;
     let before = first.delta_text_from(mark);
     drop(first);
-    // Events go on while nobody watches.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Events go on while nobody watches: the store gets one past `seen`.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let page = server
+            .get_json(&format!("{SESSIONS}/{id}/events?after={seen}&limit=1"))
+            .await;
+        if page["last_seq"].as_i64().unwrap() > seen {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no event was stored after {seen} while nobody watched: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let mut second = Chat::connect(&server, &id, &format!("?after_seq={seen}")).await;
     assert!(
         second.connected["last_seq"].as_i64().unwrap() > seen,
@@ -577,8 +590,10 @@ async fn garbage_from_the_cli_is_reported_and_kept_and_an_early_exit_is_recorded
         .wait_event(|e| e["kind"] == "system" && e["subtype"] == "init")
         .await;
     assert_eq!(init["claude_session_id"], "x", "{init}");
-    // Still running (give a crash a moment to show).
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Still running: the actor takes a prompt after the garbage (a barrier
+    // instead of a fixed wait for a crash to show).
+    let mark = chat.prompt("Still there?").await;
+    chat.wait_event_from(mark, kind("user_message")).await;
     let s = server.session(&id).await;
     assert_eq!(s["state"], "running", "{s}");
     assert!(!chat.kinds().iter().any(|k| k == "result"));

@@ -35,13 +35,16 @@ async fn a_reconnecting_viewer_sees_exactly_the_current_screen() {
     first
         .send_bytes(b"printf '\\033[1;31mred\\033[0m plain\\n'; echo mark''er-1\r")
         .await;
-    first.wait_for(T, |s| s.contains("marker-1")).await;
-    // Let any trailing prompt output arrive too.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    while tokio::time::timeout(Duration::from_millis(200), first.step())
-        .await
-        .is_ok()
-    {}
+    // The prompt after the output: the shell is done and waits, so the
+    // screen no longer changes while the two viewers below attach.
+    first
+        .wait_for(T, |s| {
+            s.lines()
+                .skip_while(|l| *l != "marker-1")
+                .nth(1)
+                .is_some_and(|l| l.starts_with('$'))
+        })
+        .await;
     drop(first);
     let mut again = server.terminal(&id, "").await;
     again.step().await; // the restore frame
