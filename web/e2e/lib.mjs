@@ -100,7 +100,8 @@ export async function newSession(page, mode) {
   await until('the picker at the project', async () => (await dir.inputValue()) === env.project).catch(async (e) => {
     throw new Error(`${e.message} (the field shows ${JSON.stringify(await dir.inputValue())})`);
   });
-  await page.waitForTimeout(300);
+  // The project's listing has arrived (not a fixed wait: Start must not race it).
+  await page.locator('[data-testid="dir-picker"] .dir-list[aria-busy="false"]').waitFor();
   if ((await dir.inputValue()) !== env.project) throw new Error(`the picker moved to ${await dir.inputValue()}`);
   await page.getByTestId('new-session-submit').click();
   await page.getByTestId('session-page').waitFor();
