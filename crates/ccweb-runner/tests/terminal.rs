@@ -75,12 +75,19 @@ fn small_queue() -> TerminalConfig {
     }
 }
 
-/// After 0.3 s (time to attach), `raw` zero bytes as base64 in 100
-/// columns, then `DONE-MARKER`; `exact`: no `\r` added (`stty -onlcr`),
-/// for [`assert_every_base64_byte`].
+/// Once a line is typed ([`go`], after the viewers attached), `raw` zero
+/// bytes as base64 in 100 columns, then `DONE-MARKER`; `exact`: no `\r`
+/// added (`stty -onlcr`), for [`assert_every_base64_byte`].
 fn base64_stream(raw: usize, exact: bool) -> String {
     let onlcr = if exact { "stty -onlcr; " } else { "" };
-    format!("{onlcr}sleep 0.3; head -c {raw} /dev/zero | base64 -w 100; echo DONE-MARKER")
+    format!("{onlcr}read -r _; head -c {raw} /dev/zero | base64 -w 100; echo DONE-MARKER")
+}
+
+/// Types the line a program waits for before its output (`read -r _`): a
+/// barrier that every viewer attached before, where a fixed pause in the
+/// program would race with a busy machine.
+async fn go(h: &TerminalHandle) {
+    h.input(Bytes::from_static(b"\r")).await.unwrap();
 }
 
 /// The 80×24 screen that `out` leaves, as text.
@@ -128,13 +135,14 @@ async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
 async fn all_output_written_before_exit_reaches_the_viewer_before_the_exit_event() {
     // 4 MB of output, then exit 7 immediately: the ttyd failure case.
     let (h, _t, _c) = start(
-        "sleep 0.3; head -c 3000000 /dev/zero | base64 -w 100; echo end-of-output; exit 7",
+        "read -r _; head -c 3000000 /dev/zero | base64 -w 100; echo end-of-output; exit 7",
         TerminalConfig {
             viewer_queue_bytes: 64 << 20,
             ..Default::default()
         },
     );
     let (mut v, _, _) = h.attach().await.unwrap();
+    go(&h).await;
     let (out, code) = drain(&mut v).await;
     assert_eq!(code, 7);
     let text = String::from_utf8_lossy(&out);
@@ -223,10 +231,27 @@ async fn resize_reaches_the_program_and_every_viewer() {
 async fn a_large_paste_into_a_busy_program_arrives_whole_and_in_order() {
     let size = 200_000;
     let (h, _t, _c) = start(
-        &format!("stty raw -echo; sleep 0.5; head -c {size} | cksum; sleep 5"),
+        &format!(
+            "stty raw -echo; printf 'raw-mode\\r\\n'; sleep 0.5; head -c {size} | cksum; sleep 5"
+        ),
         TerminalConfig::default(),
     );
     let (mut v, _, _) = h.attach().await.unwrap();
+    // Typed only once the terminal is raw: before that, the line discipline
+    // would echo the paste and cut its lines (it happened on a busy machine).
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("raw-mode") {
+        match tokio::time::timeout(WAIT, v.recv()).await {
+            Ok(Some(ViewerEvent::Output(b) | ViewerEvent::Snapshot(b))) => {
+                seen.extend_from_slice(&b)
+            }
+            Ok(Some(_)) => {}
+            other => panic!(
+                "the terminal never went raw ({other:?}); saw {:?}",
+                String::from_utf8_lossy(&seen)
+            ),
+        }
+    }
     let data: Vec<u8> = (0..size).map(|i| b'a' + (i % 26) as u8).collect();
     for piece in data.chunks(1000) {
         tokio::time::timeout(
@@ -314,6 +339,7 @@ async fn a_viewer_that_stops_reading_is_resynced_and_slows_nobody() {
     let (h, _t, _c) = start(&base64_stream(6000000, false), config);
     let (mut fast, _, _) = h.attach().await.unwrap();
     let (mut slow, _, _) = h.attach().await.unwrap();
+    go(&h).await;
     // The fast viewer reads everything; the slow one reads nothing meanwhile.
     let (out, code) = drain(&mut fast).await;
     assert_eq!(code, 0);
@@ -337,6 +363,7 @@ async fn a_lone_viewer_slower_than_the_program_gets_every_byte() {
     let config = small_queue();
     let (h, _t, _c) = start(&base64_stream(3000000, true), config);
     let (v, _, _) = h.attach().await.unwrap();
+    go(&h).await;
     // Slower than the program: ~16 KiB per millisecond at most.
     let (out, code, resyncs) = read_slowly(v, Duration::from_millis(1)).await;
     assert_eq!(code, 0);
@@ -357,6 +384,7 @@ async fn viewers_a_little_behind_get_every_byte_while_a_stuck_one_is_left_behind
     let (fast, _, _) = h.attach().await.unwrap();
     let (jittery, _, _) = h.attach().await.unwrap();
     let (mut stuck, _, _) = h.attach().await.unwrap();
+    go(&h).await;
     let (fast, jittery) = tokio::join!(
         read_slowly(fast, Duration::ZERO),
         read_slowly(jittery, Duration::from_millis(1)),
@@ -379,6 +407,7 @@ async fn a_lone_viewer_that_stops_reading_holds_the_program_only_briefly() {
     let config = small_queue();
     let (h, _t, _c) = start(&base64_stream(6000000, false), config);
     let (mut stuck, _, _) = h.attach().await.unwrap();
+    go(&h).await;
     // The viewer reads nothing, yet the program runs to its end: the
     // output was held for it only for a moment, then it was left behind.
     let info = tokio::time::timeout(Duration::from_secs(20), h.wait())

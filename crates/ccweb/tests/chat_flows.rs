@@ -564,7 +564,7 @@ async fn api_errors_end_the_turn_with_an_error_result_and_the_session_goes_on() 
 /// second; elsewhere it prints garbage around one valid line and waits.
 const FAKE_CLI: &str = r#"case "$PWD" in
 */exits) echo 'fatal: nothing works' >&2; exit 3;;
-*/exits-later) sleep 1; exit 4;;
+*/exits-later) while [ ! -e go ]; do sleep 0.05; done; exit 4;;
 esac
 printf '%s\n' 'not json' '{"type":"system","subtype":"init","session_id":"x"}' '{broken'
 exec sleep 30
@@ -937,7 +937,7 @@ async fn a_chat_socket_closes_once_its_session_has_ended() {
         .await;
     server.stop_session(&id).await;
     chat.wait_event(state_is("stopped")).await;
-    expect_close(&mut chat, Duration::from_secs(5)).await;
+    expect_close(&mut chat, Duration::from_secs(30)).await;
     // The CLI exits on its own while a viewer is attached.
     std::fs::create_dir_all(server.root.join("exits-later")).unwrap();
     let id = chat_session(
@@ -947,7 +947,10 @@ async fn a_chat_socket_closes_once_its_session_has_ended() {
     .await;
     let mut chat = Chat::connect(&server, &id, "").await;
     assert_eq!(chat.connected["session"]["state"], "running");
+    // It exits once told to (a file, not a fixed pause that a slow attach
+    // could outlast).
+    std::fs::write(server.root.join("exits-later/go"), "").unwrap();
     let end = chat.wait_event(state_is("exited")).await;
     assert_eq!(end["exit_code"], 4, "{end}");
-    expect_close(&mut chat, Duration::from_secs(5)).await;
+    expect_close(&mut chat, Duration::from_secs(30)).await;
 }
