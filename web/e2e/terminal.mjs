@@ -16,19 +16,28 @@ await run('terminal', async (page) => {
   await page.locator('.xterm-helper-textarea').focus();
   await page.keyboard.type('Say hello to the browser');
   await until('the typed prompt', async () => (await screen()).includes('Say hello to the browser'));
+  // Not a wait for something to happen: the TUI takes an Enter within ~50 ms
+  // of typed text as part of a paste, so the gap must be at least that (a busy
+  // machine only makes it longer).
   await page.waitForTimeout(200);
   await page.keyboard.press('Enter');
-  await until('the reply', async () => (await screen()).includes('Hello from the browser test.'));
-  await page.waitForTimeout(300);
+  // The turn is over once the reply shows and the empty input box is back.
+  await until('the reply and the input box back', async () => {
+    const s = await screen();
+    return s.includes('Hello from the browser test.') && s.includes('? for shortcuts');
+  });
+  const lines = (s) => s.split('\n').map((l) => l.trimEnd()).filter((l) => l.includes('Hello from the browser test.') || l.includes('Say hello to the browser'));
   const before = await screen();
   await page.reload();
-  await until('the same screen after a reload', async () => (await screen()).includes('Hello from the browser test.'));
-  await page.waitForTimeout(300);
-  const after = await screen();
-  const lines = (s) => s.split('\n').map((l) => l.trimEnd()).filter((l) => l.includes('Hello from the browser test.') || l.includes('Say hello to the browser'));
-  if (JSON.stringify(lines(before)) !== JSON.stringify(lines(after))) {
+  // Compared until they match (the restored screen arrives in pieces), not
+  // once after a fixed wait.
+  let after = '';
+  await until('the same screen after a reload', async () => {
+    after = await screen();
+    return JSON.stringify(lines(before)) === JSON.stringify(lines(after));
+  }).catch(() => {
     throw new Error(`the screen changed across the reload:\nbefore:\n${before}\nafter:\n${after}`);
-  }
+  });
   if (env.viewport === 'mobile') {
     const width = await page.getByTestId('terminal').evaluate((el) => el.getBoundingClientRect().width);
     if (width > 390) throw new Error(`the terminal is wider than the phone: ${width}`);

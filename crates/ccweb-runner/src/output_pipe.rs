@@ -521,6 +521,18 @@ mod tests {
         (program, r, thread)
     }
 
+    /// How many bytes wait to be read on a terminal's descriptor (`FIONREAD`).
+    #[allow(unsafe_code)]
+    fn bytes_waiting(fd: &OwnedFd) -> usize {
+        use std::os::fd::AsRawFd;
+        let mut n: nix::libc::c_int = 0;
+        // Safety: `fd` is open for the call, and FIONREAD writes one c_int
+        // into `n`, which lives across it.
+        let rc = unsafe { nix::libc::ioctl(fd.as_raw_fd(), nix::libc::FIONREAD, &mut n) };
+        assert_eq!(rc, 0, "FIONREAD: {}", std::io::Error::last_os_error());
+        usize::try_from(n).unwrap_or(0)
+    }
+
     /// The turn now and how often it changed hands.
     fn turn(r: &PipeReceiver) -> (Turn, usize) {
         let s = r.shared.lock();
@@ -555,7 +567,16 @@ mod tests {
         // write blocks once the kernel's buffers are full.
         let mut program = std::fs::File::from(pty.slave);
         let writer = std::thread::spawn(move || program.write_all(&[b'a'; 3 * 4096]));
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Until the line discipline holds a full read (not a fixed wait: on
+        // a busy machine the writer may not have filled it yet).
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while bytes_waiting(&pty.master) < STREAMING_BYTES {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the writer never filled the PTY's buffer"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         let first = r.recv(usize::MAX).await.unwrap();
         assert!(
             first.len() >= STREAMING_BYTES,
@@ -590,8 +611,13 @@ mod tests {
         }
         assert!(got == burst, "every byte, in order");
         let mut program = writer.join().unwrap();
-        // Once the output pauses, reading comes back to the receiver.
-        tokio::time::sleep(HAND_BACK_AFTER * 5).await;
+        // Once the output pauses, reading comes back to the receiver (waited
+        // for: the thread hands back on its own clock).
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while turn(&r).0 == Turn::Thread {
+            assert!(std::time::Instant::now() < deadline, "never handed back");
+            tokio::time::sleep(HAND_BACK_AFTER).await;
+        }
         program.write_all(b"k").unwrap();
         assert_eq!(r.recv(usize::MAX).await.unwrap(), &b"k"[..]);
         let (now, handovers) = turn(&r);
@@ -843,7 +869,16 @@ mod tests {
             assert!(w.write(&big));
             w.write(b"more")
         });
-        std::thread::sleep(Duration::from_millis(50));
+        // Once the first write is in (not after a fixed wait: dropping the
+        // receiver before it would fail that write), the second one waits.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while r.shared.lock().buf.len() < PIPE_BYTES {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the first write never came"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
         drop(r);
         assert!(!thread.join().unwrap());
     }

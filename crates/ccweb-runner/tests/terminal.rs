@@ -75,12 +75,19 @@ fn small_queue() -> TerminalConfig {
     }
 }
 
-/// After 0.3 s (time to attach), `raw` zero bytes as base64 in 100
-/// columns, then `DONE-MARKER`; `exact`: no `\r` added (`stty -onlcr`),
-/// for [`assert_every_base64_byte`].
+/// Once a line is typed ([`go`], after the viewers attached), `raw` zero
+/// bytes as base64 in 100 columns, then `DONE-MARKER`; `exact`: no `\r`
+/// added (`stty -onlcr`), for [`assert_every_base64_byte`].
 fn base64_stream(raw: usize, exact: bool) -> String {
     let onlcr = if exact { "stty -onlcr; " } else { "" };
-    format!("{onlcr}sleep 0.3; head -c {raw} /dev/zero | base64 -w 100; echo DONE-MARKER")
+    format!("{onlcr}read -r _; head -c {raw} /dev/zero | base64 -w 100; echo DONE-MARKER")
+}
+
+/// Types the line a program waits for before its output (`read -r _`): a
+/// barrier that every viewer attached before, where a fixed pause in the
+/// program would race with a busy machine.
+async fn go(h: &TerminalHandle) {
+    h.input(Bytes::from_static(b"\r")).await.unwrap();
 }
 
 /// The 80×24 screen that `out` leaves, as text.
@@ -108,17 +115,34 @@ fn pid_alive(pid: i32) -> bool {
             .contains(") Z ")
 }
 
+/// How long a test waits for something that must happen: generous, as the
+/// suite runs on busy two-core machines.
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Polls `f` until it holds; panics naming `what` after [`WAIT`].
+async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while !f() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn all_output_written_before_exit_reaches_the_viewer_before_the_exit_event() {
     // 4 MB of output, then exit 7 immediately: the ttyd failure case.
     let (h, _t, _c) = start(
-        "sleep 0.3; head -c 3000000 /dev/zero | base64 -w 100; echo end-of-output; exit 7",
+        "read -r _; head -c 3000000 /dev/zero | base64 -w 100; echo end-of-output; exit 7",
         TerminalConfig {
             viewer_queue_bytes: 64 << 20,
             ..Default::default()
         },
     );
     let (mut v, _, _) = h.attach().await.unwrap();
+    go(&h).await;
     let (out, code) = drain(&mut v).await;
     assert_eq!(code, 7);
     let text = String::from_utf8_lossy(&out);
@@ -139,10 +163,12 @@ async fn a_late_viewer_gets_the_current_screen_then_live_output() {
         TerminalConfig::default(),
     );
     // Wait for the first line to be processed.
-    for _ in 0..100 {
-        if h.contents().await.unwrap().contains("first screen line") {
-            break;
-        }
+    let deadline = std::time::Instant::now() + WAIT;
+    while !h.contents().await.unwrap().contains("first screen line") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first line never reached the screen"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let (mut v, cols, rows) = h.attach().await.unwrap();
@@ -264,10 +290,27 @@ async fn only_the_size_owner_resizes_the_pty_and_claiming_or_leaving_moves_it() 
 async fn a_large_paste_into_a_busy_program_arrives_whole_and_in_order() {
     let size = 200_000;
     let (h, _t, _c) = start(
-        &format!("stty raw -echo; sleep 0.5; head -c {size} | cksum; sleep 5"),
+        &format!(
+            "stty raw -echo; printf 'raw-mode\\r\\n'; sleep 0.5; head -c {size} | cksum; sleep 5"
+        ),
         TerminalConfig::default(),
     );
     let (mut v, _, _) = h.attach().await.unwrap();
+    // Typed only once the terminal is raw: before that, the line discipline
+    // would echo the paste and cut its lines (it happened on a busy machine).
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("raw-mode") {
+        match tokio::time::timeout(WAIT, v.recv()).await {
+            Ok(Some(ViewerEvent::Output(b) | ViewerEvent::Snapshot(b))) => {
+                seen.extend_from_slice(&b)
+            }
+            Ok(Some(_)) => {}
+            other => panic!(
+                "the terminal never went raw ({other:?}); saw {:?}",
+                String::from_utf8_lossy(&seen)
+            ),
+        }
+    }
     let data: Vec<u8> = (0..size).map(|i| b'a' + (i % 26) as u8).collect();
     for piece in data.chunks(1000) {
         tokio::time::timeout(
@@ -355,6 +398,7 @@ async fn a_viewer_that_stops_reading_is_resynced_and_slows_nobody() {
     let (h, _t, _c) = start(&base64_stream(6000000, false), config);
     let (mut fast, _, _) = h.attach().await.unwrap();
     let (mut slow, _, _) = h.attach().await.unwrap();
+    go(&h).await;
     // The fast viewer reads everything; the slow one reads nothing meanwhile.
     let (out, code) = drain(&mut fast).await;
     assert_eq!(code, 0);
@@ -378,6 +422,7 @@ async fn a_lone_viewer_slower_than_the_program_gets_every_byte() {
     let config = small_queue();
     let (h, _t, _c) = start(&base64_stream(3000000, true), config);
     let (v, _, _) = h.attach().await.unwrap();
+    go(&h).await;
     // Slower than the program: ~16 KiB per millisecond at most.
     let (out, code, resyncs) = read_slowly(v, Duration::from_millis(1)).await;
     assert_eq!(code, 0);
@@ -398,6 +443,7 @@ async fn viewers_a_little_behind_get_every_byte_while_a_stuck_one_is_left_behind
     let (fast, _, _) = h.attach().await.unwrap();
     let (jittery, _, _) = h.attach().await.unwrap();
     let (mut stuck, _, _) = h.attach().await.unwrap();
+    go(&h).await;
     let (fast, jittery) = tokio::join!(
         read_slowly(fast, Duration::ZERO),
         read_slowly(jittery, Duration::from_millis(1)),
@@ -420,6 +466,7 @@ async fn a_lone_viewer_that_stops_reading_holds_the_program_only_briefly() {
     let config = small_queue();
     let (h, _t, _c) = start(&base64_stream(6000000, false), config);
     let (mut stuck, _, _) = h.attach().await.unwrap();
+    go(&h).await;
     // The viewer reads nothing, yet the program runs to its end: the
     // output was held for it only for a moment, then it was left behind.
     let info = tokio::time::timeout(Duration::from_secs(20), h.wait())
@@ -466,9 +513,8 @@ async fn stop_kills_the_whole_process_group_including_background_children() {
         128 + 9,
         "SIGTERM was ignored, so SIGKILL ended it"
     );
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(!pid_alive(pid), "shell gone and reaped");
-    assert!(!pid_alive(bg_pid), "background child gone");
+    eventually("the shell gone and reaped", || !pid_alive(pid)).await;
+    eventually("the background child gone", || !pid_alive(bg_pid)).await;
 }
 
 #[tokio::test]
@@ -490,9 +536,13 @@ async fn a_session_with_a_viewer_is_not_idle() {
         idle_timeout: Some(Duration::from_millis(300)),
         ..Default::default()
     };
-    let (h, _t, _c) = start("sleep 1000", config);
+    let (h, _t, _c) = start("sleep 1000", config.clone());
     let (v, _, _) = h.attach().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // Started after the viewer attached: once it has gone idle, the first
+    // one's timeout has passed too (a barrier, not a fixed wait).
+    let (later, _t2, _c2) = start("sleep 1000", config);
+    let info = tokio::time::timeout(WAIT, later.wait()).await.unwrap();
+    assert_eq!(info.reason, EndReason::Idle);
     assert!(!h.is_finished());
     drop(v);
     let info = tokio::time::timeout(Duration::from_secs(10), h.wait())

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ccweb_protocol::chat::ChatEvent;
 use ccweb_runner::transcript::{
-    follow, list_conversations, project_dir, read_transcript, transcript_path, POLL_INTERVAL,
+    follow, list_conversations, project_dir, read_transcript, transcript_path,
 };
 use fake_anthropic::{require_claude_bin, ClaudeEnv, FakeAnthropic, Reply};
 use serde_json::{json, Value};
@@ -316,8 +316,29 @@ async fn follow_sends_events_while_the_cli_writes() {
     assert_eq!(user_texts(&events), ["run echo please"]);
     assert!(matches!(&events[2], ChatEvent::ToolResult { content, .. } if content == "hi"));
 
-    // Once the CLI has exited and a poll has passed, everything has been read.
-    tokio::time::sleep(POLL_INTERVAL * 3).await;
+    // Everything the CLI wrote has been read once a line appended after it
+    // has come through (a barrier: after a fixed wait, a busy machine may
+    // not have run the next poll yet).
+    let barrier = json!({
+        "type": "user",
+        "uuid": "0b7c4f4e-5d0a-4c55-9f5e-8d1b2a3c4d5e",
+        "message": {"role": "user", "content": "end-of-test barrier"},
+    });
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .expect("open the transcript");
+    std::io::Write::write_all(&mut file, format!("{barrier}\n").as_bytes())
+        .expect("append the barrier");
+    drop(file);
+    let last = tokio::time::timeout(TIMEOUT, rx.recv())
+        .await
+        .expect("the barrier line is followed")
+        .expect("follow runs");
+    assert_eq!(
+        user_texts(std::slice::from_ref(&last)),
+        ["end-of-test barrier"]
+    );
     cancel.cancel();
     let offset = tokio::time::timeout(TIMEOUT, task)
         .await

@@ -765,20 +765,26 @@ async fn idle_sessions_are_stopped_but_watched_ones_are_not() {
     let idle = server.create_session_id().await;
     let watched = server.create_session_id().await;
     let viewer = server.terminal(&watched, "").await;
+    // Started after the viewer attached: once it has gone idle, the watched
+    // one's timeout has passed too (a barrier, not a fixed wait).
+    let later = server.create_session_id().await;
     let s = server
-        .wait_state(&idle, "stopped", Duration::from_secs(10))
+        .wait_state(&idle, "stopped", Duration::from_secs(30))
         .await;
     assert_eq!(s["end_reason"], "idle");
     assert!(is_rfc3339(&s["ended_at"]));
-    // Well past the timeout, the watched one still runs.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let l = server
+        .wait_state(&later, "stopped", Duration::from_secs(30))
+        .await;
+    assert_eq!(l["end_reason"], "idle");
+    // Past the timeout, the watched one still runs.
     let w = server.session(&watched).await;
     assert_eq!(w["state"], "running", "{w}");
     assert_eq!(w["viewers"], 1);
     // Once nobody watches, it is idle too.
     drop(viewer);
     let w = server
-        .wait_state(&watched, "stopped", Duration::from_secs(10))
+        .wait_state(&watched, "stopped", Duration::from_secs(30))
         .await;
     assert_eq!(w["end_reason"], "idle");
     assert!(server.children().is_empty());

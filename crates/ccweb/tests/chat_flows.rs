@@ -368,8 +368,21 @@ async fn reconnecting_with_after_seq_mid_turn_misses_nothing_and_repeats_nothing
     let seen = first.events.last().unwrap().0;
     let before = first.delta_text_from(mark);
     drop(first);
-    // Events go on while nobody watches.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Events go on while nobody watches: the store gets one past `seen`.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let page = server
+            .get_json(&format!("{SESSIONS}/{id}/events?after={seen}&limit=1"))
+            .await;
+        if page["last_seq"].as_i64().unwrap() > seen {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no event was stored after {seen} while nobody watched: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let mut second = Chat::connect(&server, &id, &format!("?after_seq={seen}")).await;
     assert!(
         second.connected["last_seq"].as_i64().unwrap() > seen,
@@ -555,7 +568,7 @@ async fn api_errors_end_the_turn_with_an_error_result_and_the_session_goes_on() 
 /// second; elsewhere it prints garbage around one valid line and waits.
 const FAKE_CLI: &str = r#"case "$PWD" in
 */exits) echo 'fatal: nothing works' >&2; exit 3;;
-*/exits-later) sleep 1; exit 4;;
+*/exits-later) while [ ! -e go ]; do sleep 0.05; done; exit 4;;
 esac
 printf '%s\n' 'not json' '{"type":"system","subtype":"init","session_id":"x"}' '{broken'
 exec sleep 30
@@ -581,8 +594,10 @@ async fn garbage_from_the_cli_is_reported_and_kept_and_an_early_exit_is_recorded
         .wait_event(|e| e["kind"] == "system" && e["subtype"] == "init")
         .await;
     assert_eq!(init["claude_session_id"], "x", "{init}");
-    // Still running (give a crash a moment to show).
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Still running: the actor takes a prompt after the garbage (a barrier
+    // instead of a fixed wait for a crash to show).
+    let mark = chat.prompt("Still there?").await;
+    chat.wait_event_from(mark, kind("user_message")).await;
     let s = server.session(&id).await;
     assert_eq!(s["state"], "running", "{s}");
     assert!(!chat.kinds().iter().any(|k| k == "result"));
@@ -985,7 +1000,7 @@ async fn a_chat_socket_closes_once_its_session_has_ended() {
         .await;
     server.stop_session(&id).await;
     chat.wait_event(state_is("stopped")).await;
-    expect_close(&mut chat, Duration::from_secs(5)).await;
+    expect_close(&mut chat, Duration::from_secs(30)).await;
     // The CLI exits on its own while a viewer is attached.
     std::fs::create_dir_all(server.root.join("exits-later")).unwrap();
     let id = chat_session(
@@ -995,9 +1010,12 @@ async fn a_chat_socket_closes_once_its_session_has_ended() {
     .await;
     let mut chat = Chat::connect(&server, &id, "").await;
     assert_eq!(chat.connected["session"]["state"], "running");
+    // It exits once told to (a file, not a fixed pause that a slow attach
+    // could outlast).
+    std::fs::write(server.root.join("exits-later/go"), "").unwrap();
     let end = chat.wait_event(state_is("exited")).await;
     assert_eq!(end["exit_code"], 4, "{end}");
-    expect_close(&mut chat, Duration::from_secs(5)).await;
+    expect_close(&mut chat, Duration::from_secs(30)).await;
 }
 
 #[tokio::test]

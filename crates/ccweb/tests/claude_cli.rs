@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{eventually, ClaudeSetup as Setup, TermClient, TestServer, SESSIONS};
+use common::{eventually, submit, ClaudeSetup as Setup, TermClient, TestServer, SESSIONS};
 use fake_anthropic::Reply;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -25,14 +25,6 @@ async fn ready_session(server: &TestServer) -> (Value, TermClient) {
     let mut c = server.terminal(s["id"].as_str().unwrap(), "").await;
     c.wait_for(T, |s| s.contains(READY)).await;
     (s, c)
-}
-
-/// Types a prompt the way a person does: text, a pause, then Enter.
-async fn submit(c: &mut TermClient, text: &str) {
-    c.send_bytes(text.as_bytes()).await;
-    c.wait_for(T, |s| s.contains(text)).await;
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    c.send_bytes(b"\r").await;
 }
 
 #[tokio::test]
@@ -107,21 +99,11 @@ async fn resize_reaches_the_cli_and_a_reconnect_redraws_its_screen() {
         (80..=90).contains(&w)
     })
     .await;
-    // Let the redraw settle, then compare a fresh viewer's screen with ours.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    while tokio::time::timeout(Duration::from_millis(300), a.step())
-        .await
-        .is_ok()
-    {}
-    let mut again = server.terminal(id, "").await;
-    again.step().await;
+    // The reconnect shows exactly the same screen, once the redraw is over
+    // (the CLI may still be drawing: compared until they match).
+    let again = a.new_viewer_showing_the_same(&server, id, T).await;
     let (rows, cols) = again.parser.screen().size();
     assert_eq!((rows.get(), cols.get()), (30, 90));
-    assert_eq!(
-        again.screen(),
-        a.screen(),
-        "the reconnect shows exactly the same screen"
-    );
     assert!(again.screen().contains(fake_anthropic::DEFAULT_REPLY_TEXT));
 }
 

@@ -124,7 +124,8 @@ async fn scrape_until(
     }
 }
 
-/// The address of the separate metrics listener, from the log.
+/// The address of the separate metrics listener, from the log (logged
+/// before `listening`, which `TestServer::start` waited for: read once).
 fn metrics_addr(server: &TestServer) -> String {
     server
         .log_text()
@@ -668,15 +669,19 @@ async fn log_lines_of_a_request_carry_its_id_and_no_path_or_secret() {
         .to_owned();
     let mut viewer = server.terminal(&id, "").await;
     viewer.wait_control("connected").await;
+    // Lines arrive after the answers they belong to: waited for, not read once.
+    let started = server.wait_for_log_message("session started").await;
+    server
+        .wait_for_log("the socket's request with its route", |l| {
+            serde_json::from_str::<Value>(l)
+                .is_ok_and(|v| v["span"]["route"] == "/api/claude/sessions/{id}/terminal")
+        })
+        .await;
     let logs = server.log_text();
     let lines: Vec<Value> = logs
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
-    let started = lines
-        .iter()
-        .find(|v| v["fields"]["message"] == "session started")
-        .expect("the start is logged");
     assert_eq!(
         started["span"]["request_id"], "req-session-start-1",
         "{started}"

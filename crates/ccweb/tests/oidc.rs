@@ -266,14 +266,12 @@ async fn oidc_login_maps_claims_to_users_and_applies_the_allow_lists() {
     server.cli(&["user", "disable", "alice"], None);
     login_refused(&server, "alice", 403, "account_disabled").await;
 
-    let logs = server.log_text();
+    server
+        .wait_for_log("a refusal", |l| l.contains("OpenID Connect login refused"))
+        .await;
     assert!(
-        !logs.contains(CLIENT_SECRET),
+        !server.log_text().contains(CLIENT_SECRET),
         "the client secret is never logged"
-    );
-    assert!(
-        logs.contains("OpenID Connect login refused"),
-        "refusals are logged"
     );
 }
 
@@ -380,6 +378,7 @@ async fn oidc_refuses_bad_state_forged_nonce_replays_and_provider_errors() {
         .collect();
     forged.query_pairs_mut().clear().extend_pairs(pairs);
     let cb = authorize(&b, &server, forged.as_str(), "grace").await;
+    let mark = server.log_len();
     let resp = b.get(&cb).send().await.unwrap();
     assert!(!sets_session(&resp));
     assert_error(
@@ -388,15 +387,14 @@ async fn oidc_refuses_bad_state_forged_nonce_replays_and_provider_errors() {
         403,
         "oidc_token_invalid",
     );
-    let why = refusals(&server);
-    assert!(
-        why.lines()
-            .last()
-            .unwrap()
-            .to_ascii_lowercase()
-            .contains("nonce"),
-        "the refusal names the nonce: {why}"
-    );
+    // The log line can arrive after the answer: waited for, not read once
+    // (and earlier refusals may still be on their way, so the line is
+    // known by what it says).
+    server
+        .wait_for_log_after(mark, "a refusal that names the nonce", |l| {
+            l.contains("refused") && l.to_ascii_lowercase().contains("nonce")
+        })
+        .await;
     assert_eq!(call(b.get(server.url("/api/me"))).await.0, 401);
 
     // The provider answers with an error.

@@ -35,13 +35,16 @@ async fn a_reconnecting_viewer_sees_exactly_the_current_screen() {
     first
         .send_bytes(b"printf '\\033[1;31mred\\033[0m plain\\n'; echo mark''er-1\r")
         .await;
-    first.wait_for(T, |s| s.contains("marker-1")).await;
-    // Let any trailing prompt output arrive too.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    while tokio::time::timeout(Duration::from_millis(200), first.step())
-        .await
-        .is_ok()
-    {}
+    // The prompt after the output: the shell is done and waits, so the
+    // screen no longer changes while the two viewers below attach.
+    first
+        .wait_for(T, |s| {
+            s.lines()
+                .skip_while(|l| *l != "marker-1")
+                .nth(1)
+                .is_some_and(|l| l.starts_with('$'))
+        })
+        .await;
     drop(first);
     let mut again = server.terminal(&id, "").await;
     again.step().await; // the restore frame
@@ -281,7 +284,7 @@ async fn readonly_viewers_see_output_but_cannot_type_or_resize() {
 async fn every_viewer_gets_all_output_before_exit_even_when_the_program_exits_at_once() {
     // 3 MB then exit 3: ttyd drops the tail here.
     let server = TestServer::start(Options::shell(
-        "sleep 0.5; head -c 2250000 /dev/zero | base64 -w 76; echo the-end; exit 3",
+        "read -r _; head -c 2250000 /dev/zero | base64 -w 76; echo the-end; exit 3",
     ))
     .await;
     let id = server.create_session_id().await;
@@ -289,6 +292,9 @@ async fn every_viewer_gets_all_output_before_exit_even_when_the_program_exits_at
     for _ in 0..3 {
         viewers.push(server.terminal(&id, "").await);
     }
+    // The output starts once all three are attached (a typed line, not a
+    // fixed pause in the program that a busy machine could outrun).
+    viewers[0].send_bytes(b"\r").await;
     for v in &mut viewers {
         v.read_to_end().await;
         assert_eq!(v.exit, Some(3));
@@ -311,7 +317,7 @@ async fn every_viewer_gets_all_output_before_exit_even_when_the_program_exits_at
 async fn a_viewer_that_stops_reading_does_not_slow_the_others() {
     let server = TestServer::start(
         Options::shell(
-            "sleep 1; head -c 12000000 /dev/zero | base64 -w 100; echo the-end; sleep 30",
+            "read -r _; head -c 12000000 /dev/zero | base64 -w 100; echo the-end; sleep 30",
         )
         .toml("viewer_queue_bytes = 8388608"),
     )
@@ -320,6 +326,8 @@ async fn a_viewer_that_stops_reading_does_not_slow_the_others() {
     // Connected, then never read again: its socket buffer and queue fill up.
     let stalled = server.ws(&id, "terminal", "").await;
     let mut fast = server.terminal(&id, "").await;
+    // The output starts once both are attached.
+    fast.send_bytes(b"\r").await;
     let start = std::time::Instant::now();
     // Count raw bytes (no screen parsing) so this client is as fast as it can be.
     let mut count = 0usize;

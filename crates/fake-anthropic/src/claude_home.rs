@@ -252,15 +252,19 @@ pub fn claude_bin() -> Option<PathBuf> {
 }
 
 /// For tests that need the real CLI: its path, or `None` when
-/// `CCWEB_SKIP_CLI_TESTS=1` (the test should then return early).
+/// `CCWEB_SKIP_CLI_TESTS=1` (the test should then return early; it says
+/// that it skipped).
 ///
 /// # Panics
 /// When the CLI is missing or does not report [`CLAUDE_CLI_VERSION`] and skipping was
 /// not asked for, with a message that says how to install it. A missing CLI must
-/// fail the suite, not pass it silently.
+/// fail the suite, not pass it silently. Under `CI=true` asking to skip fails too
+/// ([`crate::skip_or_fail`]).
 pub fn require_claude_bin() -> Option<PathBuf> {
     if std::env::var(SKIP_CLI_TESTS_ENV).is_ok_and(|v| v == "1") {
-        eprintln!("{SKIP_CLI_TESTS_ENV}=1: skipping a test that needs the Claude Code CLI");
+        crate::skip_or_fail(&format!(
+            "{SKIP_CLI_TESTS_ENV}=1 asks to skip the tests that need the Claude Code CLI"
+        ));
         return None;
     }
     // Checked once per test binary: `--version` takes about 0.1 s.

@@ -7,6 +7,8 @@
 //!   vars that keep it off the network.
 //! - [`claude_bin`] / [`require_claude_bin`]: the pinned CLI that
 //!   `scripts/install-claude-cli.sh` installs.
+//! - [`skip_or_fail`]: how a test whose tools are missing skips (loudly;
+//!   under `CI=true` it fails instead).
 //!
 //! The crate's README.md records what the pinned CLI (2.1.197) sends and how its
 //! TUI behaves in a PTY.
@@ -14,6 +16,7 @@
 mod claude_home;
 mod reply;
 mod server;
+mod skip;
 
 pub use claude_home::{
     claude_bin, claude_json, require_claude_bin, ClaudeEnv, CLAUDE_BIN_ENV, CLAUDE_CLI_VERSION,
@@ -24,3 +27,4 @@ pub use server::{
     is_side_request, last_user_text, FakeAnthropic, RecordedRequest, RequestKind,
     SIDE_QUERY_REPLY_TEXT,
 };
+pub use skip::{skip_or_fail, under_ci, CI_ENV};

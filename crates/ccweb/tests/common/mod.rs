@@ -496,10 +496,87 @@ impl TestServer {
         Self::start_in(old, data_dir, root, options, true).await
     }
 
-    /// Every log line so far.
+    /// Every log line so far. A line the server writes while answering a
+    /// request can arrive here after the answer (a thread reads the log from
+    /// the server's stderr): to see a line, use [`Self::wait_for_log`].
     pub fn log_text(&self) -> String {
         self.logs.lock().unwrap().join("\n")
     }
+
+    /// How many log lines have arrived: a mark for [`Self::wait_for_log_after`].
+    pub fn log_len(&self) -> usize {
+        self.logs.lock().unwrap().len()
+    }
+
+    /// Waits until a log line satisfies `pred` and returns it; panics after
+    /// [`LOG_WAIT`] naming `what` and showing the log's last lines.
+    pub async fn wait_for_log(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        self.wait_for_log_after(0, what, pred).await
+    }
+
+    /// Like [`Self::wait_for_log`], among the lines after the first `mark`
+    /// ([`Self::log_len`] taken before the action that logs).
+    pub async fn wait_for_log_after(
+        &self,
+        mark: usize,
+        what: &str,
+        pred: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + LOG_WAIT;
+        loop {
+            let found = {
+                let logs = self.logs.lock().unwrap();
+                logs.iter().skip(mark).find(|l| pred(l)).cloned()
+            };
+            if let Some(line) = found {
+                return line;
+            }
+            if Instant::now() >= deadline {
+                let logs = self.logs.lock().unwrap();
+                let tail = logs[logs.len().saturating_sub(30)..].join("\n");
+                panic!(
+                    "the server's log never showed {what} (waited {LOG_WAIT:?}); its last lines:\n{tail}"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Like [`Self::wait_for_log`] for the JSON line whose message is `message`.
+    pub async fn wait_for_log_message(&self, message: &str) -> Value {
+        let line = self
+            .wait_for_log(&format!("the message {message:?}"), |l| {
+                serde_json::from_str::<Value>(l).is_ok_and(|v| v["fields"]["message"] == message)
+            })
+            .await;
+        serde_json::from_str(&line).unwrap()
+    }
+}
+
+/// How long a test waits for the server to log a line: generous, as the
+/// suite runs on busy two-core machines.
+pub const LOG_WAIT: Duration = Duration::from_secs(30);
+
+/// The environment variable that lets the cgroup tests skip (saying so)
+/// on a machine that gives them no cgroups to write, even under `CI=true`.
+pub const ALLOW_NO_CGROUPS_ENV: &str = "CCWEB_TEST_ALLOW_NO_CGROUPS";
+
+/// For a test that needs a cgroup feature (`missing`) this machine lacks.
+///
+/// Unlike chromium or bubblewrap, cgroup write access cannot be installed by
+/// scripts/test.sh: it is the machine's (or container's) to give. Debian
+/// hosts and VMs, CI's among them, have it, so the test fails by default, and
+/// skips (saying so) only where [`ALLOW_NO_CGROUPS_ENV`]`=1` says that this
+/// machine cannot have it.
+#[track_caller]
+pub fn skip_without_cgroups(missing: &str) {
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
+    assert!(
+        std::env::var(ALLOW_NO_CGROUPS_ENV).is_ok_and(|v| v == "1"),
+        "{test} needs {missing} ({ALLOW_NO_CGROUPS_ENV}=1 skips it on a machine without cgroup \
+         write access)"
+    );
+    eprintln!("SKIPPED {test}: {missing} ({ALLOW_NO_CGROUPS_ENV}=1)");
 }
 
 impl Drop for TestServer {
@@ -683,6 +760,37 @@ impl TermClient {
         }
     }
 
+    /// Attaches new viewers to session `id` until one's first frame (the
+    /// restore) shows the same text as this viewer, which reads on meanwhile;
+    /// returns that viewer. A program may go on redrawing after what a test
+    /// waited for, so a single comparison would race with its output.
+    pub async fn new_viewer_showing_the_same(
+        &mut self,
+        server: &TestServer,
+        id: &str,
+        timeout: Duration,
+    ) -> TermClient {
+        let deadline = Instant::now() + timeout;
+        loop {
+            // Take in what has arrived so far.
+            while tokio::time::timeout(Duration::from_millis(100), self.step())
+                .await
+                .is_ok_and(|open| open)
+            {}
+            let mut fresh = server.terminal(id, "").await;
+            fresh.step().await;
+            if fresh.screen() == self.screen() {
+                return fresh;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "a new viewer's screen never matched the live one:\nnew:\n{}\nlive:\n{}",
+                fresh.screen(),
+                self.screen()
+            );
+        }
+    }
+
     /// Reads until the socket closes.
     pub async fn read_to_end(&mut self) {
         while self.step().await {}
@@ -817,6 +925,19 @@ pub async fn claude_setup(extra_toml: &str) -> Option<ClaudeSetup> {
         fake,
         _home: home,
     })
+}
+
+/// Types a prompt into the CLI's TUI the way a person does: the text, then
+/// (once it shows) a pause, then Enter. The pause is not a wait for
+/// something to happen: the TUI takes an Enter that comes within ~50 ms of a
+/// chunk of text as part of a paste, so the gap must be at least that; a busy
+/// machine only makes it longer (crates/fake-anthropic/README.md).
+pub async fn submit(c: &mut TermClient, text: &str) {
+    c.send_bytes(text.as_bytes()).await;
+    c.wait_for(Duration::from_secs(60), |s| s.contains(text))
+        .await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    c.send_bytes(b"\r").await;
 }
 
 /// Whether the CLI's conversation file `<sid>.jsonl` under `home` mentions
