@@ -593,7 +593,7 @@ impl SessionManager {
             .map_err(|_| ApiError::QuotaExceeded {
                 code: "session_quota",
                 message: format!(
-                    "you already run your maximum of {} sessions; stop one and try again",
+                    "you already run your maximum of {} sessions; end one and try again",
                     config.max_sessions_per_user
                 ),
             })?;
@@ -613,7 +613,7 @@ impl SessionManager {
                 .map_err(|_| ApiError::Unavailable {
                     code: "at_capacity",
                     message: format!(
-                        "the server runs its maximum of {} sessions; stop one and try again",
+                        "the server runs its maximum of {} sessions; end one and try again",
                         config.max_sessions
                     ),
                 })?;

@@ -53,7 +53,7 @@ export function createErrorText(e: unknown): string {
     case 'invalid_model':
       return `Model: ${e.message}`;
     case 'at_capacity':
-      return 'The server runs as many sessions as it may. Stop one and try again.';
+      return 'The server runs as many sessions as it may. End one and try again.';
     case 'not_found':
       return 'That conversation cannot be continued here (it was not found for this directory).';
     default:
