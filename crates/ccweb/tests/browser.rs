@@ -42,6 +42,15 @@ fn browser_ready() -> bool {
     true
 }
 
+/// A server running the real CLI against the fake Messages API, for a
+/// browser flow; `None` when browser tests are skipped (see `browser_ready`).
+async fn browser_setup() -> Option<ClaudeSetup> {
+    if !browser_ready() {
+        return None;
+    }
+    claude_setup("").await
+}
+
 /// Runs `web/e2e/<name>.mjs` against `server`; panics with its output on failure.
 async fn flow(server: &TestServer, name: &str, viewport: &str, user: &str) {
     flow_with(server, name, viewport, user, &[]).await;
@@ -97,14 +106,11 @@ fn tail(s: &str) -> String {
 
 #[tokio::test]
 async fn login_then_a_terminal_session_answers_and_survives_a_reload() {
-    if !browser_ready() {
-        return;
-    }
     let Some(ClaudeSetup {
         server,
         fake,
         _home,
-    }) = claude_setup("").await
+    }) = browser_setup().await
     else {
         return;
     };
@@ -117,14 +123,11 @@ async fn login_then_a_terminal_session_answers_and_survives_a_reload() {
 
 #[tokio::test]
 async fn a_terminal_sessions_transcript_is_drawn_like_a_chat() {
-    if !browser_ready() {
-        return;
-    }
     let Some(ClaudeSetup {
         server,
         fake,
         _home,
-    }) = claude_setup("").await
+    }) = browser_setup().await
     else {
         return;
     };
@@ -140,14 +143,11 @@ async fn a_terminal_sessions_transcript_is_drawn_like_a_chat() {
 
 #[tokio::test]
 async fn a_chat_session_streams_asks_permission_and_can_be_interrupted() {
-    if !browser_ready() {
-        return;
-    }
     let Some(ClaudeSetup {
         server,
         fake,
         _home,
-    }) = claude_setup("").await
+    }) = browser_setup().await
     else {
         return;
     };
@@ -207,14 +207,11 @@ async fn a_chat_session_streams_asks_permission_and_can_be_interrupted() {
 
 #[tokio::test]
 async fn a_new_session_starts_in_the_typed_directory_and_offers_only_allowed_modes() {
-    if !browser_ready() {
-        return;
-    }
     let Some(ClaudeSetup {
         server,
         fake: _fake,
         _home,
-    }) = claude_setup("").await
+    }) = browser_setup().await
     else {
         return;
     };
@@ -239,14 +236,11 @@ async fn a_new_session_starts_in_the_typed_directory_and_offers_only_allowed_mod
 
 #[tokio::test]
 async fn the_app_works_behind_a_proxy_at_a_sub_path() {
-    if !browser_ready() {
-        return;
-    }
     let Some(ClaudeSetup {
         server,
         fake: _fake,
         _home,
-    }) = claude_setup("").await
+    }) = browser_setup().await
     else {
         return;
     };
@@ -256,14 +250,11 @@ async fn the_app_works_behind_a_proxy_at_a_sub_path() {
 
 #[tokio::test]
 async fn an_admin_manages_tokens_users_and_reads_the_audit_log() {
-    if !browser_ready() {
-        return;
-    }
     let Some(ClaudeSetup {
         server,
         fake: _fake,
         _home,
-    }) = claude_setup("").await
+    }) = browser_setup().await
     else {
         return;
     };
@@ -278,14 +269,11 @@ async fn an_admin_manages_tokens_users_and_reads_the_audit_log() {
 
 #[tokio::test]
 async fn the_list_names_sessions_by_first_prompt_searches_conversations_and_admins_see_all() {
-    if !browser_ready() {
-        return;
-    }
     let Some(ClaudeSetup {
         server,
         fake,
         _home,
-    }) = claude_setup("").await
+    }) = browser_setup().await
     else {
         return;
     };
@@ -321,14 +309,11 @@ async fn the_list_names_sessions_by_first_prompt_searches_conversations_and_admi
 
 #[tokio::test]
 async fn a_share_link_shows_the_session_read_only_until_revoked() {
-    if !browser_ready() {
-        return;
-    }
     let Some(ClaudeSetup {
         server,
         fake: _fake,
         _home,
-    }) = claude_setup("").await
+    }) = browser_setup().await
     else {
         return;
     };
@@ -348,14 +333,11 @@ async fn a_share_link_shows_the_session_read_only_until_revoked() {
 
 #[tokio::test]
 async fn a_terminal_on_two_screens_has_one_size_owner_and_the_other_screen_scales_and_can_fit() {
-    if !browser_ready() {
-        return;
-    }
     let Some(ClaudeSetup {
         server,
         fake: _fake,
         _home,
-    }) = claude_setup("").await
+    }) = browser_setup().await
     else {
         return;
     };
