@@ -1,7 +1,7 @@
 // A chat session: a streamed reply, a permission prompt allowed and one
 // denied with a reason, an interrupt (a neutral "Interrupted"), then a
 // normal turn again.
-import { env, login, newSession, run } from './lib.mjs';
+import { env, expectControlsLaidOut, login, newSession, run } from './lib.mjs';
 
 await run('chat', async (page) => {
   await login(page);
@@ -86,6 +86,7 @@ await run('chat', async (page) => {
   const [heading, end] = [await page.locator('.session-heading').boundingBox(), await endSession.boundingBox()];
   const overlap = heading.x < end.x + end.width && end.x < heading.x + heading.width && heading.y < end.y + end.height && end.y < heading.y + heading.height;
   if (overlap) throw new Error('"End session" covers the session\'s title');
+  await expectControlsLaidOut(page, '.session-toolbar');
   const hint = (await input.getAttribute('placeholder')) + (await stopTurn.getAttribute('title'));
   if (mobile === hint.includes('Esc')) throw new Error(`the Esc hint is ${mobile ? 'shown on a touch screen' : 'missing'}: ${hint}`);
   await endSession.click();

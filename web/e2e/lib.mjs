@@ -106,3 +106,29 @@ export async function newSession(page, mode) {
   await page.getByTestId('new-session-submit').click();
   await page.getByTestId('session-page').waitFor();
 }
+
+/**
+ * Fails when a control inside `selector` is squeezed (its content spills
+ * out of its box), overlaps another, or runs past the window's right edge.
+ */
+export async function expectControlsLaidOut(page, selector) {
+  const problems = await page.locator(selector).evaluate((root) => {
+    const controls = [...root.querySelectorAll('button, a, [role="tab"]')].filter((e) => e.getClientRects().length > 0);
+    const found = [];
+    const boxes = controls.map((e) => ({ e, r: e.getBoundingClientRect(), name: e.getAttribute('data-testid') || e.textContent.trim() || e.getAttribute('aria-label') }));
+    for (const { e, r, name } of boxes) {
+      if (e.scrollWidth > e.clientWidth + 1) found.push(`${name} is squeezed: its content is ${e.scrollWidth}px wide in ${e.clientWidth}px`);
+      if (r.right > window.innerWidth + 1) found.push(`${name} runs past the window (${Math.round(r.right)} > ${window.innerWidth})`);
+    }
+    for (let i = 0; i < boxes.length; i++) {
+      for (let j = i + 1; j < boxes.length; j++) {
+        const [a, b] = [boxes[i], boxes[j]];
+        if (a.e.contains(b.e) || b.e.contains(a.e)) continue;
+        const overlap = Math.min(a.r.right, b.r.right) - Math.max(a.r.left, b.r.left) > 1 && Math.min(a.r.bottom, b.r.bottom) - Math.max(a.r.top, b.r.top) > 1;
+        if (overlap) found.push(`${a.name} overlaps ${b.name}`);
+      }
+    }
+    return found;
+  });
+  if (problems.length) throw new Error(`controls of ${selector} are not laid out:\n${problems.join('\n')}`);
+}

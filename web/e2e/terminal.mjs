@@ -1,6 +1,6 @@
 // Log in, start a terminal session, see the CLI's welcome screen, type a
 // prompt, see the fake model's reply, reload and see the same screen.
-import { env, login, newSession, run, until } from './lib.mjs';
+import { env, expectControlsLaidOut, login, newSession, run, until } from './lib.mjs';
 
 await run('terminal', async (page) => {
   // The DOM renderer keeps the screen readable as text (WebGL draws pixels).
@@ -13,6 +13,8 @@ await run('terminal', async (page) => {
     return s.includes('Claude Code v2.1.197') && s.includes('? for shortcuts');
   });
   await page.getByTestId('connection-state').waitFor();
+  // Every action of the header is whole and apart, phones included.
+  await expectControlsLaidOut(page, '.session-toolbar');
   await page.locator('.xterm-helper-textarea').focus();
   await page.keyboard.type('Say hello to the browser');
   await until('the typed prompt', async () => (await screen()).includes('Say hello to the browser'));

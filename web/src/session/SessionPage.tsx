@@ -197,18 +197,20 @@ export function SessionPage({ id, readonly, tab, userName }: SessionPageProps) {
               <Icon name="play" size={16} /> <span className="label">{resuming ? 'Resuming…' : 'Resume'}</span>
             </button>
           )}
-          <span className="toolbar-spacer" />
-          {session.owner === userName && (
-            <button type="button" className="icon-button" aria-label="Share read-only" title="Share read-only" onClick={() => setDialog('share')} data-testid="session-share">
-              <Icon name="share" />
+          {/* One group: on a phone they wrap to a row of their own together. */}
+          <span className="toolbar-icons">
+            {session.owner === userName && (
+              <button type="button" className="icon-button" aria-label="Share read-only" title="Share read-only" onClick={() => setDialog('share')} data-testid="session-share">
+                <Icon name="share" />
+              </button>
+            )}
+            <a className="icon-button" href={exportUrl(id)} download aria-label="Export as Markdown" title="Export (Markdown)" data-testid="session-export">
+              <Icon name="download" />
+            </a>
+            <button type="button" className="icon-button danger" aria-label="Delete session" title="Delete" onClick={() => setDialog('delete')} data-testid="session-delete">
+              <Icon name="trash" />
             </button>
-          )}
-          <a className="icon-button" href={exportUrl(id)} download aria-label="Export as Markdown" title="Export (Markdown)" data-testid="session-export">
-            <Icon name="download" />
-          </a>
-          <button type="button" className="icon-button danger" aria-label="Delete session" title="Delete" onClick={() => setDialog('delete')} data-testid="session-delete">
-            <Icon name="trash" />
-          </button>
+          </span>
         </div>
       </header>
 
