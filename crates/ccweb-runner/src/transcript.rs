@@ -151,7 +151,6 @@ pub fn read_transcript(path: &Path) -> io::Result<Transcript> {
 }
 
 fn read_transcript_with_limit(path: &Path, max_line_bytes: usize) -> io::Result<Transcript> {
-    let mut file = File::open(path)?;
     let mut transcript = Transcript {
         events: Vec::new(),
         skipped_lines: 0,
@@ -159,6 +158,41 @@ fn read_transcript_with_limit(path: &Path, max_line_bytes: usize) -> io::Result<
         torn_tail: false,
     };
     let mut seen = SeenRecords::default();
+    read_lines(path, max_line_bytes, |line| match line {
+        FileLine::Whole(Piece::Line { bytes, .. }) => match parse_line(&bytes) {
+            Parsed::Record(record) => transcript.add(&record, &mut seen),
+            Parsed::Blank => {}
+            Parsed::Garbage => transcript.skipped_lines += 1,
+        },
+        FileLine::Whole(Piece::TooLong { head, len, .. }) => {
+            transcript.skipped_lines += 1;
+            transcript.events.push(too_long_event(&head, len));
+        }
+        FileLine::Tail(rest) => match parse_line(&rest) {
+            Parsed::Record(record) => transcript.add(&record, &mut seen),
+            Parsed::Blank => {}
+            Parsed::Garbage => transcript.torn_tail = true,
+        },
+    })?;
+    Ok(transcript)
+}
+
+/// A line of a file read whole by [`read_lines`].
+pub(crate) enum FileLine {
+    /// A line that ended with `\n` (or one over the limit, skipped).
+    Whole(Piece),
+    /// The last line, without its `\n`: still being written, or torn.
+    Tail(Vec<u8>),
+}
+
+/// Reads the file at `path` from its start and hands `each` its lines in
+/// order, the unfinished last one (if any) last.
+pub(crate) fn read_lines(
+    path: &Path,
+    max_line_bytes: usize,
+    mut each: impl FnMut(FileLine),
+) -> io::Result<()> {
+    let mut file = File::open(path)?;
     let mut splitter = LineSplitter::new(0, max_line_bytes);
     let mut buf = vec![0u8; READ_CHUNK_BYTES];
     loop {
@@ -169,27 +203,13 @@ fn read_transcript_with_limit(path: &Path, max_line_bytes: usize) -> io::Result<
             Err(err) => return Err(err),
         };
         for piece in splitter.push(&buf[..n]) {
-            match piece {
-                Piece::Line { bytes, .. } => match parse_line(&bytes) {
-                    Parsed::Record(record) => transcript.add(&record, &mut seen),
-                    Parsed::Blank => {}
-                    Parsed::Garbage => transcript.skipped_lines += 1,
-                },
-                Piece::TooLong { head, len, .. } => {
-                    transcript.skipped_lines += 1;
-                    transcript.events.push(too_long_event(&head, len));
-                }
-            }
+            each(FileLine::Whole(piece));
         }
     }
     if let Some(rest) = splitter.finish() {
-        match parse_line(&rest) {
-            Parsed::Record(record) => transcript.add(&record, &mut seen),
-            Parsed::Blank => {}
-            Parsed::Garbage => transcript.torn_tail = true,
-        }
+        each(FileLine::Tail(rest));
     }
-    Ok(transcript)
+    Ok(())
 }
 
 impl Transcript {

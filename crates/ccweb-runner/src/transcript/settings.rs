@@ -2,14 +2,13 @@
 //! prompt and the model it was switched to. A terminal session resumes with
 //! them; the TUI's Shift+Tab and `/model` leave no trace but the file.
 
-use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
 
 use serde_json::Value;
 
-use super::lines::{LineSplitter, Piece};
-use super::{parse_line, Parsed, MAX_LINE_BYTES, READ_CHUNK_BYTES};
+use super::lines::Piece;
+use super::{parse_line, read_lines, FileLine, Parsed, MAX_LINE_BYTES};
 
 /// The settings a conversation ended with, as far as its file tells.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -35,30 +34,15 @@ enum Switch {
 ///
 /// Blocking; run it on a blocking thread.
 pub fn last_settings(path: &Path) -> io::Result<LastSettings> {
-    let mut file = File::open(path)?;
     let mut state = (LastSettings::default(), Switch::None);
-    let mut splitter = LineSplitter::new(0, MAX_LINE_BYTES);
-    let mut buf = vec![0u8; READ_CHUNK_BYTES];
-    loop {
-        let n = match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err),
+    read_lines(path, MAX_LINE_BYTES, |line| {
+        let (FileLine::Whole(Piece::Line { bytes, .. }) | FileLine::Tail(bytes)) = line else {
+            return;
         };
-        for piece in splitter.push(&buf[..n]) {
-            if let Piece::Line { bytes, .. } = piece {
-                if let Parsed::Record(record) = parse_line(&bytes) {
-                    read_record(&record, &mut state);
-                }
-            }
-        }
-    }
-    if let Some(rest) = splitter.finish() {
-        if let Parsed::Record(record) = parse_line(&rest) {
+        if let Parsed::Record(record) = parse_line(&bytes) {
             read_record(&record, &mut state);
         }
-    }
+    })?;
     Ok(state.0)
 }
 
