@@ -38,6 +38,20 @@ pub enum SandboxMode {
     Bubblewrap,
 }
 
+/// Whose Unix account a session's processes run as (docs/security.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IsolationMode {
+    /// Every session runs as ccweb's own account, with its `HOME` and
+    /// Claude home: for one person on their own machine.
+    #[default]
+    None,
+    /// Each ccweb user's sessions run as that user's own Unix account
+    /// (`unix_user`), started by a privileged launcher; the server itself
+    /// does not run as root.
+    Unix,
+}
+
 /// Everything `ccweb serve` can be told. Keys are the TOML keys; the
 /// environment variable of a key is `CCWEB_` + the key in upper case.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -212,6 +226,20 @@ pub struct Config {
     pub sandbox_read_only: Vec<PathBuf>,
     /// The bubblewrap program (a bare name is looked up in `PATH`).
     pub sandbox_bwrap: PathBuf,
+    /// Whose Unix account sessions run as: `none` (ccweb's own) or `unix`
+    /// (each user's own).
+    pub isolation: IsolationMode,
+    /// With `isolation = "unix"`: the Unix account of a ccweb user, a pattern
+    /// where `{user}` is the ccweb user name. `unix_users` entries win.
+    pub unix_user: String,
+    /// With `isolation = "unix"`: explicit ccweb user → Unix account entries.
+    pub unix_users: std::collections::BTreeMap<String, String>,
+    /// With `isolation = "unix"`: create a user's Unix account (and its
+    /// home) the first time one of their sessions starts.
+    pub create_unix_users: bool,
+    /// With `isolation = "none"`: allow more than one enabled user although
+    /// their sessions share one Unix account, Claude home and credential.
+    pub allow_shared_identity: bool,
 }
 
 impl Default for Config {
@@ -313,6 +341,11 @@ impl Default for Config {
             sandbox: SandboxMode::None,
             sandbox_read_only: Vec::new(),
             sandbox_bwrap: PathBuf::from("/usr/bin/bwrap"),
+            isolation: IsolationMode::None,
+            unix_user: "ccweb-{user}".into(),
+            unix_users: Default::default(),
+            create_unix_users: false,
+            allow_shared_identity: false,
         }
     }
 }
