@@ -103,9 +103,15 @@ fn validate_claude_session_id(id: &str) -> Result<String, ApiError> {
         })
 }
 
+/// Permission modes in which the CLI runs tools without asking anyone:
+/// `bypassPermissions` (no prompts at all) and `auto` (a classifier, not a
+/// person, approves). Both only where the operator allows it
+/// (`allow_bypass_permissions`).
+pub const UNATTENDED_PERMISSION_MODES: [&str; 2] = ["bypassPermissions", "auto"];
+
 /// Checks a permission mode against the CLI's modes and the server's
-/// policy: `bypassPermissions` (no prompts at all) only where the operator
-/// allows it.
+/// policy: the [`UNATTENDED_PERMISSION_MODES`] only where the operator
+/// allows them.
 pub fn check_permission_mode(config: &Config, mode: &str) -> Result<(), ApiError> {
     if !PERMISSION_MODES.contains(&mode) {
         return Err(ApiError::bad_request(
@@ -116,10 +122,10 @@ pub fn check_permission_mode(config: &Config, mode: &str) -> Result<(), ApiError
             ),
         ));
     }
-    if mode == "bypassPermissions" && !config.allow_bypass_permissions {
+    if UNATTENDED_PERMISSION_MODES.contains(&mode) && !config.allow_bypass_permissions {
         return Err(ApiError::forbidden(
             "permission_mode_not_allowed",
-            "bypassPermissions is turned off on this server (allow_bypass_permissions)",
+            format!("{mode} is turned off on this server (allow_bypass_permissions)"),
         ));
     }
     Ok(())

@@ -727,14 +727,27 @@ async fn per_user_roots_keep_users_apart_and_distinct_names_get_distinct_dirs() 
 
 #[tokio::test]
 async fn bypass_permissions_is_only_for_servers_that_allow_it() {
-    let body = |server: &TestServer| json!({"mode": "chat", "working_dir": server.root.join("project"), "permission_mode": "bypassPermissions"});
+    unattended_mode_is_only_for_servers_that_allow_it("bypassPermissions").await;
+}
+
+#[tokio::test]
+async fn auto_permission_mode_is_gated_like_bypass_permissions() {
+    // `auto` lets a classifier, not a person, approve tool calls: as
+    // unattended as bypassPermissions, at start and when switched to.
+    unattended_mode_is_only_for_servers_that_allow_it("auto").await;
+}
+
+/// `mode` is refused at start and at a runtime switch unless
+/// `allow_bypass_permissions` is on.
+async fn unattended_mode_is_only_for_servers_that_allow_it(mode: &str) {
+    let body = |server: &TestServer| json!({"mode": "chat", "working_dir": server.root.join("project"), "permission_mode": mode});
     let server = TestServer::start(Options::shell("exec sleep 1000")).await;
     // The UI learns the policy from /api/me, so it does not offer what is refused.
     let (status, me) = call(server.req(Method::GET, "/api/me")).await;
     assert_eq!(status, 200, "{me}");
     assert_eq!(me["server"]["allow_bypass_permissions"], false, "{me}");
     let r = call(server.req(Method::POST, SESSIONS).json(&body(&server))).await;
-    assert_error("bypassPermissions", &r, 403, "permission_mode_not_allowed");
+    assert_error(mode, &r, 403, "permission_mode_not_allowed");
     // Nor can a running chat session be switched to it.
     let (status, s) = call(
         server
@@ -745,7 +758,7 @@ async fn bypass_permissions_is_only_for_servers_that_allow_it() {
     assert_eq!(status, 201, "{s}");
     let mut ws = server.ws(s["id"].as_str().unwrap(), "chat", "").await;
     ws.send(Message::Text(
-        json!({"type": "set_permission_mode", "mode": "bypassPermissions"})
+        json!({"type": "set_permission_mode", "mode": mode})
             .to_string()
             .into(),
     ))

@@ -94,24 +94,19 @@ fn read_token(server: &TestServer, user: &str) -> String {
         .to_owned()
 }
 
-/// Asserts none of `secrets` appears in the server's log (its stderr, less
-/// the one-time login URL that `serve` prints there on purpose).
+/// Asserts none of `secrets`, nor the one-time login token, appears in the
+/// server's log (its stderr).
 fn assert_not_logged(server: &TestServer, secrets: &[&str]) {
-    let all = server.log_text();
-    let logs: Vec<&str> = all
-        .lines()
-        .filter(|l| l.trim() != server.login_url)
-        .collect();
-    assert_eq!(
-        all.lines().count() - logs.len(),
-        1,
-        "the login URL is printed once"
-    );
+    let logs = server.log_text();
     assert!(
-        logs.iter().any(|l| l.contains("\"listening\"")),
+        logs.lines().any(|l| l.contains("\"listening\"")),
         "these are the server's logs"
     );
-    let logs = logs.join("\n");
+    let token = one_time_token(server);
+    assert!(
+        !logs.contains(&token),
+        "the one-time login token appears in the log:\n{logs}"
+    );
     for s in secrets {
         assert!(s.len() >= 8, "a secret worth looking for: {s:?}");
         assert!(
@@ -329,6 +324,21 @@ async fn forged_tampered_and_disabled_users_credentials_are_401() {
     // The admin is unaffected.
     assert_eq!(me(&server.admin_token).await.0, 200);
     assert_not_logged(&server, &[&bob, "bob-password-123", cookie_secret(&cookie)]);
+}
+
+#[tokio::test]
+async fn the_one_time_login_url_is_printed_on_stdout_and_never_in_the_log() {
+    // Attack: a session's process reads the server's stderr (through
+    // `/proc/<pid>/fd/2`, or a journal) and logs in as the first admin.
+    let server = TestServer::start_keeping_login_link(Options::shell("exec sleep 1000")).await;
+    let token = one_time_token(&server);
+    assert!(token.len() >= 16, "{token}");
+    let stdout = server.stdout.lock().unwrap().join("\n");
+    assert!(
+        stdout.contains(&format!("/login?token={token}")),
+        "{stdout}"
+    );
+    assert_not_logged(&server, &[]);
 }
 
 #[tokio::test]
@@ -854,6 +864,43 @@ async fn repeated_wrong_passwords_are_rate_limited() {
         .await
         .unwrap();
     assert_eq!(me.status(), 200);
+}
+
+#[tokio::test]
+async fn a_login_link_loaded_as_an_image_counts_no_failure_and_uses_nothing_up() {
+    // Attack: the model writes `![x](/login?token=wrong)` in a chat answer;
+    // the viewer's browser loads it as an image, again and again, to rate
+    // limit (or use up) the viewer's logins.
+    let server = TestServer::start_keeping_login_link(
+        Options::shell("exec sleep 1000").toml("login_failures_per_ip_per_minute = 2"),
+    )
+    .await;
+    let image = |url: String| {
+        server
+            .http
+            .get(url)
+            .header("sec-fetch-dest", "image")
+            .header("sec-fetch-mode", "no-cors")
+            .header("accept", "image/avif,image/webp,*/*")
+    };
+    let wrong = server.url("/login?token=wrong-wrong-wrong");
+    for _ in 0..5 {
+        let r = answer(image(wrong.clone()).send().await.unwrap()).await;
+        assert_error("an image of a wrong link", &r, 403, "navigation_required");
+    }
+    // Not even the right token is used up by an image.
+    let r = answer(image(server.login_url.clone()).send().await.unwrap()).await;
+    assert_error("an image of the link", &r, 403, "navigation_required");
+    // The viewer opening the link is neither rate limited nor too late.
+    let resp = server
+        .http
+        .get(&server.login_url)
+        .header("sec-fetch-dest", "document")
+        .header("sec-fetch-mode", "navigate")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
 }
 
 #[tokio::test]

@@ -119,6 +119,8 @@ pub struct TestServer {
     pub root: PathBuf,
     pub dir: tempfile::TempDir,
     pub logs: Arc<Mutex<Vec<String>>>,
+    /// What the server printed on stdout (the one-time login link).
+    pub stdout: Arc<Mutex<Vec<String>>>,
     pub login_url: String,
     /// The admin's cookie (`ccweb_session=…`) from the one-time URL.
     pub admin_cookie: String,
@@ -188,14 +190,24 @@ impl TestServer {
             cmd.env_remove(name);
         }
         cmd.envs(options.env.iter().map(|(k, v)| (k, v)));
-        let mut child = spawn_logging(&mut cmd);
+        // stdout carries the one-time login link, stderr the log.
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let logs = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().unwrap();
-        {
-            let logs = logs.clone();
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        for (pipe, lines) in [
+            (
+                Box::new(child.stderr.take().unwrap()) as Box<dyn std::io::Read + Send>,
+                logs.clone(),
+            ),
+            (Box::new(child.stdout.take().unwrap()), stdout.clone()),
+        ] {
             std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    logs.lock().unwrap().push(line);
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    lines.lock().unwrap().push(line);
                 }
             });
         }
@@ -212,7 +224,7 @@ impl TestServer {
                     });
                 // Behind a configured https public_url the link names that
                 // host; the test reaches the same path on the listener.
-                let path = logs.iter().find_map(|l| {
+                let path = stdout.lock().unwrap().iter().find_map(|l| {
                     let l = l.trim();
                     let rest = l
                         .strip_prefix("http://")
@@ -250,6 +262,7 @@ impl TestServer {
             root,
             dir,
             logs,
+            stdout,
             login_url,
             admin_cookie: String::new(),
             admin_token: String::new(),
