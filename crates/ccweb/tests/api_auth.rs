@@ -867,6 +867,41 @@ async fn repeated_wrong_passwords_are_rate_limited() {
 }
 
 #[tokio::test]
+async fn wrong_guesses_from_other_addresses_do_not_lock_out_a_correct_password() {
+    // Attack: anyone who knows alice's name guesses wrong passwords for her
+    // until the per-account budget runs out, to lock her out. Behind a
+    // trusted proxy (the test's loopback) each X-Forwarded-For is a client.
+    let server = TestServer::start(Options::shell("exec sleep 1000").toml(
+        "trusted_proxies = [\"127.0.0.1\"]\nlogin_failures_per_account_per_minute = 3\nlogin_failures_per_ip_per_minute = 100",
+    ))
+    .await;
+    server.add_user("alice", "alice-password-123");
+    let from = |ip: &str, password: &str| {
+        login_request(&server, "alice", password).header("x-forwarded-for", ip.to_owned())
+    };
+    for i in 0..10 {
+        let r = from(&format!("198.51.100.{i}"), "guess-guess").send().await;
+        assert_eq!(
+            r.unwrap().status(),
+            401,
+            "guess {i}: a first try is checked"
+        );
+    }
+    // The guessers that failed are slowed down on alice...
+    let again = from("198.51.100.9", "guess-guess").send().await.unwrap();
+    assert_eq!(
+        again.status(),
+        429,
+        "the account's limit slows its guessers"
+    );
+    // ... and so is the right password from a guesser's address.
+    let r = from("198.51.100.9", "alice-password-123").send().await;
+    assert_eq!(r.unwrap().status(), 429);
+    // Alice, from her own address, is not.
+    logged_in(from("203.0.113.5", "alice-password-123")).await;
+}
+
+#[tokio::test]
 async fn a_login_link_loaded_as_an_image_counts_no_failure_and_uses_nothing_up() {
     // Attack: the model writes `![x](/login?token=wrong)` in a chat answer;
     // the viewer's browser loads it as an image, again and again, to rate
