@@ -27,6 +27,7 @@ pub mod origin;
 pub mod paths;
 mod periodic;
 pub mod proxy_auth;
+pub mod proxy_socket;
 pub mod recording_retention;
 pub mod serve;
 pub mod sessions;
@@ -73,6 +74,8 @@ pub enum ServerError {
 /// A bound, ready server.
 pub struct Server {
     listener: TcpListener,
+    /// The reverse proxy's Unix socket (`listen_unix`), if configured.
+    unix_listener: Option<tokio::net::UnixListener>,
     state: AppState,
     login_url: Option<String>,
     /// The separate metrics listener (`metrics_listen`), if configured.
@@ -100,6 +103,7 @@ impl Server {
                     source,
                 })?;
         let local = listener.local_addr()?;
+        let unix_listener = proxy_socket::bind(&config)?;
         let metrics_listener = metrics::bind(&config).await?;
         let mut one_time = None;
         let mut login_url = None;
@@ -185,6 +189,7 @@ impl Server {
         });
         Ok(Self {
             listener,
+            unix_listener,
             state,
             login_url,
             metrics_listener,
@@ -214,7 +219,7 @@ impl Server {
             metrics::serve_separate(listener, state.clone());
         }
         let app = app::router(state.clone());
-        let server = serve::serve(self.listener, app, state.clone());
+        let server = serve::serve(self.listener, self.unix_listener, app, state.clone());
         let mut server = std::pin::pin!(server);
         let mut shutdown = std::pin::pin!(shutdown);
         // The accept loop only ends when the cancel token fires.
@@ -241,6 +246,7 @@ impl Server {
             );
         }
         state.store.close().await;
+        proxy_socket::remove(&state.config);
         tracing::info!("stopped");
         Ok(())
     }
