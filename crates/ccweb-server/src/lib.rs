@@ -12,6 +12,7 @@ pub mod auth;
 pub mod chat;
 pub mod client_ip;
 pub mod config;
+mod disabled_users;
 pub mod error;
 pub mod export;
 pub mod health;
@@ -187,6 +188,7 @@ impl Server {
             sockets: limits::Counts::new(config_limits.2, usize::MAX),
             login_limits: limits::LoginLimits::new(config_limits.0, config_limits.1),
         });
+        disabled_users::start(&state);
         Ok(Self {
             listener,
             unix_listener,

@@ -813,20 +813,24 @@ impl SessionManager {
         }
     }
 
-    /// Stops every running session of `owner` (a disabled user), all at once.
-    pub async fn stop_all_of(&self, owner: Uuid) {
+    /// Stops every running session of `owner` (a disabled user), all at
+    /// once; returns how many were running.
+    pub async fn stop_all_of(&self, owner: Uuid) -> usize {
         let records = match self.inner.store.list_sessions(Some(owner)).await {
             Ok(records) => records,
             Err(e) => {
                 tracing::error!(user = %owner, error = %e, "could not list sessions to stop");
-                return;
+                return 0;
             }
         };
-        let stops = records
+        let stops: Vec<_> = records
             .iter()
             .filter(|r| self.live(r.id).is_some())
-            .map(|r| self.stop(r.id));
+            .map(|r| self.stop(r.id))
+            .collect();
+        let count = stops.len();
         futures_util::future::join_all(stops).await;
+        count
     }
 
     fn spawn_spec(&self, r: &SessionRecord, continuing: bool) -> SpawnSpec {

@@ -929,6 +929,118 @@ async fn concurrent_resumes_start_one_process() {
 }
 
 #[tokio::test]
+async fn disabling_a_user_with_the_cli_stops_their_running_sessions() {
+    // `ccweb user disable` writes the database while the server runs; the
+    // server must notice and do what the HTTP path does.
+    let server = TestServer::start(Options::interactive_shell()).await;
+    let bob = server.add_user("bob", "bob-password-1");
+    let (status, s) = call(
+        server
+            .req_as(&bob, Method::POST, SESSIONS)
+            .json(&project(&server)),
+    )
+    .await;
+    assert_eq!(status, 201, "{s}");
+    let id = s["id"].as_str().unwrap().to_owned();
+    let mut c = terminal_as(&server, &bob, &id).await;
+    server.cli(&["user", "disable", "bob"], None);
+    let ended = server
+        .wait_state(&id, "stopped", Duration::from_secs(20))
+        .await;
+    assert_eq!(ended["end_reason"], "stop", "{ended}");
+    let closed = tokio::time::timeout(Duration::from_secs(10), c.read_to_end()).await;
+    assert!(closed.is_ok(), "bob's socket is still open");
+    // 1000 when the session's end closes it first, 1008 when the revocation does.
+    let code = c.closed.as_ref().map(|c| c.0);
+    assert!(matches!(code, Some(1000 | 1008)), "{code:?}");
+    assert_eq!(
+        status_of(server.req_as(&bob, Method::GET, "/api/me")).await,
+        401
+    );
+    server
+        .wait_for_log_message("stopped the sessions of a disabled user")
+        .await;
+}
+
+#[tokio::test]
+async fn share_links_die_when_their_owner_is_disabled() {
+    let server = TestServer::start(Options::interactive_shell()).await;
+    let alice = server.add_user("alice", "alice-password-1");
+    let bob = server.add_user("bob", "bob-password-1");
+    let (_, s) = call(
+        server
+            .req_as(&alice, Method::POST, SESSIONS)
+            .json(&project(&server)),
+    )
+    .await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    let (status, made) = call(
+        server
+            .req_as(&alice, Method::POST, &format!("{SESSIONS}/{id}/shares"))
+            .json(&json!({})),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    let shared = format!("/api/shared/{}", made["token"].as_str().unwrap());
+    let open = || {
+        let (server, path, auth) = (
+            &server,
+            format!("{shared}/terminal"),
+            format!("Bearer {bob}"),
+        );
+        async move {
+            let ws = server
+                .ws_with(&path, &[("authorization", &auth)])
+                .await
+                .expect("the shared socket opens");
+            TermClient::connect(ws).await
+        }
+    };
+    // Disabled over HTTP: the viewer's socket closes at once, the link is 404.
+    let mut watching = open().await;
+    let status = status_of(
+        server
+            .req(Method::PATCH, "/api/admin/users/alice")
+            .json(&json!({"disabled": true})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(closed_code(&mut watching).await, Some(1008));
+    let r = call(server.req_as(&bob, Method::GET, &shared)).await;
+    assert_error("the link of a disabled owner", &r, 404, "not_found");
+    let r = call(server.req_as(&bob, Method::GET, &format!("{shared}/events"))).await;
+    assert_error("its events", &r, 404, "not_found");
+    assert_eq!(
+        server
+            .ws_with(
+                &format!("{shared}/chat"),
+                &[("authorization", &format!("Bearer {bob}"))]
+            )
+            .await
+            .err(),
+        Some(404)
+    );
+    // Disabled by the CLI (the server is not told): the viewer is closed
+    // by the next re-check.
+    let status = status_of(
+        server
+            .req(Method::PATCH, "/api/admin/users/alice")
+            .json(&json!({"disabled": false})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(call(server.req_as(&bob, Method::GET, &shared)).await.0, 200);
+    let mut watching = open().await;
+    server.cli(&["user", "disable", "alice"], None);
+    let closed = tokio::time::timeout(Duration::from_secs(10), watching.read_to_end()).await;
+    assert!(closed.is_ok(), "the viewer's socket is still open");
+    // Her session stops too: its end or the re-check closes the viewer.
+    let code = watching.closed.as_ref().map(|c| c.0);
+    assert!(matches!(code, Some(1000 | 1008)), "{code:?}");
+    assert_eq!(call(server.req_as(&bob, Method::GET, &shared)).await.0, 404);
+}
+
+#[tokio::test]
 async fn share_links_let_logged_in_users_watch_read_only_until_revoked() {
     let server = TestServer::start(Options::interactive_shell()).await;
     let alice = server.add_user("alice", "alice-password-1");

@@ -47,15 +47,24 @@ pub(crate) type Revoked = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Resolves when the caller's access ends: a logout of this cookie (at
 /// once), or the credential found invalid on a periodic re-check; for a
-/// viewer through a share link, also when the link is revoked (at once) or
-/// expires.
-pub(crate) fn revoked(state: &AppState, auth: &Auth, share: Option<(Uuid, String)>) -> Revoked {
+/// viewer through a share link, also when the link is revoked or its
+/// owner disabled (both at once), or it expires.
+pub(crate) fn revoked(
+    state: &AppState,
+    auth: &Auth,
+    share: Option<(Uuid, String, Uuid)>,
+) -> Revoked {
     let mut logouts = state.revocations.subscribe();
     let state = state.clone();
     let credential = auth.credential.clone();
     let user = auth.user.id;
     Box::pin(async move {
-        let share_ended = |r: &Revocation| matches!((r, &share), (Revocation::Share(id), Some((mine, _))) if id == mine);
+        let share_ended = |r: &Revocation| match (r, &share) {
+            (Revocation::Share(id), Some((mine, _, _))) => id == mine,
+            // The owner disabled: their links die with their account.
+            (Revocation::User(user), Some((_, _, owner))) => user == owner,
+            _ => false,
+        };
         let mut recheck =
             tokio::time::interval_at(tokio::time::Instant::now() + AUTH_RECHECK, AUTH_RECHECK);
         loop {
@@ -69,9 +78,15 @@ pub(crate) fn revoked(state: &AppState, auth: &Auth, share: Option<(Uuid, String
                     if !credential.still_valid(&state).await {
                         return;
                     }
-                    if let Some((_, secret)) = &share {
-                        // A database hiccup keeps the viewer, like for credentials.
-                        if matches!(state.store.share_by_secret(secret).await, Ok(None)) {
+                    if let Some((_, secret, _)) = &share {
+                        // Revoked, expired, or its owner disabled (also by
+                        // the CLI, which the broadcast does not reach); a
+                        // database hiccup keeps the viewer, like for
+                        // credentials.
+                        if matches!(
+                            crate::http::shares::shared_session(&state, secret).await,
+                            Err(ApiError::NotFound(_))
+                        ) {
                             return;
                         }
                     }
@@ -156,7 +171,8 @@ pub(crate) async fn authorize(
         Target::Session(id) => (visible_session(state, auth, id).await?, None),
         Target::Share(secret) => {
             let (share, record) = crate::http::shares::shared_session(state, secret).await?;
-            (record, Some((share.id, secret.to_owned())))
+            let owner = record.owner_id;
+            (record, Some((share.id, secret.to_owned(), owner)))
         }
     };
     let readonly = asked
@@ -170,7 +186,7 @@ pub(crate) async fn authorize(
         crate::audit::LIMITED
     };
     match &share {
-        Some((share_id, _)) => {
+        Some((share_id, _, _)) => {
             let mut entry = crate::audit::by(auth, "share.attach", outcome);
             entry.target = Some(record.id.to_string());
             entry.detail = serde_json::json!({"share_id": share_id, "owner_id": record.owner_id});
