@@ -166,6 +166,7 @@ impl Server {
             config.login_failures_per_ip_per_minute,
             config.login_failures_per_account_per_minute,
             config.max_sockets_per_user,
+            config.max_connections_per_ip,
         );
         let oidc = oidc::Oidc::from_config(&config)?;
         let proxy_auth = proxy_auth::ProxyAuth::from_config(&config);
@@ -186,6 +187,7 @@ impl Server {
             trusted_proxies,
             metrics,
             sockets: limits::Counts::new(config_limits.2, usize::MAX),
+            client_sockets: limits::Counts::new(config_limits.3, usize::MAX),
             login_limits: limits::LoginLimits::new(config_limits.0, config_limits.1),
         });
         disabled_users::start(&state);

@@ -526,6 +526,89 @@ async fn each_user_has_a_socket_quota() {
 }
 
 #[tokio::test]
+async fn a_spoofed_x_forwarded_for_from_an_untrusted_peer_changes_no_address() {
+    // The test client (127.0.0.1) is not the trusted proxy here.
+    let server = TestServer::start(
+        Options::shell("exec sleep 1000")
+            .toml("trusted_proxies = [\"10.9.9.9\"]\nlogin_failures_per_ip_per_minute = 2"),
+    )
+    .await;
+    let login = |xff: &str| {
+        server
+            .http
+            .post(server.url("/api/auth/login"))
+            .header("x-forwarded-for", xff.to_owned())
+            .json(&json!({"username": "nobody", "password": "wrong-password"}))
+    };
+    // A fresh spoofed address for every guess does not escape the per-address limit.
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        statuses.push(status_of(login(&format!("198.51.100.{i}"))).await);
+    }
+    assert_eq!(statuses[3..], [429, 429, 429], "{statuses:?}");
+    // Nor does it change the address in the audit log.
+    let (status, _) = call(
+        server
+            .req(Method::POST, SESSIONS)
+            .header("x-forwarded-for", "198.51.100.99")
+            .json(&project(&server)),
+    )
+    .await;
+    assert_eq!(status, 201);
+    for query in ["?action=login", "?action=session.create"] {
+        let page = audit(&server, query).await;
+        let entries = page["entries"].as_array().unwrap();
+        assert!(!entries.is_empty(), "{query}: {page}");
+        for e in entries {
+            assert_eq!(e["source"], "127.0.0.1", "{query}: {e}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_real_client_gets_its_own_connection_cap() {
+    // Through a proxy every client's sockets are the proxy's connections,
+    // which only the total cap limits; one client must not take them all.
+    let server = TestServer::start(Options::interactive_shell().toml(
+        "trusted_proxies = [\"127.0.0.1\"]\nmax_connections_per_ip = 2\nmax_sockets_per_user = 50",
+    ))
+    .await;
+    let id = server.create_session_id().await;
+    let path = format!("{SESSIONS}/{id}/terminal");
+    let bearer = format!("Bearer {}", server.admin_token);
+    let from = |client: &'static str| {
+        let (server, path, bearer) = (&server, &path, &bearer);
+        async move {
+            server
+                .ws_with(
+                    path,
+                    &[("authorization", bearer), ("x-forwarded-for", client)],
+                )
+                .await
+        }
+    };
+    let _a = from("203.0.113.1").await.expect("first socket");
+    let _b = from("203.0.113.1").await.expect("second socket");
+    assert_eq!(
+        from("203.0.113.1").await.err(),
+        Some(429),
+        "a third socket of the same client is refused"
+    );
+    let _c = from("203.0.113.2")
+        .await
+        .expect("another client behind the proxy has its own cap");
+    let (_, page) = call(server.req(Method::GET, "/api/admin/audit?action=session.attach")).await;
+    assert!(
+        page["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["outcome"] == "limited" && e["source"] == "203.0.113.1"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
 async fn a_socket_flooding_input_is_closed_and_the_session_lives_on() {
     let server =
         TestServer::start(Options::interactive_shell().toml("ws_messages_per_second = 5")).await;

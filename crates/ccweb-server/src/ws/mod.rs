@@ -123,6 +123,15 @@ impl SocketQuery {
     }
 }
 
+/// A socket's places in the quotas: per user (`max_sockets_per_user`) and
+/// per client address (`max_connections_per_ip`). The second is what caps
+/// one client behind a trusted proxy: its sockets reach ccweb as the
+/// proxy's connections, which only the total connection cap limits.
+pub(crate) struct SocketSlots {
+    _user: crate::limits::CountGuard<Uuid>,
+    _client: Option<crate::limits::CountGuard<std::net::IpAddr>>,
+}
+
 /// What a socket may do, decided before the upgrade.
 pub(crate) struct Attach {
     /// The session as it is now.
@@ -133,9 +142,9 @@ pub(crate) struct Attach {
     pub(crate) readonly: bool,
     /// Fires when the caller's access ends (logout, revocation, disabled user).
     pub(crate) revoked: Revoked,
-    /// This socket's place in the user's socket quota; [`upgrade`] keeps it
-    /// for the socket's life.
-    pub(crate) slot: crate::limits::CountGuard<uuid::Uuid>,
+    /// This socket's places in the user's and the client address's socket
+    /// quotas; [`upgrade`] keeps them for the socket's life.
+    pub(crate) slot: SocketSlots,
     /// The socket's input rate limits (a hit is audited for this caller).
     pub(crate) limit: InputLimit,
 }
@@ -179,6 +188,29 @@ pub(crate) async fn authorize(
         || share.is_some()
         || matches!(auth.via, Via::Token(TokenScope::Read))
         || auth.user.id != record.owner_id;
+    // A proxy that names no client (its own address, or 0.0.0.0 on the Unix
+    // socket) carries many: only the total cap applies, as to its connections.
+    let client = auth
+        .source
+        .filter(|ip| !ip.is_unspecified() && !state.trusted_proxies.trusts(*ip));
+    let client_slot = match client {
+        Some(ip) => match state.client_sockets.acquire(ip) {
+            Some(slot) => Some(slot),
+            None => {
+                let mut entry = crate::audit::by(auth, "session.attach", crate::audit::LIMITED);
+                entry.target = Some(record.id.to_string());
+                state.audit.record(entry).await;
+                return Err(ApiError::QuotaExceeded {
+                    code: "connection_quota",
+                    message: format!(
+                        "your address has the maximum of {} connections open; close some tabs and try again",
+                        state.config.max_connections_per_ip
+                    ),
+                });
+            }
+        },
+        None => None,
+    };
     let slot = state.sockets.acquire(auth.user.id);
     let outcome = if slot.is_some() {
         crate::audit::SUCCESS
@@ -212,7 +244,10 @@ pub(crate) async fn authorize(
         handle,
         readonly,
         revoked: revoked(state, auth, share),
-        slot,
+        slot: SocketSlots {
+            _user: slot,
+            _client: client_slot,
+        },
     })
 }
 
@@ -232,7 +267,7 @@ const READ_BUFFER_BYTES: usize = 8 * 1024;
 pub(crate) fn upgrade<F, Fut>(
     ws: WebSocketUpgrade,
     state: &AppState,
-    slot: crate::limits::CountGuard<uuid::Uuid>,
+    slot: SocketSlots,
     kind: crate::metrics::SocketKind,
     serve: F,
 ) -> Response
