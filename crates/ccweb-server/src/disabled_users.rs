@@ -37,9 +37,13 @@ async fn stop_disabled(state: &AppState) {
         }
     };
     for user in users.iter().filter(|u| u.disabled) {
-        if state.sessions.stop_all_of(user.id).await > 0 {
-            tracing::info!(user = %user.name, "stopped the sessions of a disabled user");
-            let _ = state.revocations.send(Revocation::User(user.id));
+        if state.sessions.live_of(user.id).await.is_empty() {
+            continue;
         }
+        // As the HTTP path: sockets close (1008, access ended) before the
+        // sessions' ends would close them.
+        let _ = state.revocations.send(Revocation::User(user.id));
+        state.sessions.stop_all_of(user.id).await;
+        tracing::info!(user = %user.name, "stopped the sessions of a disabled user");
     }
 }

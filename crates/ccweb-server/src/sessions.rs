@@ -813,24 +813,25 @@ impl SessionManager {
         }
     }
 
-    /// Stops every running session of `owner` (a disabled user), all at
-    /// once; returns how many were running.
-    pub async fn stop_all_of(&self, owner: Uuid) -> usize {
-        let records = match self.inner.store.list_sessions(Some(owner)).await {
-            Ok(records) => records,
+    /// The running sessions of `owner`.
+    pub async fn live_of(&self, owner: Uuid) -> Vec<Uuid> {
+        match self.inner.store.list_sessions(Some(owner)).await {
+            Ok(records) => records
+                .iter()
+                .filter(|r| self.live(r.id).is_some())
+                .map(|r| r.id)
+                .collect(),
             Err(e) => {
                 tracing::error!(user = %owner, error = %e, "could not list sessions to stop");
-                return 0;
+                Vec::new()
             }
-        };
-        let stops: Vec<_> = records
-            .iter()
-            .filter(|r| self.live(r.id).is_some())
-            .map(|r| self.stop(r.id))
-            .collect();
-        let count = stops.len();
-        futures_util::future::join_all(stops).await;
-        count
+        }
+    }
+
+    /// Stops every running session of `owner` (a disabled user), all at once.
+    pub async fn stop_all_of(&self, owner: Uuid) {
+        let live = self.live_of(owner).await;
+        futures_util::future::join_all(live.into_iter().map(|id| self.stop(id))).await;
     }
 
     fn spawn_spec(&self, r: &SessionRecord, continuing: bool) -> SpawnSpec {
