@@ -179,12 +179,12 @@ fn tls_config(cert: rustls::pki_types::CertificateDer<'static>) -> Arc<rustls::C
 async fn wss(
     tls: &Arc<rustls::ClientConfig>,
     url: &str,
-    cookie: &str,
+    credential: (&'static str, &str),
     origin: &str,
 ) -> Result<Ws, u16> {
     let mut req = url.into_client_request().unwrap();
     req.headers_mut()
-        .insert("cookie", HeaderValue::from_str(cookie).unwrap());
+        .insert(credential.0, HeaderValue::from_str(credential.1).unwrap());
     req.headers_mut()
         .insert("origin", HeaderValue::from_str(origin).unwrap());
     match tokio_tungstenite::connect_async_tls_with_config(
@@ -289,17 +289,27 @@ async fn through_nginx(prefix: &str) {
 
     // Both sockets over wss://, and the Origin check on them.
     let wss_base = format!("wss://127.0.0.1:{port}{prefix}{SESSIONS}/{id}");
-    let terminal = wss(&tls, &format!("{wss_base}/terminal"), &cookie, &public)
-        .await
-        .expect("the terminal socket opens through nginx");
+    let terminal = wss(
+        &tls,
+        &format!("{wss_base}/terminal"),
+        ("cookie", &cookie),
+        &public,
+    )
+    .await
+    .expect("the terminal socket opens through nginx");
     let mut term = TermClient::connect(terminal).await;
     term.send_text(json!({"type": "input", "data": "echo through-$((6*7))\r"}))
         .await;
     term.wait_for(Duration::from_secs(15), |s| s.contains("through-42"))
         .await;
-    let mut chat = wss(&tls, &format!("{wss_base}/chat"), &cookie, &public)
-        .await
-        .expect("the chat socket opens through nginx");
+    let mut chat = wss(
+        &tls,
+        &format!("{wss_base}/chat"),
+        ("cookie", &cookie),
+        &public,
+    )
+    .await
+    .expect("the chat socket opens through nginx");
     let first = tokio::time::timeout(Duration::from_secs(10), chat.next())
         .await
         .unwrap()
@@ -316,7 +326,7 @@ async fn through_nginx(prefix: &str) {
         let refused = wss(
             &tls,
             &format!("{wss_base}/{kind}"),
-            &cookie,
+            ("cookie", &cookie),
             "https://evil.example",
         )
         .await;
@@ -363,6 +373,7 @@ async fn behind_nginx_proxy_header_login_goes_over_the_unix_socket() {
     let server = TestServer::start(Options::interactive_shell().toml(&toml)).await;
     server.cli(&["user", "add", "alice"], None);
     let (cert_pem, key_pem, cert_der) = certificate();
+    let certificate_der = cert_der.clone();
     let upstream = format!("unix:{}", socket.display());
     let nginx = Nginx::start(
         port,
@@ -408,6 +419,36 @@ async fn behind_nginx_proxy_header_login_goes_over_the_unix_socket() {
         .await
         .unwrap();
     assert_eq!(made.status(), 201);
+    let session: Value = made.json().await.unwrap();
+    // Its socket over wss://, through nginx and the Unix socket.
+    let tls = tls_config(certificate_der);
+    let basic = format!(
+        "Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("alice:{PASSWORD}")
+        )
+    );
+    let terminal = format!(
+        "wss://127.0.0.1:{port}{SESSIONS}/{}/terminal",
+        session["id"].as_str().unwrap()
+    );
+    let ws = wss(&tls, &terminal, ("authorization", &basic), &public)
+        .await
+        .expect("the terminal socket opens through the Unix socket");
+    let mut term = TermClient::connect(ws).await;
+    term.send_text(json!({"type": "input", "data": "echo via-unix-$((6*7))\r"}))
+        .await;
+    term.wait_for(Duration::from_secs(15), |s| s.contains("via-unix-42"))
+        .await;
+    let refused = wss(
+        &tls,
+        &terminal,
+        ("authorization", &basic),
+        "https://evil.example",
+    )
+    .await;
+    assert_eq!(refused.err(), Some(403), "a foreign Origin on the socket");
     // The audit log names the client nginx put in X-Forwarded-For.
     let (_, audit) = common::call(server.req(
         reqwest::Method::GET,

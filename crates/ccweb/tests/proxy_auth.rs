@@ -304,3 +304,42 @@ async fn a_user_logged_in_by_the_proxy_cannot_give_themselves_a_password() {
         .json(&serde_json::json!({"new_password": "quinn-password-1"}));
     assert_eq!(call(reset).await.0, 200);
 }
+
+#[tokio::test]
+async fn the_proxy_socket_replaces_a_stale_one_refuses_a_live_one_and_goes_at_shutdown() {
+    let (_dir, socket, toml) = proxy_socket("");
+    // Left by a run that was killed: a socket file nobody listens on.
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    let server = TestServer::start(Options::shell("exit 0").toml(&toml)).await;
+    async fn health(socket: &Path, server: &TestServer) -> u16 {
+        unix_call(socket, &server.addr, "GET", "/healthz", &[], None)
+            .await
+            .0
+    }
+    assert_eq!(health(&socket, &server).await, 200);
+    // A second server cannot take over the live socket.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(
+        other.path().join("ccweb.toml"),
+        format!("listen = \"127.0.0.1:0\"\n{toml}"),
+    )
+    .unwrap();
+    let out = common::ccweb(other.path(), &server.root, &["serve"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("in use"), "{err}");
+    assert_eq!(
+        health(&socket, &server).await,
+        200,
+        "the first server keeps it"
+    );
+    // A clean stop removes it; the next start makes it again.
+    let server = server.restart().await;
+    assert_eq!(health(&socket, &server).await, 200);
+    let mut server = server;
+    server.terminate(Duration::from_secs(20));
+    assert!(!socket.exists(), "removed at shutdown");
+}
