@@ -923,6 +923,11 @@ async fn a_login_link_loaded_as_an_image_counts_no_failure_and_uses_nothing_up()
         let r = answer(image(wrong.clone()).send().await.unwrap()).await;
         assert_error("an image of a wrong link", &r, 403, "navigation_required");
     }
+    // The password login is POST only: an image of it changes nothing.
+    let login = server.url("/api/auth/login?username=admin&password=wrong-wrong");
+    for _ in 0..5 {
+        assert_eq!(image(login.clone()).send().await.unwrap().status(), 405);
+    }
     // Not even the right token is used up by an image.
     let r = answer(image(server.login_url.clone()).send().await.unwrap()).await;
     assert_error("an image of the link", &r, 403, "navigation_required");
