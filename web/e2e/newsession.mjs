@@ -20,6 +20,8 @@ await run('newsession', async (page) => {
   // ---- bypassPermissions is off on this server: offered disabled, with the reason
   const bypass = page.locator('[data-testid="new-session-permission-mode"] option[value="bypassPermissions"]');
   if (!(await bypass.isDisabled())) throw new Error('bypassPermissions is offered although the server refuses it');
+  const auto = page.locator('[data-testid="new-session-permission-mode"] option[value="auto"]');
+  if (!(await auto.isDisabled())) throw new Error('auto is offered although the server refuses it');
   const why = page.getByTestId('bypass-unavailable');
   await why.waitFor();
   if (!(await why.textContent()).includes('allow_bypass_permissions')) throw new Error(`the reason does not name the setting: ${await why.textContent()}`);

@@ -507,6 +507,16 @@ pub async fn login_page(
         )
             .into_response());
     };
+    if !crate::login_pages::is_navigation(&headers) {
+        // An image, script or fetch a page (e.g. Markdown the model wrote:
+        // `![x](/login?token=x)`) makes the viewer's browser load: refused
+        // before the token is looked at, so it neither counts as a failed
+        // login nor uses anything up.
+        return Err(ApiError::forbidden(
+            "navigation_required",
+            "open the login link in the browser's address bar",
+        ));
+    }
     if let Err(err) = rate_check(&state, peer, None, "one_time_url").await {
         return Ok(crate::login_pages::link_refused(
             &headers,

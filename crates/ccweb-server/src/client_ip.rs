@@ -3,7 +3,9 @@
 //! `X-Forwarded-For`: the right-most entry that is not itself a trusted
 //! proxy (entries further left are whatever the client claimed). From any
 //! other peer the header is ignored, so nobody can pick their own address
-//! for rate limits, caps or the audit log.
+//! for rate limits, caps or the audit log. A request on the proxy's Unix
+//! socket (`listen_unix`) came through the proxy: its header is read the
+//! same way.
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -45,6 +47,12 @@ impl TrustedProxies {
         if !self.trusts(peer) {
             return peer;
         }
+        self.forwarded_client(headers).unwrap_or(peer)
+    }
+
+    /// The client a proxy named in `X-Forwarded-For`: the right-most entry
+    /// that is not itself a trusted proxy.
+    fn forwarded_client(&self, headers: &HeaderMap) -> Option<IpAddr> {
         let forwarded: Vec<IpAddr> = headers
             .get_all("x-forwarded-for")
             .iter()
@@ -57,7 +65,6 @@ impl TrustedProxies {
             .rev()
             .find(|ip| !self.trusts(**ip))
             .copied()
-            .unwrap_or(peer)
     }
 
     /// `peer` with the client's address (same port).
@@ -70,10 +77,23 @@ impl TrustedProxies {
 /// name), for handlers that rate-limit or audit by address.
 pub struct ClientAddr(pub SocketAddr);
 
+/// The address requests on the proxy's Unix socket get when the proxy
+/// names no client (`0.0.0.0`: unknown; they share one rate-limit key).
+pub const UNNAMED_PROXY_CLIENT: SocketAddr =
+    SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0);
+
 /// The client's address of a request whose parts are `parts`, if the
 /// connection's address is known.
 pub(crate) fn client_addr_of(state: &AppState, parts: &Parts) -> Option<SocketAddr> {
     let ConnectInfo(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
+    if parts
+        .extensions
+        .get::<crate::proxy_socket::ViaProxySocket>()
+        .is_some()
+    {
+        let ip = state.trusted_proxies.forwarded_client(&parts.headers);
+        return Some(ip.map_or(*peer, |ip| SocketAddr::new(ip, 0)));
+    }
     Some(state.trusted_proxies.client_addr(*peer, &parts.headers))
 }
 

@@ -220,6 +220,14 @@ pub struct Config {
     pub proxy_user_header: Option<String>,
     /// Create users named by the proxy header that do not exist yet.
     pub proxy_auto_provision: bool,
+    /// A Unix socket to listen on as well, for a reverse proxy on this host
+    /// (`proxy_pass http://unix:/run/ccweb/ccweb.sock;`): the only place
+    /// where `proxy_user_header` is believed.
+    pub listen_unix: Option<PathBuf>,
+    /// Permission bits of `listen_unix` (octal, e.g. `"0660"`).
+    pub listen_unix_mode: String,
+    /// Group of `listen_unix` (the proxy's, e.g. `www-data`); unset: ccweb's.
+    pub listen_unix_group: Option<String>,
     /// Run each session's CLI in a sandbox.
     pub sandbox: SandboxMode,
     /// With the sandbox: more directories the CLI may read (e.g. where `node` lives).
@@ -338,6 +346,9 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             proxy_user_header: None,
             proxy_auto_provision: false,
+            listen_unix: None,
+            listen_unix_mode: "0660".into(),
+            listen_unix_group: None,
             sandbox: SandboxMode::None,
             sandbox_read_only: Vec::new(),
             sandbox_bwrap: PathBuf::from("/usr/bin/bwrap"),
@@ -497,6 +508,7 @@ impl Config {
         }
         crate::metrics::validate_config(self)?;
         crate::proxy_auth::validate_config(self)?;
+        crate::proxy_socket::validate_config(self)?;
         crate::oidc::validate_config(self)?;
         Ok(())
     }

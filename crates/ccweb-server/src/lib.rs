@@ -12,6 +12,7 @@ pub mod auth;
 pub mod chat;
 pub mod client_ip;
 pub mod config;
+mod disabled_users;
 pub mod error;
 pub mod export;
 pub mod health;
@@ -27,6 +28,7 @@ pub mod origin;
 pub mod paths;
 mod periodic;
 pub mod proxy_auth;
+pub mod proxy_socket;
 pub mod recording_retention;
 pub mod serve;
 pub mod sessions;
@@ -73,6 +75,8 @@ pub enum ServerError {
 /// A bound, ready server.
 pub struct Server {
     listener: TcpListener,
+    /// The reverse proxy's Unix socket (`listen_unix`), if configured.
+    unix_listener: Option<tokio::net::UnixListener>,
     state: AppState,
     login_url: Option<String>,
     /// The separate metrics listener (`metrics_listen`), if configured.
@@ -100,6 +104,7 @@ impl Server {
                     source,
                 })?;
         let local = listener.local_addr()?;
+        let unix_listener = proxy_socket::bind(&config)?;
         let metrics_listener = metrics::bind(&config).await?;
         let mut one_time = None;
         let mut login_url = None;
@@ -161,6 +166,7 @@ impl Server {
             config.login_failures_per_ip_per_minute,
             config.login_failures_per_account_per_minute,
             config.max_sockets_per_user,
+            config.max_connections_per_ip,
         );
         let oidc = oidc::Oidc::from_config(&config)?;
         let proxy_auth = proxy_auth::ProxyAuth::from_config(&config);
@@ -181,10 +187,13 @@ impl Server {
             trusted_proxies,
             metrics,
             sockets: limits::Counts::new(config_limits.2, usize::MAX),
+            client_sockets: limits::Counts::new(config_limits.3, usize::MAX),
             login_limits: limits::LoginLimits::new(config_limits.0, config_limits.1),
         });
+        disabled_users::start(&state);
         Ok(Self {
             listener,
+            unix_listener,
             state,
             login_url,
             metrics_listener,
@@ -214,7 +223,7 @@ impl Server {
             metrics::serve_separate(listener, state.clone());
         }
         let app = app::router(state.clone());
-        let server = serve::serve(self.listener, app, state.clone());
+        let server = serve::serve(self.listener, self.unix_listener, app, state.clone());
         let mut server = std::pin::pin!(server);
         let mut shutdown = std::pin::pin!(shutdown);
         // The accept loop only ends when the cancel token fires.
@@ -241,6 +250,7 @@ impl Server {
             );
         }
         state.store.close().await;
+        proxy_socket::remove(&state.config);
         tracing::info!("stopped");
         Ok(())
     }

@@ -1,8 +1,12 @@
 //! Login rate limits: failed attempts are counted per client address and
 //! per account name (GCRA, by `governor`); once a key runs out, logins from
 //! it are refused with 429 and `Retry-After` until its budget refills.
-//! Successful logins cost nothing, and one client guessing cannot lock a
-//! user out from another client (the per-account budget is larger).
+//! Successful logins cost nothing. An account that ran out slows down only
+//! the clients that themselves failed on it lately: a client with no recent
+//! failure for that account still has its password checked, so others'
+//! wrong guesses cannot lock a user out. The price: a guesser spread over
+//! many addresses gets about one try per address per window on a
+//! limited account (and each address's own budget still applies).
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -15,12 +19,27 @@ use std::time::{Duration, Instant};
 /// Keys tracked at most per limiter; past it, old keys are forgotten.
 const MAX_KEYS: usize = 100_000;
 
+/// How long a client's failure on an account makes the account's limit
+/// apply to that client (the limiters' window).
+const RECENT_FAILURE: Duration = Duration::from_secs(60);
+
 /// Failed-login limits.
 pub struct LoginLimits {
     by_ip: DefaultKeyedRateLimiter<IpAddr>,
     by_account: DefaultKeyedRateLimiter<String>,
     /// Keys that ran out, and until when they are refused.
-    blocked: Mutex<HashMap<String, Instant>>,
+    blocked: Mutex<Blocked>,
+}
+
+/// What is refused, and who failed on which account lately.
+#[derive(Default)]
+struct Blocked {
+    /// Client addresses that ran out, until when.
+    ips: HashMap<IpAddr, Instant>,
+    /// Accounts that ran out, until when (for the clients in `failed`).
+    accounts: HashMap<String, Instant>,
+    /// The last failure of a client on an account.
+    failed: HashMap<(String, IpAddr), Instant>,
 }
 
 fn quota(per_minute: u32) -> Quota {
@@ -33,27 +52,28 @@ impl LoginLimits {
         Self {
             by_ip: RateLimiter::keyed(quota(per_ip)),
             by_account: RateLimiter::keyed(quota(per_account)),
-            blocked: Mutex::new(HashMap::new()),
+            blocked: Mutex::new(Blocked::default()),
         }
     }
 
-    fn keys(ip: IpAddr, account: Option<&str>) -> Vec<String> {
-        let mut keys = vec![format!("ip:{ip}")];
-        if let Some(a) = account {
-            keys.push(format!("account:{}", a.to_lowercase()));
-        }
-        keys
-    }
-
-    /// How long this client (or account) must still wait, if it is blocked.
+    /// How long this client must still wait, if it is blocked: its address
+    /// ran out, or the account ran out and this client failed on it lately.
     pub fn retry_after(&self, ip: IpAddr, account: Option<&str>) -> Option<Duration> {
         let now = Instant::now();
         let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
-        blocked.retain(|_, until| *until > now);
-        Self::keys(ip, account)
-            .iter()
-            .filter_map(|k| blocked.get(k))
-            .map(|until| *until - now)
+        blocked.ips.retain(|_, until| *until > now);
+        blocked.accounts.retain(|_, until| *until > now);
+        let by_ip = blocked.ips.get(&ip).copied();
+        let by_account = account.and_then(|a| {
+            let a = a.to_lowercase();
+            let until = *blocked.accounts.get(&a)?;
+            let last = *blocked.failed.get(&(a, ip))?;
+            (now.duration_since(last) < RECENT_FAILURE).then_some(until)
+        });
+        by_ip
+            .into_iter()
+            .chain(by_account)
+            .map(|until| until - now)
             .max()
     }
 
@@ -61,26 +81,45 @@ impl LoginLimits {
     /// budget allows another attempt.
     pub fn failed(&self, ip: IpAddr, account: Option<&str>) {
         let clock = DefaultClock::default();
-        let mut newly = Vec::new();
-        if let Err(not_until) = self.by_ip.check_key(&ip) {
-            newly.push((format!("ip:{ip}"), not_until.wait_time_from(clock.now())));
+        let now = Instant::now();
+        let until = |wait: Duration| now + wait.max(Duration::from_secs(1));
+        let ip_out = self
+            .by_ip
+            .check_key(&ip)
+            .err()
+            .map(|n| until(n.wait_time_from(clock.now())));
+        let account = account.map(str::to_lowercase);
+        let account_out = account.as_ref().and_then(|a| {
+            self.by_account
+                .check_key(a)
+                .err()
+                .map(|n| until(n.wait_time_from(clock.now())))
+        });
+        let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
+        if blocked.ips.len() > MAX_KEYS {
+            blocked.ips.clear();
         }
-        if let Some(a) = account {
-            let a = a.to_lowercase();
-            if let Err(not_until) = self.by_account.check_key(&a) {
-                newly.push((
-                    format!("account:{a}"),
-                    not_until.wait_time_from(clock.now()),
-                ));
+        if blocked.accounts.len() > MAX_KEYS {
+            blocked.accounts.clear();
+        }
+        if blocked.failed.len() > MAX_KEYS {
+            blocked
+                .failed
+                .retain(|_, last| now.duration_since(*last) < RECENT_FAILURE);
+            if blocked.failed.len() > MAX_KEYS {
+                blocked.failed.clear();
             }
         }
-        let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
-        if blocked.len() > MAX_KEYS {
-            blocked.clear();
+        if let Some(until) = ip_out {
+            blocked.ips.insert(ip, until);
         }
-        for (key, wait) in newly {
-            blocked.insert(key, Instant::now() + wait.max(Duration::from_secs(1)));
+        if let Some(a) = account {
+            if let Some(until) = account_out {
+                blocked.accounts.insert(a.clone(), until);
+            }
+            blocked.failed.insert((a, ip), now);
         }
+        drop(blocked);
         if self.by_ip.len() > MAX_KEYS {
             self.by_ip.retain_recent();
         }
@@ -189,11 +228,28 @@ mod tests {
     }
 
     #[test]
-    fn many_failures_on_one_account_block_it_for_everyone() {
+    fn an_account_that_ran_out_slows_only_the_clients_that_failed_on_it() {
         let limits = LoginLimits::new(1000, 2);
         for i in 0..3u8 {
             limits.failed([10, 0, 1, i].into(), Some("Erin"));
         }
+        assert!(
+            limits
+                .retry_after([10, 0, 1, 2].into(), Some("erin"))
+                .is_some(),
+            "a guesser that failed is slowed down"
+        );
+        assert!(
+            limits
+                .retry_after([10, 9, 9, 9].into(), Some("erin"))
+                .is_none(),
+            "a client with no failure on erin still gets its password checked"
+        );
+        assert!(limits
+            .retry_after([10, 0, 1, 2].into(), Some("other"))
+            .is_none());
+        // A fresh address gets one try, then is slowed down too.
+        limits.failed([10, 9, 9, 9].into(), Some("erin"));
         assert!(limits
             .retry_after([10, 9, 9, 9].into(), Some("erin"))
             .is_some());

@@ -18,6 +18,16 @@ fn wants_json(headers: &HeaderMap) -> bool {
     accept.contains("application/json") && !accept.contains("text/html")
 }
 
+/// Whether a request is a top-level navigation (the login link opened in
+/// the address bar), by the `Sec-Fetch-*` headers browsers send: an
+/// `<img>`, a script's `fetch` or a frame is not. A request without them (a
+/// script such as curl, or a browser too old to send them) counts as one.
+pub(crate) fn is_navigation(headers: &HeaderMap) -> bool {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    header("sec-fetch-dest").is_none_or(|d| d.eq_ignore_ascii_case("document"))
+        && header("sec-fetch-mode").is_none_or(|m| m.eq_ignore_ascii_case("navigate"))
+}
+
 /// A refused login link: the JSON error for scripts that ask for JSON, else
 /// the same status (and `Retry-After`) with a page saying what to do next.
 pub(crate) fn link_refused(headers: &HeaderMap, err: ApiError, page: &'static str) -> Response {
@@ -97,6 +107,30 @@ mod tests {
             HeaderValue::from_str(value).unwrap(),
         );
         h
+    }
+
+    #[test]
+    fn only_top_level_navigations_and_scripts_without_fetch_metadata_count_as_navigation() {
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, HeaderValue::from_static(v));
+            }
+            h
+        };
+        assert!(is_navigation(&HeaderMap::new()));
+        assert!(is_navigation(&with(&[
+            ("sec-fetch-dest", "document"),
+            ("sec-fetch-mode", "navigate")
+        ])));
+        for refused in [
+            with(&[("sec-fetch-dest", "image"), ("sec-fetch-mode", "no-cors")]),
+            with(&[("sec-fetch-dest", "empty"), ("sec-fetch-mode", "cors")]),
+            with(&[("sec-fetch-dest", "iframe"), ("sec-fetch-mode", "navigate")]),
+            with(&[("sec-fetch-mode", "no-cors")]),
+        ] {
+            assert!(!is_navigation(&refused), "{refused:?}");
+        }
     }
 
     #[test]

@@ -1,14 +1,15 @@
-//! Trusted reverse-proxy header login: a request whose TCP peer is one of
-//! `trusted_proxies` and that carries `proxy_user_header` is that user.
-//! From any other peer the header is ignored entirely. Browser requests
+//! Trusted reverse-proxy header login: a request that arrived on the
+//! proxy's Unix socket (`listen_unix`) and carries `proxy_user_header` is
+//! that user. Over TCP the header is ignored entirely, whatever the peer's
+//! address: a session's process on the proxy's host shares its loopback
+//! address (see `proxy_socket`). Browser requests
 //! authenticated this way follow the cookie rules: state changes and
 //! WebSocket upgrades need an allowed `Origin`.
 
-use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
 use axum::http::HeaderName;
 use ipnet::IpNet;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use crate::auth::{Auth, Credential, Via};
 use crate::config::{Config, ConfigError};
@@ -21,8 +22,6 @@ const MAX_NAME_BYTES: usize = 64;
 /// The proxy-header policy built from the configuration.
 #[derive(Debug, Clone)]
 pub struct ProxyAuth {
-    /// Peers whose header is believed.
-    trusted: Vec<IpNet>,
     /// The header naming the user.
     header: HeaderName,
     /// Create unknown users.
@@ -67,12 +66,6 @@ pub(crate) fn validate_config(config: &mut Config) -> Result<(), ConfigError> {
                 format!("{header:?} is not a valid header name"),
             );
         }
-        if config.trusted_proxies.is_empty() {
-            return err(
-                "trusted_proxies",
-                "proxy_user_header is set, so list the proxies allowed to send it".into(),
-            );
-        }
     }
     Ok(())
 }
@@ -82,25 +75,14 @@ impl ProxyAuth {
     pub fn from_config(config: &Config) -> Option<Self> {
         let header = HeaderName::try_from(config.proxy_user_header.as_deref()?).ok()?;
         Some(Self {
-            trusted: config
-                .trusted_proxies
-                .iter()
-                .filter_map(|s| parse_net(s))
-                .collect(),
             header,
             provision: config.proxy_auto_provision,
         })
     }
-
-    /// Whether `peer` is a trusted proxy (IPv4-mapped IPv6 counts as IPv4).
-    fn trusts(&self, peer: IpAddr) -> bool {
-        let peer = peer.to_canonical();
-        self.trusted.iter().any(|net| net.contains(&peer))
-    }
 }
 
-/// The caller named by a trusted proxy, if this request comes from one and
-/// carries the header; `None` to go on with the other methods.
+/// The caller named by the proxy, if this request came through its Unix
+/// socket and carries the header; `None` to go on with the other methods.
 pub(crate) async fn authenticate(
     state: &AppState,
     parts: &Parts,
@@ -108,10 +90,11 @@ pub(crate) async fn authenticate(
     let Some(policy) = &state.proxy_auth else {
         return Ok(None);
     };
-    let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
-        return Ok(None);
-    };
-    if !policy.trusts(peer.ip()) {
+    if parts
+        .extensions
+        .get::<crate::proxy_socket::ViaProxySocket>()
+        .is_none()
+    {
         return Ok(None);
     }
     let Some(value) = parts.headers.get(&policy.header) else {
@@ -200,20 +183,7 @@ mod tests {
             let e = validate_config(&mut config(&[bad], None)).unwrap_err();
             assert_eq!(e.key, "trusted_proxies", "{bad}");
         }
-        let e = validate_config(&mut config(&[], Some("X-Forwarded-User"))).unwrap_err();
-        assert_eq!(e.key, "trusted_proxies");
         let e = validate_config(&mut config(&["10.0.0.5"], Some("bad header"))).unwrap_err();
         assert_eq!(e.key, "proxy_user_header");
-    }
-
-    #[test]
-    fn only_listed_peers_are_trusted_also_when_ipv4_mapped() {
-        let p =
-            ProxyAuth::from_config(&config(&["10.1.0.0/16", "127.0.0.2"], Some("x-user"))).unwrap();
-        assert!(p.trusts("10.1.2.3".parse().unwrap()));
-        assert!(p.trusts("::ffff:10.1.2.3".parse().unwrap()));
-        assert!(p.trusts("127.0.0.2".parse().unwrap()));
-        assert!(!p.trusts("127.0.0.1".parse().unwrap()));
-        assert!(!p.trusts("10.2.0.1".parse().unwrap()));
     }
 }

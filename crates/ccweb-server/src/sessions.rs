@@ -103,9 +103,15 @@ fn validate_claude_session_id(id: &str) -> Result<String, ApiError> {
         })
 }
 
+/// Permission modes in which the CLI runs tools without asking anyone:
+/// `bypassPermissions` (no prompts at all) and `auto` (a classifier, not a
+/// person, approves). Both only where the operator allows it
+/// (`allow_bypass_permissions`).
+pub const UNATTENDED_PERMISSION_MODES: [&str; 2] = ["bypassPermissions", "auto"];
+
 /// Checks a permission mode against the CLI's modes and the server's
-/// policy: `bypassPermissions` (no prompts at all) only where the operator
-/// allows it.
+/// policy: the [`UNATTENDED_PERMISSION_MODES`] only where the operator
+/// allows them.
 pub fn check_permission_mode(config: &Config, mode: &str) -> Result<(), ApiError> {
     if !PERMISSION_MODES.contains(&mode) {
         return Err(ApiError::bad_request(
@@ -116,10 +122,10 @@ pub fn check_permission_mode(config: &Config, mode: &str) -> Result<(), ApiError
             ),
         ));
     }
-    if mode == "bypassPermissions" && !config.allow_bypass_permissions {
+    if UNATTENDED_PERMISSION_MODES.contains(&mode) && !config.allow_bypass_permissions {
         return Err(ApiError::forbidden(
             "permission_mode_not_allowed",
-            "bypassPermissions is turned off on this server (allow_bypass_permissions)",
+            format!("{mode} is turned off on this server (allow_bypass_permissions)"),
         ));
     }
     Ok(())
@@ -807,20 +813,25 @@ impl SessionManager {
         }
     }
 
-    /// Stops every running session of `owner` (a disabled user), all at once.
-    pub async fn stop_all_of(&self, owner: Uuid) {
-        let records = match self.inner.store.list_sessions(Some(owner)).await {
-            Ok(records) => records,
+    /// The running sessions of `owner`.
+    pub async fn live_of(&self, owner: Uuid) -> Vec<Uuid> {
+        match self.inner.store.list_sessions(Some(owner)).await {
+            Ok(records) => records
+                .iter()
+                .filter(|r| self.live(r.id).is_some())
+                .map(|r| r.id)
+                .collect(),
             Err(e) => {
                 tracing::error!(user = %owner, error = %e, "could not list sessions to stop");
-                return;
+                Vec::new()
             }
-        };
-        let stops = records
-            .iter()
-            .filter(|r| self.live(r.id).is_some())
-            .map(|r| self.stop(r.id));
-        futures_util::future::join_all(stops).await;
+        }
+    }
+
+    /// Stops every running session of `owner` (a disabled user), all at once.
+    pub async fn stop_all_of(&self, owner: Uuid) {
+        let live = self.live_of(owner).await;
+        futures_util::future::join_all(live.into_iter().map(|id| self.stop(id))).await;
     }
 
     fn spawn_spec(&self, r: &SessionRecord, continuing: bool) -> SpawnSpec {

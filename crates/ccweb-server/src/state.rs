@@ -46,6 +46,9 @@ pub struct Inner {
     pub metrics: crate::metrics::Metrics,
     /// Open WebSockets per user.
     pub sockets: Arc<crate::limits::Counts<uuid::Uuid>>,
+    /// Open WebSockets per client address (behind a trusted proxy, the
+    /// address it names), capped at `max_connections_per_ip`.
+    pub client_sockets: Arc<crate::limits::Counts<std::net::IpAddr>>,
     /// OpenID Connect login, if configured.
     pub oidc: Option<crate::oidc::Oidc>,
     /// Trusted reverse-proxy header login, if configured.

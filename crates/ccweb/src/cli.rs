@@ -93,7 +93,8 @@ pub(crate) enum UserCommand {
     },
     /// List users.
     List,
-    /// Disable a user (their logins end at once).
+    /// Disable a user (their logins end at once; a running server stops
+    /// their sessions within seconds).
     Disable {
         /// The user.
         name: String,

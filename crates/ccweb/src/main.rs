@@ -225,12 +225,15 @@ async fn serve(global: &cli::Global, flags: cli::ServeFlags) -> anyhow::Result<(
     let addr = server.local_addr()?;
     tracing::info!(%addr, "listening");
     if let Some(url) = server.login_url() {
-        // Printed, never logged: the URL carries a login secret.
-        let mut err = std::io::stderr();
+        // Printed on stdout, never logged: the URL carries a login secret,
+        // and the log stream (stderr, a journal) is read by more than the
+        // operator — e.g. a session's process through `/proc/<pid>/fd/2`.
+        let mut out = std::io::stdout().lock();
         let _ = writeln!(
-            err,
+            out,
             "\n  ccweb is running. Open this one-time login link:\n\n    {url}\n"
         );
+        let _ = out.flush();
     }
     server.run(settings::shutdown_signal()).await?;
     // What the process-tree containment could not tie to a session (a

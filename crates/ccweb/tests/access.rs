@@ -526,6 +526,89 @@ async fn each_user_has_a_socket_quota() {
 }
 
 #[tokio::test]
+async fn a_spoofed_x_forwarded_for_from_an_untrusted_peer_changes_no_address() {
+    // The test client (127.0.0.1) is not the trusted proxy here.
+    let server = TestServer::start(
+        Options::shell("exec sleep 1000")
+            .toml("trusted_proxies = [\"10.9.9.9\"]\nlogin_failures_per_ip_per_minute = 2"),
+    )
+    .await;
+    let login = |xff: &str| {
+        server
+            .http
+            .post(server.url("/api/auth/login"))
+            .header("x-forwarded-for", xff.to_owned())
+            .json(&json!({"username": "nobody", "password": "wrong-password"}))
+    };
+    // A fresh spoofed address for every guess does not escape the per-address limit.
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        statuses.push(status_of(login(&format!("198.51.100.{i}"))).await);
+    }
+    assert_eq!(statuses[3..], [429, 429, 429], "{statuses:?}");
+    // Nor does it change the address in the audit log.
+    let (status, _) = call(
+        server
+            .req(Method::POST, SESSIONS)
+            .header("x-forwarded-for", "198.51.100.99")
+            .json(&project(&server)),
+    )
+    .await;
+    assert_eq!(status, 201);
+    for query in ["?action=login", "?action=session.create"] {
+        let page = audit(&server, query).await;
+        let entries = page["entries"].as_array().unwrap();
+        assert!(!entries.is_empty(), "{query}: {page}");
+        for e in entries {
+            assert_eq!(e["source"], "127.0.0.1", "{query}: {e}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_real_client_gets_its_own_connection_cap() {
+    // Through a proxy every client's sockets are the proxy's connections,
+    // which only the total cap limits; one client must not take them all.
+    let server = TestServer::start(Options::interactive_shell().toml(
+        "trusted_proxies = [\"127.0.0.1\"]\nmax_connections_per_ip = 2\nmax_sockets_per_user = 50",
+    ))
+    .await;
+    let id = server.create_session_id().await;
+    let path = format!("{SESSIONS}/{id}/terminal");
+    let bearer = format!("Bearer {}", server.admin_token);
+    let from = |client: &'static str| {
+        let (server, path, bearer) = (&server, &path, &bearer);
+        async move {
+            server
+                .ws_with(
+                    path,
+                    &[("authorization", bearer), ("x-forwarded-for", client)],
+                )
+                .await
+        }
+    };
+    let _a = from("203.0.113.1").await.expect("first socket");
+    let _b = from("203.0.113.1").await.expect("second socket");
+    assert_eq!(
+        from("203.0.113.1").await.err(),
+        Some(429),
+        "a third socket of the same client is refused"
+    );
+    let _c = from("203.0.113.2")
+        .await
+        .expect("another client behind the proxy has its own cap");
+    let (_, page) = call(server.req(Method::GET, "/api/admin/audit?action=session.attach")).await;
+    assert!(
+        page["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["outcome"] == "limited" && e["source"] == "203.0.113.1"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
 async fn a_socket_flooding_input_is_closed_and_the_session_lives_on() {
     let server =
         TestServer::start(Options::interactive_shell().toml("ws_messages_per_second = 5")).await;
@@ -727,14 +810,27 @@ async fn per_user_roots_keep_users_apart_and_distinct_names_get_distinct_dirs() 
 
 #[tokio::test]
 async fn bypass_permissions_is_only_for_servers_that_allow_it() {
-    let body = |server: &TestServer| json!({"mode": "chat", "working_dir": server.root.join("project"), "permission_mode": "bypassPermissions"});
+    unattended_mode_is_only_for_servers_that_allow_it("bypassPermissions").await;
+}
+
+#[tokio::test]
+async fn auto_permission_mode_is_gated_like_bypass_permissions() {
+    // `auto` lets a classifier, not a person, approve tool calls: as
+    // unattended as bypassPermissions, at start and when switched to.
+    unattended_mode_is_only_for_servers_that_allow_it("auto").await;
+}
+
+/// `mode` is refused at start and at a runtime switch unless
+/// `allow_bypass_permissions` is on.
+async fn unattended_mode_is_only_for_servers_that_allow_it(mode: &str) {
+    let body = |server: &TestServer| json!({"mode": "chat", "working_dir": server.root.join("project"), "permission_mode": mode});
     let server = TestServer::start(Options::shell("exec sleep 1000")).await;
     // The UI learns the policy from /api/me, so it does not offer what is refused.
     let (status, me) = call(server.req(Method::GET, "/api/me")).await;
     assert_eq!(status, 200, "{me}");
     assert_eq!(me["server"]["allow_bypass_permissions"], false, "{me}");
     let r = call(server.req(Method::POST, SESSIONS).json(&body(&server))).await;
-    assert_error("bypassPermissions", &r, 403, "permission_mode_not_allowed");
+    assert_error(mode, &r, 403, "permission_mode_not_allowed");
     // Nor can a running chat session be switched to it.
     let (status, s) = call(
         server
@@ -745,7 +841,7 @@ async fn bypass_permissions_is_only_for_servers_that_allow_it() {
     assert_eq!(status, 201, "{s}");
     let mut ws = server.ws(s["id"].as_str().unwrap(), "chat", "").await;
     ws.send(Message::Text(
-        json!({"type": "set_permission_mode", "mode": "bypassPermissions"})
+        json!({"type": "set_permission_mode", "mode": mode})
             .to_string()
             .into(),
     ))
@@ -913,6 +1009,116 @@ async fn concurrent_resumes_start_one_process() {
         );
     }
     assert_eq!(server.children().len(), before + 1, "one process");
+}
+
+#[tokio::test]
+async fn disabling_a_user_with_the_cli_stops_their_running_sessions() {
+    // `ccweb user disable` writes the database while the server runs; the
+    // server must notice and do what the HTTP path does.
+    let server = TestServer::start(Options::interactive_shell()).await;
+    let bob = server.add_user("bob", "bob-password-1");
+    let (status, s) = call(
+        server
+            .req_as(&bob, Method::POST, SESSIONS)
+            .json(&project(&server)),
+    )
+    .await;
+    assert_eq!(status, 201, "{s}");
+    let id = s["id"].as_str().unwrap().to_owned();
+    let mut c = terminal_as(&server, &bob, &id).await;
+    server.cli(&["user", "disable", "bob"], None);
+    let ended = server
+        .wait_state(&id, "stopped", Duration::from_secs(20))
+        .await;
+    assert_eq!(ended["end_reason"], "stop", "{ended}");
+    let closed = tokio::time::timeout(Duration::from_secs(10), c.read_to_end()).await;
+    assert!(closed.is_ok(), "bob's socket is still open");
+    assert_eq!(c.closed.as_ref().map(|c| c.0), Some(1008));
+    assert_eq!(
+        status_of(server.req_as(&bob, Method::GET, "/api/me")).await,
+        401
+    );
+    server
+        .wait_for_log_message("stopped the sessions of a disabled user")
+        .await;
+}
+
+#[tokio::test]
+async fn share_links_die_when_their_owner_is_disabled() {
+    let server = TestServer::start(Options::interactive_shell()).await;
+    let alice = server.add_user("alice", "alice-password-1");
+    let bob = server.add_user("bob", "bob-password-1");
+    let (_, s) = call(
+        server
+            .req_as(&alice, Method::POST, SESSIONS)
+            .json(&project(&server)),
+    )
+    .await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    let (status, made) = call(
+        server
+            .req_as(&alice, Method::POST, &format!("{SESSIONS}/{id}/shares"))
+            .json(&json!({})),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    let shared = format!("/api/shared/{}", made["token"].as_str().unwrap());
+    let open = || {
+        let (server, path, auth) = (
+            &server,
+            format!("{shared}/terminal"),
+            format!("Bearer {bob}"),
+        );
+        async move {
+            let ws = server
+                .ws_with(&path, &[("authorization", &auth)])
+                .await
+                .expect("the shared socket opens");
+            TermClient::connect(ws).await
+        }
+    };
+    // Disabled over HTTP: the viewer's socket closes at once, the link is 404.
+    let mut watching = open().await;
+    let status = status_of(
+        server
+            .req(Method::PATCH, "/api/admin/users/alice")
+            .json(&json!({"disabled": true})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(closed_code(&mut watching).await, Some(1008));
+    let r = call(server.req_as(&bob, Method::GET, &shared)).await;
+    assert_error("the link of a disabled owner", &r, 404, "not_found");
+    let r = call(server.req_as(&bob, Method::GET, &format!("{shared}/events"))).await;
+    assert_error("its events", &r, 404, "not_found");
+    assert_eq!(
+        server
+            .ws_with(
+                &format!("{shared}/chat"),
+                &[("authorization", &format!("Bearer {bob}"))]
+            )
+            .await
+            .err(),
+        Some(404)
+    );
+    // Disabled by the CLI (the server is not told): the viewer is closed
+    // by the next re-check.
+    let status = status_of(
+        server
+            .req(Method::PATCH, "/api/admin/users/alice")
+            .json(&json!({"disabled": false})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(call(server.req_as(&bob, Method::GET, &shared)).await.0, 200);
+    let mut watching = open().await;
+    server.cli(&["user", "disable", "alice"], None);
+    let closed = tokio::time::timeout(Duration::from_secs(10), watching.read_to_end()).await;
+    assert!(closed.is_ok(), "the viewer's socket is still open");
+    // Her session stops too: its end or the re-check closes the viewer.
+    let code = watching.closed.as_ref().map(|c| c.0);
+    assert!(matches!(code, Some(1000 | 1008)), "{code:?}");
+    assert_eq!(call(server.req_as(&bob, Method::GET, &shared)).await.0, 404);
 }
 
 #[tokio::test]

@@ -94,24 +94,19 @@ fn read_token(server: &TestServer, user: &str) -> String {
         .to_owned()
 }
 
-/// Asserts none of `secrets` appears in the server's log (its stderr, less
-/// the one-time login URL that `serve` prints there on purpose).
+/// Asserts none of `secrets`, nor the one-time login token, appears in the
+/// server's log (its stderr).
 fn assert_not_logged(server: &TestServer, secrets: &[&str]) {
-    let all = server.log_text();
-    let logs: Vec<&str> = all
-        .lines()
-        .filter(|l| l.trim() != server.login_url)
-        .collect();
-    assert_eq!(
-        all.lines().count() - logs.len(),
-        1,
-        "the login URL is printed once"
-    );
+    let logs = server.log_text();
     assert!(
-        logs.iter().any(|l| l.contains("\"listening\"")),
+        logs.lines().any(|l| l.contains("\"listening\"")),
         "these are the server's logs"
     );
-    let logs = logs.join("\n");
+    let token = one_time_token(server);
+    assert!(
+        !logs.contains(&token),
+        "the one-time login token appears in the log:\n{logs}"
+    );
     for s in secrets {
         assert!(s.len() >= 8, "a secret worth looking for: {s:?}");
         assert!(
@@ -329,6 +324,21 @@ async fn forged_tampered_and_disabled_users_credentials_are_401() {
     // The admin is unaffected.
     assert_eq!(me(&server.admin_token).await.0, 200);
     assert_not_logged(&server, &[&bob, "bob-password-123", cookie_secret(&cookie)]);
+}
+
+#[tokio::test]
+async fn the_one_time_login_url_is_printed_on_stdout_and_never_in_the_log() {
+    // Attack: a session's process reads the server's stderr (through
+    // `/proc/<pid>/fd/2`, or a journal) and logs in as the first admin.
+    let server = TestServer::start_keeping_login_link(Options::shell("exec sleep 1000")).await;
+    let token = one_time_token(&server);
+    assert!(token.len() >= 16, "{token}");
+    let stdout = server.stdout.lock().unwrap().join("\n");
+    assert!(
+        stdout.contains(&format!("/login?token={token}")),
+        "{stdout}"
+    );
+    assert_not_logged(&server, &[]);
 }
 
 #[tokio::test]
@@ -854,6 +864,83 @@ async fn repeated_wrong_passwords_are_rate_limited() {
         .await
         .unwrap();
     assert_eq!(me.status(), 200);
+}
+
+#[tokio::test]
+async fn wrong_guesses_from_other_addresses_do_not_lock_out_a_correct_password() {
+    // Attack: anyone who knows alice's name guesses wrong passwords for her
+    // until the per-account budget runs out, to lock her out. Behind a
+    // trusted proxy (the test's loopback) each X-Forwarded-For is a client.
+    let server = TestServer::start(Options::shell("exec sleep 1000").toml(
+        "trusted_proxies = [\"127.0.0.1\"]\nlogin_failures_per_account_per_minute = 3\nlogin_failures_per_ip_per_minute = 100",
+    ))
+    .await;
+    server.add_user("alice", "alice-password-123");
+    let from = |ip: &str, password: &str| {
+        login_request(&server, "alice", password).header("x-forwarded-for", ip.to_owned())
+    };
+    for i in 0..10 {
+        let r = from(&format!("198.51.100.{i}"), "guess-guess").send().await;
+        assert_eq!(
+            r.unwrap().status(),
+            401,
+            "guess {i}: a first try is checked"
+        );
+    }
+    // The guessers that failed are slowed down on alice...
+    let again = from("198.51.100.9", "guess-guess").send().await.unwrap();
+    assert_eq!(
+        again.status(),
+        429,
+        "the account's limit slows its guessers"
+    );
+    // ... and so is the right password from a guesser's address.
+    let r = from("198.51.100.9", "alice-password-123").send().await;
+    assert_eq!(r.unwrap().status(), 429);
+    // Alice, from her own address, is not.
+    logged_in(from("203.0.113.5", "alice-password-123")).await;
+}
+
+#[tokio::test]
+async fn a_login_link_loaded_as_an_image_counts_no_failure_and_uses_nothing_up() {
+    // Attack: the model writes `![x](/login?token=wrong)` in a chat answer;
+    // the viewer's browser loads it as an image, again and again, to rate
+    // limit (or use up) the viewer's logins.
+    let server = TestServer::start_keeping_login_link(
+        Options::shell("exec sleep 1000").toml("login_failures_per_ip_per_minute = 2"),
+    )
+    .await;
+    let image = |url: String| {
+        server
+            .http
+            .get(url)
+            .header("sec-fetch-dest", "image")
+            .header("sec-fetch-mode", "no-cors")
+            .header("accept", "image/avif,image/webp,*/*")
+    };
+    let wrong = server.url("/login?token=wrong-wrong-wrong");
+    for _ in 0..5 {
+        let r = answer(image(wrong.clone()).send().await.unwrap()).await;
+        assert_error("an image of a wrong link", &r, 403, "navigation_required");
+    }
+    // The password login is POST only: an image of it changes nothing.
+    let login = server.url("/api/auth/login?username=admin&password=wrong-wrong");
+    for _ in 0..5 {
+        assert_eq!(image(login.clone()).send().await.unwrap().status(), 405);
+    }
+    // Not even the right token is used up by an image.
+    let r = answer(image(server.login_url.clone()).send().await.unwrap()).await;
+    assert_error("an image of the link", &r, 403, "navigation_required");
+    // The viewer opening the link is neither rate limited nor too late.
+    let resp = server
+        .http
+        .get(&server.login_url)
+        .header("sec-fetch-dest", "document")
+        .header("sec-fetch-mode", "navigate")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
 }
 
 #[tokio::test]

@@ -2,7 +2,9 @@
 //! on 127.0.0.1 and proxies to ccweb, at `/` and under a sub-path
 //! (`base_path = "/ccweb"`). Through it: the UI and health, password login
 //! with a `__Host-`/`Secure` cookie, creating a session, the Origin checks,
-//! and both sockets over `wss://`.
+//! and both sockets over `wss://`. And proxy-header login: nginx checks
+//! the user (HTTP Basic here) and reaches ccweb on its Unix socket
+//! (`listen_unix`), the only place ccweb believes `X-Forwarded-User`.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -45,9 +47,33 @@ impl Drop for Nginx {
 }
 
 impl Nginx {
-    fn start(port: u16, upstream: &str, prefix: &str, cert: &str, key: &str) -> Nginx {
+    /// `upstream`: `127.0.0.1:PORT` or `unix:/path/ccweb.sock`. With
+    /// `basic_user` (name, password), nginx logs users in with HTTP Basic
+    /// and names them to ccweb in `X-Forwarded-User`.
+    fn start(
+        port: u16,
+        upstream: &str,
+        prefix: &str,
+        cert: &str,
+        key: &str,
+        basic_user: Option<(&str, &str)>,
+    ) -> Nginx {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().display().to_string();
+        let auth = match basic_user {
+            Some((name, password)) => {
+                std::fs::write(
+                    dir.path().join("htpasswd"),
+                    format!("{name}:{{PLAIN}}{password}\n"),
+                )
+                .unwrap();
+                format!(
+                    "auth_basic \"ccweb\";\n            auth_basic_user_file {d}/htpasswd;\n            \
+                     proxy_set_header X-Forwarded-User $remote_user;"
+                )
+            }
+            None => String::new(),
+        };
         std::fs::write(dir.path().join("cert.pem"), cert).unwrap();
         std::fs::write(dir.path().join("key.pem"), key).unwrap();
         let location = if prefix.is_empty() {
@@ -88,6 +114,7 @@ http {{
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_read_timeout 1h;
             proxy_buffering off;
+            {auth}
         }}
     }}
 }}
@@ -152,12 +179,12 @@ fn tls_config(cert: rustls::pki_types::CertificateDer<'static>) -> Arc<rustls::C
 async fn wss(
     tls: &Arc<rustls::ClientConfig>,
     url: &str,
-    cookie: &str,
+    credential: (&'static str, &str),
     origin: &str,
 ) -> Result<Ws, u16> {
     let mut req = url.into_client_request().unwrap();
     req.headers_mut()
-        .insert("cookie", HeaderValue::from_str(cookie).unwrap());
+        .insert(credential.0, HeaderValue::from_str(credential.1).unwrap());
     req.headers_mut()
         .insert("origin", HeaderValue::from_str(origin).unwrap());
     match tokio_tungstenite::connect_async_tls_with_config(
@@ -185,13 +212,16 @@ async fn through_nginx(prefix: &str) {
     let server = TestServer::start(Options::interactive_shell().toml(&toml)).await;
     assert!(
         server
-            .log_text()
+            .stdout
+            .lock()
+            .unwrap()
+            .join("\n")
             .contains(&format!("{public}{prefix}/login?token=")),
         "the one-time link names the public address and the prefix"
     );
     server.add_user("alice", PASSWORD);
     let (cert_pem, key_pem, cert_der) = certificate();
-    let nginx = Nginx::start(port, &server.addr, prefix, &cert_pem, &key_pem);
+    let nginx = Nginx::start(port, &server.addr, prefix, &cert_pem, &key_pem, None);
     let tls = tls_config(cert_der.clone());
     let http = reqwest::Client::builder()
         .use_preconfigured_tls((*tls).clone())
@@ -259,17 +289,27 @@ async fn through_nginx(prefix: &str) {
 
     // Both sockets over wss://, and the Origin check on them.
     let wss_base = format!("wss://127.0.0.1:{port}{prefix}{SESSIONS}/{id}");
-    let terminal = wss(&tls, &format!("{wss_base}/terminal"), &cookie, &public)
-        .await
-        .expect("the terminal socket opens through nginx");
+    let terminal = wss(
+        &tls,
+        &format!("{wss_base}/terminal"),
+        ("cookie", &cookie),
+        &public,
+    )
+    .await
+    .expect("the terminal socket opens through nginx");
     let mut term = TermClient::connect(terminal).await;
     term.send_text(json!({"type": "input", "data": "echo through-$((6*7))\r"}))
         .await;
     term.wait_for(Duration::from_secs(15), |s| s.contains("through-42"))
         .await;
-    let mut chat = wss(&tls, &format!("{wss_base}/chat"), &cookie, &public)
-        .await
-        .expect("the chat socket opens through nginx");
+    let mut chat = wss(
+        &tls,
+        &format!("{wss_base}/chat"),
+        ("cookie", &cookie),
+        &public,
+    )
+    .await
+    .expect("the chat socket opens through nginx");
     let first = tokio::time::timeout(Duration::from_secs(10), chat.next())
         .await
         .unwrap()
@@ -286,7 +326,7 @@ async fn through_nginx(prefix: &str) {
         let refused = wss(
             &tls,
             &format!("{wss_base}/{kind}"),
-            &cookie,
+            ("cookie", &cookie),
             "https://evil.example",
         )
         .await;
@@ -317,6 +357,108 @@ async fn behind_nginx_under_a_sub_path() {
     }
 }
 
+#[tokio::test]
+async fn behind_nginx_proxy_header_login_goes_over_the_unix_socket() {
+    if !nginx_ready() {
+        return;
+    }
+    let port = free_port();
+    let public = format!("https://127.0.0.1:{port}");
+    let sock_dir = tempfile::tempdir().unwrap();
+    let socket = sock_dir.path().join("ccweb.sock");
+    let toml = format!(
+        "public_url = {public:?}\nlisten_unix = {:?}\nproxy_user_header = \"X-Forwarded-User\"",
+        socket.to_str().unwrap()
+    );
+    let server = TestServer::start(Options::interactive_shell().toml(&toml)).await;
+    server.cli(&["user", "add", "alice"], None);
+    let (cert_pem, key_pem, cert_der) = certificate();
+    let certificate_der = cert_der.clone();
+    let upstream = format!("unix:{}", socket.display());
+    let nginx = Nginx::start(
+        port,
+        &upstream,
+        "",
+        &cert_pem,
+        &key_pem,
+        Some(("alice", PASSWORD)),
+    );
+    let http = reqwest::Client::builder()
+        .use_preconfigured_tls((*tls_config(cert_der)).clone())
+        .local_address(std::net::IpAddr::from([127, 0, 0, 3]))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let me = format!("{public}/api/me");
+    let resp = http
+        .get(&me)
+        .basic_auth("alice", Some(PASSWORD))
+        .send()
+        .await;
+    let resp = resp.unwrap_or_else(|e| panic!("{e}: {}", nginx.errors()));
+    assert_eq!(resp.status(), 200, "{}", nginx.errors());
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["user"]["name"], "alice");
+    // nginx replaces a header the client sends itself.
+    let forged = http
+        .get(&me)
+        .basic_auth("alice", Some(PASSWORD))
+        .header("x-forwarded-user", "admin")
+        .send()
+        .await
+        .unwrap();
+    let body: Value = forged.json().await.unwrap();
+    assert_eq!(body["user"]["name"], "alice", "{body}");
+    // A session, with the Origin check, through the socket.
+    let made = http
+        .post(format!("{public}{SESSIONS}"))
+        .basic_auth("alice", Some(PASSWORD))
+        .header("origin", &public)
+        .json(&json!({"mode": "terminal", "working_dir": server.root.join("project")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 201);
+    let session: Value = made.json().await.unwrap();
+    // Its socket over wss://, through nginx and the Unix socket.
+    let tls = tls_config(certificate_der);
+    let basic = format!(
+        "Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("alice:{PASSWORD}")
+        )
+    );
+    let terminal = format!(
+        "wss://127.0.0.1:{port}{SESSIONS}/{}/terminal",
+        session["id"].as_str().unwrap()
+    );
+    let ws = wss(&tls, &terminal, ("authorization", &basic), &public)
+        .await
+        .expect("the terminal socket opens through the Unix socket");
+    let mut term = TermClient::connect(ws).await;
+    term.send_text(json!({"type": "input", "data": "echo via-unix-$((6*7))\r"}))
+        .await;
+    term.wait_for(Duration::from_secs(15), |s| s.contains("via-unix-42"))
+        .await;
+    let refused = wss(
+        &tls,
+        &terminal,
+        ("authorization", &basic),
+        "https://evil.example",
+    )
+    .await;
+    assert_eq!(refused.err(), Some(403), "a foreign Origin on the socket");
+    // The audit log names the client nginx put in X-Forwarded-For.
+    let (_, audit) = common::call(server.req(
+        reqwest::Method::GET,
+        "/api/admin/audit?user=alice&action=session.create",
+    ))
+    .await;
+    assert_eq!(audit["entries"][0]["source"], "127.0.0.3", "{audit}");
+    drop(nginx);
+}
+
 /// Where the deployment guide lives, so the test and the guide stay together.
 #[test]
 fn the_guide_shows_this_configuration() {
@@ -330,6 +472,8 @@ fn the_guide_shows_this_configuration() {
         "base_path",
         "public_url",
         "trusted_proxies",
+        "listen_unix",
+        "proxy_pass http://unix:/run/ccweb/ccweb.sock;",
     ] {
         assert!(text.contains(needle), "docs/deploy.md lacks {needle:?}");
     }

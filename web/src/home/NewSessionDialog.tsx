@@ -5,6 +5,7 @@ import { type FormEvent, useState } from 'react';
 import { api, ApiError } from '../api/client';
 import { useServerPolicy } from '../api/serverPolicy';
 import { PERMISSION_MODES, type PermissionMode, type SessionInfo, type SessionMode } from '../api/types';
+import { UNATTENDED_PERMISSION_MODES } from '../chat/protocol';
 import { Modal } from '../ui/Modal';
 import { Icon } from '../ui/icons';
 import { type DirChoice, DirPicker } from './DirPicker';
@@ -187,14 +188,14 @@ export function NewSessionDialog({ onClose, onCreated }: NewSessionDialogProps) 
           <span>Permission mode</span>
           <select value={permissionMode} onChange={(e) => setPermissionMode(e.target.value as PermissionMode)} data-testid="new-session-permission-mode">
             {PERMISSION_MODES.map((m) => (
-              <option key={m} value={m} disabled={m === 'bypassPermissions' && !bypassAllowed}>
-                {m === 'bypassPermissions' && !bypassAllowed ? `${PERMISSION_TEXT[m]} (off on this server)` : PERMISSION_TEXT[m]}
+              <option key={m} value={m} disabled={UNATTENDED_PERMISSION_MODES.includes(m) && !bypassAllowed}>
+                {UNATTENDED_PERMISSION_MODES.includes(m) && !bypassAllowed ? `${PERMISSION_TEXT[m]} (off on this server)` : PERMISSION_TEXT[m]}
               </option>
             ))}
           </select>
           {policy && !bypassAllowed && (
             <small className="muted" data-testid="bypass-unavailable">
-              Bypass permissions is turned off on this server (setting <code>allow_bypass_permissions</code>).
+              Bypass permissions and Auto are turned off on this server (setting <code>allow_bypass_permissions</code>).
             </small>
           )}
         </label>

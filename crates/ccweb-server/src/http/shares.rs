@@ -1,7 +1,9 @@
 //! Read-only share links: the owner of a session makes, lists and revokes
 //! them; any logged-in user holding one may watch the session (its record,
 //! its events and both sockets, read-only) until it is revoked or expires.
-//! Off with `share_links = false` (every route is then 404).
+//! Off with `share_links = false` (every route is then 404). A link dies
+//! with its owner's account: while the owner is disabled (or gone) it is
+//! 404 like an unknown one, and its open sockets close.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -35,7 +37,8 @@ fn enabled(state: &AppState) -> Result<(), ApiError> {
     }
 }
 
-/// The session a valid link opens (404 for anything else, alike).
+/// The session a valid link opens (404 for anything else, alike, also
+/// when the session's owner is disabled).
 pub(crate) async fn shared_session(
     state: &AppState,
     secret: &str,
@@ -51,6 +54,10 @@ pub(crate) async fn shared_session(
         .get_session(share.session_id)
         .await?
         .ok_or_else(not_found)?;
+    let owner = state.store.user_by_id(record.owner_id).await?;
+    if owner.is_none_or(|o| o.disabled) {
+        return Err(not_found());
+    }
     Ok((share, record))
 }
 

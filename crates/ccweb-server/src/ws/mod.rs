@@ -47,15 +47,24 @@ pub(crate) type Revoked = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Resolves when the caller's access ends: a logout of this cookie (at
 /// once), or the credential found invalid on a periodic re-check; for a
-/// viewer through a share link, also when the link is revoked (at once) or
-/// expires.
-pub(crate) fn revoked(state: &AppState, auth: &Auth, share: Option<(Uuid, String)>) -> Revoked {
+/// viewer through a share link, also when the link is revoked or its
+/// owner disabled (both at once), or it expires.
+pub(crate) fn revoked(
+    state: &AppState,
+    auth: &Auth,
+    share: Option<(Uuid, String, Uuid)>,
+) -> Revoked {
     let mut logouts = state.revocations.subscribe();
     let state = state.clone();
     let credential = auth.credential.clone();
     let user = auth.user.id;
     Box::pin(async move {
-        let share_ended = |r: &Revocation| matches!((r, &share), (Revocation::Share(id), Some((mine, _))) if id == mine);
+        let share_ended = |r: &Revocation| match (r, &share) {
+            (Revocation::Share(id), Some((mine, _, _))) => id == mine,
+            // The owner disabled: their links die with their account.
+            (Revocation::User(user), Some((_, _, owner))) => user == owner,
+            _ => false,
+        };
         let mut recheck =
             tokio::time::interval_at(tokio::time::Instant::now() + AUTH_RECHECK, AUTH_RECHECK);
         loop {
@@ -69,9 +78,15 @@ pub(crate) fn revoked(state: &AppState, auth: &Auth, share: Option<(Uuid, String
                     if !credential.still_valid(&state).await {
                         return;
                     }
-                    if let Some((_, secret)) = &share {
-                        // A database hiccup keeps the viewer, like for credentials.
-                        if matches!(state.store.share_by_secret(secret).await, Ok(None)) {
+                    if let Some((_, secret, _)) = &share {
+                        // Revoked, expired, or its owner disabled (also by
+                        // the CLI, which the broadcast does not reach); a
+                        // database hiccup keeps the viewer, like for
+                        // credentials.
+                        if matches!(
+                            crate::http::shares::shared_session(&state, secret).await,
+                            Err(ApiError::NotFound(_))
+                        ) {
                             return;
                         }
                     }
@@ -108,6 +123,15 @@ impl SocketQuery {
     }
 }
 
+/// A socket's places in the quotas: per user (`max_sockets_per_user`) and
+/// per client address (`max_connections_per_ip`). The second is what caps
+/// one client behind a trusted proxy: its sockets reach ccweb as the
+/// proxy's connections, which only the total connection cap limits.
+pub(crate) struct SocketSlots {
+    _user: crate::limits::CountGuard<Uuid>,
+    _client: Option<crate::limits::CountGuard<std::net::IpAddr>>,
+}
+
 /// What a socket may do, decided before the upgrade.
 pub(crate) struct Attach {
     /// The session as it is now.
@@ -118,9 +142,9 @@ pub(crate) struct Attach {
     pub(crate) readonly: bool,
     /// Fires when the caller's access ends (logout, revocation, disabled user).
     pub(crate) revoked: Revoked,
-    /// This socket's place in the user's socket quota; [`upgrade`] keeps it
-    /// for the socket's life.
-    pub(crate) slot: crate::limits::CountGuard<uuid::Uuid>,
+    /// This socket's places in the user's and the client address's socket
+    /// quotas; [`upgrade`] keeps them for the socket's life.
+    pub(crate) slot: SocketSlots,
     /// The socket's input rate limits (a hit is audited for this caller).
     pub(crate) limit: InputLimit,
 }
@@ -156,13 +180,37 @@ pub(crate) async fn authorize(
         Target::Session(id) => (visible_session(state, auth, id).await?, None),
         Target::Share(secret) => {
             let (share, record) = crate::http::shares::shared_session(state, secret).await?;
-            (record, Some((share.id, secret.to_owned())))
+            let owner = record.owner_id;
+            (record, Some((share.id, secret.to_owned(), owner)))
         }
     };
     let readonly = asked
         || share.is_some()
         || matches!(auth.via, Via::Token(TokenScope::Read))
         || auth.user.id != record.owner_id;
+    // A proxy that names no client (its own address, or 0.0.0.0 on the Unix
+    // socket) carries many: only the total cap applies, as to its connections.
+    let client = auth
+        .source
+        .filter(|ip| !ip.is_unspecified() && !state.trusted_proxies.trusts(*ip));
+    let client_slot = match client {
+        Some(ip) => match state.client_sockets.acquire(ip) {
+            Some(slot) => Some(slot),
+            None => {
+                let mut entry = crate::audit::by(auth, "session.attach", crate::audit::LIMITED);
+                entry.target = Some(record.id.to_string());
+                state.audit.record(entry).await;
+                return Err(ApiError::QuotaExceeded {
+                    code: "connection_quota",
+                    message: format!(
+                        "your address has the maximum of {} connections open; close some tabs and try again",
+                        state.config.max_connections_per_ip
+                    ),
+                });
+            }
+        },
+        None => None,
+    };
     let slot = state.sockets.acquire(auth.user.id);
     let outcome = if slot.is_some() {
         crate::audit::SUCCESS
@@ -170,7 +218,7 @@ pub(crate) async fn authorize(
         crate::audit::LIMITED
     };
     match &share {
-        Some((share_id, _)) => {
+        Some((share_id, _, _)) => {
             let mut entry = crate::audit::by(auth, "share.attach", outcome);
             entry.target = Some(record.id.to_string());
             entry.detail = serde_json::json!({"share_id": share_id, "owner_id": record.owner_id});
@@ -196,7 +244,10 @@ pub(crate) async fn authorize(
         handle,
         readonly,
         revoked: revoked(state, auth, share),
-        slot,
+        slot: SocketSlots {
+            _user: slot,
+            _client: client_slot,
+        },
     })
 }
 
@@ -216,7 +267,7 @@ const READ_BUFFER_BYTES: usize = 8 * 1024;
 pub(crate) fn upgrade<F, Fut>(
     ws: WebSocketUpgrade,
     state: &AppState,
-    slot: crate::limits::CountGuard<uuid::Uuid>,
+    slot: SocketSlots,
     kind: crate::metrics::SocketKind,
     serve: F,
 ) -> Response

@@ -119,6 +119,8 @@ pub struct TestServer {
     pub root: PathBuf,
     pub dir: tempfile::TempDir,
     pub logs: Arc<Mutex<Vec<String>>>,
+    /// What the server printed on stdout (the one-time login link).
+    pub stdout: Arc<Mutex<Vec<String>>>,
     pub login_url: String,
     /// The admin's cookie (`ccweb_session=…`) from the one-time URL.
     pub admin_cookie: String,
@@ -188,14 +190,24 @@ impl TestServer {
             cmd.env_remove(name);
         }
         cmd.envs(options.env.iter().map(|(k, v)| (k, v)));
-        let mut child = spawn_logging(&mut cmd);
+        // stdout carries the one-time login link, stderr the log.
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let logs = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().unwrap();
-        {
-            let logs = logs.clone();
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        for (pipe, lines) in [
+            (
+                Box::new(child.stderr.take().unwrap()) as Box<dyn std::io::Read + Send>,
+                logs.clone(),
+            ),
+            (Box::new(child.stdout.take().unwrap()), stdout.clone()),
+        ] {
             std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    logs.lock().unwrap().push(line);
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    lines.lock().unwrap().push(line);
                 }
             });
         }
@@ -212,7 +224,7 @@ impl TestServer {
                     });
                 // Behind a configured https public_url the link names that
                 // host; the test reaches the same path on the listener.
-                let path = logs.iter().find_map(|l| {
+                let path = stdout.lock().unwrap().iter().find_map(|l| {
                     let l = l.trim();
                     let rest = l
                         .strip_prefix("http://")
@@ -250,6 +262,7 @@ impl TestServer {
             root,
             dir,
             logs,
+            stdout,
             login_url,
             admin_cookie: String::new(),
             admin_token: String::new(),
@@ -951,4 +964,60 @@ pub fn claude_saved(home: &Path, sid: &str, text: &str) -> bool {
         std::fs::read_to_string(d.path().join(format!("{sid}.jsonl")))
             .is_ok_and(|s| s.contains(text))
     })
+}
+
+/// One HTTP/1.1 request over a Unix socket, as a reverse proxy sends it
+/// (`proxy_pass http://unix:…`, with `Host` = `host`): returns the status
+/// and the JSON body (`Value::Null` when the body is not JSON).
+pub async fn unix_call(
+    socket: &Path,
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::UnixStream::connect(socket).await.unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() {
+        req.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    req.push_str("\r\n");
+    req.push_str(&body);
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw))
+        .await
+        .expect("an answer on the Unix socket")
+        .unwrap();
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, rest) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status: u16 = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked {
+        let mut out = String::new();
+        let mut rest = rest;
+        while let Some((size, after)) = rest.split_once("\r\n") {
+            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            out.push_str(&after[..n]);
+            rest = &after[n + 2..];
+        }
+        out
+    } else {
+        rest.to_owned()
+    };
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
