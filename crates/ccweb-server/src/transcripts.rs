@@ -17,18 +17,21 @@ use ccweb_store::Store;
 /// CLI writes its last records a little after the screen shows them.
 pub(crate) const FOLLOW_TAIL: Duration = Duration::from_millis(800);
 
-/// Stores the events of the conversation file `path` as the start of
-/// session `id`'s transcript, followed by a `system` event `imported`.
-/// Returns how many events were imported.
+/// Stores the events of the conversation file `path` (below the Claude
+/// home `home`; opened as untrusted input) as the start of session `id`'s
+/// transcript, followed by a `system` event `imported`. Returns how many
+/// events were imported.
 pub(crate) async fn import(
     store: &Store,
     id: Uuid,
+    home: PathBuf,
     path: PathBuf,
 ) -> Result<usize, crate::error::ApiError> {
-    let read = tokio::task::spawn_blocking(move || transcript::read_transcript(&path))
-        .await
-        .map_err(crate::error::ApiError::internal)?
-        .map_err(crate::error::ApiError::internal)?;
+    let read =
+        tokio::task::spawn_blocking(move || transcript::read_transcript(&home, &path, u64::MAX))
+            .await
+            .map_err(crate::error::ApiError::internal)?
+            .map_err(crate::error::ApiError::internal)?;
     for event in &read.events {
         store.append_event(id, event).await?;
     }
@@ -52,13 +55,15 @@ pub(crate) async fn import(
 pub(crate) fn follow(
     store: Store,
     id: Uuid,
+    home: PathBuf,
     path: PathBuf,
     tracker: &TaskTracker,
     cancel: CancellationToken,
 ) {
-    let offset = std::fs::metadata(&path).map_or(0, |m| m.len());
+    // lstat: never opens (a FIFO would block) nor follows a symlink.
+    let offset = std::fs::symlink_metadata(&path).map_or(0, |m| m.len());
     let (tx, mut rx) = mpsc::channel(64);
-    tracker.spawn(transcript::follow(path, offset, tx, cancel));
+    tracker.spawn(transcript::follow(home, path, offset, tx, cancel));
     tracker.spawn(async move {
         while let Some(event) = rx.recv().await {
             if let Err(e) = store.append_event(id, &event).await {

@@ -1,0 +1,153 @@
+//! The Claude home as untrusted input (issue 14, point 4): an agent can
+//! plant anything in it — FIFOs, symlinks to other files, huge files — and
+//! ccweb must neither wedge nor read outside it.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{call, Options, TestServer};
+use reqwest::Method;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Longest a request that must not wedge may take.
+const PROMPT: Duration = Duration::from_secs(10);
+
+/// A server whose sessions (a shell standing in for the CLI) have the
+/// Claude home `home`.
+async fn server_with_home(home: &Path, extra: &str) -> TestServer {
+    let toml = format!(
+        "{extra}\n[child_env_set]\nCLAUDE_CONFIG_DIR = {}\n",
+        serde_json::to_string(home.to_str().unwrap()).unwrap()
+    );
+    TestServer::start(Options::shell("exec sleep 1000").toml(&toml)).await
+}
+
+/// The CLI's conversation folder for `cwd` (ASCII paths: every other
+/// character becomes `-`).
+fn project_dir(home: &Path, cwd: &Path) -> PathBuf {
+    let name: String = cwd
+        .to_str()
+        .unwrap()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    home.join("projects").join(name)
+}
+
+/// One user prompt record of a conversation run in `cwd`.
+fn prompt_line(cwd: &Path, sid: &str, text: &str) -> String {
+    let record = json!({
+        "type": "user", "cwd": cwd, "sessionId": sid, "uuid": uuid::Uuid::new_v4().to_string(),
+        "message": {"role": "user", "content": text},
+    });
+    format!("{record}\n")
+}
+
+fn history_path(server: &TestServer) -> String {
+    format!(
+        "/api/claude/history?working_dir={}",
+        server.root.join("project").display()
+    )
+}
+
+async fn history_ids(server: &TestServer) -> Vec<String> {
+    let (status, body) =
+        tokio::time::timeout(PROMPT, call(server.req(Method::GET, &history_path(server))))
+            .await
+            .expect("the history listing answers promptly");
+    assert_eq!(status, 200, "{body}");
+    body["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["session_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn resume_status(server: &TestServer, sid: &str) -> (u16, serde_json::Value) {
+    let body =
+        json!({"mode": "terminal", "working_dir": server.root.join("project"), "resume": sid});
+    tokio::time::timeout(PROMPT, server.create_session_as(&server.admin_token, body))
+        .await
+        .expect("a resume answers promptly")
+}
+
+#[tokio::test]
+async fn a_fifo_planted_as_a_conversation_file_wedges_nothing_and_sigterm_still_stops_the_server() {
+    let home = tempfile::tempdir().unwrap();
+    let mut server = server_with_home(home.path(), "").await;
+    let dir = project_dir(home.path(), &server.root.join("project"));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Control: a real conversation next to the FIFOs is listed.
+    let real = "11111111-1111-4111-8111-111111111111";
+    let cwd = server.root.join("project");
+    std::fs::write(
+        dir.join(format!("{real}.jsonl")),
+        prompt_line(&cwd, real, "hello"),
+    )
+    .unwrap();
+    let fifo = "22222222-2222-4222-8222-222222222222";
+    let mode = nix::sys::stat::Mode::from_bits_truncate(0o600);
+    nix::unistd::mkfifo(&dir.join(format!("{fifo}.jsonl")), mode).unwrap();
+
+    assert_eq!(history_ids(&server).await, [real]);
+    let (status, body) = resume_status(&server, fifo).await;
+    assert_eq!(status, 404, "{body}");
+
+    // A terminal session whose own conversation file is a FIFO: the
+    // follower must not block on it.
+    let s = server.create_session().await;
+    let sid = s["claude_session_id"].as_str().unwrap();
+    nix::unistd::mkfifo(&dir.join(format!("{sid}.jsonl")), mode).unwrap();
+    server
+        .wait_for_log("the follower tried the FIFO", |l| {
+            l.contains("refusing to follow a conversation file") && l.contains(sid)
+        })
+        .await;
+    // Nothing is stuck: a second listing answers, and the server stops.
+    assert_eq!(history_ids(&server).await, [real]);
+    assert_eq!(server.terminate(Duration::from_secs(20)), Some(0));
+}
+
+#[tokio::test]
+async fn a_symlinked_conversation_file_or_folder_is_neither_listed_nor_imported() {
+    let home = tempfile::tempdir().unwrap();
+    let server = server_with_home(home.path(), "").await;
+    let cwd = server.root.join("project");
+    let dir = project_dir(home.path(), &cwd);
+    std::fs::create_dir_all(&dir).unwrap();
+    // Another user's file (a readable conversation, so that following the
+    // link would list and import it) and /etc/shadow, linked in.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let linked = "33333333-3333-4333-8333-333333333333";
+    let theirs = elsewhere.path().join("theirs.jsonl");
+    std::fs::write(&theirs, prompt_line(&cwd, linked, "someone else's words")).unwrap();
+    std::os::unix::fs::symlink(&theirs, dir.join(format!("{linked}.jsonl"))).unwrap();
+    let shadow = "44444444-4444-4444-8444-444444444444";
+    std::os::unix::fs::symlink("/etc/shadow", dir.join(format!("{shadow}.jsonl"))).unwrap();
+    // Control: a real one is listed and can be continued.
+    let real = "11111111-1111-4111-8111-111111111111";
+    std::fs::write(
+        dir.join(format!("{real}.jsonl")),
+        prompt_line(&cwd, real, "mine"),
+    )
+    .unwrap();
+
+    assert_eq!(history_ids(&server).await, [real]);
+    for sid in [linked, shadow] {
+        let (status, body) = resume_status(&server, sid).await;
+        assert_eq!(status, 404, "{sid}: {body}");
+    }
+    let (status, body) = resume_status(&server, real).await;
+    assert_eq!(status, 201, "{body}");
+
+    // The whole folder a symlink to a folder of conversations: not listed.
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::rename(&theirs, elsewhere.path().join(format!("{linked}.jsonl"))).unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), &dir).unwrap();
+    assert!(history_ids(&server).await.is_empty());
+    let (status, body) = resume_status(&server, linked).await;
+    assert_eq!(status, 404, "{body}");
+}
