@@ -12,6 +12,7 @@ pub mod auth;
 pub mod chat;
 pub mod client_ip;
 pub mod config;
+pub mod disk;
 pub mod error;
 pub mod export;
 pub mod health;

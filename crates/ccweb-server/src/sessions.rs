@@ -426,6 +426,7 @@ impl SessionManager {
         if let Some(sid) = &resume {
             self.check_resumable(owner, &cwd, sid).await?;
         }
+        crate::disk::check_free_space(&self.inner.config)?;
         let (cols, rows) = ccweb_runner::clamp_size(
             req.cols.unwrap_or(i64::from(DEFAULT_COLS)),
             req.rows.unwrap_or(i64::from(DEFAULT_ROWS)),
@@ -485,6 +486,7 @@ impl SessionManager {
             self.remember_permission_mode(record.id, "default").await;
             record.permission_mode = "default".into();
         }
+        crate::disk::check_free_space(&self.inner.config)?;
         // Concurrent resumes of one session: only the first starts a process.
         let _claim = self.claim(record.id).ok_or_else(running)?;
         if self.inner.cancel.is_cancelled() {

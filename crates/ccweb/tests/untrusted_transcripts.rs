@@ -151,3 +151,22 @@ async fn a_symlinked_conversation_file_or_folder_is_neither_listed_nor_imported(
     let (status, body) = resume_status(&server, linked).await;
     assert_eq!(status, 404, "{body}");
 }
+
+#[tokio::test]
+async fn new_sessions_are_refused_while_the_data_dir_disk_is_nearly_full() {
+    // A threshold above any disk's free space: "nearly full".
+    let server = TestServer::start(
+        Options::shell("exec sleep 1000").toml("min_free_disk_bytes = 9223372036854775807"),
+    )
+    .await;
+    let body = json!({"mode": "terminal", "working_dir": server.root.join("project")});
+    let answer = server.create_session_as(&server.admin_token, body).await;
+    let message = common::assert_error("create", &answer, 503, "disk_full");
+    assert!(message.contains("disk is nearly full"), "{message}");
+    let ready = call(server.req(Method::GET, "/readyz")).await;
+    common::assert_error("readyz", &ready, 503, "disk_full");
+    // Control: with room (the default threshold) the same request starts a session.
+    let server = server.restart_with(Options::shell("exec sleep 1000")).await;
+    server.create_session().await;
+    assert_eq!(call(server.req(Method::GET, "/readyz")).await.0, 200);
+}
