@@ -459,7 +459,8 @@ impl SessionManager {
             // The earlier conversation becomes the start of this transcript.
             if let Some(home) = user_claude_home(&self.inner.config, owner) {
                 let path = transcript::transcript_path(&home, &cwd, sid);
-                transcripts::import(&self.inner.store, record.id, home, path).await?;
+                let max_bytes = self.inner.config.session_max_event_bytes;
+                transcripts::import(&self.inner.store, record.id, home, path, max_bytes).await?;
             }
         }
         self.start(record, resume.is_some(), permit).await

@@ -170,3 +170,90 @@ async fn new_sessions_are_refused_while_the_data_dir_disk_is_nearly_full() {
     server.create_session().await;
     assert_eq!(call(server.req(Method::GET, "/readyz")).await.0, 200);
 }
+
+/// A session's stored events (at most 1000).
+async fn stored_events(server: &TestServer, id: &str) -> Vec<serde_json::Value> {
+    let page = server
+        .get_json(&format!("/api/claude/sessions/{id}/events?limit=1000"))
+        .await;
+    page["events"].as_array().unwrap().clone()
+}
+
+fn is_cap_notice(e: &serde_json::Value) -> bool {
+    e["event"]["kind"] == "system"
+        && e["event"]["subtype"] == "notice"
+        && e["event"]["data"]["code"] == "storage_cap_reached"
+}
+
+#[tokio::test]
+async fn a_conversation_file_appended_past_the_cap_stops_being_stored_and_the_session_lives_on() {
+    let home = tempfile::tempdir().unwrap();
+    let server = TestServer::start(Options::interactive_shell().toml(&format!(
+        "session_max_events = 5\n[child_env_set]\nCLAUDE_CONFIG_DIR = {}\n",
+        serde_json::to_string(home.path().to_str().unwrap()).unwrap()
+    )))
+    .await;
+    let cwd = server.root.join("project");
+    let s = server.create_session().await;
+    let id = s["id"].as_str().unwrap();
+    let sid = s["claude_session_id"].as_str().unwrap();
+    let dir = project_dir(home.path(), &cwd);
+    std::fs::create_dir_all(&dir).unwrap();
+    // The agent appends to its own conversation file, as fast as it likes.
+    let file = dir.join(format!("{sid}.jsonl"));
+    let lines: String = (0..50)
+        .map(|i| prompt_line(&cwd, sid, &format!("forged {i}")))
+        .collect();
+    std::fs::write(&file, &lines).unwrap();
+    server
+        .wait_for_log("the cap warning", |l| {
+            l.contains("reached its storage cap") && l.contains(id)
+        })
+        .await;
+    let events = stored_events(&server, id).await;
+    assert_eq!(events.len(), 6, "5 events and the notice: {events:?}");
+    assert!(is_cap_notice(&events[5]), "{:?}", events[5]);
+    assert_eq!(events[4]["event"]["text"], "forged 4");
+    // More lines: nothing more is stored (following stopped with the warning).
+    std::fs::write(&file, format!("{lines}{lines}")).unwrap();
+    let mut term = server.terminal(id, "").await;
+    term.send_bytes(b"echo still-$((40+2))\n").await;
+    term.wait_for(PROMPT, |screen| screen.contains("still-42"))
+        .await;
+    assert_eq!(stored_events(&server, id).await.len(), 6);
+    assert_eq!(server.session(id).await["state"], "running");
+    assert_eq!(
+        server.log_text().matches("reached its storage cap").count(),
+        1,
+        "warned once"
+    );
+}
+
+#[tokio::test]
+async fn a_huge_conversation_file_is_imported_only_up_to_the_byte_cap() {
+    let home = tempfile::tempdir().unwrap();
+    let server = server_with_home(home.path(), "session_max_event_bytes = 20000").await;
+    let cwd = server.root.join("project");
+    let dir = project_dir(home.path(), &cwd);
+    std::fs::create_dir_all(&dir).unwrap();
+    let sid = "55555555-5555-4555-8555-555555555555";
+    // About 4 MiB: far past the cap.
+    let big = "x".repeat(1000);
+    let lines: String = (0..4000)
+        .map(|i| prompt_line(&cwd, sid, &format!("{i} {big}")))
+        .collect();
+    std::fs::write(dir.join(format!("{sid}.jsonl")), lines).unwrap();
+    let (status, body) = resume_status(&server, sid).await;
+    assert_eq!(status, 201, "{body}");
+    let events = stored_events(&server, body["id"].as_str().unwrap()).await;
+    let bytes: usize = events.iter().map(|e| e["event"].to_string().len()).sum();
+    assert!(events.len() < 25, "{} events stored", events.len());
+    assert!(bytes < 20000 + 2000, "{bytes} bytes stored");
+    // The file was read only as far as the cap; the import says so.
+    let last = &events.last().unwrap()["event"];
+    assert_eq!(
+        (&last["subtype"], &last["data"]["cut"]),
+        (&json!("imported"), &json!(true)),
+        "{last}"
+    );
+}
