@@ -257,3 +257,36 @@ async fn a_huge_conversation_file_is_imported_only_up_to_the_byte_cap() {
         "{last}"
     );
 }
+
+#[tokio::test]
+async fn a_user_cannot_list_resume_or_import_a_conversation_ccweb_recorded_as_another_users() {
+    let home = tempfile::tempdir().unwrap();
+    let server = server_with_home(home.path(), "").await;
+    let cwd = server.root.join("project");
+    let dir = project_dir(home.path(), &cwd);
+    std::fs::create_dir_all(&dir).unwrap();
+    // The admin's session: ccweb records its Claude session id as theirs.
+    let s = server.create_session().await;
+    let theirs = s["claude_session_id"].as_str().unwrap().to_owned();
+    server.stop_session(s["id"].as_str().unwrap()).await;
+    std::fs::write(
+        dir.join(format!("{theirs}.jsonl")),
+        prompt_line(&cwd, &theirs, "the admin's secret plan"),
+    )
+    .unwrap();
+    let bob = server.add_user("bob", "bob-password-1");
+    let q = history_path(&server);
+    let (status, listed) = call(server.req_as(&bob, Method::GET, &q)).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["conversations"], json!([]), "not listed for bob");
+    let body = json!({"mode": "terminal", "working_dir": cwd, "resume": theirs});
+    let (status, refused) = server.create_session_as(&bob, body.clone()).await;
+    assert_eq!(status, 404, "{refused}");
+    assert_eq!(refused["error"]["code"], "not_found");
+    // Control: its owner lists and continues it.
+    assert_eq!(history_ids(&server).await, [theirs.clone()]);
+    let (status, mine) = server.create_session_as(&server.admin_token, body).await;
+    assert_eq!(status, 201, "{mine}");
+    let events = stored_events(&server, mine["id"].as_str().unwrap()).await;
+    assert_eq!(events[0]["event"]["text"], "the admin's secret plan");
+}
