@@ -284,7 +284,7 @@ async fn a_user_cannot_list_resume_or_import_a_conversation_ccweb_recorded_as_an
     assert_eq!(status, 404, "{refused}");
     assert_eq!(refused["error"]["code"], "not_found");
     // Control: its owner lists and continues it.
-    assert_eq!(history_ids(&server).await, [theirs.clone()]);
+    assert_eq!(history_ids(&server).await, std::slice::from_ref(&theirs));
     let (status, mine) = server.create_session_as(&server.admin_token, body).await;
     assert_eq!(status, 201, "{mine}");
     let events = stored_events(&server, mine["id"].as_str().unwrap()).await;
