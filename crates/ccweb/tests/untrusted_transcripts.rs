@@ -290,3 +290,57 @@ async fn a_user_cannot_list_resume_or_import_a_conversation_ccweb_recorded_as_an
     let events = stored_events(&server, mine["id"].as_str().unwrap()).await;
     assert_eq!(events[0]["event"]["text"], "the admin's secret plan");
 }
+
+#[tokio::test]
+async fn a_chat_session_past_its_event_cap_tells_its_viewers_once_and_keeps_running() {
+    let Some(common::ClaudeSetup {
+        server,
+        fake,
+        _home,
+    }) = common::claude_setup("session_max_events = 40").await
+    else {
+        return;
+    };
+    let id = common::chat::chat_session(&server, json!({})).await;
+    let mut chat = common::chat::Chat::connect(&server, &id, "").await;
+    // Turns until the cap: each stores a prompt, deltas, a reply, a result…
+    let mut turns = 0;
+    while !chat
+        .events
+        .iter()
+        .any(|(_, e)| e["data"]["code"] == "storage_cap_reached")
+    {
+        turns += 1;
+        assert!(turns < 40, "never capped: {}", chat.dump());
+        fake.push(fake_anthropic::Reply::text(&format!(
+            "Reply number {turns}."
+        )));
+        let mark = chat.prompt(&format!("turn {turns}")).await;
+        chat.wait_event_from(mark, |e| {
+            e["kind"] == "result" || e["data"]["code"] == "storage_cap_reached"
+        })
+        .await;
+    }
+    let stored = stored_events(&server, &id).await;
+    assert_eq!(stored.len(), 41, "40 events and the notice");
+    assert!(is_cap_notice(stored.last().unwrap()));
+    // The CLI still runs and answers; nothing more is stored or shown.
+    let asked = fake.requests().len();
+    fake.push(fake_anthropic::Reply::text("Unseen reply."));
+    chat.prompt("one more").await;
+    common::eventually(PROMPT, "the CLI answers past the cap", || {
+        fake.requests().len() > asked
+    })
+    .await;
+    server
+        .wait_for_log("the cap warning", |l| l.contains("reached its storage cap"))
+        .await;
+    assert_eq!(server.session(&id).await["state"], "running");
+    assert_eq!(stored_events(&server, &id).await.len(), 41);
+    let notices = chat
+        .events
+        .iter()
+        .filter(|(_, e)| e["data"]["code"] == "storage_cap_reached")
+        .count();
+    assert_eq!(notices, 1, "told once");
+}
