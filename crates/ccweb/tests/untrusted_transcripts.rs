@@ -312,7 +312,7 @@ async fn a_chat_session_past_its_event_cap_tells_its_viewers_once_and_keeps_runn
     {
         turns += 1;
         assert!(turns < 40, "never capped: {}", chat.dump());
-        fake.push(fake_anthropic::Reply::text(&format!(
+        fake.push(fake_anthropic::Reply::text(format!(
             "Reply number {turns}."
         )));
         let mark = chat.prompt(&format!("turn {turns}")).await;
