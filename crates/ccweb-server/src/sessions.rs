@@ -457,7 +457,7 @@ impl SessionManager {
             .await?;
         if let Some(sid) = &resume {
             // The earlier conversation becomes the start of this transcript.
-            if let Some(home) = user_claude_home(&self.inner.config, owner) {
+            if let Some(home) = user_claude_home(&self.inner.config, owner).await {
                 let path = transcript::transcript_path(&home, &cwd, sid);
                 let max_bytes = self.inner.config.session_max_event_bytes;
                 transcripts::import(&self.inner.store, record.id, home, path, max_bytes).await?;
@@ -513,7 +513,7 @@ impl SessionManager {
         owner: &User,
         mut record: SessionRecord,
     ) -> SessionRecord {
-        let home = user_claude_home(&self.inner.config, owner);
+        let home = user_claude_home(&self.inner.config, owner).await;
         let (SessionMode::Terminal, Some(home), Some(sid)) =
             (record.mode, home, record.claude_session_id.as_deref())
         else {
@@ -568,7 +568,7 @@ impl SessionManager {
     /// [`open_beneath`](ccweb_runner::untrusted::open_beneath)), and no other
     /// user's session ran it. All failures look the same: no existence oracle.
     async fn check_resumable(&self, owner: &User, cwd: &Path, sid: &str) -> Result<(), ApiError> {
-        let on_disk = match user_claude_home(&self.inner.config, owner) {
+        let on_disk = match user_claude_home(&self.inner.config, owner).await {
             Some(home) => {
                 let path = transcript::transcript_path(&home, cwd, sid);
                 tokio::task::spawn_blocking(move || {
@@ -921,11 +921,28 @@ pub fn claude_home(env: &[(OsString, OsString)]) -> Option<PathBuf> {
 
 /// The Claude home whose conversations are `user`'s: where their sessions'
 /// CLI keeps them, and the only place their history is listed and their
-/// resumes are imported from. The one place that decides it: today the
-/// sessions' environment ([`child_env`]) is the same for every user (in
-/// `isolation = "unix"` it is the user's own account's home).
-pub fn user_claude_home(config: &Config, _user: &User) -> Option<PathBuf> {
-    claude_home(&child_env(config))
+/// resumes are imported from. The one place that decides it: with
+/// `isolation = "none"` the sessions' environment ([`child_env`], the same
+/// for every user); with `"unix"` the home of the user's own Unix account
+/// ([`unix_account`](crate::unix_account)), never the server's (`None`
+/// while the account does not exist: nothing to list).
+pub async fn user_claude_home(config: &Config, user: &User) -> Option<PathBuf> {
+    if config.isolation != crate::config::IsolationMode::Unix {
+        return claude_home(&child_env(config));
+    }
+    let name = crate::unix_account::account_name(config, &user.name);
+    let found = tokio::task::spawn_blocking(move || crate::unix_account::lookup(&name)).await;
+    match found {
+        Ok(Ok(account)) => Some(account.claude_home()),
+        Ok(Err(e)) => {
+            tracing::debug!(user = %user.name, error = %e, "no Unix account yet: no Claude home");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "looking up a Unix account failed");
+            None
+        }
+    }
 }
 
 /// Where the CLI keeps the conversation `sid` of `cwd`.

@@ -22,31 +22,13 @@ use ccweb_runner::untrusted::open_beneath;
 use ccweb_store::Store;
 
 use ccweb_server::config::Config;
-
-/// A Unix account as `getent passwd` gives it.
-#[derive(Debug, Clone)]
-struct Account {
-    name: String,
-    uid: u32,
-    gid: u32,
-    home: PathBuf,
-}
+use ccweb_server::unix_account::{account_name, lookup, Account};
 
 /// One conversation to move.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Conversation {
     sid: String,
     working_dir: String,
-}
-
-/// The Unix account of ccweb user `user`: its `[unix_users]` entry, else
-/// `unix_user` with `{user}` replaced.
-pub(crate) fn unix_account_name(config: &Config, user: &str) -> String {
-    config
-        .unix_users
-        .get(user)
-        .cloned()
-        .unwrap_or_else(|| config.unix_user.replace("{user}", user))
 }
 
 /// Moves every recorded conversation found in `shared_home` (a Claude home:
@@ -93,8 +75,7 @@ pub(crate) async fn run(
             problems += 1;
             continue;
         };
-        let account_name = unix_account_name(config, user);
-        let account = match lookup(&account_name) {
+        let account = match lookup(&account_name(config, user)) {
             Ok(account) => account,
             Err(e) => {
                 writeln!(out, "left {} (user {user}: {e})", src.display())?;
@@ -102,7 +83,7 @@ pub(crate) async fn run(
                 continue;
             }
         };
-        let dst_dir = project_dir(&account.home.join(".claude"), cwd);
+        let dst_dir = project_dir(&account.claude_home(), cwd);
         let dst = dst_dir.join(format!("{}.jsonl", conversation.sid));
         let sidecar = src_dir.join(&conversation.sid);
         let result = if dry_run {
@@ -128,24 +109,6 @@ pub(crate) async fn run(
         writeln!(out, "left {} (recorded for no one)", path.display())?;
     }
     Ok(problems)
-}
-
-/// The account `name` from the system's user database.
-fn lookup(name: &str) -> anyhow::Result<Account> {
-    let output = std::process::Command::new("getent")
-        .args(["passwd", "--", name])
-        .output()?;
-    let line = String::from_utf8_lossy(&output.stdout);
-    let fields: Vec<&str> = line.trim_end().split(':').collect();
-    match fields[..] {
-        [n, _, uid, gid, _, home, _] if output.status.success() && n == name => Ok(Account {
-            name: name.to_owned(),
-            uid: uid.parse()?,
-            gid: gid.parse()?,
-            home: PathBuf::from(home),
-        }),
-        _ => anyhow::bail!("no Unix account {name}"),
-    }
 }
 
 /// The checks of a move, without moving: the source is a regular file (and

@@ -202,3 +202,68 @@ async fn conversations_move_to_their_owners_accounts_by_ccwebs_records() {
         line(&cwd, &bob_sid, "bob's")
     );
 }
+
+#[tokio::test]
+async fn in_unix_mode_history_and_resume_come_from_the_users_own_home_not_the_servers() {
+    if std::fs::metadata("/proc/self").unwrap().uid() != 0 {
+        fake_anthropic::skip_or_fail("not root: useradd needs it");
+        return;
+    }
+    let account = format!("ccwtuh{}", std::process::id() % 100_000);
+    let shared = tempfile::tempdir().unwrap();
+    let homes = tempfile::tempdir().unwrap();
+    let home = homes.path().join("admin");
+    let mut accounts = Accounts(Vec::new());
+    accounts.add(&account, &home);
+    let toml = format!(
+        "isolation = \"unix\"\n[child_env_set]\nCLAUDE_CONFIG_DIR = {}\n[unix_users]\nadmin = {account:?}\n",
+        serde_json::to_string(shared.path().to_str().unwrap()).unwrap(),
+    );
+    let server = TestServer::start(Options::shell("exec sleep 1000").toml(&toml)).await;
+    let cwd = server.root.join("project");
+    let own = "11111111-1111-4111-8111-111111111111";
+    let servers = "22222222-2222-4222-8222-222222222222";
+    let own_dir = project_dir(&home.join(".claude"), &cwd);
+    std::fs::create_dir_all(&own_dir).unwrap();
+    std::fs::write(
+        own_dir.join(format!("{own}.jsonl")),
+        line(&cwd, own, "in my own home"),
+    )
+    .unwrap();
+    let shared_dir = project_dir(shared.path(), &cwd);
+    std::fs::create_dir_all(&shared_dir).unwrap();
+    std::fs::write(
+        shared_dir.join(format!("{servers}.jsonl")),
+        line(&cwd, servers, "in the server's home"),
+    )
+    .unwrap();
+
+    let q = format!("/api/claude/history?working_dir={}", cwd.display());
+    let listed = server.get_json(&q).await;
+    let ids: Vec<&str> = listed["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["session_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [own], "{listed}");
+    let resume = |sid: &str| json!({"mode": "chat", "working_dir": cwd, "resume": sid});
+    let (status, body) = server
+        .create_session_as(&server.admin_token, resume(servers))
+        .await;
+    assert_eq!(status, 404, "the server's home is not the user's: {body}");
+    let (status, body) = server
+        .create_session_as(&server.admin_token, resume(own))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let page = server
+        .get_json(&format!(
+            "/api/claude/sessions/{}/events",
+            body["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        page["events"][0]["event"]["text"], "in my own home",
+        "{page}"
+    );
+}

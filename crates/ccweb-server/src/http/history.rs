@@ -33,7 +33,7 @@ pub async fn history(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let roots = crate::paths::roots_for(&state.config, &auth.user)?;
     let cwd = resolve_working_dir(&q.working_dir, &roots)?;
-    let Some(home) = user_claude_home(&state.config, &auth.user) else {
+    let Some(home) = user_claude_home(&state.config, &auth.user).await else {
         return Ok(Json(json!({"working_dir": cwd, "conversations": []})));
     };
     let dir = cwd.clone();
