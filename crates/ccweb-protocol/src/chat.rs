@@ -248,6 +248,9 @@ pub enum ChatEvent {
     },
 }
 
+/// The `code` of the notice stored when a session reaches its storage cap.
+pub const STORAGE_CAP_REACHED: &str = "storage_cap_reached";
+
 impl ChatEvent {
     /// A `system` event of `subtype` carrying `data`, without the `init` facts.
     pub fn system(subtype: impl Into<String>, data: Value) -> Self {
@@ -266,6 +269,32 @@ impl ChatEvent {
     /// Text the CLI made itself (an interruption, slash-command output).
     pub fn notice(text: impl Into<String>) -> Self {
         Self::system("notice", serde_json::json!({ "text": text.into() }))
+    }
+
+    /// The last event stored for a session that reached its storage cap
+    /// (`session_max_events` / `session_max_event_bytes`): a `notice` with
+    /// `code` [`STORAGE_CAP_REACHED`] and the caps. Nothing after it is
+    /// stored or shown; the session keeps running.
+    pub fn storage_cap_reached(max_events: u64, max_bytes: u64) -> Self {
+        Self::system(
+            "notice",
+            serde_json::json!({
+                "code": STORAGE_CAP_REACHED,
+                "text": format!(
+                    "This session reached its storage limit ({max_events} events or {max_bytes} bytes): \
+                     nothing more of it is recorded or shown here. The session keeps running; \
+                     start a new session to see new messages."
+                ),
+                "max_events": max_events,
+                "max_bytes": max_bytes,
+            }),
+        )
+    }
+
+    /// True for the notice made by [`ChatEvent::storage_cap_reached`].
+    pub fn is_storage_cap_reached(&self) -> bool {
+        matches!(self, ChatEvent::System { subtype, data, .. }
+            if subtype == "notice" && data["code"] == STORAGE_CAP_REACHED)
     }
 
     /// The conversation's words in this event: a user's text, or the text

@@ -21,6 +21,7 @@ pub mod screen;
 pub mod session_limits;
 mod stats;
 pub mod transcript;
+pub mod untrusted;
 mod viewer;
 
 pub use actor::{spawn_terminal, EndReason, ExitInfo, SpawnSpec, TerminalConfig, TerminalHandle};

@@ -35,6 +35,7 @@ pub use follow::{follow, POLL_INTERVAL};
 pub use listing::{list_conversations, Conversation};
 pub use settings::{last_settings, LastSettings};
 
+use crate::untrusted::open_beneath;
 use lines::{LineSplitter, Piece};
 
 /// Longest transcript line parsed; a longer one becomes an `error` event
@@ -127,6 +128,9 @@ pub fn transcript_path(claude_home: &Path, cwd: &Path, session_id: &str) -> Path
 /// A whole transcript, converted for import.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transcript {
+    /// The file was longer than the bytes read ([`read_transcript`]'s
+    /// `max_bytes`); the rest was left unread.
+    pub cut: bool,
     /// The events of every record, in file order (see [`record_to_events`]),
     /// plus an `error` event for each line over [`MAX_LINE_BYTES`].
     pub events: Vec<ChatEvent>,
@@ -145,20 +149,32 @@ pub struct Transcript {
 /// a record whose `uuid` came before is skipped (the CLI sometimes writes one
 /// twice).
 ///
+/// The file is opened with [`open_beneath`](crate::untrusted::open_beneath)
+/// (`path` lies below the Claude home `base`; no symlinks, regular files
+/// only), and only its first `max_bytes` are read: a bigger file gives the
+/// lines that end in them, and `cut`.
+///
 /// Blocking; run it on a blocking thread.
-pub fn read_transcript(path: &Path) -> io::Result<Transcript> {
-    read_transcript_with_limit(path, MAX_LINE_BYTES)
+pub fn read_transcript(base: &Path, path: &Path, max_bytes: u64) -> io::Result<Transcript> {
+    read_transcript_with_limit(base, path, max_bytes, MAX_LINE_BYTES)
 }
 
-fn read_transcript_with_limit(path: &Path, max_line_bytes: usize) -> io::Result<Transcript> {
+fn read_transcript_with_limit(
+    base: &Path,
+    path: &Path,
+    max_bytes: u64,
+    max_line_bytes: usize,
+) -> io::Result<Transcript> {
     let mut transcript = Transcript {
+        cut: false,
         events: Vec::new(),
         skipped_lines: 0,
         session_id: None,
         torn_tail: false,
     };
     let mut seen = SeenRecords::default();
-    read_lines(path, max_line_bytes, |line| match line {
+    let limits = (max_bytes, max_line_bytes);
+    transcript.cut = read_lines(base, path, limits, |line| match line {
         FileLine::Whole(Piece::Line { bytes, .. }) => match parse_line(&bytes) {
             Parsed::Record(record) => transcript.add(&record, &mut seen),
             Parsed::Blank => {}
@@ -185,14 +201,19 @@ pub(crate) enum FileLine {
     Tail(Vec<u8>),
 }
 
-/// Reads the file at `path` from its start and hands `each` its lines in
-/// order, the unfinished last one (if any) last.
+/// Reads the file at `path` (below the Claude home `base`, opened with
+/// [`open_beneath`]) from its start and hands `each` its lines in order, the
+/// unfinished last one (if any) last. Reads at most `max_bytes` (the first
+/// of `limits`; lines longer than the second are skipped) and returns
+/// whether the file had more: then the line cut at the limit is dropped.
 pub(crate) fn read_lines(
+    base: &Path,
     path: &Path,
-    max_line_bytes: usize,
+    (max_bytes, max_line_bytes): (u64, usize),
     mut each: impl FnMut(FileLine),
-) -> io::Result<()> {
-    let mut file = File::open(path)?;
+) -> io::Result<bool> {
+    let file = open_beneath(base, path)?;
+    let mut file = file.take(max_bytes);
     let mut splitter = LineSplitter::new(0, max_line_bytes);
     let mut buf = vec![0u8; READ_CHUNK_BYTES];
     loop {
@@ -206,10 +227,15 @@ pub(crate) fn read_lines(
             each(FileLine::Whole(piece));
         }
     }
+    // One more byte tells a file of exactly `max_bytes` from a longer one.
+    let cut = file.into_inner().read(&mut [0u8])? > 0;
+    if cut {
+        return Ok(true);
+    }
     if let Some(rest) = splitter.finish() {
         each(FileLine::Tail(rest));
     }
-    Ok(())
+    Ok(false)
 }
 
 impl Transcript {
@@ -350,6 +376,33 @@ mod tests {
         );
     }
 
+    /// The whole file, with its folder as the Claude home.
+    fn read(path: &Path) -> io::Result<Transcript> {
+        read_transcript(path.parent().unwrap(), path, u64::MAX)
+    }
+
+    #[test]
+    fn only_the_first_max_bytes_are_read_and_the_cut_line_is_dropped() {
+        let line = "{\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":\"hi\"}}\n";
+        let file = write(line.repeat(3).as_bytes());
+        let base = file.path().parent().unwrap();
+        let len = line.len() as u64;
+        let t = read_transcript(base, file.path(), 2 * len + 5).unwrap();
+        assert!(t.cut);
+        assert_eq!(t.events.len(), 2);
+        let t = read_transcript(base, file.path(), 3 * len).unwrap();
+        assert!(!t.cut, "exactly the limit is not cut");
+        assert_eq!(t.events.len(), 3);
+    }
+
+    #[test]
+    fn a_symlinked_or_special_transcript_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join("z.jsonl")).unwrap();
+        assert!(read_transcript(dir.path(), &dir.path().join("z.jsonl"), u64::MAX).is_err());
+        assert!(read_transcript(Path::new("/dev"), Path::new("/dev/zero"), u64::MAX).is_err());
+    }
+
     fn write(lines: &[u8]) -> tempfile::NamedTempFile {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         file.write_all(lines).unwrap();
@@ -366,7 +419,7 @@ mod tests {
               {\"type\":\"assistant\",\"message\":{\"id\":\"m1\",\"content\":[{\"type\":\"text\",\"text\":\"yo\"}]}}\n\
               {\"type\":\"user\",\"message\":{\"role\":\"us",
         );
-        let t = read_transcript(file.path()).unwrap();
+        let t = read(file.path()).unwrap();
         assert_eq!(t.skipped_lines, 2);
         assert!(t.torn_tail);
         assert_eq!(t.session_id.as_deref(), Some("s1"));
@@ -377,7 +430,7 @@ mod tests {
     #[test]
     fn a_complete_last_line_without_newline_is_kept() {
         let file = write(b"{\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":\"hi\"}}");
-        let t = read_transcript(file.path()).unwrap();
+        let t = read(file.path()).unwrap();
         assert!(!t.torn_tail);
         assert_eq!(t.events.len(), 1);
     }
@@ -393,7 +446,9 @@ mod tests {
             b"{\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":\"after\"}}\n",
         );
         let file = write(&data);
-        let t = read_transcript_with_limit(file.path(), 5000).unwrap();
+        let t =
+            read_transcript_with_limit(file.path().parent().unwrap(), file.path(), u64::MAX, 5000)
+                .unwrap();
         assert_eq!(t.skipped_lines, 1);
         match &t.events[0] {
             ChatEvent::Error { code, line, .. } => {
@@ -463,7 +518,7 @@ mod tests {
 
     #[test]
     fn real_stream_json_transcript_reads_as_the_conversation() {
-        let t = read_transcript(&fixture("stream-json-session.jsonl")).unwrap();
+        let t = read(&fixture("stream-json-session.jsonl")).unwrap();
         assert_eq!(t.skipped_lines, 0);
         assert!(!t.torn_tail);
         assert_eq!(
@@ -512,7 +567,7 @@ mod tests {
 
     #[test]
     fn real_image_and_command_transcript_reads_as_typed() {
-        let t = read_transcript(&fixture("image-and-commands.jsonl")).unwrap();
+        let t = read(&fixture("image-and-commands.jsonl")).unwrap();
         assert_eq!(
             outline(&t.events),
             [
@@ -530,10 +585,10 @@ mod tests {
 
     #[test]
     fn real_subagent_and_tui_transcripts() {
-        let sub = read_transcript(&fixture("subagent.jsonl")).unwrap();
+        let sub = read(&fixture("subagent.jsonl")).unwrap();
         assert!(sub.events.is_empty(), "sidechain records are skipped");
         assert_eq!(sub.skipped_lines, 0);
-        let tui = read_transcript(&fixture("tui-session.jsonl")).unwrap();
+        let tui = read(&fixture("tui-session.jsonl")).unwrap();
         assert_eq!(
             outline(&tui.events),
             ["user hello from the tui", "assistant Hello from the fake "]
@@ -542,7 +597,7 @@ mod tests {
 
     #[test]
     fn records_written_twice_are_read_once() {
-        let t = read_transcript(&fixture("compact-duplicates.jsonl")).unwrap();
+        let t = read(&fixture("compact-duplicates.jsonl")).unwrap();
         assert_eq!(
             outline(&t.events),
             [
@@ -565,12 +620,12 @@ mod tests {
         // Records without a uuid are never taken for repeats.
         let line = "{\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":\"again\"}}\n";
         let file = write(line.repeat(2).as_bytes());
-        assert_eq!(read_transcript(file.path()).unwrap().events.len(), 2);
+        assert_eq!(read(file.path()).unwrap().events.len(), 2);
     }
 
     #[test]
     fn missing_file_is_an_io_error() {
-        let err = read_transcript(Path::new("/nonexistent/x.jsonl")).unwrap_err();
+        let err = read(Path::new("/nonexistent/x.jsonl")).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
     }
 }

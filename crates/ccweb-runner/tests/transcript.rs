@@ -177,7 +177,7 @@ async fn print_mode_conversations_are_listed_and_imported() {
     assert_eq!(others[0].session_id, elsewhere);
     assert_eq!(others[0].title, "prompt in the other dir");
 
-    let transcript = read_transcript(&path).expect("read");
+    let transcript = read_transcript(&cli.claude_home(), &path, u64::MAX).expect("read");
     assert_eq!(transcript.skipped_lines, 0);
     assert!(!transcript.torn_tail);
     assert_eq!(transcript.session_id.as_deref(), Some(sid.as_str()));
@@ -271,7 +271,8 @@ async fn follow_sends_events_while_the_cli_writes() {
     assert!(!path.exists());
     let (tx, mut rx) = mpsc::channel(2);
     let cancel = CancellationToken::new();
-    let task = tokio::spawn(follow(path.clone(), 0, tx, cancel.clone()));
+    let base = path.parent().unwrap().to_path_buf();
+    let task = tokio::spawn(follow(base, path.clone(), 0, tx, cancel.clone()));
 
     cli.fake
         .push(Reply::tool_use("Bash", json!({"command": "echo hi"})));
@@ -430,7 +431,7 @@ async fn compaction_subagents_and_api_errors_read_back() {
         .expect("wait");
 
     let path = transcript_path(&cli.claude_home(), &work, &sid);
-    let transcript = read_transcript(&path).expect("read");
+    let transcript = read_transcript(&cli.claude_home(), &path, u64::MAX).expect("read");
     assert_eq!(transcript.skipped_lines, 0);
     let events = &transcript.events;
     // The CLI may write the turns before `/compact` twice (same uuids); they
@@ -469,7 +470,8 @@ async fn compaction_subagents_and_api_errors_read_back() {
         .with_extension("")
         .join("subagents")
         .join(format!("agent-{agent_id}.jsonl"));
-    let sub = read_transcript(&subagent).expect("the subagent's transcript");
+    let sub = read_transcript(&cli.claude_home(), &subagent, u64::MAX)
+        .expect("the subagent's transcript");
     assert!(sub.events.is_empty(), "sidechain records give no events");
     match events.last() {
         Some(ChatEvent::AssistantMessage { model, error, .. }) => {

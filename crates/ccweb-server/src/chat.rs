@@ -126,6 +126,13 @@ impl Recorder {
                 }
             };
             batch.clear();
+            if stored
+                .last()
+                .is_some_and(|e| e.event.is_storage_cap_reached())
+            {
+                // Stored once per session, so this is said once.
+                tracing::warn!(session = %self.session_id, "the session reached its storage cap (session_max_events / session_max_event_bytes); nothing more of it is stored or shown");
+            }
             for stored in stored {
                 self.side_effects(&stored.event).await;
                 // No receivers is fine: nobody is watching right now.

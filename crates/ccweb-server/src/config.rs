@@ -151,6 +151,15 @@ pub struct Config {
     pub max_sessions_per_user: usize,
     /// Session starts (create and resume) allowed per user per minute; past it: 429.
     pub session_starts_per_user_per_minute: u32,
+    /// Session starts (create and resume) are refused (503 `disk_full`) while
+    /// the data dir's filesystem has less free space than this; 0: never.
+    pub min_free_disk_bytes: u64,
+    /// Events stored at most per session (its own and an imported
+    /// conversation's); past it storing stops and viewers are told once.
+    pub session_max_events: u64,
+    /// Bytes of stored events at most per session (their JSON); also the
+    /// most of a conversation file read for an import.
+    pub session_max_event_bytes: u64,
     /// Open TCP connections at most, over all clients; past it new ones are closed at once.
     pub max_connections: usize,
     /// Open TCP connections at most per client address.
@@ -317,6 +326,9 @@ impl Default for Config {
             audit_retention_days: 90,
             max_sessions_per_user: 8,
             session_starts_per_user_per_minute: 20,
+            min_free_disk_bytes: 1024 * 1024 * 1024,
+            session_max_events: 200_000,
+            session_max_event_bytes: 256 * 1024 * 1024,
             max_connections: 1024,
             max_connections_per_ip: 128,
             max_sockets_per_user: 64,
@@ -414,6 +426,11 @@ impl Config {
             (
                 "session_starts_per_user_per_minute",
                 self.session_starts_per_user_per_minute as usize,
+            ),
+            ("session_max_events", self.session_max_events as usize),
+            (
+                "session_max_event_bytes",
+                self.session_max_event_bytes as usize,
             ),
             (
                 "ws_messages_per_second",

@@ -1,6 +1,6 @@
 //! Liveness and readiness: `GET /healthz` (the process answers) and
 //! `GET /readyz` (it can take sessions: not shutting down, the database
-//! answers, the Claude Code CLI is there to start).
+//! answers, the disk has room, the Claude Code CLI is there to start).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -19,7 +19,7 @@ pub async fn healthz() -> Json<serde_json::Value> {
 
 /// `GET /readyz`: 200 `{"status":"ready"}`, or 503 with the first failing
 /// check as the error code (`shutting_down`, `database_unreachable`,
-/// `claude_not_found`).
+/// `disk_full`, `claude_not_found`).
 pub async fn readyz(State(state): State<AppState>) -> Response {
     if state.is_shutting_down() {
         return error_body(
@@ -35,6 +35,9 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             "database_unreachable",
             "the database is unreachable",
         );
+    }
+    if let Err(e) = crate::disk::check_free_space(&state.config) {
+        return error_body(StatusCode::SERVICE_UNAVAILABLE, e.code(), &e.to_string());
     }
     let claude = &state.config.claude_bin;
     if find_program(claude).is_none() {

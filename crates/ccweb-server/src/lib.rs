@@ -13,6 +13,7 @@ pub mod chat;
 pub mod client_ip;
 pub mod config;
 mod disabled_users;
+pub mod disk;
 pub mod error;
 pub mod export;
 pub mod health;
@@ -35,6 +36,7 @@ pub mod sessions;
 pub mod state;
 pub mod telemetry;
 pub mod transcripts;
+pub mod unix_account;
 pub mod ws;
 
 use std::future::Future;

@@ -432,6 +432,7 @@ impl SessionManager {
         if let Some(sid) = &resume {
             self.check_resumable(owner, &cwd, sid).await?;
         }
+        crate::disk::check_free_space(&self.inner.config)?;
         let (cols, rows) = ccweb_runner::clamp_size(
             req.cols.unwrap_or(i64::from(DEFAULT_COLS)),
             req.rows.unwrap_or(i64::from(DEFAULT_ROWS)),
@@ -462,8 +463,10 @@ impl SessionManager {
             .await?;
         if let Some(sid) = &resume {
             // The earlier conversation becomes the start of this transcript.
-            if let Some(path) = transcript_path(&child_env(&self.inner.config), &cwd, sid) {
-                transcripts::import(&self.inner.store, record.id, path).await?;
+            if let Some(home) = user_claude_home(&self.inner.config, owner).await {
+                let path = transcript::transcript_path(&home, &cwd, sid);
+                let max_bytes = self.inner.config.session_max_event_bytes;
+                transcripts::import(&self.inner.store, record.id, home, path, max_bytes).await?;
             }
         }
         self.start(record, resume.is_some(), permit).await
@@ -490,6 +493,7 @@ impl SessionManager {
             self.remember_permission_mode(record.id, "default").await;
             record.permission_mode = "default".into();
         }
+        crate::disk::check_free_space(&self.inner.config)?;
         // Concurrent resumes of one session: only the first starts a process.
         let _claim = self.claim(record.id).ok_or_else(running)?;
         if self.inner.cancel.is_cancelled() {
@@ -503,25 +507,27 @@ impl SessionManager {
             .store
             .set_session_state(record.id, SessionState::Starting)
             .await?;
-        let record = self.adopt_terminal_settings(record).await;
+        let record = self.adopt_terminal_settings(owner, record).await;
         self.start(record, true, permit).await
     }
 
     /// A terminal session's model and permission mode as its conversation
     /// file last shows them (`/model`, Shift+Tab in the TUI), recorded, so
     /// the resumed CLI starts with them. Chat sessions record theirs live.
-    async fn adopt_terminal_settings(&self, mut record: SessionRecord) -> SessionRecord {
-        let path = record.claude_session_id.as_deref().and_then(|sid| {
-            transcript_path(
-                &child_env(&self.inner.config),
-                Path::new(&record.working_dir),
-                sid,
-            )
-        });
-        let (SessionMode::Terminal, Some(path)) = (record.mode, path) else {
+    async fn adopt_terminal_settings(
+        &self,
+        owner: &User,
+        mut record: SessionRecord,
+    ) -> SessionRecord {
+        let home = user_claude_home(&self.inner.config, owner).await;
+        let (SessionMode::Terminal, Some(home), Some(sid)) =
+            (record.mode, home, record.claude_session_id.as_deref())
+        else {
             return record;
         };
-        let read = tokio::task::spawn_blocking(move || transcript::last_settings(&path)).await;
+        let path = transcript::transcript_path(&home, Path::new(&record.working_dir), sid);
+        let read =
+            tokio::task::spawn_blocking(move || transcript::last_settings(&home, &path)).await;
         let Ok(Ok(last)) = read else {
             // No file yet (nothing was said) or unreadable: what was recorded stays.
             return record;
@@ -563,11 +569,22 @@ impl SessionManager {
     }
 
     /// A conversation may be continued when the CLI has it on disk for this
-    /// directory (it looks nowhere else) and no other user's session ran
-    /// it. Both failures look the same: no existence oracle.
+    /// directory in `owner`'s Claude home (it looks nowhere else), as a
+    /// regular file that opens safely (not a symlink, FIFO or device: see
+    /// [`open_beneath`](ccweb_runner::untrusted::open_beneath)), and no other
+    /// user's session ran it. All failures look the same: no existence oracle.
     async fn check_resumable(&self, owner: &User, cwd: &Path, sid: &str) -> Result<(), ApiError> {
-        let env = child_env(&self.inner.config);
-        let on_disk = transcript_path(&env, cwd, sid).is_some_and(|p| p.is_file());
+        let on_disk = match user_claude_home(&self.inner.config, owner).await {
+            Some(home) => {
+                let path = transcript::transcript_path(&home, cwd, sid);
+                tokio::task::spawn_blocking(move || {
+                    ccweb_runner::untrusted::open_beneath(&home, &path).is_ok()
+                })
+                .await
+                .unwrap_or(false)
+            }
+            None => false,
+        };
         let owners = self.inner.store.claude_session_owners(sid).await?;
         if !on_disk || owners.iter().any(|o| *o != owner.id) {
             return Err(ApiError::NotFound(format!(
@@ -638,10 +655,12 @@ impl SessionManager {
         let store = &self.inner.store;
         let spec = self.spawn_spec(&record, continuing);
         // Where the CLI will keep this conversation, from the environment it gets.
-        let transcript = record
-            .claude_session_id
-            .as_deref()
-            .and_then(|sid| transcript_path(&spec.env, Path::new(&record.working_dir), sid));
+        let transcript = claude_home(&spec.env)
+            .zip(record.claude_session_id.as_deref())
+            .map(|(home, sid)| {
+                let path = transcript::transcript_path(&home, Path::new(&record.working_dir), sid);
+                (home, path)
+            });
         let config = &self.inner.config;
         let cancel = self.inner.cancel.child_token();
         let tracker = &self.inner.tracker;
@@ -713,8 +732,8 @@ impl SessionManager {
         metrics.session_spawned(record.mode, spawn_began.elapsed());
         // A terminal session's conversation file becomes its transcript too.
         let following = self.inner.cancel.child_token();
-        if let (Live::Terminal(_), Some(path)) = (&live, transcript) {
-            transcripts::follow(store.clone(), id, path, tracker, following.clone());
+        if let (Live::Terminal(_), Some((home, path))) = (&live, transcript) {
+            transcripts::follow(store.clone(), id, home, path, tracker, following.clone());
         }
         let manager = self.clone();
         let mode = record.mode;
@@ -909,6 +928,32 @@ pub fn claude_home(env: &[(OsString, OsString)]) -> Option<PathBuf> {
             .map(|(_, v)| PathBuf::from(v))
     };
     get("CLAUDE_CONFIG_DIR").or_else(|| get("HOME").map(|h| h.join(".claude")))
+}
+
+/// The Claude home whose conversations are `user`'s: where their sessions'
+/// CLI keeps them, and the only place their history is listed and their
+/// resumes are imported from. The one place that decides it: with
+/// `isolation = "none"` the sessions' environment ([`child_env`], the same
+/// for every user); with `"unix"` the home of the user's own Unix account
+/// ([`unix_account`](crate::unix_account)), never the server's (`None`
+/// while the account does not exist: nothing to list).
+pub async fn user_claude_home(config: &Config, user: &User) -> Option<PathBuf> {
+    if config.isolation != crate::config::IsolationMode::Unix {
+        return claude_home(&child_env(config));
+    }
+    let name = crate::unix_account::account_name(config, &user.name);
+    let found = tokio::task::spawn_blocking(move || crate::unix_account::lookup(&name)).await;
+    match found {
+        Ok(Ok(account)) => Some(account.claude_home()),
+        Ok(Err(e)) => {
+            tracing::debug!(user = %user.name, error = %e, "no Unix account yet: no Claude home");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "looking up a Unix account failed");
+            None
+        }
+    }
 }
 
 /// Where the CLI keeps the conversation `sid` of `cwd`.

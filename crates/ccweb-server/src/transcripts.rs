@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
-use ccweb_protocol::chat::ChatEvent;
+use ccweb_protocol::chat::{ChatEvent, StoredEvent};
 use ccweb_runner::transcript;
 use ccweb_store::Store;
 
@@ -17,20 +17,37 @@ use ccweb_store::Store;
 /// CLI writes its last records a little after the screen shows them.
 pub(crate) const FOLLOW_TAIL: Duration = Duration::from_millis(800);
 
-/// Stores the events of the conversation file `path` as the start of
-/// session `id`'s transcript, followed by a `system` event `imported`.
-/// Returns how many events were imported.
+/// Most events stored in one transaction by an import or a follower.
+const BATCH: usize = 256;
+
+/// Stores the events of the conversation file `path` (below the Claude
+/// home `home`; opened as untrusted input, read at most `max_bytes` far) as
+/// the start of session `id`'s transcript, followed by a `system` event
+/// `imported`. The session's storage cap applies: past it the import stops
+/// (the store keeps the `storage_cap_reached` notice). Returns how many
+/// events were imported.
 pub(crate) async fn import(
     store: &Store,
     id: Uuid,
+    home: PathBuf,
     path: PathBuf,
+    max_bytes: u64,
 ) -> Result<usize, crate::error::ApiError> {
-    let read = tokio::task::spawn_blocking(move || transcript::read_transcript(&path))
-        .await
-        .map_err(crate::error::ApiError::internal)?
-        .map_err(crate::error::ApiError::internal)?;
-    for event in &read.events {
-        store.append_event(id, event).await?;
+    let read =
+        tokio::task::spawn_blocking(move || transcript::read_transcript(&home, &path, max_bytes))
+            .await
+            .map_err(crate::error::ApiError::internal)?
+            .map_err(crate::error::ApiError::internal)?;
+    if read.cut {
+        tracing::warn!(session = %id, max_bytes, "the imported conversation file is bigger than session_max_event_bytes; only its start was imported");
+    }
+    let mut imported = 0;
+    for chunk in read.events.chunks(BATCH) {
+        let stored = store.append_events(id, chunk).await?;
+        if capped(id, &stored) || stored.len() < chunk.len() {
+            return Ok(imported + stored.len().saturating_sub(1));
+        }
+        imported += stored.len();
     }
     let note = ChatEvent::System {
         subtype: "imported".into(),
@@ -40,30 +57,56 @@ pub(crate) async fn import(
         slash_commands: Vec::new(),
         permission_mode: None,
         claude_session_id: read.session_id.clone(),
-        data: serde_json::json!({"events": read.events.len(), "skipped_lines": read.skipped_lines}),
+        data: serde_json::json!({"events": read.events.len(), "skipped_lines": read.skipped_lines, "cut": read.cut}),
     };
-    store.append_event(id, &note).await?;
+    let stored = store.append_events(id, &[note]).await?;
+    capped(id, &stored);
     Ok(read.events.len())
 }
 
-/// Follows `path` from its current end (records written before were
-/// imported or recorded already) and stores what the CLI appends as
-/// session `id`'s events, until the returned token is cancelled.
+/// Whether `stored` ends with the storage cap notice (logged once: the
+/// store stores it once per session).
+fn capped(id: Uuid, stored: &[StoredEvent]) -> bool {
+    let reached = stored
+        .last()
+        .is_some_and(|e| e.event.is_storage_cap_reached());
+    if reached {
+        tracing::warn!(session = %id, "the session reached its storage cap (session_max_events / session_max_event_bytes); nothing more of it is stored");
+    }
+    reached
+}
+
+/// Follows `path` (below the Claude home `home`) from its current end
+/// (records written before were imported or recorded already) and stores
+/// what the CLI appends as session `id`'s events, until the returned token
+/// is cancelled, or the session reaches its storage cap (then following
+/// stops; the session goes on).
 pub(crate) fn follow(
     store: Store,
     id: Uuid,
+    home: PathBuf,
     path: PathBuf,
     tracker: &TaskTracker,
     cancel: CancellationToken,
 ) {
-    let offset = std::fs::metadata(&path).map_or(0, |m| m.len());
+    // lstat: never opens (a FIFO would block) nor follows a symlink.
+    let offset = std::fs::symlink_metadata(&path).map_or(0, |m| m.len());
     let (tx, mut rx) = mpsc::channel(64);
-    tracker.spawn(transcript::follow(path, offset, tx, cancel));
+    tracker.spawn(transcript::follow(home, path, offset, tx, cancel.clone()));
     tracker.spawn(async move {
-        while let Some(event) = rx.recv().await {
-            if let Err(e) = store.append_event(id, &event).await {
-                tracing::warn!(session = %id, error = %e, "could not store a transcript event");
+        let mut batch = Vec::with_capacity(BATCH);
+        while rx.recv_many(&mut batch, BATCH).await > 0 {
+            match store.append_events(id, &batch).await {
+                Ok(stored) if capped(id, &stored) || stored.is_empty() => {
+                    cancel.cancel();
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(session = %id, error = %e, "could not store transcript events");
+                }
             }
+            batch.clear();
         }
     });
 }

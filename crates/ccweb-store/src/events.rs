@@ -81,33 +81,29 @@ async fn note_in_session(
 }
 
 impl Store {
-    /// Stores `event` as the session's next event and returns it with its seq.
+    /// Stores `event` as the session's next event and returns it with its
+    /// seq (see [`append_events`](Self::append_events): the storage cap
+    /// notice instead, when this event reached the session's cap; a
+    /// `Conflict` once the cap was reached before).
     pub async fn append_event(&self, session_id: Uuid, event: &ChatEvent) -> Result<StoredEvent> {
-        let at = OffsetDateTime::now_utc();
-        let body =
-            serde_json::to_string(event).map_err(|e| StoreError::InvalidInput(e.to_string()))?;
-        let mut tx = self.pool.begin().await?;
-        let (seq,): (i64,) = sqlx::query_as(INSERT_EVENT)
-            .bind(session_id.to_string())
-            .bind(ts(at)?)
-            .bind(event.kind())
-            .bind(body)
-            .bind(event.conversation_text())
-            .fetch_one(&mut *tx)
-            .await?;
-        note_in_session(&mut tx, &session_id.to_string(), event).await?;
-        tx.commit().await?;
-        Ok(StoredEvent {
-            seq,
-            at,
-            event: event.clone(),
-        })
+        self.append_events(session_id, std::slice::from_ref(event))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::Conflict("the session reached its storage cap".into()))
     }
 
     /// Stores `events` as the session's next events, in order, in one
     /// transaction (all or none), and returns them with their seqs. One
     /// commit for a burst instead of one per event is what lets a chat
     /// session store thousands of events a second.
+    ///
+    /// Capped per session ([`EventCaps`](crate::EventCaps)): the event that
+    /// would go past `max_events` or `max_bytes` is replaced by the
+    /// [`storage_cap_reached`](ChatEvent::storage_cap_reached) notice,
+    /// stored and returned as the last one; after it nothing more is stored
+    /// for the session (an empty list comes back). Callers tell viewers by
+    /// publishing what comes back, as always.
     pub async fn append_events(
         &self,
         session_id: Uuid,
@@ -117,12 +113,37 @@ impl Store {
         let at_text = ts(at)?;
         let id = session_id.to_string();
         let mut tx = self.pool.begin().await?;
+        // A write first, so the transaction holds the write lock from its
+        // first statement (no read-then-write race); it reads the counters.
+        let (mut count, mut bytes, capped): (i64, i64, bool) = sqlx::query_as(
+            "UPDATE sessions SET events_count = events_count WHERE id = $1 \
+             RETURNING events_count, events_bytes, events_capped",
+        )
+        .bind(&id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if capped {
+            return Ok(Vec::new());
+        }
+        let caps = self.caps;
         let mut stored = Vec::with_capacity(events.len());
+        let mut reached = false;
         for event in events {
             let body = serde_json::to_string(event)
                 .map_err(|e| StoreError::InvalidInput(e.to_string()))?;
-            // Each statement writes first, so the transaction holds the
-            // write lock from its first statement (no read-then-write race).
+            let size = body.len() as i64;
+            let over = count.saturating_add(1) as u64 > caps.max_events
+                || bytes.saturating_add(size) as u64 > caps.max_bytes;
+            let (event, body) = if over {
+                let notice = ChatEvent::storage_cap_reached(caps.max_events, caps.max_bytes);
+                let body = serde_json::to_string(&notice)
+                    .map_err(|e| StoreError::InvalidInput(e.to_string()))?;
+                reached = true;
+                (notice, body)
+            } else {
+                (event.clone(), body)
+            };
+            let size = body.len() as i64;
             let (seq,): (i64,) = sqlx::query_as(INSERT_EVENT)
                 .bind(&id)
                 .bind(&at_text)
@@ -131,13 +152,23 @@ impl Store {
                 .bind(event.conversation_text())
                 .fetch_one(&mut *tx)
                 .await?;
-            note_in_session(&mut tx, &id, event).await?;
-            stored.push(StoredEvent {
-                seq,
-                at,
-                event: event.clone(),
-            });
+            note_in_session(&mut tx, &id, &event).await?;
+            count += 1;
+            bytes += size;
+            stored.push(StoredEvent { seq, at, event });
+            if reached {
+                break;
+            }
         }
+        sqlx::query(
+            "UPDATE sessions SET events_count = $1, events_bytes = $2, events_capped = $3 WHERE id = $4",
+        )
+        .bind(count)
+        .bind(bytes)
+        .bind(reached)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(stored)
     }

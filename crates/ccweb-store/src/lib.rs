@@ -52,6 +52,28 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 pub struct Store {
     /// The connection pool.
     pool: SqlitePool,
+    /// Per-session caps on stored events.
+    caps: EventCaps,
+}
+
+/// Per-session caps on stored events: past either, the session stores one
+/// `storage_cap_reached` notice and then nothing more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventCaps {
+    /// Events at most.
+    pub max_events: u64,
+    /// Bytes of event JSON at most.
+    pub max_bytes: u64,
+}
+
+impl Default for EventCaps {
+    /// No caps.
+    fn default() -> Self {
+        EventCaps {
+            max_events: u64::MAX,
+            max_bytes: u64::MAX,
+        }
+    }
 }
 
 impl Store {
@@ -72,7 +94,21 @@ impl Store {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            caps: EventCaps::default(),
+        })
+    }
+
+    /// The same store, capping each session's stored events at `caps`.
+    pub fn with_event_caps(mut self, caps: EventCaps) -> Store {
+        self.caps = caps;
+        self
+    }
+
+    /// The caps on each session's stored events.
+    pub fn event_caps(&self) -> EventCaps {
+        self.caps
     }
 
     /// Checks that the database answers (`SELECT 1`).

@@ -51,6 +51,19 @@ pub(crate) enum Command {
     /// Check that `serve` would work with this configuration (exit 0 =
     /// healthy; warnings allowed).
     Doctor(ServeFlags),
+    /// Move each recorded conversation from the shared Claude home into its
+    /// owner's Unix account's home (`unix_user` / `unix_users`), for the
+    /// switch to `isolation = "unix"`; run as root with the server stopped.
+    /// Exit 1 when some could not be moved.
+    MigrateHomes {
+        /// Only print what would be moved.
+        #[arg(long)]
+        dry_run: bool,
+        /// The shared Claude home (default: the one sessions used,
+        /// `$CLAUDE_CONFIG_DIR` or `$HOME/.claude` of the allowed environment).
+        #[arg(long, value_name = "DIR")]
+        from: Option<PathBuf>,
+    },
 }
 
 /// Flags of `serve`; each overrides the same key of the file and environment.

@@ -4,6 +4,7 @@
 mod cli;
 mod doctor;
 mod export;
+mod migrate_homes;
 mod settings;
 
 use anyhow::Context;
@@ -84,6 +85,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             export::run(&config, &session_id, &format, output.as_deref()).await
         }
         Command::Doctor(flags) => doctor::run(&cli.global, &flags).await,
+        Command::MigrateHomes { dry_run, from } => {
+            let config = settings::load(&cli.global, &cli::ServeFlags::default())?;
+            let from = from
+                .or_else(|| {
+                    ccweb_server::sessions::claude_home(&ccweb_server::sessions::child_env(&config))
+                })
+                .ok_or_else(|| SettingsError("no shared Claude home: pass --from DIR".into()))?;
+            let store = settings::open_store(&config).await?;
+            let mut out = std::io::stdout();
+            let result = migrate_homes::run(&config, &store, &from, dry_run, &mut out).await;
+            store.close().await;
+            match result? {
+                0 => Ok(()),
+                n => Err(anyhow::anyhow!(
+                    "{n} conversation(s) could not be moved; see above"
+                )),
+            }
+        }
         Command::Token(TokenCommand::Create {
             user,
             name,

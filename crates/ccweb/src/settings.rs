@@ -147,13 +147,18 @@ struct DataDirFlag {
     data_dir: Option<PathBuf>,
 }
 
-/// Creates the data directory (owner-only) and opens the database in it.
+/// Creates the data directory (owner-only) and opens the database in it,
+/// with the configured per-session event caps.
 pub(crate) async fn open_store(config: &Config) -> anyhow::Result<ccweb_store::Store> {
     create_private_dir(&config.data_dir)?;
     let path = config.data_dir.join("ccweb.db");
-    ccweb_store::Store::open(&path)
+    let store = ccweb_store::Store::open(&path)
         .await
-        .with_context(|| format!("opening the database {}", path.display()))
+        .with_context(|| format!("opening the database {}", path.display()))?;
+    Ok(store.with_event_caps(ccweb_store::EventCaps {
+        max_events: config.session_max_events,
+        max_bytes: config.session_max_event_bytes,
+    }))
 }
 
 fn create_private_dir(dir: &Path) -> anyhow::Result<()> {

@@ -432,6 +432,17 @@ describe('session state', () => {
       'API request failed (529 overloaded); retry 1/10 in 1.0 s',
     ]);
   });
+
+  it('shows the storage cap notice and says when an import was cut', () => {
+    const s = fold([
+      { kind: 'system', subtype: 'imported', data: { events: 3, skipped_lines: 0, cut: true } },
+      { kind: 'system', subtype: 'notice', data: { code: 'storage_cap_reached', text: 'This session reached its storage limit.', max_events: 5, max_bytes: 9 } },
+    ]);
+    expect(s.items.map((i) => (i.type === 'system' ? i.text : i.type))).toEqual([
+      'Only the start of the earlier conversation was imported: it is bigger than the server keeps for one session.',
+      'This session reached its storage limit.',
+    ]);
+  });
 });
 
 describe('unknown kinds and errors', () => {

@@ -610,7 +610,10 @@ function systemText(e: SystemEvent): string | null {
     case 'compact_boundary':
       return 'Conversation compacted.';
     case 'imported':
-      return 'Earlier messages of this conversation were imported.';
+      // `cut`: the conversation file was bigger than session_max_event_bytes.
+      return d.cut === true
+        ? 'Only the start of the earlier conversation was imported: it is bigger than the server keeps for one session.'
+        : 'Earlier messages of this conversation were imported.';
     case 'permission_denied':
       return typeof d.message === 'string' ? d.message : 'A tool call was denied by a permission rule.';
     case 'task_started':

@@ -17,11 +17,16 @@ use super::{
     parse_line, record_to_events, too_long_event, Parsed, SeenRecords, MAX_LINE_BYTES,
     READ_CHUNK_BYTES,
 };
+use crate::untrusted::{is_symlink_refusal, open_beneath};
 
 /// How often the file is checked for growth, replacement and truncation.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
 
-/// Follows the transcript at `path` as the CLI appends to it.
+/// Follows the transcript at `path`, below the Claude home `base`, as the
+/// CLI appends to it. The file is untrusted: it is opened with
+/// [`open_beneath`] (no symlinks, regular files only, never a blocking open)
+/// each time it appears or is replaced; until it is a regular file, nothing
+/// is read.
 ///
 /// Starts at byte `offset` (0 = the whole file; the file's current length =
 /// only what comes next; an offset inside a line skips to the next line). The
@@ -40,15 +45,18 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// `path` when it stopped): following again from there loses nothing, though
 /// a line whose events were only partly sent is sent again.
 pub async fn follow(
+    base: PathBuf,
     path: PathBuf,
     offset: u64,
     events: mpsc::Sender<ChatEvent>,
     cancel: CancellationToken,
 ) -> u64 {
     let mut follower = Follower {
+        base,
         path,
         requested: Some(offset),
         open: None,
+        refused: None,
         committed: offset,
     };
     loop {
@@ -81,12 +89,16 @@ struct Open {
 }
 
 struct Follower {
+    /// The Claude home the transcript lies in.
+    base: PathBuf,
     /// The transcript followed.
     path: PathBuf,
     /// The caller's offset, until the first file is opened.
     requested: Option<u64>,
     /// The file being read, once found.
     open: Option<Open>,
+    /// `(device, inode)` of the last file refused (warned about once).
+    refused: Option<(u64, u64)>,
     /// Just past the last line whose events were all sent.
     committed: u64,
 }
@@ -99,7 +111,7 @@ impl Follower {
         events: &mpsc::Sender<ChatEvent>,
         cancel: &CancellationToken,
     ) -> Result<(), Stop> {
-        let id = match tokio::fs::metadata(&self.path).await {
+        let id = match tokio::fs::symlink_metadata(&self.path).await {
             Ok(meta) => (meta.dev(), meta.ino()),
             Err(err) => {
                 if err.kind() != io::ErrorKind::NotFound {
@@ -110,7 +122,14 @@ impl Follower {
         };
         if self.open.as_ref().is_none_or(|open| open.id != id) {
             if let Err(err) = self.reopen().await {
-                tracing::debug!(path = %self.path.display(), %err, "cannot open the transcript");
+                let planted = err.kind() == io::ErrorKind::InvalidInput || is_symlink_refusal(&err);
+                if planted && self.refused != Some(id) {
+                    // Not the CLI's doing: a FIFO, device or symlink put there.
+                    tracing::warn!(path = %self.path.display(), %err, "refusing to follow a conversation file that is not a regular file");
+                    self.refused = Some(id);
+                } else if !planted {
+                    tracing::debug!(path = %self.path.display(), %err, "cannot open the transcript");
+                }
                 return Ok(());
             }
         }
@@ -184,7 +203,11 @@ impl Follower {
     /// first time, if the file is that long, else at its start.
     async fn reopen(&mut self) -> io::Result<()> {
         self.open = None;
-        let mut file = File::open(&self.path).await?;
+        let (base, path) = (self.base.clone(), self.path.clone());
+        let file = tokio::task::spawn_blocking(move || open_beneath(&base, &path))
+            .await
+            .map_err(io::Error::other)??;
+        let mut file = File::from_std(file);
         let meta = file.metadata().await?;
         let start = match self.requested.take() {
             Some(offset) if offset <= meta.len() => offset,
@@ -281,7 +304,8 @@ mod tests {
         fn start(path: &Path, offset: u64, capacity: usize) -> Following {
             let (tx, rx) = mpsc::channel(capacity);
             let cancel = CancellationToken::new();
-            let task = tokio::spawn(follow(path.to_path_buf(), offset, tx, cancel.clone()));
+            let base = path.parent().unwrap().to_path_buf();
+            let task = tokio::spawn(follow(base, path.to_path_buf(), offset, tx, cancel.clone()));
             Following { rx, cancel, task }
         }
 
@@ -310,6 +334,24 @@ mod tests {
         assert_eq!(next_text(&mut f.rx).await, "two");
         let len = std::fs::metadata(&path).unwrap().len();
         assert_eq!(f.stop().await, len);
+    }
+
+    #[tokio::test]
+    async fn a_fifo_or_symlink_at_the_path_is_never_opened_and_a_real_file_later_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let mut f = Following::start(&path, 0, 8);
+        assert_quiet(&mut f.rx).await;
+        std::fs::remove_file(&path).unwrap();
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::write(&elsewhere, user("secret")).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+        assert_quiet(&mut f.rx).await;
+        std::fs::remove_file(&path).unwrap();
+        append(&path, &user("real"));
+        assert_eq!(next_text(&mut f.rx).await, "real");
+        f.stop().await;
     }
 
     #[tokio::test]

@@ -17,6 +17,7 @@ use super::lines::{LineSplitter, Piece};
 use super::{
     encode_project_dir_name, project_dir, MAX_DIR_NAME_CHARS, MAX_LINE_BYTES, READ_CHUNK_BYTES,
 };
+use crate::untrusted::{check_dir_beneath, open_beneath};
 
 /// Files up to this size are read whole (exact message count, titles from
 /// anywhere). Bigger ones: the head, then the tail.
@@ -77,7 +78,10 @@ pub struct Conversation {
 /// ran in `cwd` are listed: the folder name is lossy, so two directories can
 /// share one. Files with no title at all (say, only `/cost` was run) are left
 /// out, as the CLI does. Unreadable files and garbage lines are skipped. A
-/// missing folder gives an empty list.
+/// missing folder gives an empty list. The folder is untrusted: a folder
+/// reached through a symlink is not listed, entries that are not regular
+/// files (FIFOs, devices, symlinks) are skipped without being opened, and
+/// files are opened with [`open_beneath`].
 ///
 /// Files up to 4 MiB are read whole. Of a bigger file only the head (until
 /// the first prompt is found, at least 64 KiB, at most about 1 MiB) and the
@@ -109,6 +113,14 @@ pub fn list_conversations(claude_home: &Path, cwd: &Path) -> io::Result<Vec<Conv
         if !seen_dirs.insert(dir.clone()) {
             continue;
         }
+        match check_dir_beneath(claude_home, &dir) {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+            Err(err) => {
+                tracing::warn!(dir = %dir.display(), %err, "not listing a conversation folder that is not a real directory");
+                continue;
+            }
+        }
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
@@ -120,10 +132,14 @@ pub fn list_conversations(claude_home: &Path, cwd: &Path) -> io::Result<Vec<Conv
             let Some(session_id) = session_id_of(&path) else {
                 continue;
             };
+            // The entry's own type (a symlink is a symlink): never open a FIFO.
+            if !entry.file_type().is_ok_and(|t| t.is_file()) {
+                continue;
+            }
             if listed.contains(&session_id) {
                 continue;
             }
-            match summarize(&path, session_id) {
+            match summarize(claude_home, &path, session_id) {
                 Ok(Some(conversation)) if wanted.contains(&conversation.cwd) => {
                     listed.insert(conversation.session_id.clone());
                     conversations.push(conversation);
@@ -369,8 +385,12 @@ fn scan_range(
 
 /// Scans one transcript; `None` when it has no working directory, is a
 /// subagent's, or has nothing to call it by.
-fn summarize(path: &Path, session_id: String) -> io::Result<Option<Conversation>> {
-    let mut file = File::open(path)?;
+fn summarize(
+    claude_home: &Path,
+    path: &Path,
+    session_id: String,
+) -> io::Result<Option<Conversation>> {
+    let mut file = open_beneath(claude_home, path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Ok(None);

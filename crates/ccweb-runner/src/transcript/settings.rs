@@ -30,12 +30,13 @@ enum Switch {
     AwaitingReply,
 }
 
-/// Reads `path` for [`LastSettings`]. Unreadable lines are skipped.
+/// Reads `path` (below the Claude home `base`; no symlinks, regular files
+/// only) for [`LastSettings`]. Unreadable lines are skipped.
 ///
 /// Blocking; run it on a blocking thread.
-pub fn last_settings(path: &Path) -> io::Result<LastSettings> {
+pub fn last_settings(base: &Path, path: &Path) -> io::Result<LastSettings> {
     let mut state = (LastSettings::default(), Switch::None);
-    read_lines(path, MAX_LINE_BYTES, |line| {
+    read_lines(base, path, (u64::MAX, MAX_LINE_BYTES), |line| {
         let (FileLine::Whole(Piece::Line { bytes, .. }) | FileLine::Tail(bytes)) = line else {
             return;
         };
@@ -118,7 +119,7 @@ mod tests {
             writeln!(file, "{r}").unwrap();
         }
         writeln!(file, "not json").unwrap();
-        last_settings(file.path()).unwrap()
+        last_settings(file.path().parent().unwrap(), file.path()).unwrap()
     }
     fn user(text: &str, mode: Option<&str>) -> Value {
         let mut r = json!({"type": "user", "message": {"role": "user", "content": text}});

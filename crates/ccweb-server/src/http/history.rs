@@ -12,7 +12,7 @@ use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::json::ApiQuery;
 use crate::paths::resolve_working_dir;
-use crate::sessions::{child_env, claude_home};
+use crate::sessions::user_claude_home;
 use crate::state::AppState;
 
 /// Query of the history endpoint.
@@ -23,8 +23,9 @@ pub struct HistoryQuery {
     working_dir: String,
 }
 
-/// Lists the CLI's saved conversations for a directory, newest first.
-/// Conversations that another user's ccweb session ran are left out.
+/// Lists the CLI's saved conversations for a directory, newest first, from
+/// the caller's own Claude home ([`user_claude_home`]). Conversations that
+/// another user's ccweb session ran are left out.
 pub async fn history(
     State(state): State<AppState>,
     auth: Auth,
@@ -32,7 +33,7 @@ pub async fn history(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let roots = crate::paths::roots_for(&state.config, &auth.user)?;
     let cwd = resolve_working_dir(&q.working_dir, &roots)?;
-    let Some(home) = claude_home(&child_env(&state.config)) else {
+    let Some(home) = user_claude_home(&state.config, &auth.user).await else {
         return Ok(Json(json!({"working_dir": cwd, "conversations": []})));
     };
     let dir = cwd.clone();

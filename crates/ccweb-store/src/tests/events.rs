@@ -329,3 +329,50 @@ async fn session_search_matches_conversation_words_literally_and_per_owner() {
         "limited"
     );
 }
+
+#[tokio::test]
+async fn a_session_past_its_event_cap_stores_one_notice_and_then_nothing() {
+    let mut t = TestStore::new().await;
+    t.store = t.store.clone().with_event_caps(crate::EventCaps {
+        max_events: 3,
+        max_bytes: u64::MAX,
+    });
+    let store = &t.store;
+    let a = session(&t).await;
+    let b = session(&t).await;
+    store.append_event(a, &text("one")).await.unwrap();
+    let batch: Vec<_> = (0..5).map(|i| text(&format!("burst {i}"))).collect();
+    let stored = store.append_events(a, &batch).await.unwrap();
+    // Two fit; the third would be the fourth event: the notice instead.
+    assert_eq!(stored.len(), 3);
+    assert!(stored[2].event.is_storage_cap_reached(), "{:?}", stored[2]);
+    assert!(!stored[1].event.is_storage_cap_reached());
+    // Nothing more, ever, for this session; the notice was stored once.
+    assert!(store.append_events(a, &batch).await.unwrap().is_empty());
+    assert!(store.append_event(a, &text("late")).await.is_err());
+    let all = store.events_after(a, 0, 100).await.unwrap();
+    assert_eq!(all.len(), 4);
+    assert_eq!(
+        all.iter()
+            .filter(|e| e.event.is_storage_cap_reached())
+            .count(),
+        1
+    );
+    // Other sessions have their own count.
+    assert_eq!(store.append_events(b, &batch[..3]).await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn the_byte_cap_counts_the_stored_json() {
+    let mut t = TestStore::new().await;
+    let one = serde_json::to_string(&text("0123456789")).unwrap().len() as u64;
+    t.store = t.store.clone().with_event_caps(crate::EventCaps {
+        max_events: u64::MAX,
+        max_bytes: 2 * one + 1,
+    });
+    let a = session(&t).await;
+    let batch: Vec<_> = (0..4).map(|_| text("0123456789")).collect();
+    let stored = t.store.append_events(a, &batch).await.unwrap();
+    assert_eq!(stored.len(), 3);
+    assert!(stored[2].event.is_storage_cap_reached());
+}
