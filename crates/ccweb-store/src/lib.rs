@@ -8,6 +8,7 @@
 
 mod audit;
 mod codec;
+mod credentials;
 mod error;
 mod events;
 pub mod health;
@@ -24,6 +25,7 @@ mod users;
 mod tests;
 
 pub use audit::{AuditFilter, AuditRecord, NewAuditEntry, MAX_AUDIT_PAGE};
+pub use credentials::{CredentialKind, SealedCredential};
 pub use error::{Result, StoreError};
 pub use events::MAX_EVENTS_PAGE;
 pub use login::LoginSession;
@@ -52,6 +54,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 pub struct Store {
     /// The connection pool.
     pool: SqlitePool,
+    /// Refuse to create or enable a user while another is enabled
+    /// (`isolation = "none"` without `allow_shared_identity`).
+    single_enabled_user: bool,
 }
 
 impl Store {
@@ -72,7 +77,19 @@ impl Store {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            single_enabled_user: false,
+        })
+    }
+
+    /// This store, refusing (with [`StoreError::SharedIdentity`]) to create
+    /// or enable a user while another one is enabled, when `on`. The check
+    /// and the write are one statement, so two concurrent requests cannot
+    /// both get through.
+    pub fn single_enabled_user(mut self, on: bool) -> Store {
+        self.single_enabled_user = on;
+        self
     }
 
     /// Checks that the database answers (`SELECT 1`).

@@ -151,9 +151,12 @@ struct DataDirFlag {
 pub(crate) async fn open_store(config: &Config) -> anyhow::Result<ccweb_store::Store> {
     create_private_dir(&config.data_dir)?;
     let path = config.data_dir.join("ccweb.db");
-    ccweb_store::Store::open(&path)
+    let store = ccweb_store::Store::open(&path)
         .await
-        .with_context(|| format!("opening the database {}", path.display()))
+        .with_context(|| format!("opening the database {}", path.display()))?;
+    // Every path that creates or enables a user goes through the store, so
+    // the rule holds for the command line as for the server.
+    Ok(store.single_enabled_user(ccweb_server::isolation::single_enabled_user(config)))
 }
 
 fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
