@@ -68,7 +68,23 @@ async fn the_server_refuses_to_start_with_several_users_and_a_shared_identity() 
         "listen = \"127.0.0.1:0\"\nallow_shared_identity = false\n",
     )
     .unwrap();
-    let out = run(&["serve"]);
+    // Bounded: a server that does not refuse would serve forever.
+    let mut cmd = common::ccweb(&data, &root, &["serve"]);
+    let mut child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("ccweb serve started with two users and a shared identity");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(2), "refused at start");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("2 users are enabled"), "{stderr}");
