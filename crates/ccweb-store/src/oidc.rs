@@ -105,7 +105,8 @@ impl Store {
         .await
         .map_err(conflict)?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::SharedIdentity);
+            drop(tx);
+            return Err(self.refusal_of_new_user(name).await);
         }
         sqlx::query(
             "INSERT INTO oidc_identities (issuer, subject, user_id, created_at) \

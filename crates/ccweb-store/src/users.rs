@@ -167,7 +167,7 @@ impl Store {
             err => StoreError::Database(err),
         })?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::SharedIdentity);
+            return Err(self.refusal_of_new_user(name).await);
         }
         Ok(user)
     }
@@ -219,6 +219,17 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(count)
+    }
+
+    /// Why a new user named `name` was not inserted under the single-user
+    /// rule: the name is taken (as without the rule), or another user is
+    /// enabled.
+    pub(crate) async fn refusal_of_new_user(&self, name: &str) -> StoreError {
+        match self.user_by_name(name).await {
+            Ok(Some(_)) => StoreError::Conflict(format!("user {name} already exists")),
+            Ok(None) => StoreError::SharedIdentity,
+            Err(e) => e,
+        }
     }
 
     /// How many users are enabled.

@@ -16,6 +16,13 @@ async fn a_second_enabled_user_is_refused_and_a_disabled_one_stays_disabled() {
         "{second:?}"
     );
     assert!(s.user_by_name("bob").await.unwrap().is_none());
+    // A taken name stays a conflict, as without the rule.
+    let taken = s.create_user("admin", None, false).await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    let oidc = s
+        .create_oidc_user("carol", false, "https://idp", "sub-1")
+        .await;
+    assert!(matches!(oidc, Err(StoreError::SharedIdentity)), "{oidc:?}");
     // Disabling the one user makes room; enabling it again is fine while
     // it is alone, refused once another is enabled.
     s.set_user_disabled("admin", true).await.unwrap();
