@@ -52,6 +52,33 @@ async fn a_second_user_is_refused_while_sessions_share_one_identity() {
 }
 
 #[tokio::test]
+async fn a_proxy_cannot_provision_a_second_user_onto_a_shared_identity() {
+    let server = TestServer::start(Options::shell("exit 0").toml(
+        "allow_shared_identity = false\ntrusted_proxies = [\"127.0.0.2/32\"]\n\
+         proxy_user_header = \"X-Forwarded-User\"\nproxy_auto_provision = true",
+    ))
+    .await;
+    let proxy = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let refused = call(
+        proxy
+            .get(server.url("/api/me"))
+            .header("X-Forwarded-User", "newcomer"),
+    )
+    .await;
+    names_the_ways_out(&assert_error(
+        "auto-provision",
+        &refused,
+        409,
+        "shared_identity",
+    ));
+    let users = server.cli(&["user", "list"], None);
+    assert!(!users.contains("newcomer"), "{users}");
+}
+
+#[tokio::test]
 async fn the_server_refuses_to_start_with_several_users_and_a_shared_identity() {
     let dir = tempfile::tempdir().unwrap();
     let (data, root) = (dir.path().join("data"), dir.path().join("root"));
