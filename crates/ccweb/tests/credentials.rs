@@ -366,3 +366,38 @@ async fn a_real_cli_session_talks_to_the_api_with_its_users_credential() {
         keys[1]
     );
 }
+
+#[tokio::test]
+async fn the_server_refuses_a_credentials_key_that_others_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (data, root) = (dir.path().join("data"), dir.path().join("root"));
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(data.join("ccweb.toml"), "listen = \"127.0.0.1:0\"\n").unwrap();
+    let key = data.join("credentials.key");
+    std::fs::write(&key, [7u8; 32]).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    // Bounded: a server that accepts the key would serve forever.
+    let mut child = common::ccweb(&data, &root, &["serve"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("ccweb serve started with a world-readable credentials key");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("credentials.key") && stderr.contains("chmod 600"),
+        "{stderr}"
+    );
+}
