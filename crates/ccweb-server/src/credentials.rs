@@ -31,11 +31,14 @@ const HINT_CHARS: usize = 4;
 
 /// The operator's variables that a user's own credential replaces in that
 /// user's sessions: whichever of them the allow-listed environment carries,
-/// the CLI must use the user's credential and no other.
-const OPERATOR_CREDENTIAL_VARS: [&str; 3] = [
+/// the CLI must use the user's credential and no other. The cloud-provider
+/// switches go too: with them the CLI would ignore an Anthropic credential.
+const OPERATOR_CREDENTIAL_VARS: [&str; 5] = [
     "ANTHROPIC_API_KEY",
     "ANTHROPIC_AUTH_TOKEN",
     "CLAUDE_CODE_OAUTH_TOKEN",
+    "CLAUDE_CODE_USE_BEDROCK",
+    "CLAUDE_CODE_USE_VERTEX",
 ];
 
 /// Whose Claude credential sessions use (`user_credentials`).
@@ -371,6 +374,7 @@ mod tests {
             ("ANTHROPIC_API_KEY".into(), "operator".into()),
             ("ANTHROPIC_AUTH_TOKEN".into(), "operator".into()),
             ("CLAUDE_CODE_OAUTH_TOKEN".into(), "operator".into()),
+            ("CLAUDE_CODE_USE_BEDROCK".into(), "1".into()),
         ];
         let untouched = env.clone();
         credential_env(&mut env, None);
