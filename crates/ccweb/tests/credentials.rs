@@ -401,3 +401,39 @@ async fn the_server_refuses_a_credentials_key_that_others_can_read() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_resumed_session_gets_the_users_credential_of_today() {
+    let server = TestServer::start(Options::shell(ENV_SCRIPT)).await;
+    let alice = server.add_user("alice", "alice-password-1");
+    let first = "sk-ant-first-key-1111";
+    let (status, _) = call(put(&server, &alice, json!({"anthropic_api_key": first}))).await;
+    assert_eq!(status, 200);
+    let cwd = server.root.join("resumed");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let (status, s) = server
+        .create_session_as(&alice, json!({"mode": "terminal", "working_dir": cwd}))
+        .await;
+    assert_eq!(status, 201, "{s}");
+    let id = s["id"].as_str().unwrap().to_owned();
+    let out = cwd.join("env.out");
+    eventually(Duration::from_secs(20), "the first env", || out.is_file()).await;
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap().lines().next(),
+        Some(first)
+    );
+    let path = format!("{}/{id}", common::SESSIONS);
+    let (status, _) = call(server.req_as(&alice, Method::DELETE, &path)).await;
+    assert_eq!(status, 200);
+    std::fs::remove_file(&out).unwrap();
+    let second = "sk-ant-second-key-2222";
+    let (status, _) = call(put(&server, &alice, json!({"anthropic_api_key": second}))).await;
+    assert_eq!(status, 200);
+    let (status, s) = call(server.req_as(&alice, Method::POST, &format!("{path}/resume"))).await;
+    assert_eq!(status, 200, "{s}");
+    eventually(Duration::from_secs(20), "the resumed env", || out.is_file()).await;
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap().lines().next(),
+        Some(second)
+    );
+}
