@@ -1,4 +1,5 @@
-// As an admin: create an API token and see its secret once, revoke it;
+// As an admin: store a Claude API key and see only its last characters
+// (also after a reload), delete it; create an API token and see its secret once, revoke it;
 // create a user, reset their password and disable them; read the audit log (the login and the
 // token), filter it by action; then log out everywhere.
 import { env, login, run, until } from './lib.mjs';
@@ -10,9 +11,35 @@ const userName = `e2e-bob-${suffix}`;
 await run('account', async (page) => {
   await login(page);
 
-  // ---- API tokens
   await page.getByTestId('account-link').click();
   await page.getByTestId('account-page').waitFor();
+
+  // ---- Claude credentials: write-only, shown by their last characters
+  const key = `sk-ant-e2e-secret-${suffix}-k3y${suffix}7`;
+  const hint = `Set, ends in …${key.slice(-4)}`;
+  const keyRow = page.locator('[data-testid="credential-row"][data-kind="anthropic_api_key"]');
+  await keyRow.getByTestId('credential-input').fill('sk-ant two-parts');
+  await keyRow.getByTestId('credential-save').click();
+  await keyRow.locator('.form-error').filter({ hasText: 'No spaces' }).waitFor();
+  await keyRow.getByTestId('credential-input').fill(key);
+  await keyRow.getByTestId('credential-save').click();
+  await until('the key shown by its hint', async () => (await keyRow.getByTestId('credential-status').innerText()) === hint);
+  await page.locator('.toast').filter({ hasText: 'Anthropic API key saved' }).waitFor();
+  if ((await page.content()).includes(key)) throw new Error('the key is on the page after saving it');
+  await page.reload();
+  await page.getByTestId('account-page').waitFor();
+  await until('the hint after a reload', async () => (await keyRow.getByTestId('credential-status').innerText()) === hint);
+  if ((await page.content()).includes(key)) throw new Error('the key came back from the server');
+  if (env.viewport === 'mobile') {
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    if (width > 390) throw new Error(`the credentials section is wider than the phone: ${width}`);
+  }
+  await keyRow.getByTestId('credential-delete').click();
+  await page.getByTestId('confirm-button').click();
+  await until('the key deleted', async () => (await keyRow.getAttribute('data-set')) === 'false');
+  await keyRow.getByTestId('credential-status').filter({ hasText: 'Not set' }).waitFor();
+
+  // ---- API tokens
   await page.getByTestId('token-new').click();
   await page.getByTestId('token-name').fill(tokenName);
   await page.getByTestId('token-scope-read').check();
@@ -60,6 +87,12 @@ await run('account', async (page) => {
   await page.getByTestId('nav-admin_server').click();
   await page.getByTestId('server-page').waitFor();
   await page.getByTestId('server-containment').waitFor();
+  // The test server lets several users share one identity: the page says what that means.
+  const isolation = page.getByTestId('server-isolation');
+  await isolation.waitFor();
+  if ((await isolation.getAttribute('data-shared')) !== 'true') throw new Error('the shared identity is not shown');
+  const meaning = await page.getByTestId('server-isolation-detail').innerText();
+  if (!meaning.includes('everyone’s agent can read and change everyone’s work')) throw new Error(`the shared identity is explained as: ${meaning}`);
   const limit = page.getByTestId('server-limit').first();
   await limit.waitFor();
   if (!(await limit.textContent()).includes('session_max_processes')) throw new Error(`unexpected limit line: ${await limit.textContent()}`);

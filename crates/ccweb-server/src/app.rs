@@ -48,6 +48,11 @@ fn routes(state: AppState) -> Router {
             "/me/preferences",
             get(http::account::preferences).put(http::account::set_preferences),
         )
+        .route(
+            "/me/credentials",
+            get(http::credentials::get).put(http::credentials::put),
+        )
+        .route("/me/credentials/{kind}", delete(http::credentials::delete))
         .route("/openapi.json", get(http::openapi::document))
         .route("/admin/status", get(admin_status))
         .route("/admin/audit", get(http::admin::audit_log))
@@ -226,5 +231,10 @@ async fn admin_status(
         "tasks": state.tracker.len(),
         "containment": state.sessions.containment().kind(),
         "session_limits": state.sessions.containment().limits_report(),
+        "isolation": {
+            "mode": state.config.isolation,
+            "allow_shared_identity": state.config.allow_shared_identity,
+        },
+        "user_credentials": state.config.user_credentials.as_str(),
     })))
 }

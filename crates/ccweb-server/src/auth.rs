@@ -620,6 +620,9 @@ pub async fn me(
         "user": user_ref(&auth.user),
         "can_set_password": can_set_password,
         "preferences": preferences,
-        "server": {"allow_bypass_permissions": state.config.allow_bypass_permissions},
+        "server": {
+            "allow_bypass_permissions": state.config.allow_bypass_permissions,
+            "user_credentials": state.config.user_credentials.as_str(),
+        },
     })))
 }

@@ -257,6 +257,10 @@ pub struct Config {
     /// With `isolation = "none"`: allow more than one enabled user although
     /// their sessions share one Unix account, Claude home and credential.
     pub allow_shared_identity: bool,
+    /// Whose Claude credential sessions use: `optional` (a user's own when
+    /// they stored one, else the operator's), `required` (every user brings
+    /// their own) or `disabled` (the operator's only).
+    pub user_credentials: crate::credentials::CredentialPolicy,
 }
 
 impl Default for Config {
@@ -369,6 +373,7 @@ impl Default for Config {
             unix_users: Default::default(),
             create_unix_users: false,
             allow_shared_identity: false,
+            user_credentials: Default::default(),
         }
     }
 }

@@ -188,6 +188,7 @@ impl From<ccweb_store::StoreError> for ApiError {
             E::NotFound => Self::NotFound("not found".into()),
             E::Conflict(m) => Self::conflict("conflict", m),
             E::InvalidInput(m) => Self::bad_request("invalid_input", m),
+            e @ E::SharedIdentity => Self::conflict("shared_identity", e.to_string()),
             other => Self::internal(other),
         }
     }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use ccweb_runner::{Containment, Sandbox, SessionLimits};
 
-use crate::config::{Config, ConfigError, SandboxMode};
+use crate::config::{Config, ConfigError, IsolationMode, SandboxMode};
 
 /// The containment and sandbox every session of this server gets.
 #[derive(Debug, Clone)]
@@ -69,6 +69,32 @@ pub fn check(config: &Config) -> Result<(), ConfigError> {
         message: format!(
             "sandbox = \"bubblewrap\" but {e}; install bubblewrap (apt-get install bubblewrap) \
              and make sure unprivileged user namespaces are allowed, or set sandbox = \"none\""
+        ),
+    })
+}
+
+/// Whether this server allows only one enabled user: its sessions share
+/// one Unix account, Claude home and credential (`isolation = "none"`) and
+/// the operator has not accepted that (`allow_shared_identity`).
+pub fn single_enabled_user(config: &Config) -> bool {
+    config.isolation == IsolationMode::None && !config.allow_shared_identity
+}
+
+/// Refuses the start when more than one user is enabled although
+/// [`single_enabled_user`] holds: every user's agent could read and change
+/// everyone's work. The store refuses a second one at runtime.
+pub fn check_shared_identity(config: &Config, enabled_users: i64) -> Result<(), ConfigError> {
+    if !single_enabled_user(config) || enabled_users <= 1 {
+        return Ok(());
+    }
+    Err(ConfigError {
+        key: "isolation",
+        message: format!(
+            "{enabled_users} users are enabled, but with isolation = \"none\" every session \
+             runs as this server's own Unix account with one Claude home and credential, so \
+             each user's agent can read and change the others' work; set isolation = \"unix\" \
+             to run each user as their own account, or allow_shared_identity = true to accept \
+             the shared identity (or disable all users but one)"
         ),
     })
 }

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod chat;
 pub mod client_ip;
 pub mod config;
+pub mod credentials;
 mod disabled_users;
 pub mod disk;
 pub mod error;
@@ -148,6 +149,8 @@ impl Server {
                     .display()
             ))
         })?;
+        let vault = credentials::Vault::open(&config.data_dir)
+            .map_err(|e| std::io::Error::other(format!("users' credentials: {e}")))?;
         let sessions = sessions::SessionManager::new(
             config.clone(),
             store.clone(),
@@ -156,6 +159,7 @@ impl Server {
             metrics.clone(),
             cancel.clone(),
             tracker.clone(),
+            vault,
         );
         recording_retention::start(
             export::recordings_dir(&config),

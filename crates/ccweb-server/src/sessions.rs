@@ -22,6 +22,7 @@ use ccweb_store::{NewSession, SessionEnd, SessionRecord, Store, User};
 
 use crate::chat::{LiveChat, Recorder};
 use crate::config::Config;
+use crate::credentials::{credential_env, CredentialPolicy, UserCredential};
 use crate::error::ApiError;
 use crate::isolation::Isolation;
 use crate::notify::Notifier;
@@ -257,10 +258,15 @@ struct Inner {
     cancel: CancellationToken,
     tracker: TaskTracker,
     isolation: Isolation,
+    /// Opens users' stored credentials for their sessions.
+    vault: crate::credentials::Vault,
 }
 
 impl SessionManager {
     /// A manager for `config` whose sessions stop when `cancel` fires.
+    // Each argument is one of the server's shared parts, built once in
+    // `Server::bind`; a struct to bundle them would only rename the list.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         config: Config,
         store: Store,
@@ -269,6 +275,7 @@ impl SessionManager {
         metrics: crate::metrics::Metrics,
         cancel: CancellationToken,
         tracker: TaskTracker,
+        vault: crate::credentials::Vault,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -285,11 +292,17 @@ impl SessionManager {
                 )),
                 store,
                 isolation: Isolation::new(&config),
+                vault,
                 config,
                 cancel,
                 tracker,
             }),
         }
+    }
+
+    /// The key of users' stored credentials.
+    pub(crate) fn vault(&self) -> &crate::credentials::Vault {
+        &self.inner.vault
     }
 
     /// The database.
@@ -437,6 +450,7 @@ impl SessionManager {
             req.cols.unwrap_or(i64::from(DEFAULT_COLS)),
             req.rows.unwrap_or(i64::from(DEFAULT_ROWS)),
         );
+        let own = self.own_credential(owner).await?;
         let permit = self.slot(owner.id)?;
         let now = OffsetDateTime::now_utc();
         let record = self
@@ -469,7 +483,7 @@ impl SessionManager {
                 transcripts::import(&self.inner.store, record.id, home, path, max_bytes).await?;
             }
         }
-        self.start(record, resume.is_some(), permit).await
+        self.start(record, resume.is_some(), permit, own).await
     }
 
     /// Starts `owner`'s stopped or exited session again, continuing its
@@ -494,6 +508,7 @@ impl SessionManager {
             record.permission_mode = "default".into();
         }
         crate::disk::check_free_space(&self.inner.config)?;
+        let own = self.own_credential(owner).await?;
         // Concurrent resumes of one session: only the first starts a process.
         let _claim = self.claim(record.id).ok_or_else(running)?;
         if self.inner.cancel.is_cancelled() {
@@ -508,7 +523,44 @@ impl SessionManager {
             .set_session_state(record.id, SessionState::Starting)
             .await?;
         let record = self.adopt_terminal_settings(owner, record).await;
-        self.start(record, true, permit).await
+        self.start(record, true, permit, own).await
+    }
+
+    /// The credential `owner`'s sessions get, by the `user_credentials`
+    /// policy: their own stored one (an API key before a subscription
+    /// token), or `None` for the operator's. Refused when the policy
+    /// requires one and there is none, or when theirs no longer opens
+    /// (rather than quietly using the operator's in its place).
+    async fn own_credential(&self, owner: &User) -> Result<Option<UserCredential>, ApiError> {
+        let policy = self.inner.config.user_credentials;
+        if policy == CredentialPolicy::Disabled {
+            return Ok(None);
+        }
+        let stored = self.inner.store.credentials(owner.id).await?;
+        let Some(first) = stored.first() else {
+            if policy == CredentialPolicy::Required {
+                return Err(ApiError::forbidden(
+                    "credential_required",
+                    "this server needs your own Claude credential: set an Anthropic API key or \
+                     a Claude subscription token on the Account page (or PUT /api/me/credentials)",
+                ));
+            }
+            return Ok(None);
+        };
+        match self.inner.vault.open_value(owner.id, first) {
+            Ok(value) => Ok(Some(UserCredential {
+                kind: first.kind,
+                value,
+            })),
+            Err(e) => {
+                tracing::error!(user = %owner.name, kind = first.kind.as_str(), error = %e, "stored credential does not open");
+                Err(ApiError::conflict(
+                    "credential_unreadable",
+                    "your stored Claude credential can no longer be read (the server's key \
+                     changed); set it again on the Account page",
+                ))
+            }
+        }
     }
 
     /// A terminal session's model and permission mode as its conversation
@@ -651,9 +703,11 @@ impl SessionManager {
         record: SessionRecord,
         continuing: bool,
         permit: Slots,
+        own: Option<UserCredential>,
     ) -> Result<SessionInfo, ApiError> {
         let store = &self.inner.store;
-        let spec = self.spawn_spec(&record, continuing);
+        let mut spec = self.spawn_spec(&record, continuing);
+        credential_env(&mut spec.env, own.as_ref());
         // Where the CLI will keep this conversation, from the environment it gets.
         let transcript = claude_home(&spec.env)
             .zip(record.claude_session_id.as_deref())

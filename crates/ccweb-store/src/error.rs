@@ -9,6 +9,16 @@ pub enum StoreError {
     /// The row would clash with an existing one, e.g. "user alice already exists".
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Another user is enabled and this server's sessions all share one
+    /// identity (`isolation = "none"` without `allow_shared_identity`).
+    #[error(
+        "this server runs every session as one Unix account with one Claude home and \
+         credential (isolation = \"none\"), so it allows only one enabled user; set \
+         isolation = \"unix\" to give each user their own account, or \
+         allow_shared_identity = true to accept that every user's agent can read and change \
+         everyone's work"
+    )]
+    SharedIdentity,
     /// The caller's input breaks a rule; the message says which.
     #[error("invalid input: {0}")]
     InvalidInput(String),

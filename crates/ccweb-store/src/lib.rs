@@ -8,6 +8,7 @@
 
 mod audit;
 mod codec;
+mod credentials;
 mod error;
 mod events;
 pub mod health;
@@ -24,6 +25,7 @@ mod users;
 mod tests;
 
 pub use audit::{AuditFilter, AuditRecord, NewAuditEntry, MAX_AUDIT_PAGE};
+pub use credentials::{CredentialKind, SealedCredential};
 pub use error::{Result, StoreError};
 pub use events::MAX_EVENTS_PAGE;
 pub use login::LoginSession;
@@ -54,6 +56,9 @@ pub struct Store {
     pool: SqlitePool,
     /// Per-session caps on stored events.
     caps: EventCaps,
+    /// Refuse to create or enable a user while another is enabled
+    /// (`isolation = "none"` without `allow_shared_identity`).
+    single_enabled_user: bool,
 }
 
 /// Per-session caps on stored events: past either, the session stores one
@@ -97,6 +102,7 @@ impl Store {
         Ok(Store {
             pool,
             caps: EventCaps::default(),
+            single_enabled_user: false,
         })
     }
 
@@ -109,6 +115,15 @@ impl Store {
     /// The caps on each session's stored events.
     pub fn event_caps(&self) -> EventCaps {
         self.caps
+    }
+
+    /// This store, refusing (with [`StoreError::SharedIdentity`]) to create
+    /// or enable a user while another one is enabled, when `on`. The check
+    /// and the write are one statement, so two concurrent requests cannot
+    /// both get through.
+    pub fn single_enabled_user(mut self, on: bool) -> Store {
+        self.single_enabled_user = on;
+        self
     }
 
     /// Checks that the database answers (`SELECT 1`).

@@ -90,17 +90,24 @@ impl Store {
             err => StoreError::Database(err),
         };
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        // The single-user rule checked in the insert itself, as in `create_user`.
+        let done = sqlx::query(
             "INSERT INTO users (id, name, password_hash, is_admin, disabled, created_at) \
-             VALUES ($1, $2, NULL, $3, FALSE, $4)",
+             SELECT $1, $2, NULL, $3, FALSE, $4 \
+             WHERE NOT $5 OR NOT EXISTS (SELECT 1 FROM users WHERE NOT disabled)",
         )
         .bind(user.id.to_string())
         .bind(&user.name)
         .bind(is_admin)
         .bind(ts(now)?)
+        .bind(self.single_enabled_user)
         .execute(&mut *tx)
         .await
         .map_err(conflict)?;
+        if done.rows_affected() == 0 {
+            drop(tx);
+            return Err(self.refusal_of_new_user(name).await);
+        }
         sqlx::query(
             "INSERT INTO oidc_identities (issuer, subject, user_id, created_at) \
              VALUES ($1, $2, $3, $4)",

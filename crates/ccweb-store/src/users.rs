@@ -145,15 +145,19 @@ impl Store {
             has_password: password_hash.is_some(),
             created_at: OffsetDateTime::now_utc(),
         };
-        sqlx::query(
+        // One statement checks the single-user rule and inserts, so two
+        // concurrent creations cannot both pass the check.
+        let done = sqlx::query(
             "INSERT INTO users (id, name, password_hash, is_admin, disabled, created_at) \
-             VALUES ($1, $2, $3, $4, FALSE, $5)",
+             SELECT $1, $2, $3, $4, FALSE, $5 \
+             WHERE NOT $6 OR NOT EXISTS (SELECT 1 FROM users WHERE NOT disabled)",
         )
         .bind(user.id.to_string())
         .bind(&user.name)
         .bind(password_hash)
         .bind(is_admin)
         .bind(ts(user.created_at)?)
+        .bind(self.single_enabled_user)
         .execute(&self.pool)
         .await
         .map_err(|err| match err {
@@ -162,6 +166,9 @@ impl Store {
             }
             err => StoreError::Database(err),
         })?;
+        if done.rows_affected() == 0 {
+            return Err(self.refusal_of_new_user(name).await);
+        }
         Ok(user)
     }
 
@@ -214,6 +221,25 @@ impl Store {
         Ok(count)
     }
 
+    /// Why a new user named `name` was not inserted under the single-user
+    /// rule: the name is taken (as without the rule), or another user is
+    /// enabled.
+    pub(crate) async fn refusal_of_new_user(&self, name: &str) -> StoreError {
+        match self.user_by_name(name).await {
+            Ok(Some(_)) => StoreError::Conflict(format!("user {name} already exists")),
+            Ok(None) => StoreError::SharedIdentity,
+            Err(e) => e,
+        }
+    }
+
+    /// How many users are enabled.
+    pub async fn count_enabled_users(&self) -> Result<i64> {
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE NOT disabled")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count)
+    }
+
     /// The oldest enabled admin, if any.
     pub async fn first_admin(&self) -> Result<Option<User>> {
         let row: Option<UserRow> = sqlx::query_as(concat!(
@@ -232,15 +258,26 @@ impl Store {
         // Write first: a transaction that reads before writing can fail with SQLITE_BUSY
         // when another connection commits in between, whatever the busy timeout.
         let mut tx = self.pool.begin().await?;
+        // Enabling under the single-user rule: only when no other user is
+        // enabled, checked in the same statement.
         let row: Option<UserRow> = sqlx::query_as(concat!(
-            "UPDATE users SET disabled = $1 WHERE name = $2 RETURNING ",
+            "UPDATE users SET disabled = $1 WHERE name = $2 AND ($1 OR NOT $3 \
+             OR NOT EXISTS (SELECT 1 FROM users WHERE NOT disabled AND name <> $2)) RETURNING ",
             user_columns!()
         ))
         .bind(disabled)
         .bind(name)
+        .bind(self.single_enabled_user)
         .fetch_optional(&mut *tx)
         .await?;
-        let user = User::try_from(row.ok_or(StoreError::NotFound)?)?;
+        let Some(row) = row else {
+            drop(tx);
+            return Err(match self.user_by_name(name).await? {
+                Some(_) => StoreError::SharedIdentity,
+                None => StoreError::NotFound,
+            });
+        };
+        let user = User::try_from(row)?;
         if disabled {
             sqlx::query("DELETE FROM login_sessions WHERE user_id = $1")
                 .bind(user.id.to_string())

@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::cli::{Global, ServeFlags};
 use crate::settings;
 use ccweb_server::config::SandboxMode;
+use ccweb_server::credentials::CredentialPolicy;
 use ccweb_server::Config;
 
 /// Longest `claude --version` may take.
@@ -91,6 +92,7 @@ pub(crate) async fn run(global: &Global, flags: &ServeFlags) -> anyhow::Result<(
     check_cli(&mut report, &config).await;
     check_data_dir(&mut report, &config.data_dir);
     check_database(&mut report, &config.data_dir).await;
+    check_credentials_key(&mut report, &config.data_dir);
     check_listen(&mut report, &config);
     check_roots(&mut report, &config);
     check_sandbox(&mut report, &config);
@@ -197,6 +199,15 @@ async fn check_cli(report: &mut Report, config: &Config) {
                 stdout.trim()
             ),
         ),
+    }
+    if config.user_credentials == CredentialPolicy::Required {
+        // Sessions never get the operator's credential: none is needed.
+        report.ok(
+            "auth",
+            "user_credentials = \"required\": every user's sessions use that user's own \
+             credential (Account page); the server's is not used",
+        );
+        return;
     }
     check_auth(report, &path, &env).await;
 }
@@ -442,6 +453,25 @@ async fn check_database(report: &mut Report, dir: &Path) {
             "database",
             format!("{} ({} migrations, current)", path.display(), h.applied),
         ),
+    }
+}
+
+/// The key of users' stored credentials, when there is one: private and whole.
+fn check_credentials_key(report: &mut Report, dir: &Path) {
+    let path = dir.join(ccweb_server::credentials::KEY_FILE);
+    if !path.exists() {
+        report.ok(
+            "credentials key",
+            format!(
+                "{} does not exist yet; serve creates it (0600)",
+                path.display()
+            ),
+        );
+        return;
+    }
+    match ccweb_server::credentials::Vault::open(dir) {
+        Ok(_) => report.ok("credentials key", format!("{} (private)", path.display())),
+        Err(e) => report.fail("credentials key", e.to_string()),
     }
 }
 

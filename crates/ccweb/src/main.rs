@@ -58,7 +58,10 @@ fn main() -> ExitCode {
                 c.downcast_ref::<SettingsError>().is_some()
                     || matches!(
                         c.downcast_ref::<ccweb_store::StoreError>(),
-                        Some(ccweb_store::StoreError::InvalidInput(_))
+                        Some(
+                            ccweb_store::StoreError::InvalidInput(_)
+                                | ccweb_store::StoreError::SharedIdentity
+                        )
                     )
             });
             eprintln!("ccweb: {e:#}");
@@ -237,6 +240,9 @@ async fn serve(global: &cli::Global, flags: cli::ServeFlags) -> anyhow::Result<(
     ccweb_server::isolation::check(&config).map_err(|e| SettingsError(e.to_string()))?;
     settings::init_tracing(config.log_format);
     let store = settings::open_store(&config).await?;
+    let enabled = store.count_enabled_users().await?;
+    ccweb_server::isolation::check_shared_identity(&config, enabled)
+        .map_err(|e| SettingsError(e.to_string()))?;
     if ccweb_server::health::find_program(&config.claude_bin).is_none() {
         tracing::warn!(claude_bin = %config.claude_bin.display(), "the Claude Code CLI was not found; sessions will fail to start");
     }

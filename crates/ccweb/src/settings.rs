@@ -155,10 +155,14 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<ccweb_store::S
     let store = ccweb_store::Store::open(&path)
         .await
         .with_context(|| format!("opening the database {}", path.display()))?;
-    Ok(store.with_event_caps(ccweb_store::EventCaps {
-        max_events: config.session_max_events,
-        max_bytes: config.session_max_event_bytes,
-    }))
+    // Every path that creates or enables a user goes through the store, so
+    // the rule holds for the command line as for the server.
+    Ok(store
+        .with_event_caps(ccweb_store::EventCaps {
+            max_events: config.session_max_events,
+            max_bytes: config.session_max_event_bytes,
+        })
+        .single_enabled_user(ccweb_server::isolation::single_enabled_user(config)))
 }
 
 fn create_private_dir(dir: &Path) -> anyhow::Result<()> {

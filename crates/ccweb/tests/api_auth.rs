@@ -1251,6 +1251,15 @@ async fn secrets_never_reach_the_log() {
         .header("x-csrf-token", csrf.clone())
         .json(&create_body(&server));
     assert_eq!(status_of(by_cookie).await, 201);
+    // A stored Claude credential, and one refused for a stray space.
+    let credential = "sk-ant-canary-credential-3e9d";
+    let bad_credential = "sk-ant-canary bad-credential-6a0b";
+    for (value, status) in [(credential, 200), (bad_credential, 400)] {
+        let put = server
+            .req_as(&dave, Method::PUT, "/api/me/credentials")
+            .json(&json!({ "anthropic_api_key": value }));
+        assert_eq!(status_of(put).await, status, "{value}");
+    }
     let logout = server.req_cookie(&tcookie, Method::POST, "/api/auth/logout");
     assert!(logout.send().await.unwrap().status().is_success());
     assert_eq!(status_of(server.http.get(&server.login_url)).await, 403);
@@ -1268,6 +1277,8 @@ async fn secrets_never_reach_the_log() {
             canaries[0],
             canaries[1],
             canaries[2],
+            credential,
+            bad_credential,
         ],
     );
 }

@@ -234,6 +234,41 @@ fn no_credentials_fail() {
 }
 
 #[test]
+fn users_bringing_their_own_credentials_need_none_of_the_servers() {
+    let s = setup();
+    let out = s.doctor("user_credentials = \"required\"\n", &[], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        line(&out, "auth").contains("required"),
+        "{}",
+        line(&out, "auth")
+    );
+}
+
+#[test]
+fn a_credentials_key_others_can_read_fails() {
+    let s = setup();
+    std::fs::create_dir_all(&s.data).unwrap();
+    std::fs::set_permissions(&s.data, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let key = s.data.join("credentials.key");
+    std::fs::write(&key, [1u8; 32]).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    assert_fails(&s.doctor("", &[], KEY), 1, "credentials key", "chmod 600");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = s.doctor("", &[], KEY);
+    assert!(
+        line(&out, "credentials key").starts_with("ok"),
+        "{}",
+        line(&out, "credentials key")
+    );
+}
+
+#[test]
 fn an_unusable_data_dir_or_database_fails() {
     let s = setup();
     // A file where the directory should be.

@@ -1,5 +1,5 @@
-//! The account page: who is signed in, their password, the theme, "log out
-//! everywhere", and the user's API tokens.
+//! The account page: who is signed in, their password, their Claude
+//! credentials, the theme, "log out everywhere", and the user's API tokens.
 
 import { useState } from 'react';
 import { api, errorMessage } from '../api/client';
@@ -7,6 +7,7 @@ import type { Theme, User } from '../api/types';
 import { ThemeSwitch } from '../theme/ThemeSwitch';
 import { ConfirmDialog } from '../ui/Modal';
 import { useToasts } from '../ui/toasts';
+import { CredentialsSection } from './CredentialsSection';
 import { passwordChangedText } from './password';
 import { PasswordForm } from './PasswordForm';
 import { TokensSection } from './TokensSection';
@@ -79,6 +80,8 @@ export function AccountPage({ user, canSetPassword, onUserChange, theme, onTheme
           />
         )}
       </section>
+
+      <CredentialsSection />
 
       <section className="card-section" aria-labelledby="theme-heading">
         <div className="section-header">

@@ -12,6 +12,8 @@ import type {
   CreateSessionRequest,
   CreateTokenRequest,
   CreateUserRequest,
+  CredentialKind,
+  Credentials,
   EventsResponse,
   FsDirsResponse,
   HistoryResponse,
@@ -214,6 +216,12 @@ export const api = {
   changePassword: (req: PasswordChangeRequest) => request<PasswordChanged>('POST', 'api/me/password', { body: req }),
 
   setPreferences: (change: Partial<Preferences>) => request<Preferences>('PUT', 'api/me/preferences', { body: change }),
+  /** The caller's own Claude credentials: set or not, and their hints. */
+  credentials: (signal?: AbortSignal) => request<Credentials>('GET', 'api/me/credentials', { signal }),
+  /** Stores (or replaces) one of the caller's own Claude credentials. */
+  setCredential: (kind: CredentialKind, value: string) => request<Credentials>('PUT', 'api/me/credentials', { body: { [kind]: value } }),
+  /** Forgets one of the caller's own Claude credentials. */
+  deleteCredential: (kind: CredentialKind) => request<void>('DELETE', `api/me/credentials/${encodeURIComponent(kind)}`),
 
   authConfig: () => request<AuthConfig>('GET', 'api/auth/config', { quiet401: true }),
 

@@ -96,7 +96,21 @@ export interface Preferences {
 export interface ServerPolicy {
   /** The permission mode `bypassPermissions` may be chosen. */
   allow_bypass_permissions: boolean;
+  /** Whether users may (`optional`), must (`required`) or cannot (`disabled`) store their own Claude credential. */
+  user_credentials?: CredentialPolicy;
 }
+
+/** Config `user_credentials`: whose Claude credential sessions use. */
+export type CredentialPolicy = 'optional' | 'required' | 'disabled';
+
+/** The kinds of Claude credential a user can store. */
+export type CredentialKind = 'anthropic_api_key' | 'claude_oauth_token';
+
+/** One kind of the caller's credentials: set or not, and its last characters (never the value). */
+export type CredentialState = { set: true; hint: string; updated_at: string } | { set: false };
+
+/** `GET api/me/credentials`. */
+export type Credentials = Record<CredentialKind, CredentialState>;
 
 /** `GET api/me`. */
 export interface MeResponse {
@@ -286,6 +300,10 @@ export interface AdminStatus {
   containment: string;
   /** One line per configured session limit: how it is enforced, or `… NOT enforced (reason)`. */
   session_limits: string[];
+  /** Whose Unix account sessions run as; with `none` and `allow_shared_identity`, several users share one. */
+  isolation?: { mode: 'none' | 'unix'; allow_shared_identity: boolean };
+  /** The `user_credentials` policy. */
+  user_credentials?: CredentialPolicy;
 }
 
 /** A user as the admin endpoints report it. */

@@ -57,6 +57,10 @@ export function createErrorText(e: unknown): string {
       return 'The server runs as many sessions as it may. End one and try again.';
     case 'not_found':
       return 'That conversation cannot be continued here (it was not found for this directory).';
+    case 'credential_required':
+      return 'This server needs your own Claude credential: set an Anthropic API key or a Claude subscription token on the Account page.';
+    case 'credential_unreadable':
+      return 'Your stored Claude credential can no longer be read: set it again on the Account page.';
     default:
       return e.message;
   }

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod credentials;
 pub mod export;
 pub mod fs;
 pub mod history;

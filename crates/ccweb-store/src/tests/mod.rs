@@ -1,12 +1,14 @@
 //! Tests of the store against real SQLite files in temporary directories.
 
 mod audit;
+mod credentials;
 mod events;
 mod login;
 mod oidc;
 mod open;
 mod preferences;
 mod sessions;
+mod shared_identity;
 mod tokens;
 mod users;
 

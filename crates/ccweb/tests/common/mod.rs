@@ -175,8 +175,15 @@ impl TestServer {
         } else {
             "listen = \"127.0.0.1:0\"\n"
         };
+        // Tests start several users on one server: accept the shared
+        // identity unless the test says otherwise.
+        let shared = if options.extra_toml.contains("allow_shared_identity") {
+            ""
+        } else {
+            "allow_shared_identity = true\n"
+        };
         let config = format!(
-            "{listen}allowed_roots = [{}]\nclaude_bin = {}\nclaude_args = [{}]\nstop_grace_secs = 2\nshutdown_timeout_secs = 15\nlog_format = \"json\"\n{}",
+            "{listen}{shared}allowed_roots = [{}]\nclaude_bin = {}\nclaude_args = [{}]\nstop_grace_secs = 2\nshutdown_timeout_secs = 15\nlog_format = \"json\"\n{}",
             toml_str(root.to_str().unwrap()),
             toml_str(options.claude_bin.to_str().unwrap()),
             args.join(", "),
