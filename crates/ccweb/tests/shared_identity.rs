@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{assert_error, call, Options, TestServer};
+use common::{assert_error, call, unix_call, Options, TestServer};
 use reqwest::Method;
 use serde_json::json;
 
@@ -53,19 +53,21 @@ async fn a_second_user_is_refused_while_sessions_share_one_identity() {
 
 #[tokio::test]
 async fn a_proxy_cannot_provision_a_second_user_onto_a_shared_identity() {
-    let server = TestServer::start(Options::shell("exit 0").toml(
-        "allow_shared_identity = false\ntrusted_proxies = [\"127.0.0.2/32\"]\n\
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("ccweb.sock");
+    let server = TestServer::start(Options::shell("exit 0").toml(&format!(
+        "allow_shared_identity = false\nlisten_unix = {:?}\n\
          proxy_user_header = \"X-Forwarded-User\"\nproxy_auto_provision = true",
-    ))
+        socket.to_str().unwrap()
+    )))
     .await;
-    let proxy = reqwest::Client::builder()
-        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
-        .build()
-        .unwrap();
-    let refused = call(
-        proxy
-            .get(server.url("/api/me"))
-            .header("X-Forwarded-User", "newcomer"),
+    let refused = unix_call(
+        &socket,
+        &server.addr,
+        "GET",
+        "/api/me",
+        &[("X-Forwarded-User", "newcomer")],
+        None,
     )
     .await;
     names_the_ways_out(&assert_error(
