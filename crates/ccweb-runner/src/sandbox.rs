@@ -292,6 +292,7 @@ mod tests {
             rows: 24,
             containment: Default::default(),
             sandbox: None,
+            launch: None,
         };
         let mounts = sandbox.mounts(&spec, Path::new("/bin/sh"));
         assert!(mounts.contains(&Mount::ReadWrite(home)));

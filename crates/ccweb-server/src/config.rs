@@ -240,6 +240,15 @@ pub struct Config {
     /// With `isolation = "none"`: allow more than one enabled user although
     /// their sessions share one Unix account, Claude home and credential.
     pub allow_shared_identity: bool,
+    /// With `isolation = "unix"`, started as root: the Unix account the
+    /// server drops to after starting the launcher (created when
+    /// `create_unix_users`). Never root.
+    pub server_user: String,
+    /// With `isolation = "unix"`, started as a non-root user: the command
+    /// that starts `ccweb launcher` as root (e.g. `["sudo", "-n",
+    /// "/usr/local/bin/ccweb", "launcher"]`); its standard input is the
+    /// launcher's socket.
+    pub launcher_command: Vec<String>,
 }
 
 impl Default for Config {
@@ -346,6 +355,8 @@ impl Default for Config {
             unix_users: Default::default(),
             create_unix_users: false,
             allow_shared_identity: false,
+            server_user: "ccweb".into(),
+            launcher_command: Vec::new(),
         }
     }
 }

@@ -2,10 +2,22 @@
 //! `ccweb_runner::contain`) and, if configured, sandboxed with bubblewrap.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
+use ccweb_runner::launch::{Account, AccountPolicy, LaunchAs, Launcher, LauncherPolicy};
 use ccweb_runner::{Containment, Sandbox, SessionLimits};
 
-use crate::config::{Config, ConfigError, SandboxMode};
+use crate::config::{Config, ConfigError, IsolationMode, SandboxMode};
+use crate::error::ApiError;
+
+/// The launcher `ccweb serve` started (`isolation = "unix"`), set once
+/// before the server is built.
+static LAUNCHER: OnceLock<Launcher> = OnceLock::new();
+
+/// Hands the running launcher to the sessions (`isolation = "unix"`).
+pub fn set_launcher(launcher: Launcher) {
+    let _ = LAUNCHER.set(launcher);
+}
 
 /// The containment and sandbox every session of this server gets.
 #[derive(Debug, Clone)]
@@ -14,6 +26,9 @@ pub struct Isolation {
     pub containment: Containment,
     /// `Some` when `sandbox = "bubblewrap"`.
     pub sandbox: Option<Sandbox>,
+    /// `isolation = "unix"`: `Some` once the launcher runs (else every
+    /// session start is refused: nothing runs as ccweb's own account).
+    unix: Option<Option<Launcher>>,
 }
 
 impl Isolation {
@@ -28,7 +43,62 @@ impl Isolation {
         Isolation {
             containment: Containment::init(&config.data_dir, limits),
             sandbox: sandbox(config),
+            unix: (config.isolation == IsolationMode::Unix).then(|| LAUNCHER.get().cloned()),
         }
+    }
+
+    /// `isolation = "unix"`: makes ccweb user `user`'s Unix account ready
+    /// (created if allowed; home, Claude home and roots its own) and says
+    /// how to start programs as it. `None` with `isolation = "none"`.
+    pub async fn launch_as(&self, user: &str) -> Result<Option<(LaunchAs, Account)>, ApiError> {
+        let Some(unix) = &self.unix else {
+            return Ok(None);
+        };
+        let Some(launcher) = unix.clone() else {
+            return Err(ApiError::Unavailable {
+                code: "launcher_unavailable",
+                message: "isolation = \"unix\" but the launcher is not running".into(),
+            });
+        };
+        let name = user.to_owned();
+        let asked = launcher.clone();
+        let account = tokio::task::spawn_blocking(move || asked.prepare(&name))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(|message| ApiError::Unavailable {
+                code: "unix_account_unavailable",
+                message,
+            })?;
+        Ok(Some((
+            LaunchAs {
+                launcher,
+                user: user.to_owned(),
+            },
+            account,
+        )))
+    }
+}
+
+/// The account policy of `config` (`unix_user`, `unix_users`,
+/// `create_unix_users`, `user_roots`), never mapping to `server_uid`.
+pub fn account_policy(config: &Config, server_uid: u32) -> AccountPolicy {
+    AccountPolicy {
+        pattern: config.unix_user.clone(),
+        map: config.unix_users.clone(),
+        create: config.create_unix_users,
+        user_roots: config.user_roots.clone(),
+        server_uid,
+        uid_min: ccweb_runner::launch::account::uid_min(),
+    }
+}
+
+/// What the launcher of `config` is told at start.
+pub fn launcher_policy(config: &Config, server_uid: u32) -> LauncherPolicy {
+    LauncherPolicy {
+        accounts: account_policy(config, server_uid),
+        instance: config.data_dir.clone(),
+        max_processes: config.session_max_processes,
+        max_memory_bytes: config.session_max_memory_bytes,
     }
 }
 

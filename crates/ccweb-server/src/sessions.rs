@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use ccweb_protocol::{SessionActivity, SessionInfo, SessionMode, SessionState};
 use ccweb_runner::chat::{spawn_chat, stream_json_args, ChatConfig, PERMISSION_MODES};
+use ccweb_runner::launch::{Account, LaunchAs};
 use ccweb_runner::transcript;
 use ccweb_runner::{
     spawn_terminal, EndReason, ExitInfo, SpawnSpec, TerminalConfig, TerminalHandle,
@@ -398,6 +399,9 @@ impl SessionManager {
 
     /// Validates a request and starts a new session for `owner`.
     pub async fn create(&self, owner: &User, req: CreateSession) -> Result<SessionInfo, ApiError> {
+        // isolation = "unix": the account and its roots exist (the account's
+        // own, made by the launcher) before the roots are checked.
+        self.inner.isolation.launch_as(&owner.name).await?;
         let roots = roots_for(&self.inner.config, owner)?;
         let cwd = resolve_working_dir(&req.working_dir, &roots)?;
         // Without a title the directory names the session until the first
@@ -630,7 +634,21 @@ impl SessionManager {
         permit: Slots,
     ) -> Result<SessionInfo, ApiError> {
         let store = &self.inner.store;
-        let spec = self.spawn_spec(&record, continuing);
+        let launch = match self.inner.isolation.launch_as(&record.owner_name).await {
+            Ok(launch) => launch,
+            Err(e) => {
+                let end = SessionEnd {
+                    state: SessionState::Failed,
+                    exit_code: None,
+                    end_reason: "error".into(),
+                    ended_at: OffsetDateTime::now_utc(),
+                    final_screen: None,
+                };
+                store.mark_session_ended(record.id, &end).await?;
+                return Err(e);
+            }
+        };
+        let spec = self.spawn_spec(&record, continuing, launch);
         // Where the CLI will keep this conversation, from the environment it gets.
         let transcript = record
             .claude_session_id
@@ -823,9 +841,18 @@ impl SessionManager {
         futures_util::future::join_all(stops).await;
     }
 
-    fn spawn_spec(&self, r: &SessionRecord, continuing: bool) -> SpawnSpec {
+    fn spawn_spec(
+        &self,
+        r: &SessionRecord,
+        continuing: bool,
+        launch: Option<(LaunchAs, Account)>,
+    ) -> SpawnSpec {
         let config = &self.inner.config;
-        let env = child_env(config);
+        let mut env = child_env(config);
+        let launch = launch.map(|(launch, account)| {
+            account_env(&mut env, &account);
+            launch
+        });
         let mut args: Vec<OsString> = config.claude_args.iter().map(OsString::from).collect();
         if r.mode == SessionMode::Chat {
             args.extend(stream_json_args());
@@ -856,8 +883,21 @@ impl SessionManager {
             rows: r.rows,
             containment: self.inner.isolation.containment.clone(),
             sandbox: self.inner.isolation.sandbox.clone(),
+            launch,
         }
     }
+}
+
+/// `isolation = "unix"`: the account's own `HOME` (so its Claude home is
+/// `$HOME/.claude`), `USER`, `LOGNAME` and `SHELL`, in place of the
+/// server's; no `CLAUDE_CONFIG_DIR` of the server's gets through.
+fn account_env(env: &mut Vec<(OsString, OsString)>, account: &Account) {
+    const OWN: [&str; 5] = ["HOME", "USER", "LOGNAME", "SHELL", "CLAUDE_CONFIG_DIR"];
+    env.retain(|(k, _)| !OWN.iter().any(|own| k == own));
+    env.push(("HOME".into(), account.home.clone().into()));
+    env.push(("USER".into(), account.name.clone().into()));
+    env.push(("LOGNAME".into(), account.name.clone().into()));
+    env.push(("SHELL".into(), account.shell.clone().into()));
 }
 
 /// The project `cwd` belongs to: the nearest directory from `cwd` up that

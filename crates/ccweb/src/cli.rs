@@ -51,6 +51,13 @@ pub(crate) enum Command {
     /// Check that `serve` would work with this configuration (exit 0 =
     /// healthy; warnings allowed).
     Doctor(ServeFlags),
+    /// The privileged launcher of `isolation = "unix"` (started by `serve`
+    /// itself; its standard input is the socket it serves).
+    #[command(hide = true)]
+    Launcher {
+        /// The policy, as JSON (from `serve`).
+        policy: String,
+    },
 }
 
 /// Flags of `serve`; each overrides the same key of the file and environment.

@@ -1,0 +1,303 @@
+//! `isolation = "unix"`: a prompt-injected agent of user A (the real CLI,
+//! the fake API scripting its `Bash` tool calls) tries what issue 14 found
+//! to work when every session ran as ccweb's own account, and fails: each
+//! user's sessions run as their own Unix account, and the server, not root,
+//! keeps its data to itself. Each attack has a control that shows the
+//! agent really ran.
+//!
+//! Tests run as root here: they create Unix accounts named `ccwt<pid>…`
+//! and remove them (and their homes) at the end.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::chat::{kind, Chat};
+use common::{Options, TestServer};
+use fake_anthropic::{FakeAnthropic, Reply};
+use serde_json::{json, Value};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Test-unique prefix of the Unix accounts one test creates.
+fn unique_tag() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "ccwt{}x{}",
+        std::process::id() % 100_000,
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Removes the test's accounts (with their homes) and roots at the end,
+/// whatever happened.
+struct Accounts {
+    names: Vec<String>,
+    dirs: Vec<PathBuf>,
+}
+
+impl Drop for Accounts {
+    fn drop(&mut self) {
+        for name in &self.names {
+            // Any process left of the account first, or userdel refuses.
+            let _ = std::process::Command::new("pkill")
+                .args(["-KILL", "-u", name])
+                .status();
+            let _ = std::process::Command::new("userdel")
+                .args(["--remove", name])
+                .output();
+        }
+        for dir in &self.dirs {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A unix-mode server with the real CLI, users `a` and `b` (not admins),
+/// each with their own root under `roots/{user}`.
+struct Setup {
+    server: TestServer,
+    fake: FakeAnthropic,
+    tag: String,
+    roots: PathBuf,
+    tokens: [String; 2],
+    _home: tempfile::TempDir,
+    _accounts: Accounts,
+}
+
+impl Setup {
+    fn account(&self, user: &str) -> String {
+        format!("{}-{user}", self.tag)
+    }
+    fn root(&self, user: &str) -> PathBuf {
+        self.roots.join(user)
+    }
+}
+
+async fn setup(extra_toml: &str) -> Option<Setup> {
+    let claude = fake_anthropic::require_claude_bin()?;
+    if !nix::unistd::geteuid().is_root() {
+        fake_anthropic::skip_or_fail("isolation tests need root (they create Unix accounts)");
+        return None;
+    }
+    let tag = unique_tag();
+    let roots = PathBuf::from(format!("/tmp/{tag}-roots"));
+    std::fs::create_dir_all(&roots).unwrap();
+    let accounts = Accounts {
+        names: vec![format!("{tag}-a"), format!("{tag}-b"), format!("{tag}-srv")],
+        dirs: vec![roots.clone()],
+    };
+    let fake = FakeAnthropic::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let env = fake_anthropic::ClaudeEnv::prepare(home.path(), &fake.base_url(), &[]).unwrap();
+    let toml = format!(
+        "isolation = \"unix\"\ncreate_unix_users = true\nunix_user = \"{tag}-{{user}}\"\n\
+         server_user = \"{tag}-srv\"\nuser_roots = [\"{}/{{user}}\"]\n{extra_toml}",
+        roots.display()
+    );
+    let options = Options {
+        extra_toml: toml,
+        env: env.envs(),
+        claude_bin: claude,
+        claude_args: Vec::new(),
+    };
+    let server = TestServer::start(options).await;
+    let tokens = [
+        server.add_user("a", "password-of-a"),
+        server.add_user("b", "password-of-b"),
+    ];
+    Some(Setup {
+        server,
+        fake,
+        tag,
+        roots,
+        tokens,
+        _home: home,
+        _accounts: accounts,
+    })
+}
+
+/// Starts a chat session of the user with `token` in their root.
+async fn chat_as(s: &Setup, token: &str, root: &Path) -> (String, Chat) {
+    let (status, body) = s
+        .server
+        .create_session_as(token, json!({"mode": "chat", "working_dir": root}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    let mut chat = Chat::connect_as(&s.server, token, &id, "").await;
+    chat.wait_event(|e| e["kind"] == "state" && e["state"] == "idle")
+        .await;
+    (id, chat)
+}
+
+/// Has the agent run `command` with the Bash tool (the user allows it) and
+/// returns what the tool printed.
+async fn bash(chat: &mut Chat, fake: &FakeAnthropic, command: &str) -> String {
+    fake.push(Reply::tool_use("Bash", json!({"command": command})));
+    fake.push(Reply::text("Ran it."));
+    let mark = chat.events.len();
+    chat.send(json!({"type": "user_message", "text": "Please run the command"}))
+        .await;
+    let req = chat.wait_event_from(mark, kind("permission_request")).await;
+    chat.send(json!({"type": "permission_response", "request_id": req["request_id"], "behavior": "allow"}))
+        .await;
+    let result = chat.wait_event_from(mark, kind("tool_result")).await;
+    chat.wait_event_from(mark, kind("result")).await;
+    content_text(&result["content"])
+}
+
+/// The text of a tool result's content (a string or text blocks).
+fn content_text(content: &Value) -> String {
+    match content {
+        Value::String(s) => s.clone(),
+        Value::Array(blocks) => blocks
+            .iter()
+            .filter_map(|b| b["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        other => other.to_string(),
+    }
+}
+
+/// The uid and effective capabilities of process `pid`.
+fn uid_and_caps(pid: u32) -> (u32, String) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    (field("Uid:").parse().unwrap(), field("CapEff:"))
+}
+
+/// The processes (pid, uid) whose command line mentions `needle`.
+fn processes_named(needle: &str) -> Vec<(u32, u32)> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
+        })
+        .filter_map(|pid| {
+            let meta = std::fs::metadata(format!("/proc/{pid}")).ok()?;
+            Some((pid, meta.uid()))
+        })
+        .collect()
+}
+
+fn uid_of(account: &str) -> u32 {
+    nix::unistd::User::from_name(account)
+        .unwrap()
+        .unwrap_or_else(|| panic!("no account {account}"))
+        .uid
+        .as_raw()
+}
+
+/// What A's agent tries against B's session and the server; each attempt
+/// prints `LEAK-…` only if it worked.
+fn attacks(s: &Setup, b_home: &Path, b_pid: u32) -> String {
+    let data = std::fs::canonicalize(&s.server.data_dir).unwrap();
+    let server = s.server.pid();
+    format!(
+        "cat {b_root}/secret.txt && echo LEAK-B-ROOT; \
+         cat {b_home}/.claude/projects/*/*.jsonl && echo LEAK-B-CONVERSATION; \
+         cat {b_home}/.claude/settings.json && echo LEAK-B-SETTINGS; \
+         echo '{{\"hooks\":{{}}}}' > {b_home}/.claude/settings.json && echo LEAK-B-HOOK-WRITTEN; \
+         head -c 16 {data}/ccweb.db && echo LEAK-DATABASE; \
+         cat {data}/ccweb.toml && echo LEAK-CONFIG; \
+         ls {data} && echo LEAK-DATA-DIR; \
+         cat /proc/{server}/environ && echo LEAK-SERVER-ENV; \
+         (exec 3</proc/{server}/fd/2) && echo LEAK-SERVER-STDERR; \
+         kill -0 {b_pid} && echo LEAK-SIGNAL-B; \
+         kill -0 {server} && echo LEAK-SIGNAL-SERVER; \
+         echo control > {a_root}/control.txt && echo a-control-ok",
+        b_root = s.root("b").display(),
+        b_home = b_home.display(),
+        data = data.display(),
+        a_root = s.root("a").display(),
+    )
+}
+
+#[tokio::test]
+async fn each_users_agent_runs_as_their_own_account_and_cannot_reach_another_user_or_the_server() {
+    let Some(s) = setup("").await else {
+        return;
+    };
+    let (a, b) = (s.account("a"), s.account("b"));
+
+    // B works first: a secret in B's root, B's own Claude settings, and a
+    // conversation file in B's Claude home (this very turn).
+    let (_b_id, mut b_chat) = chat_as(&s, &s.tokens[1], &s.root("b")).await;
+    let out = bash(
+        &mut b_chat,
+        &s.fake,
+        "id -u; echo \"home=$HOME\"; stat -c '%a %U' \"$HOME\"; echo secret-of-b > secret.txt; \
+         echo '{}' > ~/.claude/settings.json && echo b-control-ok",
+    )
+    .await;
+    let uid_b = uid_of(&b);
+    assert!(out.contains("b-control-ok"), "B's agent ran: {out}");
+    assert!(out.contains(&uid_b.to_string()), "B's uid: {out}");
+    let b_home = PathBuf::from(format!("/home/{b}"));
+    assert!(out.contains(&format!("home={}", b_home.display())), "{out}");
+    assert!(
+        out.contains(&format!("700 {b}")),
+        "B's home is B's, 0700: {out}"
+    );
+    let b_cli: Vec<(u32, u32)> = processes_named("stream-json")
+        .into_iter()
+        .filter(|(_, uid)| *uid == uid_b)
+        .collect();
+    assert_eq!(b_cli.len(), 1, "B's CLI runs as B: {b_cli:?}");
+    let b_pid = b_cli[0].0;
+
+    // A's agent turns attacker.
+    let (_a_id, mut a_chat) = chat_as(&s, &s.tokens[0], &s.root("a")).await;
+    let out = bash(
+        &mut a_chat,
+        &s.fake,
+        &format!(
+            "id -u; echo \"home=$HOME\"; {}",
+            attacks(&s, &b_home, b_pid)
+        ),
+    )
+    .await;
+    let uid_a = uid_of(&a);
+    assert!(out.contains("a-control-ok"), "A's agent ran: {out}");
+    assert!(out.contains(&uid_a.to_string()), "A's uid: {out}");
+    assert!(out.contains(&format!("home=/home/{a}")), "{out}");
+    assert!(!out.contains("LEAK-"), "A's agent got through: {out}");
+    assert!(!out.contains("secret-of-b"), "{out}");
+    let control = std::fs::metadata(s.root("a").join("control.txt")).unwrap();
+    assert_eq!(control.uid(), uid_a, "A's file is A's");
+    assert_eq!(
+        std::fs::read_to_string(b_home.join(".claude/settings.json")).unwrap(),
+        "{}\n",
+        "B's settings are untouched"
+    );
+
+    // Every process of every session has its user's uid; homes are 0700.
+    for (pid, uid) in processes_named("stream-json") {
+        assert!(
+            uid == uid_a || uid == uid_b,
+            "a CLI (pid {pid}) runs as uid {uid}"
+        );
+    }
+    for account in [&a, &b] {
+        let home = std::fs::metadata(format!("/home/{account}")).unwrap();
+        assert_eq!(home.mode() & 0o777, 0o700, "{account}'s home");
+        assert_eq!(home.uid(), uid_of(account));
+    }
+    // The server is neither root nor privileged.
+    let (uid, caps) = uid_and_caps(s.server.pid());
+    assert_eq!(uid, uid_of(&format!("{}-srv", s.tag)), "the server's uid");
+    assert_eq!(caps, "0000000000000000", "the server has no capabilities");
+}
