@@ -74,8 +74,12 @@ impl Setup {
     }
 }
 
-async fn setup(extra_toml: &str) -> Option<Setup> {
-    let claude = fake_anthropic::require_claude_bin()?;
+/// `shell`: sessions run `sh -c SHELL` instead of the real CLI.
+async fn setup(extra_toml: &str, shell: Option<&str>) -> Option<Setup> {
+    let claude = match shell {
+        Some(_) => PathBuf::from("/bin/sh"),
+        None => fake_anthropic::require_claude_bin()?,
+    };
     if !nix::unistd::geteuid().is_root() {
         fake_anthropic::skip_or_fail("isolation tests need root (they create Unix accounts)");
         return None;
@@ -99,7 +103,9 @@ async fn setup(extra_toml: &str) -> Option<Setup> {
         extra_toml: toml,
         env: env.envs(),
         claude_bin: claude,
-        claude_args: Vec::new(),
+        claude_args: shell.map_or_else(Vec::new, |script| {
+            vec!["-c".into(), script.into(), "sh".into()]
+        }),
     };
     let server = TestServer::start(options).await;
     let tokens = [
@@ -193,6 +199,28 @@ fn processes_named(needle: &str) -> Vec<(u32, u32)> {
         .collect()
 }
 
+/// The processes running as `uid`.
+fn processes_of(uid: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| std::fs::metadata(format!("/proc/{pid}")).is_ok_and(|m| m.uid() == uid))
+        .collect()
+}
+
+/// Waits (bounded) until `done` holds.
+async fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 fn uid_of(account: &str) -> u32 {
     nix::unistd::User::from_name(account)
         .unwrap()
@@ -228,7 +256,7 @@ fn attacks(s: &Setup, b_home: &Path, b_pid: u32) -> String {
 
 #[tokio::test]
 async fn each_users_agent_runs_as_their_own_account_and_cannot_reach_another_user_or_the_server() {
-    let Some(s) = setup("").await else {
+    let Some(s) = setup("", None).await else {
         return;
     };
     let (a, b) = (s.account("a"), s.account("b"));
@@ -300,4 +328,54 @@ async fn each_users_agent_runs_as_their_own_account_and_cannot_reach_another_use
     let (uid, caps) = uid_and_caps(s.server.pid());
     assert_eq!(uid, uid_of(&format!("{}-srv", s.tag)), "the server's uid");
     assert_eq!(caps, "0000000000000000", "the server has no capabilities");
+}
+
+#[tokio::test]
+async fn terminal_sessions_run_as_their_user_and_end_through_the_launcher() {
+    // A daemon that left the process group (setsid) too: stopping the
+    // session must reach it, although the server may not signal it.
+    let script = "id -u > who.txt; echo \"$HOME $USER\" >> who.txt; setsid sleep 600 & sleep 600";
+    let Some(s) = setup("", Some(script)).await else {
+        return;
+    };
+    let mut ids = Vec::new();
+    for (user, token) in [("a", &s.tokens[0]), ("b", &s.tokens[1])] {
+        let (status, body) = s
+            .server
+            .create_session_as(
+                token,
+                json!({"mode": "terminal", "working_dir": s.root(user)}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        ids.push(body["id"].as_str().unwrap().to_owned());
+        let who = s.root(user).join("who.txt");
+        wait_until("the shell wrote who.txt", || {
+            std::fs::read_to_string(&who).is_ok_and(|t| t.lines().count() == 2)
+        })
+        .await;
+        let account = s.account(user);
+        let uid = uid_of(&account);
+        assert_eq!(
+            std::fs::read_to_string(&who).unwrap(),
+            format!("{uid}\n/home/{account} {account}\n")
+        );
+        wait_until("both sleeps run", || processes_of(uid).len() >= 3).await;
+    }
+    // Stopped by its user: every process of A's session goes.
+    let uid_a = uid_of(&s.account("a"));
+    let (status, body) = common::call(s.server.req_as(
+        &s.tokens[0],
+        reqwest::Method::DELETE,
+        &format!("/api/claude/sessions/{}", ids[0]),
+    ))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    wait_until("A's processes are gone", || processes_of(uid_a).is_empty()).await;
+    // The server's shutdown ends B's.
+    let uid_b = uid_of(&s.account("b"));
+    assert!(!processes_of(uid_b).is_empty());
+    let mut s = s;
+    s.server.terminate(std::time::Duration::from_secs(20));
+    wait_until("B's processes are gone", || processes_of(uid_b).is_empty()).await;
 }
