@@ -110,6 +110,8 @@ fn sandbox(config: &Config) -> Option<Sandbox> {
         roots: config.allowed_roots.clone(),
         private: vec![config.data_dir.clone()],
         read_only: config.sandbox_read_only.clone(),
+        // Each user's own account: ccweb's files in /etc are not theirs.
+        etc_allow_list: config.isolation == IsolationMode::Unix,
     })
 }
 

@@ -47,8 +47,10 @@ impl Drop for Accounts {
                 .args(["--remove", name])
                 .output();
         }
-        for dir in &self.dirs {
-            let _ = std::fs::remove_dir_all(dir);
+        for path in &self.dirs {
+            if std::fs::remove_dir_all(path).is_err() {
+                let _ = std::fs::remove_file(path);
+            }
         }
     }
 }
@@ -62,7 +64,7 @@ struct Setup {
     roots: PathBuf,
     tokens: [String; 2],
     _home: tempfile::TempDir,
-    _accounts: Accounts,
+    accounts: Accounts,
 }
 
 impl Setup {
@@ -119,7 +121,7 @@ async fn setup(extra_toml: &str, shell: Option<&str>) -> Option<Setup> {
         roots,
         tokens,
         _home: home,
-        _accounts: accounts,
+        accounts,
     })
 }
 
@@ -378,4 +380,69 @@ async fn terminal_sessions_run_as_their_user_and_end_through_the_launcher() {
     let mut s = s;
     s.server.terminate(std::time::Duration::from_secs(20));
     wait_until("B's processes are gone", || processes_of(uid_b).is_empty()).await;
+}
+
+/// Whether bubblewrap can build a sandbox here as an unprivileged user.
+fn bwrap_works() -> bool {
+    let ok = std::process::Command::new("/usr/bin/bwrap")
+        .args(["--ro-bind", "/", "/", "--unshare-pid", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        fake_anthropic::skip_or_fail("/usr/bin/bwrap cannot build a sandbox here");
+    }
+    ok
+}
+
+#[tokio::test]
+async fn under_bubblewrap_too_an_agent_sees_only_the_system_an_allow_listed_etc_and_its_own_files()
+{
+    if !bwrap_works() {
+        return;
+    }
+    let Some(mut s) = setup("sandbox = \"bubblewrap\"", None).await else {
+        return;
+    };
+    // What an admin keeps in /etc next to the system's (ccweb.toml, keys).
+    let planted = PathBuf::from(format!("/etc/{}-ccweb.toml", s.tag));
+    std::fs::write(&planted, "secret-config-line").unwrap();
+    s.accounts.dirs.push(planted.clone());
+
+    let (_b_id, mut b_chat) = chat_as(&s, &s.tokens[1], &s.root("b")).await;
+    let out = bash(
+        &mut b_chat,
+        &s.fake,
+        "echo secret-of-b > secret.txt && echo b-control-ok",
+    )
+    .await;
+    assert!(out.contains("b-control-ok"), "B's agent ran: {out}");
+
+    let (_a_id, mut a_chat) = chat_as(&s, &s.tokens[0], &s.root("a")).await;
+    let data = std::fs::canonicalize(&s.server.data_dir).unwrap();
+    let command = format!(
+        "id -u; cat {b_root}/secret.txt && echo LEAK-B-ROOT; \
+         head -c 16 {data}/ccweb.db && echo LEAK-DATABASE; \
+         cat {data}/ccweb.toml && echo LEAK-CONFIG; \
+         cat {planted} && echo LEAK-ETC; ls /etc | grep -q ccwt && echo LEAK-ETC-LISTED; \
+         grep -q '^root:' /etc/passwd && echo etc-passwd-ok; \
+         echo control > control.txt && echo a-control-ok",
+        b_root = s.root("b").display(),
+        data = data.display(),
+        planted = planted.display(),
+    );
+    let out = bash(&mut a_chat, &s.fake, &command).await;
+    assert!(out.contains("a-control-ok"), "A's agent ran: {out}");
+    assert!(
+        out.contains("etc-passwd-ok"),
+        "the allow-listed /etc is there: {out}"
+    );
+    assert!(out.contains(&uid_of(&s.account("a")).to_string()), "{out}");
+    assert!(!out.contains("LEAK-"), "A's agent got through: {out}");
+    assert!(!out.contains("secret-"), "{out}");
+    assert!(
+        processes_named("bwrap")
+            .iter()
+            .any(|(_, uid)| *uid == uid_of(&s.account("a"))),
+        "A's CLI runs under bwrap, as A"
+    );
 }
