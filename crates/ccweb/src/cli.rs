@@ -55,8 +55,10 @@ pub(crate) enum Command {
     /// itself; its standard input is the socket it serves).
     #[command(hide = true)]
     Launcher {
-        /// The policy, as JSON (from `serve`).
-        policy: String,
+        /// The policy, as JSON (from `serve` started as root). Without it
+        /// (started through `launcher_command` and sudo), the launcher
+        /// reads the policy from the configuration itself.
+        policy: Option<String>,
     },
 }
 

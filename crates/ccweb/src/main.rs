@@ -42,7 +42,7 @@ fn main() -> ExitCode {
     close_inherited_fds();
     let cli = Cli::parse();
     if let Command::Launcher { policy } = &cli.command {
-        return unix_mode::launcher(policy);
+        return unix_mode::launcher(&cli.global, policy.as_deref());
     }
     // isolation = "unix": the launcher starts and root is given up before
     // the runtime starts its threads.

@@ -38,7 +38,7 @@ pub(crate) fn before_serve(
             .map_err(|e| fail(format!("cannot find ccweb's own executable: {e}")))?;
         let command = vec![program.into_os_string(), "launcher".into()];
         let policy = ccweb_server::isolation::launcher_policy(&config, server.uid.as_raw());
-        let launcher = start_launcher(&command, &policy).map_err(fail)?;
+        let launcher = start_launcher(&command, Some(&policy)).map_err(fail)?;
         hand_over(&config.data_dir, &server).map_err(fail)?;
         become_user(&server).map_err(fail)?;
         ccweb_server::isolation::set_launcher(launcher);
@@ -50,9 +50,10 @@ pub(crate) fn before_serve(
                     .into(),
             ));
         }
+        // The launcher reads its policy from the configuration itself:
+        // what this unprivileged process says is no policy for root.
         let command: Vec<OsString> = config.launcher_command.iter().map(Into::into).collect();
-        let policy = ccweb_server::isolation::launcher_policy(&config, Uid::current().as_raw());
-        let launcher = start_launcher(&command, &policy).map_err(fail)?;
+        let launcher = start_launcher(&command, None).map_err(fail)?;
         ccweb_server::isolation::set_launcher(launcher);
     }
     Ok(Some(config))
@@ -104,12 +105,17 @@ fn server_account(config: &Config) -> Result<User, String> {
     Ok(user)
 }
 
-/// Starts the launcher: `command` plus the policy (JSON) as its last
-/// argument, the launcher's end of a new socket pair as its stdin.
-fn start_launcher(command: &[OsString], policy: &LauncherPolicy) -> Result<Launcher, String> {
+/// Starts the launcher: `command` (plus the policy, as JSON, when given)
+/// with the launcher's end of a new socket pair as its stdin.
+fn start_launcher(
+    command: &[OsString],
+    policy: Option<&LauncherPolicy>,
+) -> Result<Launcher, String> {
     let (ours, theirs) = ccweb_runner::launch::socket_pair()
         .map_err(|e| format!("cannot create the launcher's socket: {e}"))?;
-    let policy = serde_json::to_string(policy).map_err(|e| e.to_string())?;
+    let policy = policy
+        .map(|p| serde_json::to_string(p).map_err(|e| e.to_string()))
+        .transpose()?;
     let Some((program, args)) = command.split_first() else {
         return Err("launcher_command is empty".into());
     };
@@ -118,7 +124,7 @@ fn start_launcher(command: &[OsString], policy: &LauncherPolicy) -> Result<Launc
     // server's orphan reaper collects it.
     Command::new(program)
         .args(args)
-        .arg(policy)
+        .args(policy)
         .stdin(Stdio::from(theirs))
         .stdout(Stdio::null())
         .spawn()
@@ -171,14 +177,18 @@ fn become_user(user: &User) -> Result<(), String> {
     Ok(())
 }
 
-/// `ccweb launcher POLICY`: serves the socket on its standard input until
-/// the server closes it.
-pub(crate) fn launcher(policy: &str) -> ExitCode {
+/// `ccweb launcher [POLICY]`: serves the socket on its standard input
+/// until the server closes it.
+pub(crate) fn launcher(global: &Global, policy: Option<&str>) -> ExitCode {
     settings::init_tracing(ccweb_server::config::LogFormat::Json);
-    let policy: LauncherPolicy = match serde_json::from_str(policy) {
+    let policy = match policy {
+        Some(json) => serde_json::from_str(json).map_err(|e| format!("bad policy: {e}")),
+        None => policy_from_config(global),
+    };
+    let policy: LauncherPolicy = match policy {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("ccweb launcher: bad policy: {e}");
+            eprintln!("ccweb launcher: {e}");
             return ExitCode::from(2);
         }
     };
@@ -193,4 +203,21 @@ pub(crate) fn launcher(policy: &str) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The policy of a launcher started through sudo: from the configuration
+/// (the file named in the sudoers rule), the server's uid from `SUDO_UID`
+/// (set by sudo, so the server's own account is never a session's).
+fn policy_from_config(global: &Global) -> Result<LauncherPolicy, String> {
+    let config = settings::load(global, &ServeFlags::default()).map_err(|e| e.to_string())?;
+    if config.isolation != IsolationMode::Unix {
+        return Err("the configuration does not say isolation = \"unix\"".into());
+    }
+    let server_uid: u32 = std::env::var("SUDO_UID")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .ok_or("without a policy argument the launcher must be started by sudo (no SUDO_UID)")?;
+    Ok(ccweb_server::isolation::launcher_policy(
+        &config, server_uid,
+    ))
 }
