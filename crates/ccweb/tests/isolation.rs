@@ -446,3 +446,172 @@ async fn under_bubblewrap_too_an_agent_sees_only_the_system_an_allow_listed_etc_
         "A's CLI runs under bwrap, as A"
     );
 }
+
+#[tokio::test]
+async fn started_as_a_non_root_user_the_server_starts_the_launcher_through_sudo() {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    if !nix::unistd::geteuid().is_root() || !Path::new("/usr/bin/sudo").exists() {
+        fake_anthropic::skip_or_fail("needs root and sudo (apt-get install sudo)");
+        return;
+    }
+    let tag = unique_tag();
+    let server_account = format!("{tag}-srv");
+    let dir = PathBuf::from(format!("/tmp/{tag}-sudo"));
+    let sudoers = PathBuf::from(format!("/etc/sudoers.d/{tag}"));
+    let _accounts = Accounts {
+        names: vec![format!("{tag}-a"), server_account.clone()],
+        dirs: vec![dir.clone(), sudoers.clone()],
+    };
+    let made = std::process::Command::new("useradd")
+        .args([
+            "--system",
+            "--user-group",
+            "--no-create-home",
+            &server_account,
+        ])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let server_user = nix::unistd::User::from_name(&server_account)
+        .unwrap()
+        .unwrap();
+    let (data, roots, config) = (dir.join("data"), dir.join("roots"), dir.join("ccweb.toml"));
+    std::fs::create_dir_all(&roots).unwrap();
+    std::fs::create_dir_all(&data).unwrap();
+    std::os::unix::fs::chown(
+        &data,
+        Some(server_user.uid.as_raw()),
+        Some(server_user.gid.as_raw()),
+    )
+    .unwrap();
+    let ccweb = common::ccweb_bin();
+    let toml_list = |items: &[&str]| {
+        items
+            .iter()
+            .map(|i| serde_json::to_string(i).unwrap())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let launcher = [
+        "sudo",
+        "-n",
+        ccweb.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "launcher",
+    ];
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\nlog_format = \"json\"\nallowed_roots = [{roots}]\n\
+             claude_bin = \"/bin/sh\"\nclaude_args = [\"-c\", \"id -u > who.txt; exec sleep 600\", \"sh\"]\n\
+             isolation = \"unix\"\ncreate_unix_users = true\nunix_user = \"{tag}-{{user}}\"\n\
+             user_roots = [{user_roots}]\nlauncher_command = [{launcher}]\n",
+            roots = toml_list(&[roots.to_str().unwrap()]),
+            user_roots = toml_list(&[&format!("{}/{{user}}", roots.display())]),
+            launcher = toml_list(&launcher),
+        ),
+    )
+    .unwrap();
+    // Exactly this command line, as deploy.md says.
+    std::fs::write(
+        &sudoers,
+        format!(
+            "{server_account} ALL=(root) NOPASSWD: {}\n",
+            launcher[2..].join(" ")
+        ),
+    )
+    .unwrap();
+    let as_server = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(&ccweb);
+        cmd.arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(args)
+            .current_dir(&dir)
+            .uid(server_user.uid.as_raw())
+            .gid(server_user.gid.as_raw());
+        cmd
+    };
+    let mut server = as_server(&["serve"])
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stderr = server.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let addr = loop {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the server starts");
+        let v: Value = serde_json::from_str(&line).unwrap_or_default();
+        if v["fields"]["message"] == "listening" {
+            break v["fields"]["addr"].as_str().unwrap().to_owned();
+        }
+    };
+    let cli = |args: &[&str], input: Option<&str>| {
+        let out = common::run_with_input(&mut as_server(args), input.unwrap_or(""));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    cli(
+        &["user", "add", "a", "--password-stdin"],
+        Some("password-of-a\n"),
+    );
+    let token = cli(&["token", "create", "--user", "a"], None);
+    let resp = reqwest::Client::new()
+        .post(format!("http://{addr}/api/claude/sessions"))
+        .bearer_auth(&token)
+        .json(&json!({"mode": "terminal", "working_dir": roots.join("a")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+    let who = roots.join("a/who.txt");
+    wait_until("the shell wrote who.txt", || {
+        std::fs::read_to_string(&who).is_ok_and(|t| t.ends_with('\n'))
+    })
+    .await;
+    let uid_a = uid_of(&format!("{tag}-a"));
+    assert_eq!(std::fs::read_to_string(&who).unwrap(), format!("{uid_a}\n"));
+    let (uid, caps) = uid_and_caps(server.id());
+    assert_eq!(
+        (uid, caps.as_str()),
+        (server_user.uid.as_raw(), "0000000000000000")
+    );
+    let launcher_uids: Vec<u32> = processes_named("launcher")
+        .into_iter()
+        .filter(|(pid, _)| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == ccweb))
+        .map(|(_, uid)| uid)
+        .collect();
+    // (Other tests of this file may run their launchers meanwhile.)
+    assert!(
+        !launcher_uids.is_empty() && launcher_uids.iter().all(|uid| *uid == 0),
+        "the launcher runs as root: {launcher_uids:?}"
+    );
+    // The server's end closes: the launcher ends the session and exits.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(server.wait().unwrap().success());
+    wait_until("A's processes are gone", || processes_of(uid_a).is_empty()).await;
+}
