@@ -543,7 +543,7 @@ async fn started_as_a_non_root_user_the_server_starts_the_launcher_through_sudo(
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<String>(1024);
     let stderr = server.stderr.take().unwrap();
     std::thread::spawn(move || {
         for line in std::io::BufReader::new(stderr)
