@@ -315,7 +315,16 @@ async fn each_users_agent_runs_as_their_own_account_and_cannot_reach_another_use
     );
 
     // Every process of every session has its user's uid; homes are 0700.
-    for (pid, uid) in processes_named("stream-json") {
+    // (This server's: other tests of this file may run meanwhile.)
+    let ours = s.server.children();
+    let clis = processes_named("stream-json");
+    let clis: Vec<_> = clis.iter().filter(|(pid, _)| ours.contains(pid)).collect();
+    assert_eq!(
+        clis.len(),
+        2,
+        "A's and B's CLI run under the server: {clis:?}"
+    );
+    for &&(pid, uid) in &clis {
         assert!(
             uid == uid_a || uid == uid_b,
             "a CLI (pid {pid}) runs as uid {uid}"
@@ -562,6 +571,8 @@ async fn started_as_a_non_root_user_the_server_starts_the_launcher_through_sudo(
             break v["fields"]["addr"].as_str().unwrap().to_owned();
         }
     };
+    // The reader thread keeps draining the log (its sends fail from now on).
+    drop(rx);
     let cli = |args: &[&str], input: Option<&str>| {
         let out = common::run_with_input(&mut as_server(args), input.unwrap_or(""));
         assert!(
