@@ -626,3 +626,88 @@ async fn started_as_a_non_root_user_the_server_starts_the_launcher_through_sudo(
     assert!(server.wait().unwrap().success());
     wait_until("A's processes are gone", || processes_of(uid_a).is_empty()).await;
 }
+
+#[tokio::test]
+async fn a_killed_server_leaves_no_session_running() {
+    let Some(mut s) = setup(
+        "",
+        Some("id -u > who.txt; setsid sleep 600 & exec sleep 600"),
+    )
+    .await
+    else {
+        return;
+    };
+    let (status, body) = s
+        .server
+        .create_session_as(
+            &s.tokens[0],
+            json!({"mode": "terminal", "working_dir": s.root("a")}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let who = s.root("a").join("who.txt");
+    wait_until("the shell wrote who.txt", || who.exists()).await;
+    let uid_a = uid_of(&s.account("a"));
+    wait_until("both sleeps run", || processes_of(uid_a).len() >= 2).await;
+    // SIGKILL: the server cannot clean up; the launcher sees its end of
+    // the socket close and ends every session.
+    let mut child = s.server.child.take().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    wait_until("A's processes are gone", || processes_of(uid_a).is_empty()).await;
+}
+
+#[tokio::test]
+async fn without_create_unix_users_a_missing_account_is_a_clear_error_and_nothing_is_made() {
+    if !nix::unistd::geteuid().is_root() {
+        fake_anthropic::skip_or_fail("isolation tests need root (they create Unix accounts)");
+        return;
+    }
+    let tag = unique_tag();
+    let server_account = format!("{tag}-srv");
+    let roots = PathBuf::from(format!("/tmp/{tag}-roots"));
+    std::fs::create_dir_all(&roots).unwrap();
+    let _accounts = Accounts {
+        names: vec![server_account.clone(), format!("{tag}-a")],
+        dirs: vec![roots.clone()],
+    };
+    // The server's account exists (an admin made it); the users' do not.
+    let made = std::process::Command::new("useradd")
+        .args([
+            "--system",
+            "--user-group",
+            "--no-create-home",
+            &server_account,
+        ])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let toml = format!(
+        "isolation = \"unix\"\nunix_user = \"{tag}-{{user}}\"\nserver_user = \"{server_account}\"\n\
+         user_roots = [\"{}/{{user}}\"]",
+        roots.display()
+    );
+    let server = TestServer::start(Options::shell("exit 0").toml(&toml)).await;
+    let token = server.add_user("a", "password-of-a");
+    let (status, body) = server
+        .create_session_as(
+            &token,
+            json!({"mode": "terminal", "working_dir": roots.join("a")}),
+        )
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "unix_account_unavailable", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("ask an admin to create Unix account {tag}-a"))
+            && message.contains("create_unix_users"),
+        "{message}"
+    );
+    assert!(nix::unistd::User::from_name(&format!("{tag}-a"))
+        .unwrap()
+        .is_none());
+    assert!(
+        !roots.join("a").exists(),
+        "no root made for a user without an account"
+    );
+}
