@@ -245,9 +245,10 @@ pub struct Config {
     /// `create_unix_users`). Never root.
     pub server_user: String,
     /// With `isolation = "unix"`, started as a non-root user: the command
-    /// that starts `ccweb launcher` as root (e.g. `["sudo", "-n",
-    /// "/usr/local/bin/ccweb", "launcher"]`); its standard input is the
-    /// launcher's socket.
+    /// that starts `ccweb launcher` as root through sudo (e.g. `["sudo",
+    /// "-n", "/usr/local/bin/ccweb", "--config", FILE, "launcher"]`); its
+    /// standard input is the launcher's socket, and the launcher reads its
+    /// policy from that configuration itself.
     pub launcher_command: Vec<String>,
 }
 

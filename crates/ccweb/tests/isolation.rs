@@ -711,3 +711,52 @@ async fn without_create_unix_users_a_missing_account_is_a_clear_error_and_nothin
         "no root made for a user without an account"
     );
 }
+
+#[tokio::test]
+async fn a_chat_session_resumes_its_conversation_from_its_users_own_claude_home() {
+    let Some(s) = setup("", None).await else {
+        return;
+    };
+    let (id, mut chat) = chat_as(&s, &s.tokens[0], &s.root("a")).await;
+    s.fake.push(Reply::text("I will remember it."));
+    let result = chat.turn("Remember the word pineapple").await;
+    assert_eq!(result["is_error"], false, "{}", chat.dump());
+    drop(chat);
+    let path = format!("/api/claude/sessions/{id}");
+    let (_, session) =
+        common::call(s.server.req_as(&s.tokens[0], reqwest::Method::GET, &path)).await;
+    let sid = session["claude_session_id"].as_str().unwrap().to_owned();
+    // The conversation is in A's own home (which the server cannot read).
+    let home = PathBuf::from(format!("/home/{}", s.account("a")));
+    wait_until("the CLI saved the conversation", || {
+        common::claude_saved(&home, &sid, "Remember the word pineapple")
+    })
+    .await;
+    let (status, body) = common::call(s.server.req_as(
+        &s.tokens[0],
+        reqwest::Method::DELETE,
+        &path,
+    ))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = common::call(s.server.req_as(
+        &s.tokens[0],
+        reqwest::Method::POST,
+        &format!("{path}/resume"),
+    ))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let mut chat = Chat::connect_as(&s.server, &s.tokens[0], &id, "").await;
+    s.fake.push(Reply::text("The word was pineapple."));
+    let mark = chat.events.len();
+    chat.wait_event_from(mark, |e| e["kind"] == "state" && e["state"] == "idle")
+        .await;
+    let mark = chat.prompt("Which word did I ask you to remember?").await;
+    let result = chat.wait_event_from(mark, kind("result")).await;
+    assert_eq!(result["is_error"], false, "{}", chat.dump());
+    let last_request = s.fake.requests().last().unwrap().to_string();
+    assert!(
+        last_request.contains("Remember the word pineapple"),
+        "the CLI resumed the conversation: {last_request}"
+    );
+}
