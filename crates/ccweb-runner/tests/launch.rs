@@ -1,0 +1,170 @@
+//! The launcher's protocol, end to end in one process: the launcher serves
+//! one end of a socket pair on a thread, the test talks to it through the
+//! server's client. Needs root (it creates a Unix account `ccwt…`).
+#![allow(clippy::unwrap_used)]
+
+use ccweb_runner::launch::{run_launcher, AccountPolicy, Launcher, LauncherPolicy, SpawnFds};
+use nix::fcntl::{open, OFlag};
+use nix::sys::stat::Mode;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+fn policy(tag: &str) -> LauncherPolicy {
+    LauncherPolicy {
+        accounts: AccountPolicy {
+            pattern: format!("{tag}-{{user}}"),
+            map: BTreeMap::from([
+                ("boss".into(), "root".into()),
+                ("own".into(), "daemon".into()),
+            ]),
+            create: true,
+            user_roots: Vec::new(),
+            server_uid: 4_000_000,
+            uid_min: 1000,
+        },
+        instance: std::env::temp_dir().join(format!("{tag}-instance")),
+        max_processes: 0,
+        max_memory_bytes: 0,
+    }
+}
+
+fn cwd() -> OwnedFd {
+    open(
+        Path::new("/tmp"),
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .unwrap()
+}
+
+/// Three pipes: the child's ends, and ours (stdin's write end dropped).
+fn pipes() -> (Vec<OwnedFd>, OwnedFd) {
+    let (in_r, _in_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).unwrap();
+    let (out_r, out_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).unwrap();
+    let err_w = out_w.try_clone().unwrap();
+    (vec![in_r, out_w, err_w], out_r)
+}
+
+#[tokio::test]
+async fn the_launcher_runs_only_allowed_accounts_and_drops_every_privilege() {
+    if !nix::unistd::geteuid().is_root() {
+        fake_anthropic::skip_or_fail("the launcher test needs root");
+        return;
+    }
+    let tag = format!("ccwt{}l", std::process::id() % 100_000);
+    let account = format!("{tag}-u");
+    let (ours, theirs) = ccweb_runner::launch::socket_pair().unwrap();
+    let served = policy(&tag);
+    std::thread::spawn(move || run_launcher(theirs, served));
+    let launcher = Launcher::new(ours);
+
+    // Root, system accounts and bad names are refused.
+    let err = launcher.prepare("boss").unwrap_err();
+    assert!(err.contains("refused"), "{err}");
+    let err = launcher.prepare("own").unwrap_err();
+    assert!(err.contains("uid below 1000"), "{err}");
+    let err = launcher.prepare("a.b").unwrap_err();
+    assert!(err.contains("not allowed"), "{err}");
+    // Spawning as a user never prepared: no such account.
+    let (stdio, _) = pipes();
+    let err = launcher
+        .spawn(
+            "u",
+            "/bin/true".into(),
+            vec![],
+            vec![],
+            SpawnFds { cwd: cwd(), stdio },
+        )
+        .unwrap_err();
+    assert!(err.contains("no Unix account"), "{err}");
+
+    let prepared = launcher.prepare("u").unwrap();
+    let cleanup = scopeguard(&account);
+    assert_eq!(prepared.name, account);
+    assert!(prepared.uid >= 1000);
+    let home = std::fs::metadata(&prepared.home).unwrap();
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    assert_eq!(
+        (home.uid(), home.permissions().mode() & 0o777),
+        (prepared.uid, 0o700)
+    );
+
+    // A relative program, or the wrong descriptors: refused.
+    let (stdio, _) = pipes();
+    let err = launcher
+        .spawn(
+            "u",
+            "sh".into(),
+            vec![],
+            vec![],
+            SpawnFds { cwd: cwd(), stdio },
+        )
+        .unwrap_err();
+    assert!(err.contains("absolute"), "{err}");
+    let (mut stdio, _) = pipes();
+    stdio.pop();
+    let err = launcher
+        .spawn(
+            "u",
+            "/bin/sh".into(),
+            vec![],
+            vec![],
+            SpawnFds { cwd: cwd(), stdio },
+        )
+        .unwrap_err();
+    assert!(err.contains("descriptors"), "{err}");
+
+    // The child: the account's uid and gid, no other group, no way back to
+    // root, the given environment only, in the given directory.
+    let (stdio, out) = pipes();
+    let script = "id -u; id -g; id -G; pwd; echo \"$ONLY\"; env | wc -l; \
+                  grep -E '^(CapEff|NoNewPrivs)' /proc/self/status";
+    let child = launcher
+        .spawn(
+            "u",
+            "/bin/sh".into(),
+            vec!["-c".into(), script.into()],
+            vec![("ONLY".into(), "given".into())],
+            SpawnFds { cwd: cwd(), stdio },
+        )
+        .unwrap();
+    let mut text = String::new();
+    std::fs::File::from(out).read_to_string(&mut text).unwrap();
+    assert_eq!(child.exited.await.unwrap(), 0, "{text}");
+    let (uid, gid) = (prepared.uid, prepared.gid);
+    assert!(
+        text.starts_with(&format!("{uid}\n{gid}\n{gid}\n/tmp\ngiven\n")),
+        "{text}"
+    );
+    assert!(text.contains("CapEff:\t0000000000000000"), "{text}");
+
+    // Signals go through the channel; the launcher reports the end.
+    let (stdio, _out) = pipes();
+    let child = launcher
+        .spawn(
+            "u",
+            "/bin/sleep".into(),
+            vec!["600".into()],
+            vec![],
+            SpawnFds { cwd: cwd(), stdio },
+        )
+        .unwrap();
+    child.channel.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(child.exited.await.unwrap(), 128 + 15);
+    drop(cleanup);
+}
+
+/// Removes the account (and its home) when dropped.
+fn scopeguard(account: &str) -> impl Drop {
+    struct Remove(String);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("userdel")
+                .args(["--remove", &self.0])
+                .output();
+        }
+    }
+    Remove(account.to_owned())
+}
