@@ -140,6 +140,31 @@ async fn the_launcher_runs_only_allowed_accounts_and_drops_every_privilege() {
     );
     assert!(text.contains("CapEff:\t0000000000000000"), "{text}");
 
+    // Files are opened as the account: its own regular files only.
+    let mine = prepared.home.join("mine.jsonl");
+    std::fs::write(&mine, "{}\n").unwrap();
+    std::os::unix::fs::chown(&mine, Some(uid), Some(gid)).unwrap();
+    let mut text = String::new();
+    launcher
+        .open_as("u", &mine)
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    assert_eq!(text, "{}\n");
+    let err = launcher.open_as("u", Path::new("/etc/shadow")).unwrap_err();
+    assert!(err.contains("Permission denied"), "{err}");
+    let fifo = prepared.home.join("fifo");
+    nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o600)).unwrap();
+    std::os::unix::fs::chown(&fifo, Some(uid), Some(gid)).unwrap();
+    let err = launcher.open_as("u", &fifo).unwrap_err();
+    assert!(err.contains("not a regular file"), "{err}");
+    let link = prepared.home.join("link");
+    std::os::unix::fs::symlink(&mine, &link).unwrap();
+    assert!(
+        launcher.open_as("u", &link).is_err(),
+        "no final symlink followed"
+    );
+
     // Signals go through the channel; the launcher reports the end.
     let (stdio, _out) = pipes();
     let child = launcher

@@ -79,6 +79,27 @@ impl Isolation {
     }
 }
 
+impl Isolation {
+    /// `isolation = "unix"`: opens `path` for reading as ccweb user
+    /// `user`'s account, through the launcher (the server cannot read
+    /// their 0700 home): a regular file of theirs, never through a final
+    /// symlink, never a FIFO or device. `None` with `isolation = "none"`
+    /// (the server reads the file itself).
+    pub async fn open_as_user(
+        &self,
+        user: &str,
+        path: &std::path::Path,
+    ) -> Option<Result<std::fs::File, String>> {
+        let unix = self.unix.as_ref()?;
+        let Some(launcher) = unix.clone() else {
+            return Some(Err("the launcher is not running".into()));
+        };
+        let (user, path) = (user.to_owned(), path.to_path_buf());
+        let opened = tokio::task::spawn_blocking(move || launcher.open_as(&user, &path)).await;
+        Some(opened.unwrap_or_else(|e| Err(e.to_string())))
+    }
+}
+
 /// The account policy of `config` (`unix_user`, `unix_users`,
 /// `create_unix_users`, `user_roots`), never mapping to `server_uid`.
 pub fn account_policy(config: &Config, server_uid: u32) -> AccountPolicy {

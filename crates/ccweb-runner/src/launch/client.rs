@@ -66,6 +66,16 @@ impl Launcher {
     /// Sends `request` with a new reply channel (and `fds`); returns the
     /// channel and its first report. Blocks.
     fn ask(&self, request: &Request, fds: &[&OwnedFd]) -> std::io::Result<(OwnedFd, Report)> {
+        self.ask_for_fds(request, fds)
+            .map(|(channel, report, _)| (channel, report))
+    }
+
+    /// [`Self::ask`], also returning the descriptors sent with the answer.
+    fn ask_for_fds(
+        &self,
+        request: &Request,
+        fds: &[&OwnedFd],
+    ) -> std::io::Result<(OwnedFd, Report, Vec<OwnedFd>)> {
         let (ours, theirs) = wire::pair()?;
         let mut raw = vec![theirs.as_raw_fd()];
         raw.extend(fds.iter().map(|fd| fd.as_raw_fd()));
@@ -74,7 +84,7 @@ impl Launcher {
         // that dies would leave us waiting forever.
         drop(theirs);
         match wire::recv::<Report>(&ours)? {
-            Some((report, _)) => Ok((ours, report)),
+            Some((report, fds)) => Ok((ours, report, fds)),
             None => Err(std::io::Error::other(
                 "the launcher closed the request without an answer",
             )),
@@ -89,6 +99,22 @@ impl Launcher {
             Ok((_, Report::Account(account))) => Ok(account),
             Ok((_, Report::Error(e))) => Err(e),
             Ok((_, other)) => Err(format!("unexpected answer from the launcher: {other:?}")),
+            Err(e) => Err(format!("the launcher cannot be reached: {e}")),
+        }
+    }
+
+    /// Opens `path` for reading as ccweb user `user`'s account: a regular
+    /// file of theirs, not through a final symlink, never a FIFO or device.
+    /// Blocks.
+    pub fn open_as(&self, user: &str, path: &std::path::Path) -> Result<std::fs::File, String> {
+        let request = Request::Open {
+            user: user.into(),
+            path: path.to_path_buf(),
+        };
+        match self.ask_for_fds(&request, &[]) {
+            Ok((_, Report::Opened, mut fds)) if fds.len() == 1 => Ok(fds.remove(0).into()),
+            Ok((_, Report::Error(e), _)) => Err(e),
+            Ok((_, other, _)) => Err(format!("unexpected answer from the launcher: {other:?}")),
             Err(e) => Err(format!("the launcher cannot be reached: {e}")),
         }
     }

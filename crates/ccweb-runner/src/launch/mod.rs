@@ -11,6 +11,9 @@
 //!   launcher was started with (never by what the request says), create it
 //!   if allowed, make its home, Claude home and roots its own (0700);
 //!   answers with the [`Account`].
+//! - **open** a file as *u*: a regular file (no symlink, FIFO or device),
+//!   opened with the account's filesystem ids, returned as a descriptor:
+//!   how the server reads a user's conversation files in their 0700 home.
 //! - **spawn** as *u*: program (absolute), arguments, the whole
 //!   environment, and descriptors: the opened working directory and either
 //!   the PTY's slave or three pipes. The launcher forks; the child, still
@@ -64,6 +67,15 @@ enum Request {
         /// The ccweb user.
         user: String,
     },
+    /// Open a file for reading as ccweb user `user`'s account (their
+    /// conversation files live in their 0700 home); answers
+    /// [`Report::Opened`] with the descriptor.
+    Open {
+        /// The ccweb user.
+        user: String,
+        /// Absolute path of the file.
+        path: PathBuf,
+    },
     /// Start a program as ccweb user `user`'s account.
     Spawn {
         /// The ccweb user.
@@ -88,6 +100,8 @@ enum Report {
     Account(Account),
     /// The child runs, with this pid (its process group and session id).
     Pid(i32),
+    /// The file is open; its descriptor comes with this message.
+    Opened,
     /// The request was refused or failed; nothing runs.
     Error(String),
     /// The child ended: its exit code, 128 + signal when killed.

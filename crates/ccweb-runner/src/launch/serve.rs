@@ -99,6 +99,17 @@ fn handle(
             };
             let _ = wire::send(&channel, &report, &[]);
         }
+        Request::Open { user, path } => {
+            let opened = match policy.accounts.lookup(&user) {
+                Ok(Some(account)) => open_as(&account, &path),
+                Ok(None) => Err(format!("ccweb user {user} has no Unix account")),
+                Err(e) => Err(e),
+            };
+            let _ = match opened {
+                Ok(fd) => wire::send(&channel, &Report::Opened, &[fd.as_raw_fd()]),
+                Err(e) => wire::send(&channel, &Report::Error(e), &[]),
+            };
+        }
         Request::Spawn {
             user,
             program,
@@ -280,6 +291,56 @@ fn become_account(
         return Err(std::io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// Opens `path` for reading with `account`'s filesystem ids: only what
+/// the account itself may open, never through a final symlink, never
+/// blocking (a FIFO), and only a regular file the account owns.
+fn open_as(account: &Account, path: &std::path::Path) -> Result<OwnedFd, String> {
+    use nix::fcntl::{open, OFlag};
+    use nix::sys::stat::{fstat, Mode, SFlag};
+    if !path.is_absolute() {
+        return Err(format!("{} is not an absolute path", path.display()));
+    }
+    let fail = |e: &dyn std::fmt::Display| format!("cannot open {}: {e}", path.display());
+    // Safety (of the raw calls): setfsuid and setfsgid change the
+    // filesystem ids of this thread only (Linux keeps credentials per
+    // thread and the C library does not broadcast these two); leaving uid
+    // 0 also clears the thread's filesystem capabilities (DAC override).
+    // Both are restored below before anything else runs on this thread.
+    #[allow(unsafe_code)]
+    let now = unsafe {
+        nix::libc::setfsgid(account.gid);
+        nix::libc::setfsuid(account.uid);
+        // An invalid id changes nothing and returns the current one.
+        nix::libc::setfsuid(u32::MAX)
+    };
+    let opened = if u32::try_from(now).ok() == Some(account.uid) {
+        open(
+            path,
+            OFlag::O_RDONLY
+                | OFlag::O_NOFOLLOW
+                | OFlag::O_NONBLOCK
+                | OFlag::O_NOCTTY
+                | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| fail(&e))
+    } else {
+        Err(fail(&"cannot take the account's filesystem ids"))
+    };
+    #[allow(unsafe_code)]
+    unsafe {
+        nix::libc::setfsuid(0);
+        nix::libc::setfsgid(0);
+    }
+    let fd = opened?;
+    let stat = fstat(&fd).map_err(|e| fail(&e))?;
+    let regular = SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT == SFlag::S_IFREG;
+    if !regular || stat.st_uid != account.uid {
+        return Err(fail(&"not a regular file of the account's"));
+    }
+    Ok(fd)
 }
 
 /// Reports the child's end on `channel` and obeys the server's signals;
