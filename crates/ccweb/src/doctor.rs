@@ -531,7 +531,6 @@ fn check_sandbox(report: &mut Report, config: &Config) {
 /// With `isolation = "unix"`: can ccweb start its launcher, and would
 /// the account names it makes be valid?
 fn check_isolation(report: &mut Report, config: &Config) {
-    use ccweb_runner::launch::account::valid_account_name;
     use ccweb_server::config::IsolationMode;
     if config.isolation == IsolationMode::None {
         report.ok(
@@ -540,17 +539,10 @@ fn check_isolation(report: &mut Report, config: &Config) {
         );
         return;
     }
-    let sample = config.unix_user.replace("{user}", "alice");
-    if !valid_account_name(&sample) {
-        return report.fail(
-            "isolation",
-            format!(
-                "unix_user = {:?} makes account names like {sample:?}, which are not allowed \
-                 (^[a-z_][a-z0-9_-]{{0,31}}$)",
-                config.unix_user
-            ),
-        );
+    if let Err(e) = ccweb_server::isolation::account_policy(config, 0).check() {
+        return report.fail("isolation", e);
     }
+    let sample = config.unix_user.replace("{user}", "alice");
     let root = nix::unistd::Uid::effective().is_root();
     if !root && config.launcher_command.is_empty() {
         return report.fail(

@@ -32,14 +32,9 @@ pub(crate) fn before_serve(
         return Ok(None);
     }
     let fail = |message: String| SettingsError(format!("isolation = \"unix\": {message}"));
-    let sample = config.unix_user.replace("{user}", "alice");
-    if !ccweb_runner::launch::account::valid_account_name(&sample) {
-        return Err(SettingsError(format!(
-            "unix_user: {:?} makes account names like {sample:?}, which are not allowed \
-             (^[a-z_][a-z0-9_-]{{0,31}}$)",
-            config.unix_user
-        )));
-    }
+    ccweb_server::isolation::account_policy(&config, 0)
+        .check()
+        .map_err(SettingsError)?;
     if Uid::effective().is_root() {
         let server = server_account(&config).map_err(fail)?;
         let program = std::env::current_exe()

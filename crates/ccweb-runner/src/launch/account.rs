@@ -59,6 +59,33 @@ pub fn valid_account_name(name: &str) -> bool {
 }
 
 impl AccountPolicy {
+    /// Refuses a policy that would put two ccweb users in one account: a
+    /// pattern without `{user}`, one that makes invalid names, or two
+    /// `unix_users` entries naming the same account.
+    pub fn check(&self) -> Result<(), String> {
+        if !self.pattern.contains(USER_PLACEHOLDER) {
+            return Err(format!(
+                "unix_user = {:?} has no {USER_PLACEHOLDER}: every user would share one account",
+                self.pattern
+            ));
+        }
+        let sample = self.pattern.replace(USER_PLACEHOLDER, "alice");
+        if !valid_account_name(&sample) {
+            return Err(format!(
+                "unix_user = {:?} makes account names like {sample:?}, which are not allowed \
+                 (^[a-z_][a-z0-9_-]{{0,31}}$)",
+                self.pattern
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(twice) = self.map.values().find(|a| !seen.insert(a.as_str())) {
+            return Err(format!(
+                "unix_users maps more than one ccweb user to {twice:?}; each needs its own account"
+            ));
+        }
+        Ok(())
+    }
+
     /// The account name of ccweb user `user`, checked to be a safe name.
     pub fn account_name(&self, user: &str) -> Result<String, String> {
         let name = self
@@ -243,6 +270,24 @@ mod tests {
         assert!(!valid_account_name("-rf"));
         assert!(!valid_account_name(""));
         assert!(valid_account_name("_svc-1"));
+    }
+
+    #[test]
+    fn a_policy_that_would_share_an_account_is_refused() {
+        assert!(policy().check().is_ok());
+        let shared = AccountPolicy {
+            pattern: "team".into(),
+            ..policy()
+        };
+        assert!(shared.check().unwrap_err().contains("share one account"));
+        let bad = AccountPolicy {
+            pattern: "Team.{user}".into(),
+            ..policy()
+        };
+        assert!(bad.check().unwrap_err().contains("not allowed"));
+        let mut twice = policy();
+        twice.map.insert("boss2".into(), "root".into());
+        assert!(twice.check().unwrap_err().contains("more than one"));
     }
 
     #[test]

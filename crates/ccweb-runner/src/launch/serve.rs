@@ -38,6 +38,7 @@ pub fn run(socket: OwnedFd, policy: LauncherPolicy) -> std::io::Result<()> {
     if !nix::unistd::geteuid().is_root() {
         return Err(std::io::Error::other("ccweb launcher must run as root"));
     }
+    policy.accounts.check().map_err(std::io::Error::other)?;
     let containment = Containment::init(
         &policy.instance,
         SessionLimits {
