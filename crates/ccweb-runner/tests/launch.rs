@@ -58,6 +58,13 @@ async fn the_launcher_runs_only_allowed_accounts_and_drops_every_privilege() {
     let (ours, theirs) = ccweb_runner::launch::socket_pair().unwrap();
     let served = policy(&tag);
     std::thread::spawn(move || run_launcher(theirs, served));
+    // A malformed request is refused alone: the launcher goes on serving.
+    nix::sys::socket::send(
+        std::os::fd::AsRawFd::as_raw_fd(&ours),
+        b"not json",
+        nix::sys::socket::MsgFlags::empty(),
+    )
+    .unwrap();
     let launcher = Launcher::new(ours);
 
     // Root, system accounts and bad names are refused.

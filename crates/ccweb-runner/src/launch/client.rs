@@ -83,7 +83,7 @@ impl Launcher {
         // The launcher has its own copy now; ours must go, or a launcher
         // that dies would leave us waiting forever.
         drop(theirs);
-        match wire::recv::<Report>(&ours)? {
+        match wire::recv::<Report>(&ours, wire::MAX_REPORT)? {
             Some((report, fds)) => Ok((ours, report, fds)),
             None => Err(std::io::Error::other(
                 "the launcher closed the request without an answer",
@@ -157,7 +157,7 @@ impl Launcher {
             .spawn(move || {
                 // The launcher's last word; a launcher that went away
                 // took the child with it.
-                let code = match wire::recv::<Report>(&*reader) {
+                let code = match wire::recv::<Report>(&*reader, wire::MAX_REPORT) {
                     Ok(Some((Report::Exited(code), _))) => code,
                     _ => -1,
                 };

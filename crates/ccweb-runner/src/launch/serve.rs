@@ -49,8 +49,15 @@ pub fn run(socket: OwnedFd, policy: LauncherPolicy) -> std::io::Result<()> {
     let policy = Arc::new(policy);
     let mut requests: Vec<std::thread::JoinHandle<()>> = Vec::new();
     loop {
-        let Some((request, mut fds)) = wire::recv::<Request>(&socket)? else {
-            break;
+        let (request, mut fds) = match wire::recv::<Request>(&socket, wire::MAX_REQUEST) {
+            Ok(Some(received)) => received,
+            Ok(None) => break,
+            // A bad request is refused alone; the sessions go on.
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                tracing::warn!(error = %e, "launcher: a malformed request; ignored");
+                continue;
+            }
+            Err(e) => return Err(e),
         };
         requests.retain(|t| !t.is_finished());
         if fds.is_empty() {
@@ -367,7 +374,8 @@ fn supervise(pid: Pid, scope: Scope, channel: OwnedFd) {
         return;
     }
     // Until the channel closes (or breaks): then fail closed, the session ends here.
-    while let Ok(Some((Control::Signal(n), _))) = wire::recv::<Control>(&*channel) {
+    while let Ok(Some((Control::Signal(n), _))) = wire::recv::<Control>(&*channel, wire::MAX_REPORT)
+    {
         let Ok(signal) = Signal::try_from(n) else {
             continue;
         };

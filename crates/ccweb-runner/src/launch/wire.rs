@@ -12,8 +12,10 @@ use serde::Serialize;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-/// Largest message (a spawn request with its environment and arguments).
-pub(crate) const MAX_MESSAGE: usize = 1024 * 1024;
+/// Largest request (a spawn request with its environment and arguments).
+pub(crate) const MAX_REQUEST: usize = 1024 * 1024;
+/// Largest message on a request's channel (reports and signals are small).
+pub(crate) const MAX_REPORT: usize = 64 * 1024;
 /// Most descriptors one message carries.
 const MAX_FDS: usize = 8;
 
@@ -52,12 +54,15 @@ pub(crate) fn send<T: Serialize>(
     }
 }
 
-/// Receives one message and the descriptors that came with it (close-on-
-/// exec). `Ok(None)`: the other end closed.
+/// Receives one message of at most `max` bytes and the descriptors that
+/// came with it (close-on-exec). `Ok(None)`: the other end closed. A
+/// message that is too large or not what was expected is an
+/// `InvalidData` error (its descriptors are closed).
 pub(crate) fn recv<T: DeserializeOwned>(
     socket: &impl AsRawFd,
+    max: usize,
 ) -> io::Result<Option<(T, Vec<OwnedFd>)>> {
-    let mut buf = vec![0u8; MAX_MESSAGE];
+    let mut buf = vec![0u8; max];
     let mut space = nix::cmsg_space!([RawFd; MAX_FDS]);
     let (len, fds, truncated) = loop {
         let mut iov = [IoSliceMut::new(&mut buf)];
@@ -94,8 +99,12 @@ pub(crate) fn recv<T: DeserializeOwned>(
         return Ok(None);
     }
     if truncated {
-        return Err(io::Error::other("message too large"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "message too large",
+        ));
     }
-    let message = serde_json::from_slice(&buf[..len]).map_err(io::Error::other)?;
+    let message = serde_json::from_slice(&buf[..len])
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     Ok(Some((message, fds)))
 }
