@@ -42,7 +42,7 @@ impl Drop for Accounts {
             // Any process left of the account first, or userdel refuses.
             let _ = std::process::Command::new("pkill")
                 .args(["-KILL", "-u", name])
-                .status();
+                .output();
             let _ = std::process::Command::new("userdel")
                 .args(["--remove", name])
                 .output();
