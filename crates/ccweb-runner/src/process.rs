@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 
 use crate::actor::SpawnSpec;
 use crate::contain::{self, Scope};
-use crate::launch::{LaunchAs, SpawnFds};
+use crate::launch::LaunchAs;
 use crate::output_pipe::{self, PipeReceiver};
 use crate::pty_input::{pty_input, PtyInput};
 use crate::sandbox::resolve_program;
@@ -86,14 +86,11 @@ impl WorkingDir {
     }
 }
 
-/// The session's opened working directory and the command line that runs
-/// `spec` (inside the sandbox, if any).
+/// The command line that runs `spec` (inside the sandbox, if any).
 fn command_line(
     spec: &SpawnSpec,
     new_session: bool,
-) -> Result<(WorkingDir, PathBuf, Vec<OsString>), RunnerError> {
-    let dir = WorkingDir::open(&spec.cwd)
-        .map_err(|e| spawn_error(spec, format!("cannot open the working directory: {e}")))?;
+) -> Result<(PathBuf, Vec<OsString>), RunnerError> {
     // Resolved here, because behind a wrapper a missing program would be
     // an exit code instead of a spawn error.
     let relative = spec.cwd.join(&spec.program);
@@ -104,12 +101,12 @@ fn command_line(
         Some(sandbox) => sandbox.command(spec, &program, new_session),
         None => (program, spec.args.clone()),
     };
-    Ok((dir, program, args))
+    Ok((program, args))
 }
 
 /// Starts `spec` through the launcher as its user's account
 /// (`isolation = "unix"`), with `stdio` (one PTY slave, or three pipe
-/// ends) and exactly `env`: the one spawn path of both session kinds in
+/// ends) and exactly `env`, in `spec.cwd`: the one spawn path of both session kinds in
 /// that mode. Returns the pid, the exit code to come, and the scope that
 /// signals and ends the session through the launcher. Blocks briefly.
 pub(crate) fn spawn_launched(
@@ -119,11 +116,12 @@ pub(crate) fn spawn_launched(
     stdio: Vec<OwnedFd>,
     env: Vec<(OsString, OsString)>,
 ) -> Result<(Pid, oneshot::Receiver<i32>, Scope), RunnerError> {
-    let (dir, program, args) = command_line(spec, new_session)?;
-    let fds = SpawnFds { cwd: dir.0, stdio };
+    // The launcher opens the working directory itself, as the account:
+    // the server may not even see into the user's root.
+    let (program, args) = command_line(spec, new_session)?;
     let child = launch
         .launcher
-        .spawn(&launch.user, program, args, env, fds)
+        .spawn(&launch.user, program, args, env, spec.cwd.clone(), stdio)
         .map_err(|e| spawn_error(spec, e))?;
     Ok((
         Pid::from_raw(child.pid),
@@ -141,7 +139,9 @@ pub(crate) fn prepare(
     spec: &SpawnSpec,
     new_session: bool,
 ) -> Result<(Scope, WorkingDir, PathBuf, Vec<OsString>), RunnerError> {
-    let (dir, program, args) = command_line(spec, new_session)?;
+    let dir = WorkingDir::open(&spec.cwd)
+        .map_err(|e| spawn_error(spec, format!("cannot open the working directory: {e}")))?;
+    let (program, args) = command_line(spec, new_session)?;
     let scope = spec
         .containment
         .scope()

@@ -3,8 +3,8 @@
 //! server's client. Needs root (it creates a Unix account `ccwt…`).
 #![allow(clippy::unwrap_used)]
 
-use ccweb_runner::launch::{run_launcher, AccountPolicy, Launcher, LauncherPolicy, SpawnFds};
-use nix::fcntl::{open, OFlag};
+use ccweb_runner::launch::{run_launcher, AccountPolicy, Launcher, LauncherPolicy};
+use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -28,15 +28,6 @@ fn policy(tag: &str) -> LauncherPolicy {
         max_processes: 0,
         max_memory_bytes: 0,
     }
-}
-
-fn cwd() -> OwnedFd {
-    open(
-        Path::new("/tmp"),
-        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .unwrap()
 }
 
 /// Three pipes: the child's ends, and ours (stdin's write end dropped).
@@ -82,7 +73,8 @@ async fn the_launcher_runs_only_allowed_accounts_and_drops_every_privilege() {
             "/bin/true".into(),
             vec![],
             vec![],
-            SpawnFds { cwd: cwd(), stdio },
+            "/tmp".into(),
+            stdio,
         )
         .unwrap_err();
     assert!(err.contains("no Unix account"), "{err}");
@@ -101,25 +93,13 @@ async fn the_launcher_runs_only_allowed_accounts_and_drops_every_privilege() {
     // A relative program, or the wrong descriptors: refused.
     let (stdio, _) = pipes();
     let err = launcher
-        .spawn(
-            "u",
-            "sh".into(),
-            vec![],
-            vec![],
-            SpawnFds { cwd: cwd(), stdio },
-        )
+        .spawn("u", "sh".into(), vec![], vec![], "/tmp".into(), stdio)
         .unwrap_err();
     assert!(err.contains("absolute"), "{err}");
     let (mut stdio, _) = pipes();
     stdio.pop();
     let err = launcher
-        .spawn(
-            "u",
-            "/bin/sh".into(),
-            vec![],
-            vec![],
-            SpawnFds { cwd: cwd(), stdio },
-        )
+        .spawn("u", "/bin/sh".into(), vec![], vec![], "/tmp".into(), stdio)
         .unwrap_err();
     assert!(err.contains("descriptors"), "{err}");
 
@@ -134,7 +114,8 @@ async fn the_launcher_runs_only_allowed_accounts_and_drops_every_privilege() {
             "/bin/sh".into(),
             vec!["-c".into(), script.into()],
             vec![("ONLY".into(), "given".into())],
-            SpawnFds { cwd: cwd(), stdio },
+            "/tmp".into(),
+            stdio,
         )
         .unwrap();
     let mut text = String::new();
@@ -172,6 +153,55 @@ async fn the_launcher_runs_only_allowed_accounts_and_drops_every_privilege() {
         "no final symlink followed"
     );
 
+    // Directories are resolved as the account: into its own 0700 home,
+    // not into another's.
+    let deep = prepared.home.join("work/project");
+    std::fs::create_dir_all(&deep).unwrap();
+    for d in [prepared.home.join("work"), deep.clone()] {
+        std::os::unix::fs::chown(&d, Some(uid), Some(gid)).unwrap();
+    }
+    let resolved = launcher
+        .resolve_as("u", &prepared.home.join("work/../work/project"))
+        .unwrap();
+    assert_eq!(resolved, deep);
+    // Root could see into a 0700 directory of root's; the account cannot.
+    let private = std::env::temp_dir().join(format!("{tag}-private"));
+    std::fs::create_dir_all(private.join("sub")).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let err = launcher.resolve_as("u", &private.join("sub")).unwrap_err();
+    std::fs::remove_dir_all(&private).unwrap();
+    assert!(err.contains("Permission denied"), "{err}");
+    assert!(launcher
+        .resolve_as("u", &mine)
+        .unwrap_err()
+        .contains("not a directory"));
+    // A working directory must be the canonical path of a directory the
+    // account may enter.
+    let (stdio, _) = pipes();
+    let err = launcher
+        .spawn(
+            "u",
+            "/bin/true".into(),
+            vec![],
+            vec![],
+            prepared.home.join("work/../work"),
+            stdio,
+        )
+        .unwrap_err();
+    assert!(err.contains("working directory"), "{err}");
+    let (stdio, _) = pipes();
+    let err = launcher
+        .spawn(
+            "u",
+            "/bin/true".into(),
+            vec![],
+            vec![],
+            "/root".into(),
+            stdio,
+        )
+        .unwrap_err();
+    assert!(err.contains("Permission denied"), "{err}");
+
     // Signals go through the channel; the launcher reports the end.
     let (stdio, _out) = pipes();
     let child = launcher
@@ -180,7 +210,8 @@ async fn the_launcher_runs_only_allowed_accounts_and_drops_every_privilege() {
             "/bin/sleep".into(),
             vec!["600".into()],
             vec![],
-            SpawnFds { cwd: cwd(), stdio },
+            "/tmp".into(),
+            stdio,
         )
         .unwrap();
     child.channel.signal(nix::sys::signal::Signal::SIGTERM);

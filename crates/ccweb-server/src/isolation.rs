@@ -80,6 +80,34 @@ impl Isolation {
 }
 
 impl Isolation {
+    /// Resolves and checks a working directory for `user`: as the server
+    /// with `isolation = "none"`, as the user's account through the
+    /// launcher with `isolation = "unix"` (their roots are 0700, theirs).
+    pub async fn resolve_working_dir(
+        &self,
+        user: &str,
+        requested: &str,
+        roots: &[PathBuf],
+    ) -> Result<PathBuf, ApiError> {
+        let Some(unix) = &self.unix else {
+            return crate::paths::resolve_working_dir(requested, roots);
+        };
+        let Some(launcher) = unix.clone() else {
+            return Err(ApiError::Unavailable {
+                code: "launcher_unavailable",
+                message: "isolation = \"unix\" but the launcher is not running".into(),
+            });
+        };
+        let (user, requested, roots) = (user.to_owned(), requested.to_owned(), roots.to_vec());
+        tokio::task::spawn_blocking(move || {
+            crate::paths::resolve_working_dir_with(&requested, &roots, |joined| {
+                launcher.resolve_as(&user, joined)
+            })
+        })
+        .await
+        .map_err(ApiError::internal)?
+    }
+
     /// `isolation = "unix"`: opens `path` for reading as ccweb user
     /// `user`'s account, through the launcher (the server cannot read
     /// their 0700 home): a regular file of theirs, never through a final

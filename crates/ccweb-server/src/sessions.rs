@@ -26,7 +26,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::isolation::Isolation;
 use crate::notify::Notifier;
-use crate::paths::{resolve_working_dir, roots_for};
+use crate::paths::roots_for;
 use crate::transcripts;
 
 /// Default terminal size when the client does not say.
@@ -403,7 +403,11 @@ impl SessionManager {
         // own, made by the launcher) before the roots are checked.
         self.inner.isolation.launch_as(&owner.name).await?;
         let roots = roots_for(&self.inner.config, owner)?;
-        let cwd = resolve_working_dir(&req.working_dir, &roots)?;
+        let cwd = self
+            .inner
+            .isolation
+            .resolve_working_dir(&owner.name, &req.working_dir, &roots)
+            .await?;
         // Without a title the directory names the session until the first
         // prompt does (the store replaces it then).
         let title_auto = req.title.is_none();
@@ -481,7 +485,11 @@ impl SessionManager {
         // The directory rules of today, not of the day it was created: it may
         // be gone, or no longer inside the owner's roots. Refused as a create
         // would be, with the session left as it was.
-        resolve_working_dir(&record.working_dir, &roots_for(&self.inner.config, owner)?)?;
+        let roots = roots_for(&self.inner.config, owner)?;
+        self.inner
+            .isolation
+            .resolve_working_dir(&owner.name, &record.working_dir, &roots)
+            .await?;
         if check_permission_mode(&self.inner.config, &record.permission_mode).is_err() {
             // Allowed when it was chosen, not any more (allow_bypass_permissions
             // turned off): the CLI asks again, as in the default mode.

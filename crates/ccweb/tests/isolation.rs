@@ -760,3 +760,46 @@ async fn a_chat_session_resumes_its_conversation_from_its_users_own_claude_home(
         "the CLI resumed the conversation: {last_request}"
     );
 }
+
+#[tokio::test]
+async fn a_session_can_start_in_a_directory_inside_its_users_own_root() {
+    // The user's root is 0700 and theirs: the server cannot see into it,
+    // the launcher resolves the directory as the user.
+    let script = "mkdir -p deeper/project; id -u > who.txt; exec sleep 600";
+    let Some(s) = setup("", Some(script)).await else {
+        return;
+    };
+    let root = s.root("a");
+    let start = |dir: PathBuf| {
+        let server = &s.server;
+        let token = &s.tokens[0];
+        async move {
+            server
+                .create_session_as(token, json!({"mode": "terminal", "working_dir": dir}))
+                .await
+        }
+    };
+    let (status, body) = start(root.clone()).await;
+    assert_eq!(status, 201, "{body}");
+    wait_until("the first shell ran", || root.join("who.txt").exists()).await;
+    let deeper = root.join("deeper/project");
+    let (status, body) = start(root.join("deeper/../deeper/project")).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["working_dir"], deeper.to_str().unwrap(), "{body}");
+    wait_until("the shell ran in the directory", || {
+        deeper.join("who.txt").exists()
+    })
+    .await;
+    // B's root (made by B's first session) is not A's to start in.
+    let (status, body) = s
+        .server
+        .create_session_as(
+            &s.tokens[1],
+            json!({"mode": "terminal", "working_dir": s.root("b")}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = start(s.root("b")).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["code"], "path_not_allowed", "{body}");
+}

@@ -47,14 +47,6 @@ impl Drop for Channel {
     }
 }
 
-/// What a session's program needs besides its command line.
-pub struct SpawnFds {
-    /// The opened working directory (`O_PATH`).
-    pub cwd: OwnedFd,
-    /// The PTY slave, or stdin, stdout and stderr.
-    pub stdio: Vec<OwnedFd>,
-}
-
 impl Launcher {
     /// The launcher listening on `socket` (the server's end of the pair).
     pub fn new(socket: OwnedFd) -> Launcher {
@@ -119,31 +111,49 @@ impl Launcher {
         }
     }
 
-    /// Starts `program` as `user`'s account with exactly `env`. Blocks
-    /// until the launcher says it runs.
+    /// Resolves `path` (symlinks, `..`) as ccweb user `user`'s account,
+    /// which may see into directories the server cannot: the canonical
+    /// path of a directory. Blocks.
+    pub fn resolve_as(&self, user: &str, path: &std::path::Path) -> Result<PathBuf, String> {
+        let request = Request::Resolve {
+            user: user.into(),
+            path: path.to_path_buf(),
+        };
+        match self.ask(&request, &[]) {
+            Ok((_, Report::Resolved(dir))) => Ok(dir),
+            Ok((_, Report::Error(e))) => Err(e),
+            Ok((_, other)) => Err(format!("unexpected answer from the launcher: {other:?}")),
+            Err(e) => Err(format!("the launcher cannot be reached: {e}")),
+        }
+    }
+
+    /// Starts `program` as `user`'s account with exactly `env`, in `cwd`
+    /// (opened by the launcher as the account), with `stdio`: one PTY
+    /// slave, or stdin, stdout and stderr. Blocks until the launcher says
+    /// it runs.
     pub fn spawn(
         &self,
         user: &str,
         program: PathBuf,
         args: Vec<OsString>,
         env: Vec<(OsString, OsString)>,
-        fds: SpawnFds,
+        cwd: PathBuf,
+        stdio: Vec<OwnedFd>,
     ) -> Result<RemoteChild, String> {
-        let pty = fds.stdio.len() == 1;
         let request = Request::Spawn {
             user: user.into(),
             program,
             args,
             env,
-            pty,
+            cwd,
+            pty: stdio.len() == 1,
         };
-        let mut all = vec![&fds.cwd];
-        all.extend(fds.stdio.iter());
+        let fds: Vec<&OwnedFd> = stdio.iter().collect();
         let (channel, report) = self
-            .ask(&request, &all)
+            .ask(&request, &fds)
             .map_err(|e| format!("the launcher cannot be reached: {e}"))?;
         // Our copies of the child's ends go now (EOF on the pipes when it exits).
-        drop(fds);
+        drop(stdio);
         let pid = match report {
             Report::Pid(pid) => pid,
             Report::Error(e) => return Err(e),

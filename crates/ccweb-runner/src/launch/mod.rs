@@ -14,9 +14,12 @@
 //! - **open** a file as *u*: a regular file (no symlink, FIFO or device),
 //!   opened with the account's filesystem ids, returned as a descriptor:
 //!   how the server reads a user's conversation files in their 0700 home.
+//! - **resolve** a directory as *u*: its canonical path, seen with the
+//!   account's filesystem ids (the server cannot see into 0700 roots).
 //! - **spawn** as *u*: program (absolute), arguments, the whole
-//!   environment, and descriptors: the opened working directory and either
-//!   the PTY's slave or three pipes. The launcher forks; the child, still
+//!   environment, the working directory (opened by the launcher as the
+//!   account, and checked to be the canonical path asked for), and
+//!   descriptors: the PTY's slave or three pipes. The launcher forks; the child, still
 //!   root, joins the session's cgroups, starts a new session (the PTY its
 //!   controlling terminal, handed to the account), drops every group,
 //!   sets gid then uid (and checks it cannot get root back), changes into
@@ -35,7 +38,7 @@ mod serve;
 mod wire;
 
 pub use account::{Account, AccountPolicy};
-pub use client::{Channel, Launcher, RemoteChild, SpawnFds};
+pub use client::{Channel, Launcher, RemoteChild};
 pub use serve::{run as run_launcher, LauncherPolicy};
 
 /// A connected pair of close-on-exec sockets: the server keeps one end
@@ -76,6 +79,14 @@ enum Request {
         /// Absolute path of the file.
         path: PathBuf,
     },
+    /// Resolve a path as ccweb user `user`'s account; answers
+    /// [`Report::Resolved`] with the canonical path of a directory.
+    Resolve {
+        /// The ccweb user.
+        user: String,
+        /// Absolute path.
+        path: PathBuf,
+    },
     /// Start a program as ccweb user `user`'s account.
     Spawn {
         /// The ccweb user.
@@ -86,6 +97,8 @@ enum Request {
         args: Vec<OsString>,
         /// The child's whole environment.
         env: Vec<(OsString, OsString)>,
+        /// Working directory (canonical), opened by the launcher as the account.
+        cwd: PathBuf,
         /// One descriptor (a PTY slave) for stdin, stdout and stderr, made
         /// the controlling terminal; else three pipes.
         pty: bool,
@@ -102,6 +115,8 @@ enum Report {
     Pid(i32),
     /// The file is open; its descriptor comes with this message.
     Opened,
+    /// The canonical path of the directory asked about.
+    Resolved(PathBuf),
     /// The request was refused or failed; nothing runs.
     Error(String),
     /// The child ended: its exit code, 128 + signal when killed.

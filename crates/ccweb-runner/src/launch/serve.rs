@@ -10,7 +10,7 @@ use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use super::account::{Account, AccountPolicy};
@@ -118,11 +118,24 @@ fn handle(
                 Err(e) => wire::send(&channel, &Report::Error(e), &[]),
             };
         }
+        Request::Resolve { user, path } => {
+            let resolved = match policy.accounts.lookup(&user) {
+                Ok(Some(account)) => resolve_as(&account, &path),
+                Ok(None) => Err(format!("ccweb user {user} has no Unix account")),
+                Err(e) => Err(e),
+            };
+            let report = match resolved {
+                Ok(dir) => Report::Resolved(dir),
+                Err(e) => Report::Error(e),
+            };
+            let _ = wire::send(&channel, &report, &[]);
+        }
         Request::Spawn {
             user,
             program,
             args,
             env,
+            cwd,
             pty,
         } => {
             let account = match policy.accounts.lookup(&user) {
@@ -142,6 +155,7 @@ fn handle(
                 program,
                 args,
                 env,
+                cwd,
                 pty,
             };
             match start(&spawn, fds, containment) {
@@ -162,11 +176,11 @@ struct SpawnRequest<'a> {
     program: PathBuf,
     args: Vec<std::ffi::OsString>,
     env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
+    cwd: PathBuf,
     pty: bool,
 }
 
-/// Starts the child: `fds` is the working directory, then the PTY slave or
-/// stdin, stdout and stderr.
+/// Starts the child: `fds` is the PTY slave, or stdin, stdout and stderr.
 fn start(
     req: &SpawnRequest<'_>,
     fds: Vec<OwnedFd>,
@@ -175,15 +189,16 @@ fn start(
     if !req.program.is_absolute() {
         return Err(format!("{} is not an absolute path", req.program.display()));
     }
-    let expected = if req.pty { 2 } else { 4 };
+    let expected = if req.pty { 1 } else { 3 };
     if fds.len() != expected {
         return Err(format!(
             "expected {expected} descriptors, got {}",
             fds.len()
         ));
     }
+    let cwd = open_dir_as(req.account, &req.cwd)?;
     let mut fds = fds.into_iter();
-    let (Some(cwd), Some(first)) = (fds.next(), fds.next()) else {
+    let Some(first) = fds.next() else {
         return Err("missing descriptors".into());
     };
     let (stdin, stdout, stderr) = if req.pty {
@@ -301,16 +316,9 @@ fn become_account(
     Ok(())
 }
 
-/// Opens `path` for reading with `account`'s filesystem ids: only what
-/// the account itself may open, never through a final symlink, never
-/// blocking (a FIFO), and only a regular file the account owns.
-fn open_as(account: &Account, path: &std::path::Path) -> Result<OwnedFd, String> {
-    use nix::fcntl::{open, OFlag};
-    use nix::sys::stat::{fstat, Mode, SFlag};
-    if !path.is_absolute() {
-        return Err(format!("{} is not an absolute path", path.display()));
-    }
-    let fail = |e: &dyn std::fmt::Display| format!("cannot open {}: {e}", path.display());
+/// Runs `f` with `account`'s filesystem ids on this thread: what it opens
+/// or resolves, it does as the account would.
+fn with_fs_ids<T>(account: &Account, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     // Safety (of the raw calls): setfsuid and setfsgid change the
     // filesystem ids of this thread only (Linux keeps credentials per
     // thread and the C library does not broadcast these two); leaving uid
@@ -323,30 +331,86 @@ fn open_as(account: &Account, path: &std::path::Path) -> Result<OwnedFd, String>
         // An invalid id changes nothing and returns the current one.
         nix::libc::setfsuid(u32::MAX)
     };
-    let opened = if u32::try_from(now).ok() == Some(account.uid) {
-        open(
-            path,
-            OFlag::O_RDONLY
-                | OFlag::O_NOFOLLOW
-                | OFlag::O_NONBLOCK
-                | OFlag::O_NOCTTY
-                | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| fail(&e))
+    let result = if u32::try_from(now).ok() == Some(account.uid) {
+        f()
     } else {
-        Err(fail(&"cannot take the account's filesystem ids"))
+        Err("cannot take the account's filesystem ids".into())
     };
     #[allow(unsafe_code)]
     unsafe {
         nix::libc::setfsuid(0);
         nix::libc::setfsgid(0);
     }
-    let fd = opened?;
+    result
+}
+
+/// Opens `path` for reading as `account`: only what the account itself may
+/// open, never through a final symlink, never blocking (a FIFO), and only a
+/// regular file the account owns.
+fn open_as(account: &Account, path: &Path) -> Result<OwnedFd, String> {
+    use nix::fcntl::{open, OFlag};
+    use nix::sys::stat::{fstat, Mode, SFlag};
+    if !path.is_absolute() {
+        return Err(format!("{} is not an absolute path", path.display()));
+    }
+    let fail = |e: &dyn std::fmt::Display| format!("cannot open {}: {e}", path.display());
+    let fd = with_fs_ids(account, || {
+        let flags = OFlag::O_RDONLY
+            | OFlag::O_NOFOLLOW
+            | OFlag::O_NONBLOCK
+            | OFlag::O_NOCTTY
+            | OFlag::O_CLOEXEC;
+        open(path, flags, Mode::empty()).map_err(|e| fail(&e))
+    })?;
     let stat = fstat(&fd).map_err(|e| fail(&e))?;
     let regular = SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT == SFlag::S_IFREG;
     if !regular || stat.st_uid != account.uid {
         return Err(fail(&"not a regular file of the account's"));
+    }
+    Ok(fd)
+}
+
+/// The canonical path of directory `path`, resolved as `account`.
+fn resolve_as(account: &Account, path: &Path) -> Result<PathBuf, String> {
+    if !path.is_absolute() {
+        return Err(format!("{} is not an absolute path", path.display()));
+    }
+    with_fs_ids(account, || {
+        let canonical = std::fs::canonicalize(path).map_err(|e| e.to_string())?;
+        if canonical.is_dir() {
+            Ok(canonical)
+        } else {
+            Err(format!("{} is not a directory", path.display()))
+        }
+    })
+}
+
+/// Opens the working directory `cwd` (`O_PATH`) as `account`, and makes
+/// sure it is the directory at that canonical path (no symlink followed,
+/// nothing renamed in between): the child changes into exactly this one.
+fn open_dir_as(account: &Account, cwd: &Path) -> Result<OwnedFd, String> {
+    use nix::fcntl::{open, OFlag};
+    use nix::sys::stat::Mode;
+    let fail = |e: &dyn std::fmt::Display| {
+        format!("cannot open the working directory {}: {e}", cwd.display())
+    };
+    if !cwd.is_absolute() {
+        return Err(fail(&"not an absolute path"));
+    }
+    let fd = with_fs_ids(account, || {
+        open(
+            cwd,
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| fail(&e))
+    })?;
+    let opened =
+        std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).map_err(|e| fail(&e))?;
+    if opened != cwd {
+        return Err(fail(
+            &"it was moved or replaced, or is not a canonical path",
+        ));
     }
     Ok(fd)
 }
