@@ -803,3 +803,24 @@ async fn a_session_can_start_in_a_directory_inside_its_users_own_root() {
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["error"]["code"], "path_not_allowed", "{body}");
 }
+
+#[tokio::test]
+async fn an_idle_unix_mode_session_is_culled_with_every_process_of_it() {
+    let script = "id -u > who.txt; setsid sleep 600 & exec sleep 600";
+    let Some(s) = setup("idle_timeout_secs = 1", Some(script)).await else {
+        return;
+    };
+    let (status, body) = s
+        .server
+        .create_session_as(
+            &s.tokens[0],
+            json!({"mode": "terminal", "working_dir": s.root("a")}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let who = s.root("a").join("who.txt");
+    wait_until("the shell wrote who.txt", || who.exists()).await;
+    let uid_a = uid_of(&s.account("a"));
+    // No viewer, no output: the idle timeout stops it through the launcher.
+    wait_until("A's processes are gone", || processes_of(uid_a).is_empty()).await;
+}
