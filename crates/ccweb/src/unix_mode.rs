@@ -184,6 +184,10 @@ fn become_user(user: &User) -> Result<(), String> {
 /// until the server closes it.
 pub(crate) fn launcher(global: &Global, policy: Option<&str>) -> ExitCode {
     settings::init_tracing(ccweb_server::config::LogFormat::Json);
+    // Out of the terminal's process group: Ctrl-C stops the server (which
+    // then ends its sessions through this launcher), not the launcher
+    // under its sessions. It ends when the server's end of the socket closes.
+    let _ = nix::unistd::setsid();
     let policy = match policy {
         Some(json) => serde_json::from_str(json).map_err(|e| format!("bad policy: {e}")),
         None => policy_from_config(global),
