@@ -145,7 +145,13 @@ impl AccountPolicy {
                  Unix account {name}, or set create_unix_users = true"
             ));
         }
-        create_account(&name)?;
+        // Two sessions starting at once may both get here: the second
+        // useradd fails, and the account is there all the same.
+        let created = create_account(&name);
+        if let Some(account) = self.lookup(user)? {
+            return Ok(account);
+        }
+        created?;
         self.lookup(user)?
             .ok_or_else(|| format!("Unix account {name} was created but cannot be found"))
     }

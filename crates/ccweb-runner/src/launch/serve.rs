@@ -18,8 +18,9 @@ use super::{wire, Control, Report, Request};
 use crate::contain::{self, Containment, Scope};
 use crate::SessionLimits;
 
-/// Everything the launcher is told at start (on its command line), and
-/// nothing later: which accounts it may run, and how sessions are contained.
+/// Everything the launcher is told at start (on its command line, or from
+/// the configuration when started through sudo), and nothing later: which
+/// accounts it may run, and how sessions are contained.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LauncherPolicy {
     /// Which ccweb user runs as which account.
@@ -108,22 +109,14 @@ fn handle(
             let _ = wire::send(&channel, &report, &[]);
         }
         Request::Open { user, path } => {
-            let opened = match policy.accounts.lookup(&user) {
-                Ok(Some(account)) => open_as(&account, &path),
-                Ok(None) => Err(format!("ccweb user {user} has no Unix account")),
-                Err(e) => Err(e),
-            };
+            let opened = prepared(policy, &user).and_then(|a| open_as(&a, &path));
             let _ = match opened {
                 Ok(fd) => wire::send(&channel, &Report::Opened, &[fd.as_raw_fd()]),
                 Err(e) => wire::send(&channel, &Report::Error(e), &[]),
             };
         }
         Request::Resolve { user, path } => {
-            let resolved = match policy.accounts.lookup(&user) {
-                Ok(Some(account)) => resolve_as(&account, &path),
-                Ok(None) => Err(format!("ccweb user {user} has no Unix account")),
-                Err(e) => Err(e),
-            };
+            let resolved = prepared(policy, &user).and_then(|a| resolve_as(&a, &path));
             let report = match resolved {
                 Ok(dir) => Report::Resolved(dir),
                 Err(e) => Report::Error(e),
@@ -138,13 +131,8 @@ fn handle(
             cwd,
             pty,
         } => {
-            let account = match policy.accounts.lookup(&user) {
-                Ok(Some(account)) => account,
-                Ok(None) => {
-                    let msg = format!("ccweb user {user} has no Unix account (prepare it first)");
-                    let _ = wire::send(&channel, &Report::Error(msg), &[]);
-                    return;
-                }
+            let account = match prepared(policy, &user) {
+                Ok(account) => account,
                 Err(e) => {
                     let _ = wire::send(&channel, &Report::Error(e), &[]);
                     return;
@@ -169,6 +157,15 @@ fn handle(
             }
         }
     }
+}
+
+/// The account of ccweb user `user`, which must exist already (prepared):
+/// open, resolve and spawn never create one.
+fn prepared(policy: &LauncherPolicy, user: &str) -> Result<Account, String> {
+    policy
+        .accounts
+        .lookup(user)?
+        .ok_or_else(|| format!("ccweb user {user} has no Unix account (prepare it first)"))
 }
 
 struct SpawnRequest<'a> {
