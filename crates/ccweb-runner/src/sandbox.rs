@@ -80,6 +80,9 @@ pub struct Sandbox {
     /// Show only [`ETC_ALLOW_LIST`] of `/etc` instead of all of it
     /// (`isolation = "unix"`).
     pub etc_allow_list: bool,
+    /// More directories bound read-write: the session's user's own roots
+    /// (`isolation = "unix"`, where they are the user's account's).
+    pub own_roots: Vec<PathBuf>,
 }
 
 /// Why the sandbox cannot be used.
@@ -276,6 +279,9 @@ impl Sandbox {
         {
             mounts.push(Mount::ReadWrite(dir));
         }
+        for dir in self.own_roots.iter().filter_map(|d| canonical(d)) {
+            mounts.push(Mount::ReadWrite(dir));
+        }
         mounts.push(Mount::WorkingDir(spec.cwd.clone()));
         let bound: Vec<PathBuf> = mounts.iter().map(|m| m.path().to_path_buf()).collect();
         let roots = self.roots.iter().filter_map(|d| canonical(d));
@@ -337,6 +343,7 @@ mod tests {
             private: vec![data.clone()],
             read_only: Vec::new(),
             etc_allow_list: false,
+            own_roots: Vec::new(),
         };
         let spec = SpawnSpec {
             program: "/bin/sh".into(),

@@ -161,6 +161,8 @@ fn sandbox(config: &Config) -> Option<Sandbox> {
         read_only: config.sandbox_read_only.clone(),
         // Each user's own account: ccweb's files in /etc are not theirs.
         etc_allow_list: config.isolation == IsolationMode::Unix,
+        // Filled in per session (`with_own_roots`).
+        own_roots: Vec::new(),
     })
 }
 

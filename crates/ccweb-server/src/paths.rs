@@ -101,6 +101,16 @@ pub fn check_user_root_template(template: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The directories `user_roots` names for user `name` (whether or not
+/// they exist yet).
+pub fn user_roots_of(config: &crate::Config, name: &str) -> Vec<PathBuf> {
+    config
+        .user_roots
+        .iter()
+        .map(|template| PathBuf::from(template.replace(USER_PLACEHOLDER, name)))
+        .collect()
+}
+
 /// The roots `user` may work in: `allowed_roots` for admins and when no
 /// `user_roots` are configured; else the user's own roots, created (0700)
 /// on first use. User names are `[a-z0-9][a-z0-9_.-]*`, so a name can
@@ -114,8 +124,7 @@ pub fn roots_for(
         return Ok(config.allowed_roots.clone());
     }
     let mut roots = Vec::with_capacity(config.user_roots.len());
-    for template in &config.user_roots {
-        let dir = PathBuf::from(template.replace(USER_PLACEHOLDER, &user.name));
+    for dir in user_roots_of(config, &user.name) {
         if !dir.exists() {
             use std::os::unix::fs::DirBuilderExt;
             std::fs::DirBuilder::new()

@@ -890,7 +890,13 @@ impl SessionManager {
             cols: r.cols,
             rows: r.rows,
             containment: self.inner.isolation.containment.clone(),
-            sandbox: self.inner.isolation.sandbox.clone(),
+            sandbox: self.inner.isolation.sandbox.clone().map(|mut sandbox| {
+                if launch.is_some() {
+                    // The user's own roots are their account's: all shown.
+                    sandbox.own_roots = crate::paths::user_roots_of(config, &r.owner_name);
+                }
+                sandbox
+            }),
             launch,
         }
     }

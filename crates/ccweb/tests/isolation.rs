@@ -88,18 +88,21 @@ async fn setup(extra_toml: &str, shell: Option<&str>) -> Option<Setup> {
     }
     let tag = unique_tag();
     let roots = PathBuf::from(format!("/tmp/{tag}-roots"));
+    let second = PathBuf::from(format!("/tmp/{tag}-second"));
     std::fs::create_dir_all(&roots).unwrap();
+    std::fs::create_dir_all(&second).unwrap();
     let accounts = Accounts {
         names: vec![format!("{tag}-a"), format!("{tag}-b"), format!("{tag}-srv")],
-        dirs: vec![roots.clone()],
+        dirs: vec![roots.clone(), second.clone()],
     };
     let fake = FakeAnthropic::start().await;
     let home = tempfile::tempdir().unwrap();
     let env = fake_anthropic::ClaudeEnv::prepare(home.path(), &fake.base_url(), &[]).unwrap();
     let toml = format!(
         "isolation = \"unix\"\ncreate_unix_users = true\nunix_user = \"{tag}-{{user}}\"\n\
-         server_user = \"{tag}-srv\"\nuser_roots = [\"{}/{{user}}\"]\n{extra_toml}",
-        roots.display()
+         server_user = \"{tag}-srv\"\nuser_roots = [\"{}/{{user}}\", \"{}/{{user}}\"]\n{extra_toml}",
+        roots.display(),
+        second.display()
     );
     let options = Options {
         extra_toml: toml,
@@ -434,7 +437,9 @@ async fn under_bubblewrap_too_an_agent_sees_only_the_system_an_allow_listed_etc_
          cat {data}/ccweb.toml && echo LEAK-CONFIG; \
          cat {planted} && echo LEAK-ETC; ls /etc | grep -q ccwt && echo LEAK-ETC-LISTED; \
          grep -q '^root:' /etc/passwd && echo etc-passwd-ok; \
+         echo mine > /tmp/{tag}-second/a/second.txt && echo second-root-ok; \
          echo control > control.txt && echo a-control-ok",
+        tag = s.tag,
         b_root = s.root("b").display(),
         data = data.display(),
         planted = planted.display(),
@@ -444,6 +449,10 @@ async fn under_bubblewrap_too_an_agent_sees_only_the_system_an_allow_listed_etc_
     assert!(
         out.contains("etc-passwd-ok"),
         "the allow-listed /etc is there: {out}"
+    );
+    assert!(
+        out.contains("second-root-ok"),
+        "A's other root is there too: {out}"
     );
     assert!(out.contains(&uid_of(&s.account("a")).to_string()), "{out}");
     assert!(!out.contains("LEAK-"), "A's agent got through: {out}");
