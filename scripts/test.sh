@@ -12,11 +12,13 @@ export CCWEB_TEST_CLAUDE_BIN="$CLAUDE_BIN"
 "$CLAUDE_BIN" --version
 
 # Debian packages the tests run for real: chromium (browser tests),
-# bubblewrap (sandbox tests), nginx (the deployment test).
+# bubblewrap (sandbox tests), nginx (the deployment test), sudo (the
+# isolation test that starts the launcher through sudo).
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/bwrap ] || missing+=(bubblewrap)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
+[ -x /usr/bin/sudo ] || missing+=(sudo)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "==> Installing Debian packages: ${missing[*]}"
   SUDO=""

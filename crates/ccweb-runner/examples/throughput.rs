@@ -27,6 +27,7 @@ async fn main() {
         rows: 35,
         containment: Default::default(),
         sandbox: None,
+        launch: None,
     };
     let config = TerminalConfig {
         viewer_queue_bytes: 64 << 20,

@@ -59,6 +59,9 @@ pub struct SpawnSpec {
     pub containment: Containment,
     /// Run the program under bubblewrap.
     pub sandbox: Option<Sandbox>,
+    /// `isolation = "unix"`: start it through the launcher, as the
+    /// user's own Unix account (the launcher contains it then).
+    pub launch: Option<crate::launch::LaunchAs>,
 }
 
 /// Tunables of a terminal session.

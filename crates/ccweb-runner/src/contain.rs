@@ -152,6 +152,7 @@ impl Containment {
             cgroup,
             limit_cgroups: Vec::new(),
             leader: None,
+            remote: None,
         };
         if let Some(cgroup) = &scope.cgroup {
             self.limiter.apply_v2(cgroup)?;
@@ -170,6 +171,9 @@ pub(crate) struct Scope {
     /// Cgroups in v1 hierarchies that only limit (`session_limits`).
     limit_cgroups: Vec<PathBuf>,
     leader: Option<Pid>,
+    /// A session the launcher started (`isolation = "unix"`): it holds the
+    /// real scope; signals go through it, and dropping this ends the session.
+    remote: Option<crate::launch::Channel>,
 }
 
 impl Scope {
@@ -179,7 +183,24 @@ impl Scope {
             cgroup: None,
             limit_cgroups: Vec::new(),
             leader: None,
+            remote: None,
         }
+    }
+
+    /// The scope of a session the launcher started and contains.
+    pub(crate) fn remote(channel: crate::launch::Channel) -> Scope {
+        Scope {
+            cgroup: None,
+            limit_cgroups: Vec::new(),
+            leader: None,
+            remote: Some(channel),
+        }
+    }
+
+    /// The `cgroup.procs` file of every cgroup the session's processes
+    /// belong in (the launcher's child joins them before it executes).
+    pub(crate) fn procs_files(&self) -> Vec<PathBuf> {
+        self.joined().map(|c| c.join("cgroup.procs")).collect()
     }
 
     /// Every cgroup the session's processes belong in.
@@ -228,6 +249,10 @@ impl Scope {
     /// Sends `signal` to the leader's process group and to every other
     /// process of the scope (those that left the group too).
     pub(crate) fn signal(&self, signal: Signal) {
+        if let Some(remote) = &self.remote {
+            remote.signal(signal);
+            return;
+        }
         // Members first: once the leader is gone, the process tree cannot
         // tell its orphans apart any more.
         let members = self.members();
@@ -243,6 +268,10 @@ impl Scope {
 
     /// SIGKILLs every process of the scope without waiting for them to go.
     pub(crate) fn kill_now(&self) {
+        if let Some(remote) = &self.remote {
+            remote.signal(Signal::SIGKILL);
+            return;
+        }
         match (&self.cgroup, self.leader) {
             (Some(cgroup), _) => {
                 if std::fs::write(cgroup.join("cgroup.kill"), "1").is_err() {
@@ -264,6 +293,11 @@ impl Scope {
     /// Kills every process of the scope and waits (bounded) until none is
     /// left; then reaps the orphans among them. Blocks: call it off the runtime.
     pub(crate) fn kill_all(&self) {
+        if let Some(remote) = &self.remote {
+            // The launcher kills the rest when the channel closes (drop).
+            remote.signal(Signal::SIGKILL);
+            return;
+        }
         match &self.cgroup {
             Some(cgroup) => kill_cgroup(cgroup),
             None => self.kill_now(),
@@ -303,7 +337,10 @@ impl Scope {
 
 impl Drop for Scope {
     fn drop(&mut self) {
-        if self.cgroup.is_none() && self.leader.is_none() && self.limit_cgroups.is_empty() {
+        if self.remote.is_some()
+            || (self.cgroup.is_none() && self.leader.is_none() && self.limit_cgroups.is_empty())
+        {
+            // A remote scope: dropping its channel ends it in the launcher.
             return;
         }
         self.kill_all();
@@ -642,6 +679,7 @@ mod tests {
             cgroup: Some(v2.clone()),
             limit_cgroups: vec![v1.clone()],
             leader: None,
+            remote: None,
         };
         assert_eq!(scope.oom_kills(), 0, "no memory controller: none");
         std::fs::write(

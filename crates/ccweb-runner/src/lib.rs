@@ -10,6 +10,7 @@
 mod actor;
 pub mod chat;
 pub mod contain;
+pub mod launch;
 mod output_pipe;
 mod plain_run;
 mod process;

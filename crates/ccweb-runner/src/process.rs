@@ -17,6 +17,7 @@ use tokio::sync::oneshot;
 
 use crate::actor::SpawnSpec;
 use crate::contain::{self, Scope};
+use crate::launch::LaunchAs;
 use crate::output_pipe::{self, PipeReceiver};
 use crate::pty_input::{pty_input, PtyInput};
 use crate::sandbox::resolve_program;
@@ -85,6 +86,50 @@ impl WorkingDir {
     }
 }
 
+/// The command line that runs `spec` (inside the sandbox, if any).
+fn command_line(
+    spec: &SpawnSpec,
+    new_session: bool,
+) -> Result<(PathBuf, Vec<OsString>), RunnerError> {
+    // Resolved here, because behind a wrapper a missing program would be
+    // an exit code instead of a spawn error.
+    let relative = spec.cwd.join(&spec.program);
+    let program = resolve_program(&relative, &spec.env)
+        .or_else(|| resolve_program(&spec.program, &spec.env))
+        .ok_or_else(|| spawn_error(spec, "no such executable (looked up in the session's PATH)"))?;
+    let (program, args) = match &spec.sandbox {
+        Some(sandbox) => sandbox.command(spec, &program, new_session),
+        None => (program, spec.args.clone()),
+    };
+    Ok((program, args))
+}
+
+/// Starts `spec` through the launcher as its user's account
+/// (`isolation = "unix"`), with `stdio` (one PTY slave, or three pipe
+/// ends) and exactly `env`, in `spec.cwd`: the one spawn path of both session kinds in
+/// that mode. Returns the pid, the exit code to come, and the scope that
+/// signals and ends the session through the launcher. Blocks briefly.
+pub(crate) fn spawn_launched(
+    spec: &SpawnSpec,
+    launch: &LaunchAs,
+    new_session: bool,
+    stdio: Vec<OwnedFd>,
+    env: Vec<(OsString, OsString)>,
+) -> Result<(Pid, oneshot::Receiver<i32>, Scope), RunnerError> {
+    // The launcher opens the working directory itself, as the account:
+    // the server may not even see into the user's root.
+    let (program, args) = command_line(spec, new_session)?;
+    let child = launch
+        .launcher
+        .spawn(&launch.user, program, args, env, spec.cwd.clone(), stdio)
+        .map_err(|e| spawn_error(spec, e))?;
+    Ok((
+        Pid::from_raw(child.pid),
+        child.exited,
+        Scope::remote(child.channel),
+    ))
+}
+
 /// A new containment scope, the session's opened working directory, and
 /// the command line that runs `spec` inside it (and inside the sandbox, if
 /// any). `new_session`: the sandboxed program gets no controlling terminal
@@ -96,16 +141,7 @@ pub(crate) fn prepare(
 ) -> Result<(Scope, WorkingDir, PathBuf, Vec<OsString>), RunnerError> {
     let dir = WorkingDir::open(&spec.cwd)
         .map_err(|e| spawn_error(spec, format!("cannot open the working directory: {e}")))?;
-    // Resolved here, because behind a wrapper a missing program would be
-    // an exit code instead of a spawn error.
-    let relative = spec.cwd.join(&spec.program);
-    let program = resolve_program(&relative, &spec.env)
-        .or_else(|| resolve_program(&spec.program, &spec.env))
-        .ok_or_else(|| spawn_error(spec, "no such executable (looked up in the session's PATH)"))?;
-    let (program, args) = match &spec.sandbox {
-        Some(sandbox) => sandbox.command(spec, &program, new_session),
-        None => (program, spec.args.clone()),
-    };
+    let (program, args) = command_line(spec, new_session)?;
     let scope = spec
         .containment
         .scope()
@@ -116,6 +152,63 @@ pub(crate) fn prepare(
 
 /// Starts the program in a new PTY, in its own session and process group.
 pub(crate) fn spawn(spec: &SpawnSpec) -> Result<Child, RunnerError> {
+    let size = PtySize {
+        rows: spec.rows,
+        cols: spec.cols,
+        pixel_width: 0,
+        pixel_height: 0,
+    };
+    let (master, pid, scope, exit_rx) = match &spec.launch {
+        Some(launch) => spawn_pty_launched(spec, launch, size)?,
+        None => spawn_pty_direct(spec, size)?,
+    };
+    let raw_pid = pid.as_raw();
+    let writer = master.take_writer().map_err(|e| spawn_error(spec, e))?;
+    let reading = nonblocking_master(master.as_ref()).map_err(|e| spawn_error(spec, e))?;
+    let (input, pty_writer) = pty_input(reading.try_clone().map_err(|e| spawn_error(spec, e))?);
+    let (out_tx, out_rx) = output_pipe::pty_pipe(&reading).map_err(|e| spawn_error(spec, e))?;
+
+    let name = format!("pty-{raw_pid}");
+    let threads = std::thread::Builder::new()
+        .name(format!("{name}-read"))
+        .spawn(move || output_pipe::read_loop(&reading, out_tx))
+        .and_then(|_| {
+            std::thread::Builder::new()
+                .name(format!("{name}-write"))
+                .spawn(move || {
+                    pty_writer.run();
+                    // portable-pty's writer sends EOF (a newline and VEOF)
+                    // when dropped: the program's input ends with the last
+                    // handle, as before.
+                    drop(writer);
+                })
+        });
+    if let Err(e) = threads {
+        // Without its threads the child cannot be served: take it down.
+        scope.signal(Signal::SIGKILL);
+        return Err(spawn_error(spec, e));
+    }
+    Ok(Child {
+        master,
+        pid,
+        output: out_rx,
+        input: Arc::new(input),
+        exited: exit_rx,
+        scope,
+    })
+}
+
+/// What starting a PTY child yields: the master, the child's pid, its
+/// scope and its exit code to come.
+type PtyStart = (
+    Box<dyn MasterPty + Send>,
+    Pid,
+    Scope,
+    oneshot::Receiver<i32>,
+);
+
+/// The PTY child started by ccweb itself (`isolation = "none"`).
+fn spawn_pty_direct(spec: &SpawnSpec, size: PtySize) -> Result<PtyStart, RunnerError> {
     let (mut scope, dir, program, args) = prepare(spec, false)?;
     let mut cmd = CommandBuilder::new(&program);
     cmd.args(&args);
@@ -134,12 +227,7 @@ pub(crate) fn spawn(spec: &SpawnSpec) -> Result<Child, RunnerError> {
         // close-on-exec (portable-pty sets it after opening them).
         let mut direct = contain::direct_children();
         let pair = native_pty_system()
-            .openpty(PtySize {
-                rows: spec.rows,
-                cols: spec.cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
+            .openpty(size)
             .map_err(|e| spawn_error(spec, e))?;
         let child = pair
             .slave
@@ -172,52 +260,58 @@ pub(crate) fn spawn(spec: &SpawnSpec) -> Result<Child, RunnerError> {
         ));
     }
 
-    let writer = pair
-        .master
-        .take_writer()
-        .map_err(|e| spawn_error(spec, e))?;
-    let master = nonblocking_master(pair.master.as_ref()).map_err(|e| spawn_error(spec, e))?;
-    let (input, pty_writer) = pty_input(master.try_clone().map_err(|e| spawn_error(spec, e))?);
-    let (out_tx, out_rx) = output_pipe::pty_pipe(&master).map_err(|e| spawn_error(spec, e))?;
     let (exit_tx, exit_rx) = oneshot::channel();
-
-    let name = format!("pty-{raw_pid}");
-    let threads = std::thread::Builder::new()
-        .name(format!("{name}-read"))
-        .spawn(move || output_pipe::read_loop(&master, out_tx))
-        .and_then(|_| {
-            std::thread::Builder::new()
-                .name(format!("{name}-write"))
-                .spawn(move || {
-                    pty_writer.run();
-                    // portable-pty's writer sends EOF (a newline and VEOF)
-                    // when dropped: the program's input ends with the last
-                    // handle, as before.
-                    drop(writer);
-                })
-        })
-        .and_then(|_| {
-            std::thread::Builder::new()
-                .name(format!("{name}-wait"))
-                .spawn(move || {
-                    let code = wait_for(pid);
-                    contain::forget_child(pid);
-                    let _ = exit_tx.send(code);
-                })
+    let waiter = std::thread::Builder::new()
+        .name(format!("pty-{raw_pid}-wait"))
+        .spawn(move || {
+            let code = wait_for(pid);
+            contain::forget_child(pid);
+            let _ = exit_tx.send(code);
         });
-    if let Err(e) = threads {
-        // Without its threads the child cannot be served: take it down.
+    if let Err(e) = waiter {
         scope.signal(Signal::SIGKILL);
+        drop(scope);
+        let _ = waitpid(pid, None);
+        contain::forget_child(pid);
         return Err(spawn_error(spec, e));
     }
-    Ok(Child {
-        master: pair.master,
-        pid,
-        output: out_rx,
-        input: Arc::new(input),
-        exited: exit_rx,
-        scope,
-    })
+    Ok((pair.master, pid, scope, exit_rx))
+}
+
+/// The PTY child started by the launcher: the server opens the PTY and
+/// passes its slave on (the launcher makes it the child's controlling
+/// terminal and hands it to the account).
+fn spawn_pty_launched(
+    spec: &SpawnSpec,
+    launch: &LaunchAs,
+    size: PtySize,
+) -> Result<PtyStart, RunnerError> {
+    use nix::fcntl::{open, OFlag};
+    use nix::sys::stat::Mode;
+    let pair = {
+        // No other child may be forked while the new PTY's descriptors are
+        // not yet close-on-exec.
+        let _direct = contain::direct_children();
+        native_pty_system()
+            .openpty(size)
+            .map_err(|e| spawn_error(spec, e))?
+    };
+    let name = pair
+        .master
+        .tty_name()
+        .ok_or_else(|| spawn_error(spec, "the PTY has no name"))?;
+    let slave = open(
+        &name,
+        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| spawn_error(spec, format!("cannot open {}: {e}", name.display())))?;
+    drop(pair.slave);
+    let mut env = spec.env.clone();
+    env.push(("TERM".into(), "xterm-256color".into()));
+    env.push(("COLORTERM".into(), "truecolor".into()));
+    let (pid, exited, scope) = spawn_launched(spec, launch, false, vec![slave], env)?;
+    Ok((pair.master, pid, scope, exited))
 }
 
 /// A close-on-exec, non-blocking descriptor of `master`'s open file: the
@@ -240,7 +334,7 @@ fn nonblocking_master(master: &(dyn MasterPty + Send)) -> std::io::Result<OwnedF
 }
 
 /// Waits for the child and turns its status into one exit code.
-fn wait_for(pid: Pid) -> i32 {
+pub(crate) fn wait_for(pid: Pid) -> i32 {
     loop {
         match waitpid(pid, None) {
             Ok(WaitStatus::Exited(_, code)) => return code,

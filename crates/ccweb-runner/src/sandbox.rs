@@ -24,6 +24,44 @@ const HIDDEN_SYSTEM_PATHS: [&str; 6] = [
     "/etc/ssh",
     "/etc/ssl/private",
 ];
+/// What of `/etc` a sandbox with [`Sandbox::etc_allow_list`] shows: what a
+/// shell, git, node, DNS and TLS need, and nothing of ccweb's (its
+/// configuration and key files may live in `/etc`).
+const ETC_ALLOW_LIST: [&str; 33] = [
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/hosts",
+    "/etc/host.conf",
+    "/etc/hostname",
+    "/etc/resolv.conf",
+    "/etc/nsswitch.conf",
+    "/etc/gai.conf",
+    "/etc/protocols",
+    "/etc/services",
+    "/etc/ssl",
+    "/etc/ca-certificates",
+    "/etc/ca-certificates.conf",
+    "/etc/pki",
+    "/etc/crypto-policies",
+    "/etc/alternatives",
+    "/etc/localtime",
+    "/etc/timezone",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/os-release",
+    "/etc/lsb-release",
+    "/etc/debian_version",
+    "/etc/profile",
+    "/etc/profile.d",
+    "/etc/bash.bashrc",
+    "/etc/inputrc",
+    "/etc/environment",
+    "/etc/gitconfig",
+    "/etc/mime.types",
+    "/etc/locale.alias",
+    "/etc/terminfo",
+];
 /// How long the start-up probe may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -39,6 +77,12 @@ pub struct Sandbox {
     pub private: Vec<PathBuf>,
     /// More directories to bind read-only (e.g. where `node` lives).
     pub read_only: Vec<PathBuf>,
+    /// Show only [`ETC_ALLOW_LIST`] of `/etc` instead of all of it
+    /// (`isolation = "unix"`).
+    pub etc_allow_list: bool,
+    /// More directories bound read-write: the session's user's own roots
+    /// (`isolation = "unix"`, where they are the user's account's).
+    pub own_roots: Vec<PathBuf>,
 }
 
 /// Why the sandbox cannot be used.
@@ -152,6 +196,12 @@ impl Sandbox {
         }
         for dir in SYSTEM_DIRS {
             let path = Path::new(dir);
+            if self.etc_allow_list && dir == "/etc" {
+                for allowed in ETC_ALLOW_LIST {
+                    push(&["--ro-bind-try".as_ref(), allowed.as_ref(), allowed.as_ref()]);
+                }
+                continue;
+            }
             match std::fs::read_link(path) {
                 Ok(target) => push(&["--symlink".as_ref(), target.as_os_str(), path.as_os_str()]),
                 Err(_) if path.is_dir() => {
@@ -162,6 +212,13 @@ impl Sandbox {
         }
         for hidden in HIDDEN_SYSTEM_PATHS {
             let path = Path::new(hidden);
+            let shown = !self.etc_allow_list
+                || ETC_ALLOW_LIST
+                    .iter()
+                    .any(|allowed| path.starts_with(allowed));
+            if !shown {
+                continue;
+            }
             if path.is_dir() {
                 push(&["--tmpfs".as_ref(), path.as_os_str()]);
             } else if path.exists() {
@@ -220,6 +277,9 @@ impl Sandbox {
             .flatten()
             .filter_map(|d| canonical(&d))
         {
+            mounts.push(Mount::ReadWrite(dir));
+        }
+        for dir in self.own_roots.iter().filter_map(|d| canonical(d)) {
             mounts.push(Mount::ReadWrite(dir));
         }
         mounts.push(Mount::WorkingDir(spec.cwd.clone()));
@@ -282,6 +342,8 @@ mod tests {
             roots: vec![a.clone(), b.clone(), elsewhere],
             private: vec![data.clone()],
             read_only: Vec::new(),
+            etc_allow_list: false,
+            own_roots: Vec::new(),
         };
         let spec = SpawnSpec {
             program: "/bin/sh".into(),
@@ -292,6 +354,7 @@ mod tests {
             rows: 24,
             containment: Default::default(),
             sandbox: None,
+            launch: None,
         };
         let mounts = sandbox.mounts(&spec, Path::new("/bin/sh"));
         assert!(mounts.contains(&Mount::ReadWrite(home)));

@@ -31,6 +31,7 @@ fn spec(script: String, containment: Containment) -> SpawnSpec {
         rows: 24,
         containment,
         sandbox: None,
+        launch: None,
     }
 }
 

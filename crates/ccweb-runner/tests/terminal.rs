@@ -19,6 +19,7 @@ fn sh(script: &str) -> SpawnSpec {
         rows: 24,
         containment: Default::default(),
         sandbox: None,
+        launch: None,
     }
 }
 

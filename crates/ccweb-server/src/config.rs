@@ -261,6 +261,16 @@ pub struct Config {
     /// they stored one, else the operator's), `required` (every user brings
     /// their own) or `disabled` (the operator's only).
     pub user_credentials: crate::credentials::CredentialPolicy,
+    /// With `isolation = "unix"`, started as root: the Unix account the
+    /// server drops to after starting the launcher (created when
+    /// `create_unix_users`). Never root.
+    pub server_user: String,
+    /// With `isolation = "unix"`, started as a non-root user: the command
+    /// that starts `ccweb launcher` as root through sudo (e.g. `["sudo",
+    /// "-n", "/usr/local/bin/ccweb", "--config", FILE, "launcher"]`); its
+    /// standard input is the launcher's socket, and the launcher reads its
+    /// policy from that configuration itself.
+    pub launcher_command: Vec<String>,
 }
 
 impl Default for Config {
@@ -374,6 +384,8 @@ impl Default for Config {
             create_unix_users: false,
             allow_shared_identity: false,
             user_credentials: Default::default(),
+            server_user: "ccweb".into(),
+            launcher_command: Vec::new(),
         }
     }
 }

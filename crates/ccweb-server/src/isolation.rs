@@ -2,10 +2,22 @@
 //! `ccweb_runner::contain`) and, if configured, sandboxed with bubblewrap.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
+use ccweb_runner::launch::{Account, AccountPolicy, LaunchAs, Launcher, LauncherPolicy};
 use ccweb_runner::{Containment, Sandbox, SessionLimits};
 
 use crate::config::{Config, ConfigError, IsolationMode, SandboxMode};
+use crate::error::ApiError;
+
+/// The launcher `ccweb serve` started (`isolation = "unix"`), set once
+/// before the server is built.
+static LAUNCHER: OnceLock<Launcher> = OnceLock::new();
+
+/// Hands the running launcher to the sessions (`isolation = "unix"`).
+pub fn set_launcher(launcher: Launcher) {
+    let _ = LAUNCHER.set(launcher);
+}
 
 /// The containment and sandbox every session of this server gets.
 #[derive(Debug, Clone)]
@@ -14,6 +26,9 @@ pub struct Isolation {
     pub containment: Containment,
     /// `Some` when `sandbox = "bubblewrap"`.
     pub sandbox: Option<Sandbox>,
+    /// `isolation = "unix"`: `Some` once the launcher runs (else every
+    /// session start is refused: nothing runs as ccweb's own account).
+    unix: Option<Option<Launcher>>,
 }
 
 impl Isolation {
@@ -28,7 +43,111 @@ impl Isolation {
         Isolation {
             containment: Containment::init(&config.data_dir, limits),
             sandbox: sandbox(config),
+            unix: (config.isolation == IsolationMode::Unix).then(|| LAUNCHER.get().cloned()),
         }
+    }
+
+    /// `isolation = "unix"`: makes ccweb user `user`'s Unix account ready
+    /// (created if allowed; home, Claude home and roots its own) and says
+    /// how to start programs as it. `None` with `isolation = "none"`.
+    pub async fn launch_as(&self, user: &str) -> Result<Option<(LaunchAs, Account)>, ApiError> {
+        let Some(unix) = &self.unix else {
+            return Ok(None);
+        };
+        let Some(launcher) = unix.clone() else {
+            return Err(ApiError::Unavailable {
+                code: "launcher_unavailable",
+                message: "isolation = \"unix\" but the launcher is not running".into(),
+            });
+        };
+        let name = user.to_owned();
+        let asked = launcher.clone();
+        let account = tokio::task::spawn_blocking(move || asked.prepare(&name))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(|message| ApiError::Unavailable {
+                code: "unix_account_unavailable",
+                message,
+            })?;
+        Ok(Some((
+            LaunchAs {
+                launcher,
+                user: user.to_owned(),
+            },
+            account,
+        )))
+    }
+}
+
+impl Isolation {
+    /// Resolves and checks a working directory for `user`: as the server
+    /// with `isolation = "none"`, as the user's account through the
+    /// launcher with `isolation = "unix"` (their roots are 0700, theirs).
+    pub async fn resolve_working_dir(
+        &self,
+        user: &str,
+        requested: &str,
+        roots: &[PathBuf],
+    ) -> Result<PathBuf, ApiError> {
+        let Some(unix) = &self.unix else {
+            return crate::paths::resolve_working_dir(requested, roots);
+        };
+        let Some(launcher) = unix.clone() else {
+            return Err(ApiError::Unavailable {
+                code: "launcher_unavailable",
+                message: "isolation = \"unix\" but the launcher is not running".into(),
+            });
+        };
+        let (user, requested, roots) = (user.to_owned(), requested.to_owned(), roots.to_vec());
+        tokio::task::spawn_blocking(move || {
+            crate::paths::resolve_working_dir_with(&requested, &roots, |joined| {
+                launcher.resolve_as(&user, joined)
+            })
+        })
+        .await
+        .map_err(ApiError::internal)?
+    }
+
+    /// `isolation = "unix"`: opens `path` for reading as ccweb user
+    /// `user`'s account, through the launcher (the server cannot read
+    /// their 0700 home): a regular file of theirs, never through a final
+    /// symlink, never a FIFO or device. `None` with `isolation = "none"`
+    /// (the server reads the file itself).
+    pub async fn open_as_user(
+        &self,
+        user: &str,
+        path: &std::path::Path,
+    ) -> Option<Result<std::fs::File, String>> {
+        let unix = self.unix.as_ref()?;
+        let Some(launcher) = unix.clone() else {
+            return Some(Err("the launcher is not running".into()));
+        };
+        let (user, path) = (user.to_owned(), path.to_path_buf());
+        let opened = tokio::task::spawn_blocking(move || launcher.open_as(&user, &path)).await;
+        Some(opened.unwrap_or_else(|e| Err(e.to_string())))
+    }
+}
+
+/// The account policy of `config` (`unix_user`, `unix_users`,
+/// `create_unix_users`, `user_roots`), never mapping to `server_uid`.
+pub fn account_policy(config: &Config, server_uid: u32) -> AccountPolicy {
+    AccountPolicy {
+        pattern: config.unix_user.clone(),
+        map: config.unix_users.clone(),
+        create: config.create_unix_users,
+        user_roots: config.user_roots.clone(),
+        server_uid,
+        uid_min: ccweb_runner::launch::account::uid_min(),
+    }
+}
+
+/// What the launcher of `config` is told at start.
+pub fn launcher_policy(config: &Config, server_uid: u32) -> LauncherPolicy {
+    LauncherPolicy {
+        accounts: account_policy(config, server_uid),
+        instance: config.data_dir.clone(),
+        max_processes: config.session_max_processes,
+        max_memory_bytes: config.session_max_memory_bytes,
     }
 }
 
@@ -40,6 +159,10 @@ fn sandbox(config: &Config) -> Option<Sandbox> {
         roots: config.allowed_roots.clone(),
         private: vec![config.data_dir.clone()],
         read_only: config.sandbox_read_only.clone(),
+        // Each user's own account: ccweb's files in /etc are not theirs.
+        etc_allow_list: config.isolation == IsolationMode::Unix,
+        // Filled in per session (`with_own_roots`).
+        own_roots: Vec::new(),
     })
 }
 

@@ -11,6 +11,24 @@ const MAX_PATH_BYTES: usize = 4096;
 /// Resolves `requested` and checks it against `roots` (already canonical).
 /// Relative paths are taken from the first root.
 pub fn resolve_working_dir(requested: &str, roots: &[PathBuf]) -> Result<PathBuf, ApiError> {
+    resolve_working_dir_with(requested, roots, |joined| {
+        let canonical = std::fs::canonicalize(joined).map_err(|e| e.to_string())?;
+        if canonical.is_dir() {
+            Ok(canonical)
+        } else {
+            Err("it is not a directory".into())
+        }
+    })
+}
+
+/// [`resolve_working_dir`], with `canonical_dir` resolving the joined path
+/// to a canonical directory (`isolation = "unix"`: the launcher, as the
+/// user's account, which may see into roots the server cannot).
+pub fn resolve_working_dir_with(
+    requested: &str,
+    roots: &[PathBuf],
+    canonical_dir: impl FnOnce(&Path) -> Result<PathBuf, String>,
+) -> Result<PathBuf, ApiError> {
     if requested.is_empty() {
         return Err(ApiError::bad_request(
             "invalid_working_dir",
@@ -40,18 +58,12 @@ pub fn resolve_working_dir(requested: &str, roots: &[PathBuf]) -> Result<PathBuf
             ))
         }
     };
-    let canonical = std::fs::canonicalize(&joined).map_err(|e| {
+    let canonical = canonical_dir(&joined).map_err(|e| {
         ApiError::bad_request(
             "invalid_working_dir",
             format!("working_dir {requested:?} cannot be used: {e}"),
         )
     })?;
-    if !canonical.is_dir() {
-        return Err(ApiError::bad_request(
-            "invalid_working_dir",
-            format!("working_dir {requested:?} is not a directory"),
-        ));
-    }
     if !roots.iter().any(|root| canonical.starts_with(root)) {
         return Err(ApiError::forbidden(
             "path_not_allowed",
@@ -89,6 +101,16 @@ pub fn check_user_root_template(template: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The directories `user_roots` names for user `name` (whether or not
+/// they exist yet).
+pub fn user_roots_of(config: &crate::Config, name: &str) -> Vec<PathBuf> {
+    config
+        .user_roots
+        .iter()
+        .map(|template| PathBuf::from(template.replace(USER_PLACEHOLDER, name)))
+        .collect()
+}
+
 /// The roots `user` may work in: `allowed_roots` for admins and when no
 /// `user_roots` are configured; else the user's own roots, created (0700)
 /// on first use. User names are `[a-z0-9][a-z0-9_.-]*`, so a name can
@@ -102,8 +124,7 @@ pub fn roots_for(
         return Ok(config.allowed_roots.clone());
     }
     let mut roots = Vec::with_capacity(config.user_roots.len());
-    for template in &config.user_roots {
-        let dir = PathBuf::from(template.replace(USER_PLACEHOLDER, &user.name));
+    for dir in user_roots_of(config, &user.name) {
         if !dir.exists() {
             use std::os::unix::fs::DirBuilderExt;
             std::fs::DirBuilder::new()

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use ccweb_protocol::{SessionActivity, SessionInfo, SessionMode, SessionState};
 use ccweb_runner::chat::{spawn_chat, stream_json_args, ChatConfig, PERMISSION_MODES};
+use ccweb_runner::launch::{Account, LaunchAs};
 use ccweb_runner::transcript;
 use ccweb_runner::{
     spawn_terminal, EndReason, ExitInfo, SpawnSpec, TerminalConfig, TerminalHandle,
@@ -26,7 +27,7 @@ use crate::credentials::{credential_env, CredentialPolicy, UserCredential};
 use crate::error::ApiError;
 use crate::isolation::Isolation;
 use crate::notify::Notifier;
-use crate::paths::{resolve_working_dir, roots_for};
+use crate::paths::roots_for;
 use crate::transcripts;
 
 /// Default terminal size when the client does not say.
@@ -417,8 +418,15 @@ impl SessionManager {
 
     /// Validates a request and starts a new session for `owner`.
     pub async fn create(&self, owner: &User, req: CreateSession) -> Result<SessionInfo, ApiError> {
+        // isolation = "unix": the account and its roots exist (the account's
+        // own, made by the launcher) before the roots are checked.
+        self.inner.isolation.launch_as(&owner.name).await?;
         let roots = roots_for(&self.inner.config, owner)?;
-        let cwd = resolve_working_dir(&req.working_dir, &roots)?;
+        let cwd = self
+            .inner
+            .isolation
+            .resolve_working_dir(&owner.name, &req.working_dir, &roots)
+            .await?;
         // Without a title the directory names the session until the first
         // prompt does (the store replaces it then).
         let title_auto = req.title.is_none();
@@ -500,7 +508,11 @@ impl SessionManager {
         // The directory rules of today, not of the day it was created: it may
         // be gone, or no longer inside the owner's roots. Refused as a create
         // would be, with the session left as it was.
-        resolve_working_dir(&record.working_dir, &roots_for(&self.inner.config, owner)?)?;
+        let roots = roots_for(&self.inner.config, owner)?;
+        self.inner
+            .isolation
+            .resolve_working_dir(&owner.name, &record.working_dir, &roots)
+            .await?;
         if check_permission_mode(&self.inner.config, &record.permission_mode).is_err() {
             // Allowed when it was chosen, not any more (allow_bypass_permissions
             // turned off): the CLI asks again, as in the default mode.
@@ -706,7 +718,21 @@ impl SessionManager {
         own: Option<UserCredential>,
     ) -> Result<SessionInfo, ApiError> {
         let store = &self.inner.store;
-        let mut spec = self.spawn_spec(&record, continuing);
+        let launch = match self.inner.isolation.launch_as(&record.owner_name).await {
+            Ok(launch) => launch,
+            Err(e) => {
+                let end = SessionEnd {
+                    state: SessionState::Failed,
+                    exit_code: None,
+                    end_reason: "error".into(),
+                    ended_at: OffsetDateTime::now_utc(),
+                    final_screen: None,
+                };
+                store.mark_session_ended(record.id, &end).await?;
+                return Err(e);
+            }
+        };
+        let mut spec = self.spawn_spec(&record, continuing, launch);
         credential_env(&mut spec.env, own.as_ref());
         // Where the CLI will keep this conversation, from the environment it gets.
         let transcript = claude_home(&spec.env)
@@ -907,9 +933,18 @@ impl SessionManager {
         futures_util::future::join_all(live.into_iter().map(|id| self.stop(id))).await;
     }
 
-    fn spawn_spec(&self, r: &SessionRecord, continuing: bool) -> SpawnSpec {
+    fn spawn_spec(
+        &self,
+        r: &SessionRecord,
+        continuing: bool,
+        launch: Option<(LaunchAs, Account)>,
+    ) -> SpawnSpec {
         let config = &self.inner.config;
-        let env = child_env(config);
+        let mut env = child_env(config);
+        let launch = launch.map(|(launch, account)| {
+            account_env(&mut env, &account);
+            launch
+        });
         let mut args: Vec<OsString> = config.claude_args.iter().map(OsString::from).collect();
         if r.mode == SessionMode::Chat {
             args.extend(stream_json_args());
@@ -939,9 +974,28 @@ impl SessionManager {
             cols: r.cols,
             rows: r.rows,
             containment: self.inner.isolation.containment.clone(),
-            sandbox: self.inner.isolation.sandbox.clone(),
+            sandbox: self.inner.isolation.sandbox.clone().map(|mut sandbox| {
+                if launch.is_some() {
+                    // The user's own roots are their account's: all shown.
+                    sandbox.own_roots = crate::paths::user_roots_of(config, &r.owner_name);
+                }
+                sandbox
+            }),
+            launch,
         }
     }
+}
+
+/// `isolation = "unix"`: the account's own `HOME` (so its Claude home is
+/// `$HOME/.claude`), `USER`, `LOGNAME` and `SHELL`, in place of the
+/// server's; no `CLAUDE_CONFIG_DIR` of the server's gets through.
+fn account_env(env: &mut Vec<(OsString, OsString)>, account: &Account) {
+    const OWN: [&str; 5] = ["HOME", "USER", "LOGNAME", "SHELL", "CLAUDE_CONFIG_DIR"];
+    env.retain(|(k, _)| !OWN.iter().any(|own| k == own));
+    env.push(("HOME".into(), account.home.clone().into()));
+    env.push(("USER".into(), account.name.clone().into()));
+    env.push(("LOGNAME".into(), account.name.clone().into()));
+    env.push(("SHELL".into(), account.shell.clone().into()));
 }
 
 /// The project `cwd` belongs to: the nearest directory from `cwd` up that

@@ -64,6 +64,15 @@ pub(crate) enum Command {
         #[arg(long, value_name = "DIR")]
         from: Option<PathBuf>,
     },
+    /// The privileged launcher of `isolation = "unix"` (started by `serve`
+    /// itself; its standard input is the socket it serves).
+    #[command(hide = true)]
+    Launcher {
+        /// The policy, as JSON (from `serve` started as root). Without it
+        /// (started through `launcher_command` and sudo), the launcher
+        /// reads the policy from the configuration itself.
+        policy: Option<String>,
+    },
 }
 
 /// Flags of `serve`; each overrides the same key of the file and environment.

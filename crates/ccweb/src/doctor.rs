@@ -96,6 +96,7 @@ pub(crate) async fn run(global: &Global, flags: &ServeFlags) -> anyhow::Result<(
     check_listen(&mut report, &config);
     check_roots(&mut report, &config);
     check_sandbox(&mut report, &config);
+    check_isolation(&mut report, &config);
     report.print()?;
     match report.failures() {
         0 => Ok(()),
@@ -555,6 +556,50 @@ fn check_sandbox(report: &mut Report, config: &Config) {
         ),
         Err(e) => report.fail("sandbox", e.to_string()),
     }
+}
+
+/// With `isolation = "unix"`: can ccweb start its launcher, and would
+/// the account names it makes be valid?
+fn check_isolation(report: &mut Report, config: &Config) {
+    use ccweb_server::config::IsolationMode;
+    if config.isolation == IsolationMode::None {
+        report.ok(
+            "isolation",
+            "none: every session runs as ccweb's own Unix account (one person)",
+        );
+        return;
+    }
+    if let Err(e) = ccweb_server::isolation::account_policy(config, 0).check() {
+        return report.fail("isolation", e);
+    }
+    let sample = config.unix_user.replace("{user}", "alice");
+    let root = nix::unistd::Uid::effective().is_root();
+    if !root && config.launcher_command.is_empty() {
+        return report.fail(
+            "isolation",
+            "isolation = \"unix\" needs ccweb started as root, or launcher_command (sudo; see deploy.md)",
+        );
+    }
+    if config.create_unix_users
+        && ccweb_server::health::find_program(Path::new("useradd")).is_none()
+    {
+        return report.fail(
+            "isolation",
+            "create_unix_users = true but useradd is not installed",
+        );
+    }
+    let how = if root {
+        format!(
+            "the launcher runs as root, the server as {}",
+            config.server_user
+        )
+    } else {
+        "the launcher starts through launcher_command".to_owned()
+    };
+    report.ok(
+        "isolation",
+        format!("unix: each user's sessions run as {sample}-like accounts; {how}"),
+    );
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod doctor;
 mod export;
 mod migrate_homes;
 mod settings;
+mod unix_mode;
 
 use anyhow::Context;
 use clap::Parser;
@@ -41,6 +42,21 @@ fn close_inherited_fds() {
 fn main() -> ExitCode {
     close_inherited_fds();
     let cli = Cli::parse();
+    if let Command::Launcher { policy } = &cli.command {
+        return unix_mode::launcher(&cli.global, policy.as_deref());
+    }
+    // isolation = "unix": the launcher starts and root is given up before
+    // the runtime starts its threads.
+    let unix_config = match &cli.command {
+        Command::Serve(flags) => match unix_mode::before_serve(&cli.global, flags) {
+            Ok(config) => config,
+            Err(e) => {
+                eprintln!("ccweb: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => None,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -51,7 +67,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, unix_config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let usage = e.chain().any(|c| {
@@ -70,9 +86,10 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli, unix_config: Option<ccweb_server::Config>) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(flags) => serve(&cli.global, flags).await,
+        Command::Serve(flags) => serve(&cli.global, flags, unix_config).await,
+        Command::Launcher { .. } => Ok(()),
         Command::User(cmd) => {
             let store = open_store(&cli.global).await?;
             let result = user(&store, cmd).await;
@@ -234,8 +251,16 @@ async fn open_store(global: &cli::Global) -> anyhow::Result<ccweb_store::Store> 
     settings::open_store(&config).await
 }
 
-async fn serve(global: &cli::Global, flags: cli::ServeFlags) -> anyhow::Result<()> {
-    let config = settings::load(global, &flags)?;
+/// `loaded`: the configuration `isolation = "unix"` read before dropping root.
+async fn serve(
+    global: &cli::Global,
+    flags: cli::ServeFlags,
+    loaded: Option<ccweb_server::Config>,
+) -> anyhow::Result<()> {
+    let config = match loaded {
+        Some(config) => config,
+        None => settings::load(global, &flags)?,
+    };
     // Fail closed: a configured sandbox that cannot work stops the start.
     ccweb_server::isolation::check(&config).map_err(|e| SettingsError(e.to_string()))?;
     settings::init_tracing(config.log_format);

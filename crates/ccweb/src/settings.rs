@@ -111,6 +111,7 @@ const LIST_KEYS: &[&str] = &[
     "oidc_admin_groups",
     "trusted_proxies",
     "sandbox_read_only",
+    "launcher_command",
 ];
 
 /// The list-valued `CCWEB_*` variables, split.
@@ -165,7 +166,7 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<ccweb_store::S
         .single_enabled_user(ccweb_server::isolation::single_enabled_user(config)))
 }
 
-fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     if !dir.is_dir() {
         std::fs::DirBuilder::new()

@@ -319,6 +319,17 @@ fn an_occupied_or_foreign_listen_address_fails() {
 }
 
 #[test]
+fn unix_isolation_with_an_account_pattern_that_makes_bad_names_fails() {
+    let s = setup();
+    let out = s.doctor(
+        "isolation = \"unix\"\nunix_user = \"Team.{user}\"\n",
+        &[],
+        KEY,
+    );
+    assert_fails(&out, 1, "isolation", "not allowed");
+}
+
+#[test]
 fn a_configured_sandbox_that_cannot_work_fails() {
     let s = setup();
     let out = s.doctor(

@@ -10,8 +10,8 @@ use std::process::Stdio;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::sync::{mpsc, watch};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -24,7 +24,8 @@ use super::{
 };
 use crate::actor::{EndReason, ExitInfo, SpawnSpec};
 use crate::contain::{self, Scope};
-use crate::process::prepare;
+use crate::launch::LaunchAs;
+use crate::process::{prepare, spawn_error, spawn_launched};
 use crate::RunnerError;
 
 /// Starts the CLI described by `spec` (its args must include
@@ -36,12 +37,109 @@ pub fn spawn_chat(
     cancel: CancellationToken,
     tracker: &TaskTracker,
 ) -> Result<(ChatHandle, mpsc::Receiver<ChatEvent>), RunnerError> {
-    let spawn_error = |e: std::io::Error| RunnerError::Spawn {
-        program: spec.program.display().to_string(),
-        message: e.to_string(),
+    let Started {
+        process,
+        stdin,
+        stdout,
+        stderr,
+        scope,
+        pid,
+    } = match &spec.launch {
+        Some(launch) => start_launched(&spec, launch)?,
+        None => start_direct(&spec)?,
     };
+    let (line_tx, line_rx) = mpsc::channel(64);
+    let (err_tx, err_rx) = mpsc::channel(64);
+    let reader_cancel = cancel.child_token();
+    tracker.spawn(read_lines(
+        BufReader::new(stdout),
+        line_tx,
+        reader_cancel.clone(),
+    ));
+    tracker.spawn(read_lines(
+        BufReader::new(stderr),
+        err_tx,
+        reader_cancel.clone(),
+    ));
+    let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
+    let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE);
+    let (exit_tx, exit_rx) = watch::channel(None);
+    let shared = Arc::new(Shared {
+        pid,
+        ..Shared::default()
+    });
+    shared.touch();
+    let handle = ChatHandle {
+        commands: cmd_tx,
+        shared: shared.clone(),
+        exit: exit_rx,
+    };
+    let actor = Actor {
+        config,
+        child: process,
+        stdin: Some(stdin),
+        scope,
+        lines: line_rx,
+        stderr: err_rx,
+        commands: cmd_rx,
+        events: event_tx,
+        shared,
+        translator: Translator::default(),
+        pending: HashMap::new(),
+        controls: HashMap::new(),
+        next_control: 0,
+        slash_commands: Vec::new(),
+        stop_reason: None,
+        stderr_events: 0,
+        stderr_tail: Vec::new(),
+        turns: 0,
+        startup_deadline: None,
+        held: HashMap::new(),
+    };
+    tracker.spawn(actor.run(cancel, reader_cancel, exit_tx));
+    Ok((handle, event_rx))
+}
+
+/// The CLI's process, as far as waiting for it goes.
+enum Process {
+    /// Started by ccweb itself (`isolation = "none"`).
+    Direct(tokio::process::Child),
+    /// Started by the launcher: its exit code arrives on this channel.
+    Launched(Option<oneshot::Receiver<i32>>),
+}
+
+impl Process {
+    /// Waits for the exit code (cancel-safe; call again only before it returned).
+    async fn wait(&mut self) -> i32 {
+        match self {
+            Process::Direct(child) => child.wait().await.map(exit_code_of).unwrap_or(-1),
+            Process::Launched(rx) => {
+                let code = match rx.as_mut() {
+                    Some(exited) => exited.await.unwrap_or(-1),
+                    None => return std::future::pending().await,
+                };
+                *rx = None;
+                code
+            }
+        }
+    }
+}
+
+/// A started CLI: its process, pipes and scope.
+struct Started {
+    process: Process,
+    stdin: Box<dyn AsyncWrite + Send + Sync + Unpin>,
+    stdout: Box<dyn AsyncRead + Send + Sync + Unpin>,
+    stderr: Box<dyn AsyncRead + Send + Sync + Unpin>,
+    scope: Scope,
+    pid: i32,
+}
+
+/// Starts the CLI with pipes, in its own process group (`isolation = "none"`).
+fn start_direct(spec: &SpawnSpec) -> Result<Started, RunnerError> {
+    let spawn_error = |e: std::io::Error| spawn_error(spec, e);
     // Under the sandbox, a new session: no controlling terminal to inject into.
-    let (mut scope, dir, program, args) = prepare(&spec, true)?;
+    let (mut scope, dir, program, args) = prepare(spec, true)?;
     let mut cmd = tokio::process::Command::new(&program);
     cmd.args(&args)
         .current_dir(dir.path())
@@ -74,56 +172,45 @@ pub fn spawn_chat(
     else {
         return Err(spawn_error(std::io::Error::other("missing stdio pipes")));
     };
-    let (line_tx, line_rx) = mpsc::channel(64);
-    let (err_tx, err_rx) = mpsc::channel(64);
-    let reader_cancel = cancel.child_token();
-    tracker.spawn(read_lines(
-        BufReader::new(stdout),
-        line_tx,
-        reader_cancel.clone(),
-    ));
-    tracker.spawn(read_lines(
-        BufReader::new(stderr),
-        err_tx,
-        reader_cancel.clone(),
-    ));
-    let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
-    let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE);
-    let (exit_tx, exit_rx) = watch::channel(None);
-    let shared = Arc::new(Shared {
-        pid,
-        ..Shared::default()
-    });
-    shared.touch();
-    let handle = ChatHandle {
-        commands: cmd_tx,
-        shared: shared.clone(),
-        exit: exit_rx,
-    };
-    let actor = Actor {
-        config,
-        child,
-        stdin: Some(stdin),
+    Ok(Started {
+        process: Process::Direct(child),
+        stdin: Box::new(stdin),
+        stdout: Box::new(stdout),
+        stderr: Box::new(stderr),
         scope,
-        lines: line_rx,
-        stderr: err_rx,
-        commands: cmd_rx,
-        events: event_tx,
-        shared,
-        translator: Translator::default(),
-        pending: HashMap::new(),
-        controls: HashMap::new(),
-        next_control: 0,
-        slash_commands: Vec::new(),
-        stop_reason: None,
-        stderr_events: 0,
-        stderr_tail: Vec::new(),
-        turns: 0,
-        startup_deadline: None,
-        held: HashMap::new(),
-    };
-    tracker.spawn(actor.run(cancel, reader_cancel, exit_tx));
-    Ok((handle, event_rx))
+        pid,
+    })
+}
+
+/// Starts the CLI through the launcher, as the user's account, with pipes
+/// the server made (`isolation = "unix"`).
+fn start_launched(spec: &SpawnSpec, launch: &LaunchAs) -> Result<Started, RunnerError> {
+    use nix::fcntl::OFlag;
+    use tokio::net::unix::pipe;
+    let failed = |e: std::io::Error| spawn_error(spec, e);
+    let pipe = || nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| failed(e.into()));
+    let (stdin_r, stdin_w) = pipe()?;
+    let (stdout_r, stdout_w) = pipe()?;
+    let (stderr_r, stderr_w) = pipe()?;
+    let stdin = pipe::Sender::from_owned_fd(stdin_w).map_err(failed)?;
+    let stdout = pipe::Receiver::from_owned_fd(stdout_r).map_err(failed)?;
+    let stderr = pipe::Receiver::from_owned_fd(stderr_r).map_err(failed)?;
+    // Under the sandbox, a new session: no controlling terminal to inject into.
+    let (pid, exited, scope) = spawn_launched(
+        spec,
+        launch,
+        true,
+        vec![stdin_r, stdout_w, stderr_w],
+        spec.env.clone(),
+    )?;
+    Ok(Started {
+        process: Process::Launched(Some(exited)),
+        stdin: Box::new(stdin),
+        stdout: Box::new(stdout),
+        stderr: Box::new(stderr),
+        scope,
+        pid: pid.as_raw(),
+    })
 }
 
 struct Pending {
@@ -149,8 +236,8 @@ const READ_FILE_PREFIX: &str = "read_file ";
 
 struct Actor {
     config: ChatConfig,
-    child: tokio::process::Child,
-    stdin: Option<tokio::process::ChildStdin>,
+    child: Process,
+    stdin: Option<Box<dyn AsyncWrite + Send + Sync + Unpin>>,
     /// Every process of the session (the CLI and what it starts).
     scope: Scope,
     lines: mpsc::Receiver<Line>,
@@ -238,11 +325,8 @@ impl Actor {
                     Some(line) => self.on_stderr(line).await,
                     None => stderr_open = false,
                 },
-                status = self.child.wait(), if exit_code.is_none() => {
-                    exit_code = Some(match status {
-                        Ok(s) => exit_code_of(s),
-                        Err(_) => -1,
-                    });
+                code = self.child.wait(), if exit_code.is_none() => {
+                    exit_code = Some(code);
                     contain::forget_child(Pid::from_raw(self.shared.pid));
                     // Anything it started goes too; then the pipes close.
                     self.scope.signal(Signal::SIGTERM);

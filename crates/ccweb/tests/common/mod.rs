@@ -149,6 +149,11 @@ impl TestServer {
     /// Starts a server in new directories; `use_login_link`: log the admin in with it.
     async fn start_fresh(options: Options, use_login_link: bool) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
+        if options.extra_toml.contains("isolation = \"unix\"") {
+            // The server drops to its own account: it must reach its data dir.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+        }
         let data_dir = dir.path().join("data");
         let root = dir.path().join("root");
         std::fs::create_dir_all(root.join("project")).unwrap();
