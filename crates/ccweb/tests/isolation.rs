@@ -503,7 +503,9 @@ async fn started_as_a_non_root_user_the_server_starts_the_launcher_through_sudo(
         Some(server_user.gid.as_raw()),
     )
     .unwrap();
-    let ccweb = common::ccweb_bin();
+    // Run by the server's own (non-root) account: a copy it may run when
+    // the checkout is private (e.g. under /root).
+    let ccweb = fake_anthropic::for_every_account(&common::ccweb_bin()).unwrap();
     let toml_list = |items: &[&str]| {
         items
             .iter()

@@ -302,7 +302,13 @@ fn check_claude_bin() -> Result<PathBuf, String> {
     let version = String::from_utf8_lossy(&output.stdout);
     // It prints e.g. "2.1.197 (Claude Code)".
     if version.split_whitespace().next() == Some(CLAUDE_CLI_VERSION) {
-        Ok(path)
+        // Tests with `isolation = "unix"` run it as other accounts.
+        for_every_account(&path).map_err(|err| {
+            format!(
+                "cannot make {} usable by every account: {err}",
+                path.display()
+            )
+        })
     } else {
         Err(format!(
             "{} reports version {:?}, but the tests are pinned to {CLAUDE_CLI_VERSION}",
@@ -368,5 +374,91 @@ mod tests {
         assert_eq!(get("ANTHROPIC_API_KEY"), Some(FAKE_API_KEY));
         assert_eq!(get("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"), Some("1"));
         assert_eq!(get("CLAUDE_CODE_MAX_RETRIES"), Some("0"));
+    }
+}
+
+/// `path` (an executable), or a copy of it that every account may run: the
+/// file itself when it and every directory above it are open to others,
+/// else a copy under `/var/tmp/ccweb-test-bin/` (kept per name, size and
+/// modification time, so each build is copied once per machine). Tests
+/// that run programs as other Unix accounts (`isolation = "unix"`) need
+/// it when the checkout lives in a private directory such as `/root`.
+pub fn for_every_account(path: &Path) -> io::Result<PathBuf> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let open_to_others =
+        |p: &Path, bits: u32| std::fs::metadata(p).is_ok_and(|m| m.mode() & bits == bits);
+    let path = path.canonicalize()?;
+    if open_to_others(&path, 0o005)
+        && path
+            .ancestors()
+            .skip(1)
+            .all(|dir| open_to_others(dir, 0o001))
+    {
+        return Ok(path);
+    }
+    let meta = std::fs::metadata(&path)?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::other("no file name"))?
+        .to_string_lossy()
+        .into_owned();
+    let dir = Path::new("/var/tmp/ccweb-test-bin").join(format!(
+        "{name}-{}-{}",
+        meta.len(),
+        meta.mtime()
+    ));
+    let copy = dir.join(&name);
+    if copy.is_file() {
+        return Ok(copy);
+    }
+    std::fs::create_dir_all(&dir)?;
+    for d in [dir.parent().unwrap_or(&dir), &dir] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755))?;
+    }
+    // Copied under a name of this process's, then renamed: tests running
+    // at the same time never run a half-written copy.
+    let tmp = dir.join(format!(".{name}.{}", std::process::id()));
+    std::fs::copy(&path, &tmp)?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))?;
+    std::fs::rename(&tmp, &copy)?;
+    Ok(copy)
+}
+
+#[cfg(test)]
+mod every_account_tests {
+    use super::for_every_account;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_program_in_a_private_directory_is_copied_where_every_account_may_run_it() {
+        let private = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(private.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        let program = private.path().join("prog");
+        std::fs::write(
+            &program,
+            format!("#!/bin/sh\necho {}\n", std::process::id()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let usable = for_every_account(&program).unwrap();
+        assert!(
+            usable.starts_with("/var/tmp/ccweb-test-bin"),
+            "{}",
+            usable.display()
+        );
+        assert_eq!(
+            std::fs::read(&usable).unwrap(),
+            std::fs::read(&program).unwrap()
+        );
+        let mode = std::fs::metadata(&usable).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o755);
+        // Asked again: the same copy.
+        assert_eq!(for_every_account(&program).unwrap(), usable);
+        std::fs::remove_dir_all(usable.parent().unwrap()).unwrap();
+
+        // Open to everyone already: the program itself.
+        std::fs::set_permissions(private.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let open = for_every_account(&program).unwrap();
+        assert_eq!(open, program.canonicalize().unwrap());
     }
 }

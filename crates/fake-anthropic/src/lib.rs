@@ -19,8 +19,8 @@ mod server;
 mod skip;
 
 pub use claude_home::{
-    claude_bin, claude_json, require_claude_bin, ClaudeEnv, CLAUDE_BIN_ENV, CLAUDE_CLI_VERSION,
-    FAKE_API_KEY, INHERITED_ENV_TO_REMOVE, SKIP_CLI_TESTS_ENV,
+    claude_bin, claude_json, for_every_account, require_claude_bin, ClaudeEnv, CLAUDE_BIN_ENV,
+    CLAUDE_CLI_VERSION, FAKE_API_KEY, INHERITED_ENV_TO_REMOVE, SKIP_CLI_TESTS_ENV,
 };
 pub use reply::{Reply, DEFAULT_REPLY_TEXT};
 pub use server::{
