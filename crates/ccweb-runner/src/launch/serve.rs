@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -108,12 +109,47 @@ fn handle(
             };
             let _ = wire::send(&channel, &report, &[]);
         }
-        Request::Open { user, path } => {
-            let opened = prepared(policy, &user).and_then(|a| open_as(&a, &path));
+        Request::Open { user, base, path } => {
+            let opened = prepared(policy, &user)
+                .map_err(std::io::Error::other)
+                .and_then(|a| open_beneath_as(&a, &base, &path));
             let _ = match opened {
-                Ok(fd) => wire::send(&channel, &Report::Opened, &[fd.as_raw_fd()]),
-                Err(e) => wire::send(&channel, &Report::Error(e), &[]),
+                Ok(file) => wire::send(&channel, &Report::Opened, &[file.as_raw_fd()]),
+                Err(e) => wire::send(&channel, &failed(&e), &[]),
             };
+        }
+        Request::ListConversations { user, home, cwd } => {
+            let listed = prepared(policy, &user)
+                .map_err(std::io::Error::other)
+                .and_then(|a| {
+                    absolute(&home)?;
+                    absolute(&cwd)?;
+                    as_account(&a, || crate::transcript::list_conversations(&home, &cwd))
+                });
+            match listed {
+                Ok(list) => send_in_parts(&channel, list, Report::Conversations, false),
+                Err(e) => {
+                    let _ = wire::send(&channel, &failed(&e), &[]);
+                }
+            }
+        }
+        Request::ListSubdirs {
+            user,
+            dir,
+            show_hidden,
+        } => {
+            let listed = prepared(policy, &user)
+                .map_err(std::io::Error::other)
+                .and_then(|a| {
+                    absolute(&dir)?;
+                    as_account(&a, || crate::dirs::list_subdirs(&dir, show_hidden))
+                });
+            match listed {
+                Ok(list) => send_in_parts(&channel, list.dirs, Report::Subdirs, list.truncated),
+                Err(e) => {
+                    let _ = wire::send(&channel, &failed(&e), &[]);
+                }
+            }
         }
         Request::Resolve { user, path } => {
             let resolved = prepared(policy, &user).and_then(|a| resolve_as(&a, &path));
@@ -341,30 +377,84 @@ fn with_fs_ids<T>(account: &Account, f: impl FnOnce() -> Result<T, String>) -> R
     result
 }
 
-/// Opens `path` for reading as `account`: only what the account itself may
-/// open, never through a final symlink, never blocking (a FIFO), and only a
-/// regular file the account owns.
-fn open_as(account: &Account, path: &Path) -> Result<OwnedFd, String> {
-    use nix::fcntl::{open, OFlag};
-    use nix::sys::stat::{fstat, Mode, SFlag};
-    if !path.is_absolute() {
-        return Err(format!("{} is not an absolute path", path.display()));
+/// Opens `path`, below `base`, for reading as `account`, with the
+/// server's own opener of untrusted files (no symlink below `base`, never
+/// blocking, only a regular file), run with the account's filesystem ids:
+/// only what the account itself may open; and only a file it owns.
+fn open_beneath_as(account: &Account, base: &Path, path: &Path) -> std::io::Result<std::fs::File> {
+    absolute(base)?;
+    let file = as_account(account, || crate::untrusted::open_beneath(base, path))?;
+    if file.metadata()?.uid() != account.uid {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is not a file of the account's", path.display()),
+        ));
     }
-    let fail = |e: &dyn std::fmt::Display| format!("cannot open {}: {e}", path.display());
-    let fd = with_fs_ids(account, || {
-        let flags = OFlag::O_RDONLY
-            | OFlag::O_NOFOLLOW
-            | OFlag::O_NONBLOCK
-            | OFlag::O_NOCTTY
-            | OFlag::O_CLOEXEC;
-        open(path, flags, Mode::empty()).map_err(|e| fail(&e))
-    })?;
-    let stat = fstat(&fd).map_err(|e| fail(&e))?;
-    let regular = SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT == SFlag::S_IFREG;
-    if !regular || stat.st_uid != account.uid {
-        return Err(fail(&"not a regular file of the account's"));
+    Ok(file)
+}
+
+/// Runs the reader `f` with `account`'s filesystem ids ([`with_fs_ids`]),
+/// keeping its `io::Error`.
+fn as_account<T>(account: &Account, f: impl FnOnce() -> std::io::Result<T>) -> std::io::Result<T> {
+    with_fs_ids(account, || Ok(f())).map_err(std::io::Error::other)?
+}
+
+/// Refuses a relative path (the launcher's working directory is not the
+/// server's).
+fn absolute(path: &Path) -> std::io::Result<()> {
+    if path.is_absolute() {
+        Ok(())
+    } else {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is not an absolute path", path.display()),
+        ))
     }
-    Ok(fd)
+}
+
+/// The report of a failed read, keeping what the server needs to tell a
+/// planted file (symlink, FIFO) from a missing one.
+fn failed(e: &std::io::Error) -> Report {
+    Report::Failed {
+        errno: e.raw_os_error(),
+        invalid_input: e.kind() == std::io::ErrorKind::InvalidInput,
+        message: e.to_string(),
+    }
+}
+
+/// Room left in a message for a part's JSON framing.
+const PART_BUDGET: usize = wire::MAX_REPORT - 1024;
+
+/// Sends `items` as parts (`wrap`), each message within
+/// [`wire::MAX_REPORT`], then [`Report::Done`]. An item too large for a
+/// message on its own is left out (and the listing marked truncated).
+fn send_in_parts<T: Serialize>(
+    channel: &OwnedFd,
+    items: Vec<T>,
+    wrap: impl Fn(Vec<T>) -> Report,
+    mut truncated: bool,
+) {
+    let mut part = Vec::new();
+    let mut size = 0;
+    for item in items {
+        let len = serde_json::to_vec(&item).map_or(usize::MAX, |b| b.len() + 1);
+        if len > PART_BUDGET {
+            truncated = true;
+            continue;
+        }
+        if size + len > PART_BUDGET {
+            if wire::send(channel, &wrap(std::mem::take(&mut part)), &[]).is_err() {
+                return;
+            }
+            size = 0;
+        }
+        part.push(item);
+        size += len;
+    }
+    if !part.is_empty() && wire::send(channel, &wrap(part), &[]).is_err() {
+        return;
+    }
+    let _ = wire::send(channel, &Report::Done { truncated }, &[]);
 }
 
 /// The canonical path of directory `path`, resolved as `account`.
