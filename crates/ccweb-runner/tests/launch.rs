@@ -192,6 +192,15 @@ async fn the_launcher_runs_only_allowed_accounts_and_drops_every_privilege() {
         .unwrap();
     assert_eq!(listed.dirs.len(), 1, "{listed:?}");
     assert_eq!(listed.dirs[0].path, deep);
+    // A listing bigger than one message comes in parts, whole.
+    let many = prepared.home.join("many");
+    for i in 0..400 {
+        std::fs::create_dir_all(many.join(format!("{i:03}-{}", "x".repeat(200)))).unwrap();
+    }
+    let listed = launcher.list_subdirs_as("u", &many, false).unwrap();
+    assert_eq!(listed.dirs.len(), 400);
+    assert!(!listed.truncated);
+    assert!(listed.dirs[399].name.starts_with("399-"));
     // Root could see into a 0700 directory of root's; the account cannot.
     let private = std::env::temp_dir().join(format!("{tag}-private"));
     std::fs::create_dir_all(private.join("sub")).unwrap();
