@@ -854,6 +854,16 @@ async fn a_users_conversations_and_directories_are_read_as_their_own_account_onl
     };
     let (a, b) = (&s.tokens[0], &s.tokens[1]);
     let root = s.root("a");
+    // Before B's account exists, nothing of B's can be listed: a clear
+    // refusal, not a server error.
+    for path in [
+        format!("/api/fs/dirs?path={}", s.root("b").display()),
+        format!("/api/claude/history?working_dir={}", s.root("b").display()),
+    ] {
+        let (status, body) = get_as(&s, b, &path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_working_dir", "{body}");
+    }
     // B's account and roots exist (made by B's first session).
     let (status, body) = s
         .server
