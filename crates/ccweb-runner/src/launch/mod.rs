@@ -40,6 +40,7 @@
 
 pub mod account;
 mod client;
+mod reads;
 mod serve;
 mod wire;
 
