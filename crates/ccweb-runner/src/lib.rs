@@ -10,6 +10,7 @@
 mod actor;
 pub mod chat;
 pub mod contain;
+pub mod dirs;
 pub mod launch;
 mod output_pipe;
 mod plain_run;
@@ -23,6 +24,7 @@ pub mod session_limits;
 mod stats;
 pub mod transcript;
 pub mod untrusted;
+pub mod user_files;
 mod viewer;
 
 pub use actor::{spawn_terminal, EndReason, ExitInfo, SpawnSpec, TerminalConfig, TerminalHandle};

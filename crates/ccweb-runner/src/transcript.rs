@@ -35,7 +35,7 @@ pub use follow::{follow, POLL_INTERVAL};
 pub use listing::{list_conversations, Conversation};
 pub use settings::{last_settings, LastSettings};
 
-use crate::untrusted::open_beneath;
+use crate::user_files::UserFiles;
 use lines::{LineSplitter, Piece};
 
 /// Longest transcript line parsed; a longer one becomes an `error` event
@@ -149,17 +149,23 @@ pub struct Transcript {
 /// a record whose `uuid` came before is skipped (the CLI sometimes writes one
 /// twice).
 ///
-/// The file is opened with [`open_beneath`](crate::untrusted::open_beneath)
-/// (`path` lies below the Claude home `base`; no symlinks, regular files
-/// only), and only its first `max_bytes` are read: a bigger file gives the
+/// The file is opened by `files` with
+/// [`open_beneath`](crate::untrusted::open_beneath) (`path` lies below the
+/// Claude home `base`; no symlinks, regular files only), and only its first `max_bytes` are read: a bigger file gives the
 /// lines that end in them, and `cut`.
 ///
 /// Blocking; run it on a blocking thread.
-pub fn read_transcript(base: &Path, path: &Path, max_bytes: u64) -> io::Result<Transcript> {
-    read_transcript_with_limit(base, path, max_bytes, MAX_LINE_BYTES)
+pub fn read_transcript(
+    files: &UserFiles,
+    base: &Path,
+    path: &Path,
+    max_bytes: u64,
+) -> io::Result<Transcript> {
+    read_transcript_with_limit(files, base, path, max_bytes, MAX_LINE_BYTES)
 }
 
 fn read_transcript_with_limit(
+    files: &UserFiles,
     base: &Path,
     path: &Path,
     max_bytes: u64,
@@ -174,7 +180,7 @@ fn read_transcript_with_limit(
     };
     let mut seen = SeenRecords::default();
     let limits = (max_bytes, max_line_bytes);
-    transcript.cut = read_lines(base, path, limits, |line| match line {
+    transcript.cut = read_lines(files, base, path, limits, |line| match line {
         FileLine::Whole(Piece::Line { bytes, .. }) => match parse_line(&bytes) {
             Parsed::Record(record) => transcript.add(&record, &mut seen),
             Parsed::Blank => {}
@@ -201,18 +207,19 @@ pub(crate) enum FileLine {
     Tail(Vec<u8>),
 }
 
-/// Reads the file at `path` (below the Claude home `base`, opened with
-/// [`open_beneath`]) from its start and hands `each` its lines in order, the
+/// Reads the file at `path` (below the Claude home `base`, opened by
+/// `files` with [`open_beneath`](crate::untrusted::open_beneath)) from its start and hands `each` its lines in order, the
 /// unfinished last one (if any) last. Reads at most `max_bytes` (the first
 /// of `limits`; lines longer than the second are skipped) and returns
 /// whether the file had more: then the line cut at the limit is dropped.
 pub(crate) fn read_lines(
+    files: &UserFiles,
     base: &Path,
     path: &Path,
     (max_bytes, max_line_bytes): (u64, usize),
     mut each: impl FnMut(FileLine),
 ) -> io::Result<bool> {
-    let file = open_beneath(base, path)?;
+    let file = files.open_beneath(base, path)?;
     let mut file = file.take(max_bytes);
     let mut splitter = LineSplitter::new(0, max_line_bytes);
     let mut buf = vec![0u8; READ_CHUNK_BYTES];
@@ -378,7 +385,7 @@ mod tests {
 
     /// The whole file, with its folder as the Claude home.
     fn read(path: &Path) -> io::Result<Transcript> {
-        read_transcript(path.parent().unwrap(), path, u64::MAX)
+        read_transcript(&UserFiles::Direct, path.parent().unwrap(), path, u64::MAX)
     }
 
     #[test]
@@ -387,10 +394,10 @@ mod tests {
         let file = write(line.repeat(3).as_bytes());
         let base = file.path().parent().unwrap();
         let len = line.len() as u64;
-        let t = read_transcript(base, file.path(), 2 * len + 5).unwrap();
+        let t = read_transcript(&UserFiles::Direct, base, file.path(), 2 * len + 5).unwrap();
         assert!(t.cut);
         assert_eq!(t.events.len(), 2);
-        let t = read_transcript(base, file.path(), 3 * len).unwrap();
+        let t = read_transcript(&UserFiles::Direct, base, file.path(), 3 * len).unwrap();
         assert!(!t.cut, "exactly the limit is not cut");
         assert_eq!(t.events.len(), 3);
     }
@@ -399,8 +406,20 @@ mod tests {
     fn a_symlinked_or_special_transcript_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink("/dev/zero", dir.path().join("z.jsonl")).unwrap();
-        assert!(read_transcript(dir.path(), &dir.path().join("z.jsonl"), u64::MAX).is_err());
-        assert!(read_transcript(Path::new("/dev"), Path::new("/dev/zero"), u64::MAX).is_err());
+        assert!(read_transcript(
+            &UserFiles::Direct,
+            dir.path(),
+            &dir.path().join("z.jsonl"),
+            u64::MAX
+        )
+        .is_err());
+        assert!(read_transcript(
+            &UserFiles::Direct,
+            Path::new("/dev"),
+            Path::new("/dev/zero"),
+            u64::MAX
+        )
+        .is_err());
     }
 
     fn write(lines: &[u8]) -> tempfile::NamedTempFile {
@@ -446,9 +465,14 @@ mod tests {
             b"{\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":\"after\"}}\n",
         );
         let file = write(&data);
-        let t =
-            read_transcript_with_limit(file.path().parent().unwrap(), file.path(), u64::MAX, 5000)
-                .unwrap();
+        let t = read_transcript_with_limit(
+            &UserFiles::Direct,
+            file.path().parent().unwrap(),
+            file.path(),
+            u64::MAX,
+            5000,
+        )
+        .unwrap();
         assert_eq!(t.skipped_lines, 1);
         match &t.events[0] {
             ChatEvent::Error { code, line, .. } => {

@@ -128,29 +128,51 @@ async fn the_launcher_runs_only_allowed_accounts_and_drops_every_privilege() {
     );
     assert!(text.contains("CapEff:\t0000000000000000"), "{text}");
 
-    // Files are opened as the account: its own regular files only.
-    let mine = prepared.home.join("mine.jsonl");
+    // Files are opened as the account, with the server's own opener: its
+    // own regular files below the base only, never through a symlink.
+    let home = &prepared.home;
+    let mine = home.join("mine.jsonl");
     std::fs::write(&mine, "{}\n").unwrap();
     std::os::unix::fs::chown(&mine, Some(uid), Some(gid)).unwrap();
     let mut text = String::new();
     launcher
-        .open_as("u", &mine)
+        .open_beneath_as("u", home, &mine)
         .unwrap()
         .read_to_string(&mut text)
         .unwrap();
     assert_eq!(text, "{}\n");
-    let err = launcher.open_as("u", Path::new("/etc/shadow")).unwrap_err();
-    assert!(err.contains("Permission denied"), "{err}");
-    let fifo = prepared.home.join("fifo");
+    let err = launcher
+        .open_beneath_as("u", Path::new("/etc"), Path::new("/etc/shadow"))
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied, "{err}");
+    let err = launcher
+        .open_beneath_as("u", home, Path::new("/etc/passwd"))
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        std::io::ErrorKind::InvalidInput,
+        "outside the base: {err}"
+    );
+    let fifo = home.join("fifo");
     nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o600)).unwrap();
     std::os::unix::fs::chown(&fifo, Some(uid), Some(gid)).unwrap();
-    let err = launcher.open_as("u", &fifo).unwrap_err();
-    assert!(err.contains("not a regular file"), "{err}");
-    let link = prepared.home.join("link");
+    let err = launcher.open_beneath_as("u", home, &fifo).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
+    let link = home.join("link");
     std::os::unix::fs::symlink(&mine, &link).unwrap();
+    let err = launcher.open_beneath_as("u", home, &link).unwrap_err();
     assert!(
-        launcher.open_as("u", &link).is_err(),
-        "no final symlink followed"
+        ccweb_runner::untrusted::is_symlink_refusal(&err),
+        "no final symlink followed: {err}"
+    );
+    let linked_dir = home.join("linked");
+    std::os::unix::fs::symlink(home, &linked_dir).unwrap();
+    let err = launcher
+        .open_beneath_as("u", home, &linked_dir.join("mine.jsonl"))
+        .unwrap_err();
+    assert!(
+        ccweb_runner::untrusted::is_symlink_refusal(&err),
+        "no symlinked directory on the way: {err}"
     );
 
     // Directories are resolved as the account: into its own 0700 home,
@@ -164,10 +186,38 @@ async fn the_launcher_runs_only_allowed_accounts_and_drops_every_privilege() {
         .resolve_as("u", &prepared.home.join("work/../work/project"))
         .unwrap();
     assert_eq!(resolved, deep);
+    // Subdirectories are listed as the account too.
+    let listed = launcher
+        .list_subdirs_as("u", &prepared.home.join("work"), false)
+        .unwrap();
+    assert_eq!(listed.dirs.len(), 1, "{listed:?}");
+    assert_eq!(listed.dirs[0].path, deep);
+    // A listing bigger than one message comes in parts, whole.
+    let many = prepared.home.join("many");
+    for i in 0..400 {
+        std::fs::create_dir_all(many.join(format!("{i:03}-{}", "x".repeat(200)))).unwrap();
+    }
+    let listed = launcher.list_subdirs_as("u", &many, false).unwrap();
+    assert_eq!(listed.dirs.len(), 400);
+    assert!(!listed.truncated);
+    assert!(listed.dirs[399].name.starts_with("399-"));
     // Root could see into a 0700 directory of root's; the account cannot.
     let private = std::env::temp_dir().join(format!("{tag}-private"));
     std::fs::create_dir_all(private.join("sub")).unwrap();
     std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let listing = launcher.list_subdirs_as("u", &private, false).unwrap_err();
+    assert_eq!(
+        listing.kind(),
+        std::io::ErrorKind::PermissionDenied,
+        "{listing}"
+    );
+    let listing = launcher
+        .list_conversations_as("u", &private, &private.join("sub"))
+        .unwrap();
+    assert!(
+        listing.is_empty(),
+        "nothing listed where the account cannot look"
+    );
     let err = launcher.resolve_as("u", &private.join("sub")).unwrap_err();
     std::fs::remove_dir_all(&private).unwrap();
     assert!(err.contains("Permission denied"), "{err}");

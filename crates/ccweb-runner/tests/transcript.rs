@@ -9,6 +9,7 @@ use ccweb_protocol::chat::ChatEvent;
 use ccweb_runner::transcript::{
     follow, list_conversations, project_dir, read_transcript, transcript_path,
 };
+use ccweb_runner::user_files::UserFiles;
 use fake_anthropic::{require_claude_bin, ClaudeEnv, FakeAnthropic, Reply};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -177,7 +178,8 @@ async fn print_mode_conversations_are_listed_and_imported() {
     assert_eq!(others[0].session_id, elsewhere);
     assert_eq!(others[0].title, "prompt in the other dir");
 
-    let transcript = read_transcript(&cli.claude_home(), &path, u64::MAX).expect("read");
+    let transcript =
+        read_transcript(&UserFiles::Direct, &cli.claude_home(), &path, u64::MAX).expect("read");
     assert_eq!(transcript.skipped_lines, 0);
     assert!(!transcript.torn_tail);
     assert_eq!(transcript.session_id.as_deref(), Some(sid.as_str()));
@@ -272,7 +274,14 @@ async fn follow_sends_events_while_the_cli_writes() {
     let (tx, mut rx) = mpsc::channel(2);
     let cancel = CancellationToken::new();
     let base = path.parent().unwrap().to_path_buf();
-    let task = tokio::spawn(follow(base, path.clone(), 0, tx, cancel.clone()));
+    let task = tokio::spawn(follow(
+        UserFiles::Direct,
+        base,
+        path.clone(),
+        0,
+        tx,
+        cancel.clone(),
+    ));
 
     cli.fake
         .push(Reply::tool_use("Bash", json!({"command": "echo hi"})));
@@ -431,7 +440,8 @@ async fn compaction_subagents_and_api_errors_read_back() {
         .expect("wait");
 
     let path = transcript_path(&cli.claude_home(), &work, &sid);
-    let transcript = read_transcript(&cli.claude_home(), &path, u64::MAX).expect("read");
+    let transcript =
+        read_transcript(&UserFiles::Direct, &cli.claude_home(), &path, u64::MAX).expect("read");
     assert_eq!(transcript.skipped_lines, 0);
     let events = &transcript.events;
     // The CLI may write the turns before `/compact` twice (same uuids); they
@@ -470,7 +480,7 @@ async fn compaction_subagents_and_api_errors_read_back() {
         .with_extension("")
         .join("subagents")
         .join(format!("agent-{agent_id}.jsonl"));
-    let sub = read_transcript(&cli.claude_home(), &subagent, u64::MAX)
+    let sub = read_transcript(&UserFiles::Direct, &cli.claude_home(), &subagent, u64::MAX)
         .expect("the subagent's transcript");
     assert!(sub.events.is_empty(), "sidechain records give no events");
     match events.last() {

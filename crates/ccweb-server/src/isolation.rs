@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use ccweb_runner::launch::{Account, AccountPolicy, LaunchAs, Launcher, LauncherPolicy};
+use ccweb_runner::user_files::UserFiles;
 use ccweb_runner::{Containment, Sandbox, SessionLimits};
 
 use crate::config::{Config, ConfigError, IsolationMode, SandboxMode};
@@ -55,10 +56,7 @@ impl Isolation {
             return Ok(None);
         };
         let Some(launcher) = unix.clone() else {
-            return Err(ApiError::Unavailable {
-                code: "launcher_unavailable",
-                message: "isolation = \"unix\" but the launcher is not running".into(),
-            });
+            return Err(launcher_unavailable());
         };
         let name = user.to_owned();
         let asked = launcher.clone();
@@ -93,10 +91,7 @@ impl Isolation {
             return crate::paths::resolve_working_dir(requested, roots);
         };
         let Some(launcher) = unix.clone() else {
-            return Err(ApiError::Unavailable {
-                code: "launcher_unavailable",
-                message: "isolation = \"unix\" but the launcher is not running".into(),
-            });
+            return Err(launcher_unavailable());
         };
         let (user, requested, roots) = (user.to_owned(), requested.to_owned(), roots.to_vec());
         tokio::task::spawn_blocking(move || {
@@ -108,23 +103,28 @@ impl Isolation {
         .map_err(ApiError::internal)?
     }
 
-    /// `isolation = "unix"`: opens `path` for reading as ccweb user
-    /// `user`'s account, through the launcher (the server cannot read
-    /// their 0700 home): a regular file of theirs, never through a final
-    /// symlink, never a FIFO or device. `None` with `isolation = "none"`
-    /// (the server reads the file itself).
-    pub async fn open_as_user(
-        &self,
-        user: &str,
-        path: &std::path::Path,
-    ) -> Option<Result<std::fs::File, String>> {
-        let unix = self.unix.as_ref()?;
-        let Some(launcher) = unix.clone() else {
-            return Some(Err("the launcher is not running".into()));
-        };
-        let (user, path) = (user.to_owned(), path.to_path_buf());
-        let opened = tokio::task::spawn_blocking(move || launcher.open_as(&user, &path)).await;
-        Some(opened.unwrap_or_else(|e| Err(e.to_string())))
+    /// Who reads ccweb user `user`'s files (their Claude home, their
+    /// roots): the server itself with `isolation = "none"`, the launcher as
+    /// their account with `"unix"` (`None` while the launcher is not
+    /// running: nothing of theirs can be read).
+    pub fn user_files(&self, user: &str) -> Option<UserFiles> {
+        match &self.unix {
+            None => Some(UserFiles::Direct),
+            Some(launcher) => launcher.clone().map(|launcher| {
+                UserFiles::As(LaunchAs {
+                    launcher,
+                    user: user.to_owned(),
+                })
+            }),
+        }
+    }
+}
+
+/// The refusal while `isolation = "unix"` has no launcher running.
+pub fn launcher_unavailable() -> ApiError {
+    ApiError::Unavailable {
+        code: "launcher_unavailable",
+        message: "isolation = \"unix\" but the launcher is not running".into(),
     }
 }
 

@@ -113,7 +113,8 @@ pub fn user_roots_of(config: &crate::Config, name: &str) -> Vec<PathBuf> {
 
 /// The roots `user` may work in: `allowed_roots` for admins and when no
 /// `user_roots` are configured; else the user's own roots, created (0700)
-/// on first use. User names are `[a-z0-9][a-z0-9_.-]*`, so a name can
+/// on first use (with `isolation = "unix"` by the launcher, as the
+/// account's, when it prepares it). User names are `[a-z0-9][a-z0-9_.-]*`, so a name can
 /// neither climb out (`..`) nor contain a separator, and distinct names
 /// give distinct directories.
 pub fn roots_for(
@@ -124,7 +125,14 @@ pub fn roots_for(
         return Ok(config.allowed_roots.clone());
     }
     let mut roots = Vec::with_capacity(config.user_roots.len());
+    let unix = config.isolation == crate::config::IsolationMode::Unix;
     for dir in user_roots_of(config, &user.name) {
+        if unix && std::fs::symlink_metadata(&dir).is_err() {
+            // The launcher makes them (the account's own) when it prepares
+            // the account; until then they are named, not made, here.
+            roots.push(dir);
+            continue;
+        }
         if !dir.exists() {
             use std::os::unix::fs::DirBuilderExt;
             std::fs::DirBuilder::new()

@@ -16,6 +16,7 @@ use ccweb_protocol::{SessionActivity, SessionInfo, SessionMode, SessionState};
 use ccweb_runner::chat::{spawn_chat, stream_json_args, ChatConfig, PERMISSION_MODES};
 use ccweb_runner::launch::{Account, LaunchAs};
 use ccweb_runner::transcript;
+use ccweb_runner::user_files::UserFiles;
 use ccweb_runner::{
     spawn_terminal, EndReason, ExitInfo, SpawnSpec, TerminalConfig, TerminalHandle,
 };
@@ -386,6 +387,16 @@ impl SessionManager {
         &self.inner.isolation.containment
     }
 
+    /// How sessions are isolated (and who reads each user's files).
+    pub fn isolation(&self) -> &Isolation {
+        &self.inner.isolation
+    }
+
+    /// `user`'s Claude home and who reads it ([`user_claude_home`]).
+    pub async fn claude_home_of(&self, user: &str) -> Option<UserHome> {
+        user_claude_home(&self.inner.config, &self.inner.isolation, user).await
+    }
+
     /// Number of live sessions.
     pub fn live_count(&self) -> usize {
         self.inner
@@ -485,8 +496,8 @@ impl SessionManager {
             .await?;
         if let Some(sid) = &resume {
             // The earlier conversation becomes the start of this transcript.
-            if let Some(home) = user_claude_home(&self.inner.config, owner).await {
-                let path = transcript::transcript_path(&home, &cwd, sid);
+            if let Some(home) = self.claude_home_of(&owner.name).await {
+                let path = transcript::transcript_path(&home.path, &cwd, sid);
                 let max_bytes = self.inner.config.session_max_event_bytes;
                 transcripts::import(&self.inner.store, record.id, home, path, max_bytes).await?;
             }
@@ -583,15 +594,17 @@ impl SessionManager {
         owner: &User,
         mut record: SessionRecord,
     ) -> SessionRecord {
-        let home = user_claude_home(&self.inner.config, owner).await;
+        let home = self.claude_home_of(&owner.name).await;
         let (SessionMode::Terminal, Some(home), Some(sid)) =
             (record.mode, home, record.claude_session_id.as_deref())
         else {
             return record;
         };
-        let path = transcript::transcript_path(&home, Path::new(&record.working_dir), sid);
-        let read =
-            tokio::task::spawn_blocking(move || transcript::last_settings(&home, &path)).await;
+        let path = transcript::transcript_path(&home.path, Path::new(&record.working_dir), sid);
+        let read = tokio::task::spawn_blocking(move || {
+            transcript::last_settings(&home.files, &home.path, &path)
+        })
+        .await;
         let Ok(Ok(last)) = read else {
             // No file yet (nothing was said) or unreadable: what was recorded stays.
             return record;
@@ -632,23 +645,26 @@ impl SessionManager {
         })
     }
 
+    /// Whether ccweb user `user`'s Claude home has the conversation `sid`
+    /// of `cwd` as a regular file that opens safely, read by who may read
+    /// it ([`UserHome::files`]: as their account in `isolation = "unix"`).
+    async fn conversation_on_disk(&self, user: &str, cwd: &Path, sid: &str) -> bool {
+        let Some(home) = self.claude_home_of(user).await else {
+            return false;
+        };
+        let path = transcript::transcript_path(&home.path, cwd, sid);
+        tokio::task::spawn_blocking(move || home.files.opens_beneath(&home.path, &path))
+            .await
+            .unwrap_or(false)
+    }
+
     /// A conversation may be continued when the CLI has it on disk for this
     /// directory in `owner`'s Claude home (it looks nowhere else), as a
     /// regular file that opens safely (not a symlink, FIFO or device: see
     /// [`open_beneath`](ccweb_runner::untrusted::open_beneath)), and no other
     /// user's session ran it. All failures look the same: no existence oracle.
     async fn check_resumable(&self, owner: &User, cwd: &Path, sid: &str) -> Result<(), ApiError> {
-        let on_disk = match user_claude_home(&self.inner.config, owner).await {
-            Some(home) => {
-                let path = transcript::transcript_path(&home, cwd, sid);
-                tokio::task::spawn_blocking(move || {
-                    ccweb_runner::untrusted::open_beneath(&home, &path).is_ok()
-                })
-                .await
-                .unwrap_or(false)
-            }
-            None => false,
-        };
+        let on_disk = self.conversation_on_disk(&owner.name, cwd, sid).await;
         let owners = self.inner.store.claude_session_owners(sid).await?;
         if !on_disk || owners.iter().any(|o| *o != owner.id) {
             return Err(ApiError::NotFound(format!(
@@ -732,7 +748,16 @@ impl SessionManager {
                 return Err(e);
             }
         };
-        let mut spec = self.spawn_spec(&record, continuing, launch);
+        // --resume only works once the CLI has written the conversation.
+        let on_disk = match (continuing, record.claude_session_id.as_deref()) {
+            (true, Some(sid)) => {
+                let cwd = Path::new(&record.working_dir);
+                self.conversation_on_disk(&record.owner_name, cwd, sid)
+                    .await
+            }
+            _ => false,
+        };
+        let mut spec = self.spawn_spec(&record, on_disk, launch);
         credential_env(&mut spec.env, own.as_ref());
         // Where the CLI will keep this conversation, from the environment it gets.
         let transcript = claude_home(&spec.env)
@@ -812,7 +837,9 @@ impl SessionManager {
         metrics.session_spawned(record.mode, spawn_began.elapsed());
         // A terminal session's conversation file becomes its transcript too.
         let following = self.inner.cancel.child_token();
-        if let (Live::Terminal(_), Some((home, path))) = (&live, transcript) {
+        let files = self.inner.isolation.user_files(&record.owner_name);
+        if let (Live::Terminal(_), Some((home, path)), Some(files)) = (&live, transcript, files) {
+            let home = UserHome { path: home, files };
             transcripts::follow(store.clone(), id, home, path, tracker, following.clone());
         }
         let manager = self.clone();
@@ -936,7 +963,7 @@ impl SessionManager {
     fn spawn_spec(
         &self,
         r: &SessionRecord,
-        continuing: bool,
+        on_disk: bool,
         launch: Option<(LaunchAs, Account)>,
     ) -> SpawnSpec {
         let config = &self.inner.config;
@@ -950,12 +977,10 @@ impl SessionManager {
             args.extend(stream_json_args());
         }
         if let Some(sid) = &r.claude_session_id {
-            // --resume only works once the CLI has written the conversation;
-            // before the first prompt, reuse the same id as a new session.
-            let exists = continuing
-                && transcript_path(&env, Path::new(&r.working_dir), sid)
-                    .is_some_and(|p| p.exists());
-            args.push(if exists { "--resume" } else { "--session-id" }.into());
+            // --resume only works once the CLI has written the conversation
+            // (`on_disk`); before the first prompt, reuse the same id as a
+            // new session.
+            args.push(if on_disk { "--resume" } else { "--session-id" }.into());
             args.push(sid.into());
         }
         if let Some(m) = &r.model {
@@ -1038,23 +1063,43 @@ pub fn claude_home(env: &[(OsString, OsString)]) -> Option<PathBuf> {
     get("CLAUDE_CONFIG_DIR").or_else(|| get("HOME").map(|h| h.join(".claude")))
 }
 
+/// A user's Claude home, and who may read it.
+#[derive(Debug, Clone)]
+pub struct UserHome {
+    /// `$CLAUDE_CONFIG_DIR`, else `$HOME/.claude`, of their sessions' CLI.
+    pub path: PathBuf,
+    /// Reads it: the server, or the launcher as their account.
+    pub files: UserFiles,
+}
+
 /// The Claude home whose conversations are `user`'s: where their sessions'
 /// CLI keeps them, and the only place their history is listed and their
-/// resumes are imported from. The one place that decides it: with
-/// `isolation = "none"` the sessions' environment ([`child_env`], the same
-/// for every user); with `"unix"` the home of the user's own Unix account
-/// ([`unix_account`](crate::unix_account)), never the server's (`None`
-/// while the account does not exist: nothing to list).
-pub async fn user_claude_home(config: &Config, user: &User) -> Option<PathBuf> {
+/// resumes are imported from, with who reads it. The one place that
+/// decides it: with `isolation = "none"` the sessions' environment
+/// ([`child_env`], the same for every user), read by the server; with
+/// `"unix"` the home of the user's own Unix account
+/// ([`unix_account`](crate::unix_account)), never the server's, read
+/// through the launcher as that account (`None` while the account does
+/// not exist or the launcher is not running: nothing to read).
+pub async fn user_claude_home(
+    config: &Config,
+    isolation: &Isolation,
+    user: &str,
+) -> Option<UserHome> {
+    let files = isolation.user_files(user)?;
     if config.isolation != crate::config::IsolationMode::Unix {
-        return claude_home(&child_env(config));
+        let path = claude_home(&child_env(config))?;
+        return Some(UserHome { path, files });
     }
-    let name = crate::unix_account::account_name(config, &user.name);
+    let name = crate::unix_account::account_name(config, user);
     let found = tokio::task::spawn_blocking(move || crate::unix_account::lookup(&name)).await;
     match found {
-        Ok(Ok(account)) => Some(account.claude_home()),
+        Ok(Ok(account)) => Some(UserHome {
+            path: account.claude_home(),
+            files,
+        }),
         Ok(Err(e)) => {
-            tracing::debug!(user = %user.name, error = %e, "no Unix account yet: no Claude home");
+            tracing::debug!(user, error = %e, "no Unix account yet: no Claude home");
             None
         }
         Err(e) => {
@@ -1062,11 +1107,6 @@ pub async fn user_claude_home(config: &Config, user: &User) -> Option<PathBuf> {
             None
         }
     }
-}
-
-/// Where the CLI keeps the conversation `sid` of `cwd`.
-fn transcript_path(env: &[(OsString, OsString)], cwd: &Path, sid: &str) -> Option<PathBuf> {
-    claude_home(env).map(|home| transcript::transcript_path(&home, cwd, sid))
 }
 
 #[cfg(test)]

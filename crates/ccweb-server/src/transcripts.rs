@@ -13,6 +13,8 @@ use ccweb_protocol::chat::{ChatEvent, StoredEvent};
 use ccweb_runner::transcript;
 use ccweb_store::Store;
 
+use crate::sessions::UserHome;
+
 /// After a terminal session ends, how long to keep following its file: the
 /// CLI writes its last records a little after the screen shows them.
 pub(crate) const FOLLOW_TAIL: Duration = Duration::from_millis(800);
@@ -21,7 +23,8 @@ pub(crate) const FOLLOW_TAIL: Duration = Duration::from_millis(800);
 const BATCH: usize = 256;
 
 /// Stores the events of the conversation file `path` (below the Claude
-/// home `home`; opened as untrusted input, read at most `max_bytes` far) as
+/// home `home`, read by who may read it; opened as untrusted input, read
+/// at most `max_bytes` far) as
 /// the start of session `id`'s transcript, followed by a `system` event
 /// `imported`. The session's storage cap applies: past it the import stops
 /// (the store keeps the `storage_cap_reached` notice). Returns how many
@@ -29,15 +32,16 @@ const BATCH: usize = 256;
 pub(crate) async fn import(
     store: &Store,
     id: Uuid,
-    home: PathBuf,
+    home: UserHome,
     path: PathBuf,
     max_bytes: u64,
 ) -> Result<usize, crate::error::ApiError> {
-    let read =
-        tokio::task::spawn_blocking(move || transcript::read_transcript(&home, &path, max_bytes))
-            .await
-            .map_err(crate::error::ApiError::internal)?
-            .map_err(crate::error::ApiError::internal)?;
+    let read = tokio::task::spawn_blocking(move || {
+        transcript::read_transcript(&home.files, &home.path, &path, max_bytes)
+    })
+    .await
+    .map_err(crate::error::ApiError::internal)?
+    .map_err(crate::error::ApiError::internal)?;
     if read.cut {
         tracing::warn!(session = %id, max_bytes, "the imported conversation file is bigger than session_max_event_bytes; only its start was imported");
     }
@@ -76,7 +80,8 @@ fn capped(id: Uuid, stored: &[StoredEvent]) -> bool {
     reached
 }
 
-/// Follows `path` (below the Claude home `home`) from its current end
+/// Follows `path` (below the Claude home `home`, read by who may read it)
+/// from its current end
 /// (records written before were imported or recorded already) and stores
 /// what the CLI appends as session `id`'s events, until the returned token
 /// is cancelled, or the session reaches its storage cap (then following
@@ -84,15 +89,21 @@ fn capped(id: Uuid, stored: &[StoredEvent]) -> bool {
 pub(crate) fn follow(
     store: Store,
     id: Uuid,
-    home: PathBuf,
+    home: UserHome,
     path: PathBuf,
     tracker: &TaskTracker,
     cancel: CancellationToken,
 ) {
-    // lstat: never opens (a FIFO would block) nor follows a symlink.
-    let offset = std::fs::symlink_metadata(&path).map_or(0, |m| m.len());
     let (tx, mut rx) = mpsc::channel(64);
-    tracker.spawn(transcript::follow(home, path, offset, tx, cancel.clone()));
+    let following = cancel.clone();
+    tracker.spawn(async move {
+        // Never a blocking open nor a symlink followed (see `len_beneath`).
+        let (files, base, file) = (home.files.clone(), home.path.clone(), path.clone());
+        let offset = tokio::task::spawn_blocking(move || files.len_beneath(&base, &file))
+            .await
+            .unwrap_or(0);
+        transcript::follow(home.files, home.path, path, offset, tx, following).await
+    });
     tracker.spawn(async move {
         let mut batch = Vec::with_capacity(BATCH);
         while rx.recv_many(&mut batch, BATCH).await > 0 {

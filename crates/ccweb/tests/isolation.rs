@@ -12,7 +12,7 @@
 mod common;
 
 use common::chat::{kind, Chat};
-use common::{Options, TestServer};
+use common::{Options, TermClient, TestServer};
 use fake_anthropic::{FakeAnthropic, Reply};
 use serde_json::{json, Value};
 use std::os::unix::fs::MetadataExt;
@@ -834,4 +834,171 @@ async fn an_idle_unix_mode_session_is_culled_with_every_process_of_it() {
     let uid_a = uid_of(&s.account("a"));
     // No viewer, no output: the idle timeout stops it through the launcher.
     wait_until("A's processes are gone", || processes_of(uid_a).is_empty()).await;
+}
+
+/// A `GET` as the user with `token`.
+async fn get_as(s: &Setup, token: &str, path: &str) -> (u16, Value) {
+    common::call(s.server.req_as(token, reqwest::Method::GET, path)).await
+}
+
+#[tokio::test]
+async fn a_users_conversations_and_directories_are_read_as_their_own_account_only() {
+    // In place of the CLI: a shell that, once told, writes one conversation
+    // record where the CLI would (`$2` is the session id after
+    // `--session-id`), in its own 0700 home the server cannot read.
+    let script = "mkdir -p sub; echo ready; read said; \
+        d=\"$HOME/.claude/projects/$(printf %s \"$PWD\" | tr -c 'A-Za-z0-9' '-')\"; \
+        mkdir -p \"$d\"; \
+        printf '{\"type\":\"user\",\"cwd\":\"%s\",\"sessionId\":\"%s\",\"message\":{\"role\":\"user\",\"content\":\"%s\"}}\\n' \
+          \"$PWD\" \"$2\" \"$said\" >> \"$d/$2.jsonl\"; exec sleep 600";
+    let Some(s) = setup("", Some(script)).await else {
+        return;
+    };
+    let (a, b) = (&s.tokens[0], &s.tokens[1]);
+    let root = s.root("a");
+    // Before B's account exists, nothing of B's can be listed: a clear
+    // refusal, not a server error.
+    for path in [
+        format!("/api/fs/dirs?path={}", s.root("b").display()),
+        format!("/api/claude/history?working_dir={}", s.root("b").display()),
+    ] {
+        let (status, body) = get_as(&s, b, &path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_working_dir", "{body}");
+    }
+    // B's account and roots exist (made by B's first session).
+    let (status, body) = s
+        .server
+        .create_session_as(b, json!({"mode": "terminal", "working_dir": s.root("b")}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = s
+        .server
+        .create_session_as(a, json!({"mode": "terminal", "working_dir": root}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    let sid = body["claude_session_id"].as_str().unwrap().to_owned();
+    let ws = s
+        .server
+        .ws_with(
+            &format!("/api/claude/sessions/{id}/terminal"),
+            &[("authorization", &format!("Bearer {a}"))],
+        )
+        .await
+        .unwrap();
+    let mut term = TermClient::connect(ws).await;
+    term.wait_for(std::time::Duration::from_secs(30), |screen| {
+        screen.contains("ready")
+    })
+    .await;
+    term.send_bytes(b"words about kiwis\r").await;
+
+    // The conversation file, followed through the launcher, is the
+    // session's transcript.
+    let events_path = format!("/api/claude/sessions/{id}/events");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (status, page) = get_as(&s, a, &events_path).await;
+        assert_eq!(status, 200, "{page}");
+        let said = page["events"].as_array().unwrap().iter().any(|e| {
+            e["event"]["kind"] == "user_message" && e["event"]["text"] == "words about kiwis"
+        });
+        if said {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the conversation never became the transcript: {page}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // History lists it for A, listed as A; B sees none of it.
+    let history = |dir: &Path| format!("/api/claude/history?working_dir={}", dir.display());
+    let (status, listed) = get_as(&s, a, &history(&root)).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(
+        listed["conversations"][0]["session_id"],
+        sid.as_str(),
+        "{listed}"
+    );
+    let (status, body) = get_as(&s, b, &history(&root)).await;
+    assert_eq!(status, 403, "A's root is not B's: {body}");
+    let (status, theirs) = get_as(&s, b, &history(&s.root("b"))).await;
+    assert_eq!(status, 200, "{theirs}");
+    assert_eq!(theirs["conversations"], json!([]), "{theirs}");
+
+    // The picker lists inside A's own 0700 root, as A; not for B.
+    let picker = |dir: &Path| format!("/api/fs/dirs?path={}", dir.display());
+    let (status, dirs) = get_as(&s, a, &picker(&root)).await;
+    assert_eq!(status, 200, "{dirs}");
+    assert_eq!(dirs["dirs"][0]["name"], "sub", "{dirs}");
+    assert_eq!(dirs["dirs"][0]["path"], root.join("sub").to_str().unwrap());
+    let (status, body) = get_as(&s, b, &picker(&root)).await;
+    assert_eq!(status, 403, "{body}");
+
+    // Resuming it (a new session) imports it, read as A.
+    let (status, body) = common::call(s.server.req_as(
+        a,
+        reqwest::Method::DELETE,
+        &format!("/api/claude/sessions/{id}"),
+    ))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let resume = |sid: &str| json!({"mode": "terminal", "working_dir": root, "resume": sid});
+    let (status, body) = s.server.create_session_as(a, resume(&sid)).await;
+    assert_eq!(status, 201, "{body}");
+    let (_, page) = get_as(
+        &s,
+        a,
+        &format!(
+            "/api/claude/sessions/{}/events",
+            body["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(
+        page["events"][0]["event"]["text"], "words about kiwis",
+        "{page}"
+    );
+
+    // A FIFO and a symlink planted in A's Claude home (by A's agent) are
+    // refused through the launcher too, without hanging anything.
+    let home = PathBuf::from(format!("/home/{}", s.account("a")));
+    let key: String = root
+        .to_str()
+        .unwrap()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let dir = home.join(".claude/projects").join(key);
+    let uid = uid_of(&s.account("a"));
+    let fifo = "33333333-3333-4333-8333-333333333333";
+    let link = "44444444-4444-4444-8444-444444444444";
+    nix::unistd::mkfifo(
+        &dir.join(format!("{fifo}.jsonl")),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        dir.join(format!("{sid}.jsonl")),
+        dir.join(format!("{link}.jsonl")),
+    )
+    .unwrap();
+    for name in [fifo, link] {
+        let path = dir.join(format!("{name}.jsonl"));
+        std::os::unix::fs::lchown(&path, Some(uid), Some(uid)).unwrap();
+        let (status, body) = s.server.create_session_as(a, resume(name)).await;
+        assert_eq!(status, 404, "{name}: {body}");
+    }
+    let (status, listed) = get_as(&s, a, &history(&root)).await;
+    assert_eq!(status, 200, "{listed}");
+    let ids: Vec<&str> = listed["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["session_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [sid.as_str()], "{listed}");
 }

@@ -212,14 +212,22 @@ async fn in_unix_mode_history_and_resume_come_from_the_users_own_home_not_the_se
     let account = format!("ccwtuh{}", std::process::id() % 100_000);
     let shared = tempfile::tempdir().unwrap();
     let homes = tempfile::tempdir().unwrap();
+    // The account must reach its home: the server reads it as the account.
+    std::fs::set_permissions(homes.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
     let home = homes.path().join("admin");
     let mut accounts = Accounts(Vec::new());
-    accounts.add(&account, &home);
+    let (uid, gid) = accounts.add(&account, &home);
+    // The server drops root to its own account.
+    let server_account = format!("{account}s");
+    accounts.add(&server_account, &homes.path().join("srv"));
     let toml = format!(
-        "isolation = \"unix\"\n[child_env_set]\nCLAUDE_CONFIG_DIR = {}\n[unix_users]\nadmin = {account:?}\n",
+        "isolation = \"unix\"\nserver_user = {server_account:?}\n[child_env_set]\nCLAUDE_CONFIG_DIR = {}\n[unix_users]\nadmin = {account:?}\n",
         serde_json::to_string(shared.path().to_str().unwrap()).unwrap(),
     );
     let server = TestServer::start(Options::shell("exec sleep 1000").toml(&toml)).await;
+    // The account reaches the working directory (the server's test root).
+    let test_dir = server.root.parent().unwrap();
+    std::fs::set_permissions(test_dir, std::fs::Permissions::from_mode(0o711)).unwrap();
     let cwd = server.root.join("project");
     let own = "11111111-1111-4111-8111-111111111111";
     let servers = "22222222-2222-4222-8222-222222222222";
@@ -230,6 +238,14 @@ async fn in_unix_mode_history_and_resume_come_from_the_users_own_home_not_the_se
         line(&cwd, own, "in my own home"),
     )
     .unwrap();
+    // As the account's CLI would have written it.
+    let status = Command::new("chown")
+        .arg("-R")
+        .arg(format!("{uid}:{gid}"))
+        .arg(home.join(".claude"))
+        .status()
+        .unwrap();
+    assert!(status.success());
     let shared_dir = project_dir(shared.path(), &cwd);
     std::fs::create_dir_all(&shared_dir).unwrap();
     std::fs::write(

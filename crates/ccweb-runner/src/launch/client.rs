@@ -2,13 +2,17 @@
 //! it started.
 
 use std::ffi::OsString;
+use std::fs::File;
+use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
 use super::account::Account;
 use super::{wire, Control, Report, Request};
+use crate::dirs::Subdirs;
+use crate::transcript::Conversation;
 
 /// The launcher, as the server sees it. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -95,19 +99,92 @@ impl Launcher {
         }
     }
 
-    /// Opens `path` for reading as ccweb user `user`'s account: a regular
-    /// file of theirs, not through a final symlink, never a FIFO or device.
+    /// Opens `path`, below `base`, for reading as ccweb user `user`'s
+    /// account, with [`open_beneath`](crate::untrusted::open_beneath) (and
+    /// only a file the account owns). Errors keep their OS error or
+    /// `InvalidInput` kind, as when the server opens the file itself.
     /// Blocks.
-    pub fn open_as(&self, user: &str, path: &std::path::Path) -> Result<std::fs::File, String> {
+    pub fn open_beneath_as(&self, user: &str, base: &Path, path: &Path) -> io::Result<File> {
         let request = Request::Open {
             user: user.into(),
+            base: base.to_path_buf(),
             path: path.to_path_buf(),
         };
-        match self.ask_for_fds(&request, &[]) {
-            Ok((_, Report::Opened, mut fds)) if fds.len() == 1 => Ok(fds.remove(0).into()),
-            Ok((_, Report::Error(e), _)) => Err(e),
-            Ok((_, other, _)) => Err(format!("unexpected answer from the launcher: {other:?}")),
-            Err(e) => Err(format!("the launcher cannot be reached: {e}")),
+        match self.ask_for_fds(&request, &[])? {
+            (_, Report::Opened, mut fds) if fds.len() == 1 => Ok(fds.remove(0).into()),
+            (_, report, _) => Err(refusal(report)),
+        }
+    }
+
+    /// The conversations saved for `cwd` in the Claude home `home`, listed
+    /// as ccweb user `user`'s account
+    /// ([`list_conversations`](crate::transcript::list_conversations)).
+    /// Blocks.
+    pub fn list_conversations_as(
+        &self,
+        user: &str,
+        home: &Path,
+        cwd: &Path,
+    ) -> io::Result<Vec<Conversation>> {
+        let request = Request::ListConversations {
+            user: user.into(),
+            home: home.to_path_buf(),
+            cwd: cwd.to_path_buf(),
+        };
+        let (list, _) = self.collect(&request, |report| match report {
+            Report::Conversations(part) => Ok(part),
+            other => Err(other),
+        })?;
+        Ok(list)
+    }
+
+    /// The subdirectories of `dir`, listed as ccweb user `user`'s account
+    /// ([`list_subdirs`](crate::dirs::list_subdirs)). Blocks.
+    pub fn list_subdirs_as(
+        &self,
+        user: &str,
+        dir: &Path,
+        show_hidden: bool,
+    ) -> io::Result<Subdirs> {
+        let request = Request::ListSubdirs {
+            user: user.into(),
+            dir: dir.to_path_buf(),
+            show_hidden,
+        };
+        let (dirs, truncated) = self.collect(&request, |report| match report {
+            Report::Subdirs(part) => Ok(part),
+            other => Err(other),
+        })?;
+        Ok(Subdirs { dirs, truncated })
+    }
+
+    /// Asks `request` and gathers the parts of its answer (`part` takes
+    /// them out of their report) until [`Report::Done`].
+    fn collect<T>(
+        &self,
+        request: &Request,
+        part: impl Fn(Report) -> Result<Vec<T>, Report>,
+    ) -> io::Result<(Vec<T>, bool)> {
+        let (channel, mut report) = self.ask(request, &[])?;
+        let mut items = Vec::new();
+        loop {
+            report = match report {
+                Report::Done { truncated } => return Ok((items, truncated)),
+                other => match part(other) {
+                    Ok(more) => {
+                        items.extend(more);
+                        match wire::recv::<Report>(&channel, wire::MAX_REPORT)? {
+                            Some((next, _)) => next,
+                            None => {
+                                return Err(io::Error::other(
+                                    "the launcher ended a listing before its end",
+                                ))
+                            }
+                        }
+                    }
+                    Err(other) => return Err(refusal(other)),
+                },
+            };
         }
     }
 
@@ -179,5 +256,22 @@ impl Launcher {
             exited,
             channel: Channel(channel),
         })
+    }
+}
+
+/// The error of a read the launcher did not do: its own error, rebuilt
+/// (the OS error, or an `InvalidInput` refusal), else as text.
+fn refusal(report: Report) -> io::Error {
+    match report {
+        Report::Failed {
+            errno: Some(errno), ..
+        } => io::Error::from_raw_os_error(errno),
+        Report::Failed {
+            invalid_input: true,
+            message,
+            ..
+        } => io::Error::new(io::ErrorKind::InvalidInput, message),
+        Report::Failed { message, .. } | Report::Error(message) => io::Error::other(message),
+        other => io::Error::other(format!("unexpected answer from the launcher: {other:?}")),
     }
 }

@@ -4,16 +4,22 @@
 //! root is starting a session's program as its user's own Unix account;
 //! that is `ccweb launcher`, a small process the server starts first
 //! (before it drops root, or through `sudo`) and talks to over a
-//! `SOCK_SEQPACKET` socket pair (see [`wire`]). The launcher accepts two
+//! `SOCK_SEQPACKET` socket pair (see [`wire`]). The launcher accepts these
 //! requests, each answered on a channel (a socket) sent with it:
 //!
 //! - **prepare** ccweb user *u*: map *u* to its account by the policy the
 //!   launcher was started with (never by what the request says), create it
 //!   if allowed, make its home, Claude home and roots its own (0700);
 //!   answers with the [`Account`].
-//! - **open** a file as *u*: a regular file (no symlink, FIFO or device),
-//!   opened with the account's filesystem ids, returned as a descriptor:
+//! - **open** a file below a base directory as *u*: a regular file of the
+//!   account's (no symlink below the base, no FIFO or device: the server's
+//!   own opener, `untrusted::open_beneath`), opened with the account's
+//!   filesystem ids, returned as a descriptor:
 //!   how the server reads a user's conversation files in their 0700 home.
+//! - **list conversations** of a working directory in *u*'s Claude home,
+//!   and **list subdirectories** of a directory (the picker), as the
+//!   account: the same listing code the server runs with
+//!   `isolation = "none"`, answered in parts that each fit in a message.
 //! - **resolve** a directory as *u*: its canonical path, seen with the
 //!   account's filesystem ids (the server cannot see into 0700 roots).
 //! - **spawn** as *u*: program (absolute), arguments, the whole
@@ -34,6 +40,7 @@
 
 pub mod account;
 mod client;
+mod reads;
 mod serve;
 mod wire;
 
@@ -70,14 +77,40 @@ enum Request {
         /// The ccweb user.
         user: String,
     },
-    /// Open a file for reading as ccweb user `user`'s account (their
-    /// conversation files live in their 0700 home); answers
-    /// [`Report::Opened`] with the descriptor.
+    /// Open a file below `base` for reading as ccweb user `user`'s account
+    /// (their conversation files live in their 0700 home), with
+    /// [`open_beneath`](crate::untrusted::open_beneath); answers
+    /// [`Report::Opened`] with the descriptor, or [`Report::Failed`].
     Open {
         /// The ccweb user.
         user: String,
-        /// Absolute path of the file.
+        /// The trusted directory (their Claude home).
+        base: PathBuf,
+        /// Absolute path of the file, below `base`.
         path: PathBuf,
+    },
+    /// List the conversations saved for `cwd` in the Claude home `home`, as
+    /// ccweb user `user`'s account; answers [`Report::Conversations`]
+    /// (as many as fit in a message, repeated) then [`Report::Done`], or
+    /// [`Report::Failed`].
+    ListConversations {
+        /// The ccweb user.
+        user: String,
+        /// Their Claude home.
+        home: PathBuf,
+        /// The working directory.
+        cwd: PathBuf,
+    },
+    /// List the subdirectories of `dir` as ccweb user `user`'s account (the
+    /// directory picker); answers [`Report::Subdirs`] (repeated) then
+    /// [`Report::Done`], or [`Report::Failed`].
+    ListSubdirs {
+        /// The ccweb user.
+        user: String,
+        /// The directory (canonical, inside their roots: the server checked).
+        dir: PathBuf,
+        /// Include names starting with a dot.
+        show_hidden: bool,
     },
     /// Resolve a path as ccweb user `user`'s account; answers
     /// [`Report::Resolved`] with the canonical path of a directory.
@@ -119,6 +152,26 @@ enum Report {
     Resolved(PathBuf),
     /// The request was refused or failed; nothing runs.
     Error(String),
+    /// Reading failed: the error's OS number (if it has one) or whether it
+    /// is an `InvalidInput` refusal, so the server sees the same error as
+    /// when it reads itself.
+    Failed {
+        /// `errno`, when the OS said no.
+        errno: Option<i32>,
+        /// A refusal of ccweb's own (not a regular file, outside the base).
+        invalid_input: bool,
+        /// The error's text.
+        message: String,
+    },
+    /// Part of a conversation listing.
+    Conversations(Vec<crate::transcript::Conversation>),
+    /// Part of a subdirectory listing.
+    Subdirs(Vec<crate::dirs::Subdir>),
+    /// The listing is complete; `truncated`: entries were left out.
+    Done {
+        /// Entries were left out (too many, or one too large to send).
+        truncated: bool,
+    },
     /// The child ended: its exit code, 128 + signal when killed.
     Exited(i32),
 }

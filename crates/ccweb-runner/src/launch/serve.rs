@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use super::account::{Account, AccountPolicy};
+use super::reads::{absolute, as_account, failed, open_beneath_as, send_in_parts, with_fs_ids};
 use super::{wire, Control, Report, Request};
 use crate::contain::{self, Containment, Scope};
 use crate::SessionLimits;
@@ -108,12 +109,47 @@ fn handle(
             };
             let _ = wire::send(&channel, &report, &[]);
         }
-        Request::Open { user, path } => {
-            let opened = prepared(policy, &user).and_then(|a| open_as(&a, &path));
+        Request::Open { user, base, path } => {
+            let opened = prepared(policy, &user)
+                .map_err(std::io::Error::other)
+                .and_then(|a| open_beneath_as(&a, &base, &path));
             let _ = match opened {
-                Ok(fd) => wire::send(&channel, &Report::Opened, &[fd.as_raw_fd()]),
-                Err(e) => wire::send(&channel, &Report::Error(e), &[]),
+                Ok(file) => wire::send(&channel, &Report::Opened, &[file.as_raw_fd()]),
+                Err(e) => wire::send(&channel, &failed(&e), &[]),
             };
+        }
+        Request::ListConversations { user, home, cwd } => {
+            let listed = prepared(policy, &user)
+                .map_err(std::io::Error::other)
+                .and_then(|a| {
+                    absolute(&home)?;
+                    absolute(&cwd)?;
+                    as_account(&a, || crate::transcript::list_conversations(&home, &cwd))
+                });
+            match listed {
+                Ok(list) => send_in_parts(&channel, list, Report::Conversations, false),
+                Err(e) => {
+                    let _ = wire::send(&channel, &failed(&e), &[]);
+                }
+            }
+        }
+        Request::ListSubdirs {
+            user,
+            dir,
+            show_hidden,
+        } => {
+            let listed = prepared(policy, &user)
+                .map_err(std::io::Error::other)
+                .and_then(|a| {
+                    absolute(&dir)?;
+                    as_account(&a, || crate::dirs::list_subdirs(&dir, show_hidden))
+                });
+            match listed {
+                Ok(list) => send_in_parts(&channel, list.dirs, Report::Subdirs, list.truncated),
+                Err(e) => {
+                    let _ = wire::send(&channel, &failed(&e), &[]);
+                }
+            }
         }
         Request::Resolve { user, path } => {
             let resolved = prepared(policy, &user).and_then(|a| resolve_as(&a, &path));
@@ -311,60 +347,6 @@ fn become_account(
         return Err(std::io::Error::last_os_error());
     }
     Ok(())
-}
-
-/// Runs `f` with `account`'s filesystem ids on this thread: what it opens
-/// or resolves, it does as the account would.
-fn with_fs_ids<T>(account: &Account, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-    // Safety (of the raw calls): setfsuid and setfsgid change the
-    // filesystem ids of this thread only (Linux keeps credentials per
-    // thread and the C library does not broadcast these two); leaving uid
-    // 0 also clears the thread's filesystem capabilities (DAC override).
-    // Both are restored below before anything else runs on this thread.
-    #[allow(unsafe_code)]
-    let now = unsafe {
-        nix::libc::setfsgid(account.gid);
-        nix::libc::setfsuid(account.uid);
-        // An invalid id changes nothing and returns the current one.
-        nix::libc::setfsuid(u32::MAX)
-    };
-    let result = if u32::try_from(now).ok() == Some(account.uid) {
-        f()
-    } else {
-        Err("cannot take the account's filesystem ids".into())
-    };
-    #[allow(unsafe_code)]
-    unsafe {
-        nix::libc::setfsuid(0);
-        nix::libc::setfsgid(0);
-    }
-    result
-}
-
-/// Opens `path` for reading as `account`: only what the account itself may
-/// open, never through a final symlink, never blocking (a FIFO), and only a
-/// regular file the account owns.
-fn open_as(account: &Account, path: &Path) -> Result<OwnedFd, String> {
-    use nix::fcntl::{open, OFlag};
-    use nix::sys::stat::{fstat, Mode, SFlag};
-    if !path.is_absolute() {
-        return Err(format!("{} is not an absolute path", path.display()));
-    }
-    let fail = |e: &dyn std::fmt::Display| format!("cannot open {}: {e}", path.display());
-    let fd = with_fs_ids(account, || {
-        let flags = OFlag::O_RDONLY
-            | OFlag::O_NOFOLLOW
-            | OFlag::O_NONBLOCK
-            | OFlag::O_NOCTTY
-            | OFlag::O_CLOEXEC;
-        open(path, flags, Mode::empty()).map_err(|e| fail(&e))
-    })?;
-    let stat = fstat(&fd).map_err(|e| fail(&e))?;
-    let regular = SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT == SFlag::S_IFREG;
-    if !regular || stat.st_uid != account.uid {
-        return Err(fail(&"not a regular file of the account's"));
-    }
-    Ok(fd)
 }
 
 /// The canonical path of directory `path`, resolved as `account`.

@@ -17,16 +17,21 @@ use super::{
     parse_line, record_to_events, too_long_event, Parsed, SeenRecords, MAX_LINE_BYTES,
     READ_CHUNK_BYTES,
 };
-use crate::untrusted::{is_symlink_refusal, open_beneath};
+use crate::untrusted::is_symlink_refusal;
+use crate::user_files::UserFiles;
 
 /// How often the file is checked for growth, replacement and truncation.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Follows the transcript at `path`, below the Claude home `base`, as the
-/// CLI appends to it. The file is untrusted: it is opened with
-/// [`open_beneath`] (no symlinks, regular files only, never a blocking open)
-/// each time it appears or is replaced; until it is a regular file, nothing
-/// is read.
+/// CLI appends to it. The file is untrusted: it is opened by `files` with
+/// [`open_beneath`](crate::untrusted::open_beneath) (no symlinks, regular
+/// files only, never a blocking open) each time it appears or is replaced;
+/// until it is a regular file, nothing is read. Whether it was replaced is
+/// seen with `lstat` when the server reads the file itself, and through
+/// the launcher (`isolation = "unix"`: the server cannot `lstat` in the
+/// user's 0700 home) by opening it again and comparing the descriptor's
+/// `fstat`.
 ///
 /// Starts at byte `offset` (0 = the whole file; the file's current length =
 /// only what comes next; an offset inside a line skips to the next line). The
@@ -45,6 +50,7 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// `path` when it stopped): following again from there loses nothing, though
 /// a line whose events were only partly sent is sent again.
 pub async fn follow(
+    files: UserFiles,
     base: PathBuf,
     path: PathBuf,
     offset: u64,
@@ -52,11 +58,12 @@ pub async fn follow(
     cancel: CancellationToken,
 ) -> u64 {
     let mut follower = Follower {
+        files,
         base,
         path,
         requested: Some(offset),
         open: None,
-        refused: None,
+        refused: false,
         committed: offset,
     };
     loop {
@@ -89,6 +96,8 @@ struct Open {
 }
 
 struct Follower {
+    /// Who opens the file.
+    files: UserFiles,
     /// The Claude home the transcript lies in.
     base: PathBuf,
     /// The transcript followed.
@@ -97,8 +106,9 @@ struct Follower {
     requested: Option<u64>,
     /// The file being read, once found.
     open: Option<Open>,
-    /// `(device, inode)` of the last file refused (warned about once).
-    refused: Option<(u64, u64)>,
+    /// A planted file was refused (warned about once, until a regular file
+    /// opens).
+    refused: bool,
     /// Just past the last line whose events were all sent.
     committed: u64,
 }
@@ -111,27 +121,19 @@ impl Follower {
         events: &mpsc::Sender<ChatEvent>,
         cancel: &CancellationToken,
     ) -> Result<(), Stop> {
-        let id = match tokio::fs::symlink_metadata(&self.path).await {
-            Ok(meta) => (meta.dev(), meta.ino()),
+        let (id, opened) = match self.identify().await {
+            Ok(found) => found,
             Err(err) => {
-                if err.kind() != io::ErrorKind::NotFound {
-                    tracing::debug!(path = %self.path.display(), %err, "cannot stat the transcript");
-                }
+                self.refuse(&err);
                 return Ok(());
             }
         };
         if self.open.as_ref().is_none_or(|open| open.id != id) {
-            if let Err(err) = self.reopen().await {
-                let planted = err.kind() == io::ErrorKind::InvalidInput || is_symlink_refusal(&err);
-                if planted && self.refused != Some(id) {
-                    // Not the CLI's doing: a FIFO, device or symlink put there.
-                    tracing::warn!(path = %self.path.display(), %err, "refusing to follow a conversation file that is not a regular file");
-                    self.refused = Some(id);
-                } else if !planted {
-                    tracing::debug!(path = %self.path.display(), %err, "cannot open the transcript");
-                }
+            if let Err(err) = self.reopen(opened).await {
+                self.refuse(&err);
                 return Ok(());
             }
+            self.refused = false;
         }
         let Follower {
             open: Some(open),
@@ -199,14 +201,48 @@ impl Follower {
         }
     }
 
-    /// Opens the file at `path` (new or replaced): at the caller's offset the
-    /// first time, if the file is that long, else at its start.
-    async fn reopen(&mut self) -> io::Result<()> {
-        self.open = None;
-        let (base, path) = (self.base.clone(), self.path.clone());
-        let file = tokio::task::spawn_blocking(move || open_beneath(&base, &path))
+    /// `(device, inode)` of the file at `path` now: by `lstat` (never
+    /// opening it) when the server reads itself; else by opening it through
+    /// the launcher (the open file comes along, for [`Self::reopen`]).
+    async fn identify(&self) -> io::Result<((u64, u64), Option<std::fs::File>)> {
+        if let UserFiles::Direct = self.files {
+            let meta = tokio::fs::symlink_metadata(&self.path).await?;
+            return Ok(((meta.dev(), meta.ino()), None));
+        }
+        let file = self.open_file().await?;
+        let meta = file.metadata()?;
+        Ok(((meta.dev(), meta.ino()), Some(file)))
+    }
+
+    /// Opens the file safely, on a blocking thread.
+    async fn open_file(&self) -> io::Result<std::fs::File> {
+        let (files, base, path) = (self.files.clone(), self.base.clone(), self.path.clone());
+        tokio::task::spawn_blocking(move || files.open_beneath(&base, &path))
             .await
-            .map_err(io::Error::other)??;
+            .map_err(io::Error::other)?
+    }
+
+    /// Notes why the file could not be read: a planted one (a FIFO, device
+    /// or symlink: not the CLI's doing) is warned about once.
+    fn refuse(&mut self, err: &io::Error) {
+        let planted = err.kind() == io::ErrorKind::InvalidInput || is_symlink_refusal(err);
+        if planted && !self.refused {
+            tracing::warn!(path = %self.path.display(), %err, "refusing to follow a conversation file that is not a regular file");
+            self.refused = true;
+        } else if !planted && err.kind() != io::ErrorKind::NotFound {
+            tracing::debug!(path = %self.path.display(), %err, "cannot open the transcript");
+        }
+    }
+
+    /// Opens the file at `path` (new or replaced; `opened` if it was just
+    /// opened): at the caller's offset the first time, if the file is that
+    /// long, else at its start.
+    async fn reopen(&mut self, opened: Option<std::fs::File>) -> io::Result<()> {
+        self.open = None;
+        let file = match opened {
+            Some(file) => file,
+            None => self.open_file().await?,
+        };
         let mut file = File::from_std(file);
         let meta = file.metadata().await?;
         let start = match self.requested.take() {
@@ -305,7 +341,14 @@ mod tests {
             let (tx, rx) = mpsc::channel(capacity);
             let cancel = CancellationToken::new();
             let base = path.parent().unwrap().to_path_buf();
-            let task = tokio::spawn(follow(base, path.to_path_buf(), offset, tx, cancel.clone()));
+            let task = tokio::spawn(follow(
+                UserFiles::Direct,
+                base,
+                path.to_path_buf(),
+                offset,
+                tx,
+                cancel.clone(),
+            ));
             Following { rx, cancel, task }
         }
 

@@ -7,7 +7,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use memchr::memmem;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -35,7 +35,7 @@ const TAIL_BYTES: u64 = 64 * 1024;
 const ALWAYS_PARSE_BYTES: usize = 4096;
 
 /// One saved conversation of a working directory.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conversation {
     /// The CLI's session id (the file name); `claude --resume <id>` takes it.
     pub session_id: String,

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::lines::Piece;
 use super::{parse_line, read_lines, FileLine, Parsed, MAX_LINE_BYTES};
+use crate::user_files::UserFiles;
 
 /// The settings a conversation ended with, as far as its file tells.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -30,13 +31,13 @@ enum Switch {
     AwaitingReply,
 }
 
-/// Reads `path` (below the Claude home `base`; no symlinks, regular files
-/// only) for [`LastSettings`]. Unreadable lines are skipped.
+/// Reads `path` (below the Claude home `base`, opened by `files`; no
+/// symlinks, regular files only) for [`LastSettings`]. Unreadable lines are skipped.
 ///
 /// Blocking; run it on a blocking thread.
-pub fn last_settings(base: &Path, path: &Path) -> io::Result<LastSettings> {
+pub fn last_settings(files: &UserFiles, base: &Path, path: &Path) -> io::Result<LastSettings> {
     let mut state = (LastSettings::default(), Switch::None);
-    read_lines(base, path, (u64::MAX, MAX_LINE_BYTES), |line| {
+    read_lines(files, base, path, (u64::MAX, MAX_LINE_BYTES), |line| {
         let (FileLine::Whole(Piece::Line { bytes, .. }) | FileLine::Tail(bytes)) = line else {
             return;
         };
@@ -119,7 +120,12 @@ mod tests {
             writeln!(file, "{r}").unwrap();
         }
         writeln!(file, "not json").unwrap();
-        last_settings(file.path().parent().unwrap(), file.path()).unwrap()
+        last_settings(
+            &UserFiles::Direct,
+            file.path().parent().unwrap(),
+            file.path(),
+        )
+        .unwrap()
     }
     fn user(text: &str, mode: Option<&str>) -> Value {
         let mut r = json!({"type": "user", "message": {"role": "user", "content": text}});

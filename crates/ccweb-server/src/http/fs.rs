@@ -1,5 +1,7 @@
 //! `GET /api/fs/dirs?path=DIR`: subdirectories for the directory picker,
-//! under the same rule as working directories (inside an allowed root).
+//! under the same rule as working directories (inside an allowed root),
+//! listed as the user (through the launcher with `isolation = "unix"`:
+//! their roots are 0700 and theirs).
 
 use axum::extract::State;
 use axum::Json;
@@ -10,11 +12,7 @@ use std::path::PathBuf;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::json::ApiQuery;
-use crate::paths::resolve_working_dir;
 use crate::state::AppState;
-
-/// Entries listed at most.
-const MAX_ENTRIES: usize = 1000;
 
 /// Query of the picker.
 #[derive(Deserialize)]
@@ -40,10 +38,16 @@ pub async fn dirs(
             .map(|r| r.to_string_lossy().into_owned())
             .unwrap_or_default(),
     };
-    let dir = resolve_working_dir(&requested, roots)?;
+    let isolation = state.sessions.isolation();
+    let dir = isolation
+        .resolve_working_dir(&auth.user.name, &requested, roots)
+        .await?;
     let show_hidden = q.hidden == Some(1);
     let listing_dir = dir.clone();
-    let (entries, truncated) = tokio::task::spawn_blocking(move || list(&listing_dir, show_hidden))
+    let files = isolation
+        .user_files(&auth.user.name)
+        .ok_or_else(crate::isolation::launcher_unavailable)?;
+    let listed = tokio::task::spawn_blocking(move || files.list_subdirs(&listing_dir, show_hidden))
         .await
         .map_err(ApiError::internal)?
         .map_err(|e| {
@@ -57,37 +61,12 @@ pub async fn dirs(
         .parent()
         .filter(|p| roots.iter().any(|r| p.starts_with(r)))
         .map(PathBuf::from);
-    let dirs: Vec<_> = entries
+    let dirs: Vec<_> = listed
+        .dirs
         .into_iter()
-        .map(|(name, path)| json!({"name": name, "path": path}))
+        .map(|d| json!({"name": d.name, "path": d.path}))
         .collect();
     Ok(Json(
-        json!({"path": dir, "parent": parent, "roots": roots, "dirs": dirs, "truncated": truncated}),
+        json!({"path": dir, "parent": parent, "roots": roots, "dirs": dirs, "truncated": listed.truncated}),
     ))
-}
-
-/// Subdirectories of `dir` (following symlinks only when they stay a directory), sorted by name.
-fn list(
-    dir: &std::path::Path,
-    show_hidden: bool,
-) -> std::io::Result<(Vec<(String, PathBuf)>, bool)> {
-    let mut out = Vec::new();
-    let mut truncated = false;
-    for entry in std::fs::read_dir(dir)? {
-        let Ok(entry) = entry else { continue };
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !show_hidden && name.starts_with('.') {
-            continue;
-        }
-        if !entry.path().is_dir() {
-            continue;
-        }
-        if out.len() == MAX_ENTRIES {
-            truncated = true;
-            break;
-        }
-        out.push((name, entry.path()));
-    }
-    out.sort_by_key(|(name, _)| name.to_lowercase());
-    Ok((out, truncated))
 }

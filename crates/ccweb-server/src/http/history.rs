@@ -6,13 +6,9 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use ccweb_runner::transcript;
-
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::json::ApiQuery;
-use crate::paths::resolve_working_dir;
-use crate::sessions::user_claude_home;
 use crate::state::AppState;
 
 /// Query of the history endpoint.
@@ -24,7 +20,8 @@ pub struct HistoryQuery {
 }
 
 /// Lists the CLI's saved conversations for a directory, newest first, from
-/// the caller's own Claude home ([`user_claude_home`]). Conversations that
+/// the caller's own Claude home ([`user_claude_home`](crate::sessions::user_claude_home)), read as them
+/// (through the launcher with `isolation = "unix"`). Conversations that
 /// another user's ccweb session ran are left out.
 pub async fn history(
     State(state): State<AppState>,
@@ -32,15 +29,20 @@ pub async fn history(
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let roots = crate::paths::roots_for(&state.config, &auth.user)?;
-    let cwd = resolve_working_dir(&q.working_dir, &roots)?;
-    let Some(home) = user_claude_home(&state.config, &auth.user).await else {
+    let cwd = state
+        .sessions
+        .isolation()
+        .resolve_working_dir(&auth.user.name, &q.working_dir, &roots)
+        .await?;
+    let Some(home) = state.sessions.claude_home_of(&auth.user.name).await else {
         return Ok(Json(json!({"working_dir": cwd, "conversations": []})));
     };
     let dir = cwd.clone();
-    let found = tokio::task::spawn_blocking(move || transcript::list_conversations(&home, &dir))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let found =
+        tokio::task::spawn_blocking(move || home.files.list_conversations(&home.path, &dir))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
     let mut conversations = Vec::with_capacity(found.len());
     for c in found {
         let owners = state.store.claude_session_owners(&c.session_id).await?;
