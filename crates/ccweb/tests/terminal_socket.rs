@@ -487,8 +487,16 @@ async fn a_peer_that_stops_answering_pings_is_dropped() {
     let server =
         TestServer::start(Options::interactive_shell().toml("ws_ping_interval_secs = 1")).await;
     let id = server.create_session_id().await;
-    // Never polled again: tungstenite answers pings only while reading.
-    let _silent = server.ws(&id, "terminal", "").await;
+    use futures_util::StreamExt;
+    let mut silent = server.ws(&id, "terminal", "").await;
+    // The first message comes once the viewer is attached (and counted);
+    // then it is never polled again: tungstenite answers pings only while
+    // reading.
+    let first = tokio::time::timeout(T, silent.next()).await.unwrap();
+    assert!(
+        first.is_some_and(|m| m.is_ok()),
+        "the socket's first message"
+    );
     assert_eq!(server.session(&id).await["viewers"], 1);
     let deadline = std::time::Instant::now() + T;
     loop {
