@@ -11,6 +11,7 @@ mod actor;
 pub mod chat;
 pub mod contain;
 pub mod launch;
+mod lifecycle;
 mod output_pipe;
 mod plain_run;
 mod process;
@@ -27,6 +28,7 @@ mod viewer;
 
 pub use actor::{spawn_terminal, EndReason, ExitInfo, SpawnSpec, TerminalConfig, TerminalHandle};
 pub use contain::Containment;
+pub use lifecycle::LifecycleConfig;
 pub use recording::RecordingSpec;
 pub use reports::only_reports;
 pub use sandbox::Sandbox;
