@@ -236,6 +236,16 @@ impl Lifecycle {
     }
 }
 
+/// A process's exit code as sessions report it: 128 + the signal's
+/// number when a signal ended it.
+pub(crate) fn exit_code_of(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(-1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,15 +288,6 @@ mod tests {
         }
     }
 
-    /// Exit code as the actors report it (128 + signal when killed).
-    fn code_of(status: std::process::ExitStatus) -> i32 {
-        use std::os::unix::process::ExitStatusExt;
-        status
-            .code()
-            .or_else(|| status.signal().map(|s| 128 + s))
-            .unwrap_or(-1)
-    }
-
     #[tokio::test(start_paused = true)]
     async fn the_idle_check_stops_only_a_session_idle_for_the_timeout() {
         let mut f = fixture(
@@ -305,7 +306,7 @@ mod tests {
         assert_eq!(f.lifecycle.stop_reason(), None);
         f.lifecycle.check_idle(Some(Duration::from_secs(10)));
         assert_eq!(f.lifecycle.stop_reason(), Some(EndReason::Idle));
-        let code = code_of(f.child.wait().await.expect("wait"));
+        let code = exit_code_of(f.child.wait().await.expect("wait"));
         assert_eq!(code, 128 + 15, "SIGTERM ended it");
         f.lifecycle.on_exit(code);
         assert_eq!(f.lifecycle.end().await, (128 + 15, EndReason::Idle));
@@ -338,7 +339,7 @@ mod tests {
             Due::Stopping(EndReason::MaxAge)
         );
         assert!(Instant::now() - started >= Duration::from_secs(30));
-        let code = code_of(f.child.wait().await.expect("wait"));
+        let code = exit_code_of(f.child.wait().await.expect("wait"));
         f.lifecycle.on_exit(code);
         assert_eq!(f.lifecycle.end().await, (128 + 15, EndReason::MaxAge));
     }
@@ -368,7 +369,7 @@ mod tests {
         // for it does not panic).
         let nothing = tokio::time::timeout(Duration::from_secs(3600), f.lifecycle.next_due()).await;
         assert!(nothing.is_err(), "{nothing:?}");
-        let code = code_of(f.child.wait().await.expect("wait"));
+        let code = exit_code_of(f.child.wait().await.expect("wait"));
         assert_eq!(code, 128 + 9, "SIGTERM was ignored, so SIGKILL ended it");
         f.lifecycle.on_exit(code);
         assert_eq!(f.lifecycle.end().await, (128 + 9, EndReason::Stop));
@@ -382,7 +383,7 @@ mod tests {
             f.lifecycle.next_due().await,
             Due::Stopping(EndReason::Shutdown)
         );
-        let code = code_of(f.child.wait().await.expect("wait"));
+        let code = exit_code_of(f.child.wait().await.expect("wait"));
         f.lifecycle.on_exit(code);
         assert_eq!(f.lifecycle.end().await.1, EndReason::Shutdown);
     }
@@ -391,7 +392,7 @@ mod tests {
     async fn after_the_exit_what_is_left_is_killed_and_the_output_given_up() {
         let mut f = fixture("exit 3", config(1000, None, None));
         f.lifecycle = f.lifecycle.hang_up_on_exit(Duration::from_secs(3));
-        let code = code_of(f.child.wait().await.expect("wait"));
+        let code = exit_code_of(f.child.wait().await.expect("wait"));
         let exited = Instant::now();
         f.lifecycle.on_exit(code);
         assert_eq!(f.lifecycle.next_due().await, Due::Killed);

@@ -24,7 +24,7 @@ use super::{
 use crate::actor::{EndReason, ExitInfo, SpawnSpec};
 use crate::contain::{self, Scope};
 use crate::launch::LaunchAs;
-use crate::lifecycle::{Due, Lifecycle};
+use crate::lifecycle::{exit_code_of, Due, Lifecycle};
 use crate::process::{prepare, spawn_error, spawn_launched};
 use crate::RunnerError;
 
@@ -883,12 +883,4 @@ fn state_event(
         exit_code,
         detail,
     }
-}
-
-fn exit_code_of(status: std::process::ExitStatus) -> i32 {
-    use std::os::unix::process::ExitStatusExt;
-    status
-        .code()
-        .or_else(|| status.signal().map(|s| 128 + s))
-        .unwrap_or(-1)
 }
