@@ -288,6 +288,14 @@ mod tests {
         }
     }
 
+    /// What is due next; a test fails (virtual hours later) instead of
+    /// hanging when nothing is.
+    async fn due(lifecycle: &mut Lifecycle) -> Due {
+        tokio::time::timeout(Duration::from_secs(3600), lifecycle.next_due())
+            .await
+            .expect("something is due within the hour")
+    }
+
     #[tokio::test(start_paused = true)]
     async fn the_idle_check_stops_only_a_session_idle_for_the_timeout() {
         let mut f = fixture(
@@ -295,9 +303,9 @@ mod tests {
             config(1000, Some(Duration::from_secs(10)), None),
         );
         // The first tick is at once; then every timeout / 10.
-        assert_eq!(f.lifecycle.next_due().await, Due::IdleCheck);
+        assert_eq!(due(&mut f.lifecycle).await, Due::IdleCheck);
         let started = Instant::now();
-        assert_eq!(f.lifecycle.next_due().await, Due::IdleCheck);
+        assert_eq!(due(&mut f.lifecycle).await, Due::IdleCheck);
         assert_eq!(Instant::now() - started, Duration::from_secs(1));
         // Busy (a viewer, a turn): never stopped, however long.
         f.lifecycle.check_idle(None);
@@ -322,7 +330,7 @@ mod tests {
         assert_eq!(f.lifecycle.stop_reason(), None);
         // No idle ticks either: the next thing due is the maximum age.
         assert_eq!(
-            f.lifecycle.next_due().await,
+            due(&mut f.lifecycle).await,
             Due::Stopping(EndReason::MaxAge)
         );
     }
@@ -335,7 +343,7 @@ mod tests {
             config(1000, None, Some(Duration::from_secs(30))),
         );
         assert_eq!(
-            f.lifecycle.next_due().await,
+            due(&mut f.lifecycle).await,
             Due::Stopping(EndReason::MaxAge)
         );
         assert!(Instant::now() - started >= Duration::from_secs(30));
@@ -363,7 +371,7 @@ mod tests {
         // A second reason does not replace the first.
         f.lifecycle.begin_stop(EndReason::Idle);
         assert_eq!(f.lifecycle.stop_reason(), Some(EndReason::Stop));
-        assert_eq!(f.lifecycle.next_due().await, Due::Killed);
+        assert_eq!(due(&mut f.lifecycle).await, Due::Killed);
         assert_eq!(Instant::now() - started, Duration::from_secs(2));
         // Killed, stopping, not exited: nothing more is due (and waiting
         // for it does not panic).
@@ -380,7 +388,7 @@ mod tests {
         let mut f = fixture("exec sleep 1000", config(1000, None, None));
         f.cancel.cancel();
         assert_eq!(
-            f.lifecycle.next_due().await,
+            due(&mut f.lifecycle).await,
             Due::Stopping(EndReason::Shutdown)
         );
         let code = exit_code_of(f.child.wait().await.expect("wait"));
@@ -395,8 +403,8 @@ mod tests {
         let code = exit_code_of(f.child.wait().await.expect("wait"));
         let exited = Instant::now();
         f.lifecycle.on_exit(code);
-        assert_eq!(f.lifecycle.next_due().await, Due::Killed);
-        assert_eq!(f.lifecycle.next_due().await, Due::GiveUp);
+        assert_eq!(due(&mut f.lifecycle).await, Due::Killed);
+        assert_eq!(due(&mut f.lifecycle).await, Due::GiveUp);
         assert_eq!(Instant::now() - exited, Duration::from_secs(4));
         assert_eq!(f.lifecycle.end().await, (3, EndReason::Exit));
     }
