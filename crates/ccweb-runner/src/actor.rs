@@ -14,7 +14,6 @@
 //! size scaled. Watchers (read-only viewers) never own the size.
 
 use bytes::Bytes;
-use nix::sys::signal::Signal;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -25,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::contain::{Containment, Scope};
+use crate::lifecycle::{Due, Lifecycle, LifecycleConfig};
 use crate::process::{self, Child};
 use crate::recording::{Recorder, RecordingSpec};
 use crate::sandbox::Sandbox;
@@ -71,12 +71,9 @@ pub struct TerminalConfig {
     pub scrollback_lines: usize,
     /// Output bytes a viewer may have queued before it is re-synced.
     pub viewer_queue_bytes: usize,
-    /// Between SIGTERM and SIGKILL when stopping.
-    pub stop_grace: Duration,
-    /// Stop after this long without input, output or viewers.
-    pub idle_timeout: Option<Duration>,
-    /// Stop after running this long, whatever it is doing.
-    pub max_age: Option<Duration>,
+    /// Stop grace, idle timeout (idle: no input, output or viewers) and
+    /// maximum age.
+    pub lifecycle: LifecycleConfig,
     /// Record output and resizes as asciicast v2; `None` = no recording.
     pub recording: Option<RecordingSpec>,
     /// Longest the output waits for a viewer that is behind while no other
@@ -96,9 +93,7 @@ impl Default for TerminalConfig {
         Self {
             scrollback_lines: 2000,
             viewer_queue_bytes: 2 * 1024 * 1024,
-            stop_grace: Duration::from_secs(5),
-            idle_timeout: None,
-            max_age: None,
+            lifecycle: LifecycleConfig::default(),
             recording: None,
             hold_alone: Duration::from_secs(1),
             hold_with_others: Duration::from_millis(20),
@@ -329,7 +324,7 @@ pub fn spawn_terminal(
     cancel: CancellationToken,
     tracker: &TaskTracker,
 ) -> Result<TerminalHandle, RunnerError> {
-    let child = process::spawn(&spec)?;
+    let mut child = process::spawn(&spec)?;
     let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
     let (exit_tx, exit_rx) = watch::channel(None);
     let shared = Arc::new(Shared {
@@ -348,8 +343,12 @@ pub fn spawn_terminal(
         .recording
         .as_ref()
         .and_then(|r| Recorder::start(r, spec.cols, spec.rows));
+    let scope = std::mem::replace(&mut child.scope, Scope::empty());
+    let lifecycle = Lifecycle::new(config.lifecycle.clone(), scope, child.pid.as_raw(), cancel)
+        .hang_up_on_exit(EXIT_DRAIN);
     let actor = Actor {
         recorder,
+        lifecycle,
         term: TerminalState::new(spec.cols, spec.rows, config.scrollback_lines),
         config,
         child,
@@ -360,9 +359,8 @@ pub fn spawn_terminal(
         next_viewer: 0,
         drained: Arc::new(Notify::new()),
         shared,
-        stop_reason: None,
     };
-    tracker.spawn(actor.run(cancel, exit_tx));
+    tracker.spawn(actor.run(exit_tx));
     Ok(handle)
 }
 
@@ -381,6 +379,9 @@ struct Actor {
     /// The session's asciicast recording, if on.
     recorder: Option<Recorder>,
     config: TerminalConfig,
+    /// When and how it stops; owns the session's scope.
+    lifecycle: Lifecycle,
+    /// The PTY and the exit to come (its scope is the lifecycle's).
     child: Child,
     commands: mpsc::Receiver<Command>,
     /// Given to viewers so they can ask for a re-sync.
@@ -392,37 +393,22 @@ struct Actor {
     /// Every viewer's queue tells this when its backlog has shrunk.
     drained: Arc<Notify>,
     shared: Arc<Shared>,
-    stop_reason: Option<EndReason>,
 }
 
 impl Actor {
-    async fn run(mut self, cancel: CancellationToken, exit_tx: watch::Sender<Option<ExitInfo>>) {
+    async fn run(mut self, exit_tx: watch::Sender<Option<ExitInfo>>) {
         let mut eof = false;
-        let mut exit_code: Option<i32> = None;
-        let mut kill_at: Option<tokio::time::Instant> = None;
-        let mut give_up_at: Option<tokio::time::Instant> = None;
-        let idle_check = self
-            .config
-            .idle_timeout
-            .map(|t| (t / 10).clamp(Duration::from_millis(50), Duration::from_secs(30)))
-            .unwrap_or(Duration::from_secs(3600));
-        let mut idle_tick = tokio::time::interval(idle_check);
-        idle_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let far = || tokio::time::Instant::now() + Duration::from_secs(86_400);
-        let too_old_at = self
-            .config
-            .max_age
-            .map(|age| tokio::time::Instant::now() + age);
-
         // A chunk takes at most a quarter of a viewer's budget, so one push
         // never overflows a viewer that is keeping up.
         let max_chunk = (self.config.viewer_queue_bytes / 4).clamp(1, MAX_OUTPUT_CHUNK);
         loop {
-            if eof && exit_code.is_some() {
+            if eof && self.lifecycle.exit_code().is_some() {
                 break;
             }
             let hold = self.hold_output();
             let drained = self.drained.clone();
+            let exited = self.lifecycle.exit_code().is_some();
             tokio::select! {
                 // Commands, shutdown and the kill timers come before output:
                 // a program that writes faster than the terminal state is
@@ -431,18 +417,15 @@ impl Actor {
                 // Output comes before the exit: everything the program wrote
                 // is processed before its exit is announced.
                 biased;
-                Some(cmd) = self.commands.recv() => self.on_command(cmd, &mut kill_at),
-                () = cancel.cancelled(), if self.stop_reason.is_none() => {
-                    self.begin_stop(EndReason::Shutdown, &mut kill_at);
-                }
-                () = tokio::time::sleep_until(kill_at.unwrap_or_else(far)), if kill_at.is_some() => {
-                    self.child.scope.kill_now();
-                    kill_at = None;
-                }
-                () = tokio::time::sleep_until(give_up_at.unwrap_or_else(far)), if give_up_at.is_some() => {
-                    tracing::warn!(pid = self.child.pid.as_raw(), "terminal still held open after exit; giving up on the rest of its output");
-                    break;
-                }
+                Some(cmd) = self.commands.recv() => self.on_command(cmd),
+                due = self.lifecycle.next_due() => match due {
+                    Due::IdleCheck => {
+                        let idle_for = self.idle_for();
+                        self.lifecycle.check_idle(idle_for);
+                    }
+                    Due::GiveUp => break,
+                    Due::Stopping(_) | Due::Killed => {}
+                },
                 chunk = self.child.output.recv(max_chunk), if !eof && hold.is_none() => match chunk {
                     Some(data) => self.on_output(data),
                     None => eof = true,
@@ -451,32 +434,13 @@ impl Actor {
                 // has lasted its longest.
                 () = drained.notified(), if hold.is_some() => {}
                 () = tokio::time::sleep_until(hold.unwrap_or_else(far)), if hold.is_some() => {}
-                code = &mut self.child.exited, if exit_code.is_none() => {
-                    exit_code = Some(code.unwrap_or(-1));
-                    // Whatever else still holds the terminal belongs to this
-                    // session: ask it to go, then make it.
-                    self.child.scope.signal(Signal::SIGHUP);
-                    self.child.scope.signal(Signal::SIGTERM);
-                    let now = tokio::time::Instant::now();
-                    kill_at = Some(kill_at.map_or(now + self.config.stop_grace, |k| k.min(now + self.config.stop_grace)));
-                    give_up_at = Some(now + self.config.stop_grace + EXIT_DRAIN);
-                }
-                _ = idle_tick.tick(), if self.config.idle_timeout.is_some() && self.stop_reason.is_none() => {
-                    self.check_idle(&mut kill_at);
-                }
-                () = tokio::time::sleep_until(too_old_at.unwrap_or_else(far)), if too_old_at.is_some() && self.stop_reason.is_none() => {
-                    tracing::info!(pid = self.child.pid.as_raw(), "maximum age: stopping session");
-                    self.begin_stop(EndReason::MaxAge, &mut kill_at);
-                }
+                // Whatever else still holds the terminal belongs to this
+                // session: the lifecycle asks it to go, then makes it.
+                code = &mut self.child.exited, if !exited => self.lifecycle.on_exit(code.unwrap_or(-1)),
             }
         }
-        // Make sure nothing of the session outlives it (blocking: it waits
-        // until the scope is empty).
-        let scope = std::mem::replace(&mut self.child.scope, Scope::empty());
-        let oom_kills = crate::contain::close(scope).await;
-        if self.stop_reason.is_none() {
-            self.stop_reason = Some(EndReason::of_exit(exit_code.unwrap_or(-1), oom_kills));
-        }
+        // Nothing of the session outlives it.
+        let (code, reason) = self.lifecycle.end().await;
         // The recording is complete before the end is announced, so whoever
         // sees the session ended can export it whole.
         if let Some(writer) = self.recorder.take().and_then(Recorder::finish) {
@@ -484,7 +448,7 @@ impl Actor {
                 tracing::warn!(error = %e, "finishing the recording failed");
             }
         }
-        self.finish(exit_code.unwrap_or(-1), &exit_tx);
+        self.finish(code, reason, &exit_tx);
     }
 
     /// Until when to leave the program's output unread (flow control, see
@@ -492,7 +456,7 @@ impl Actor {
     /// `hold_with_others` if another keeps up, else `hold_alone`;
     /// then that viewer's hold lapses. `None`: read. Never while stopping.
     fn hold_output(&self) -> Option<tokio::time::Instant> {
-        if self.stop_reason.is_some() {
+        if self.lifecycle.stop_reason().is_some() {
             return None;
         }
         let now = tokio::time::Instant::now();
@@ -540,7 +504,7 @@ impl Actor {
         self.shared.touch();
     }
 
-    fn on_command(&mut self, cmd: Command, kill_at: &mut Option<tokio::time::Instant>) {
+    fn on_command(&mut self, cmd: Command) {
         match cmd {
             Command::Attach { may_own, reply } => {
                 let id = self.next_viewer;
@@ -603,7 +567,7 @@ impl Actor {
                 }
                 let _ = done.send(());
             }
-            Command::Stop { reason } => self.begin_stop(reason, kill_at),
+            Command::Stop { reason } => self.lifecycle.begin_stop(reason),
             Command::Contents { reply } => {
                 let _ = reply.send(self.term.contents());
             }
@@ -674,29 +638,12 @@ impl Actor {
         }
     }
 
-    fn begin_stop(&mut self, reason: EndReason, kill_at: &mut Option<tokio::time::Instant>) {
-        if self.stop_reason.is_some() {
-            return;
-        }
-        self.stop_reason = Some(reason);
-        self.child.scope.signal(Signal::SIGTERM);
-        *kill_at = Some(tokio::time::Instant::now() + self.config.stop_grace);
-    }
-
-    fn check_idle(&mut self, kill_at: &mut Option<tokio::time::Instant>) {
-        let Some(timeout) = self.config.idle_timeout else {
-            return;
-        };
-        if !self.viewers.is_empty() {
-            return;
-        }
-        if self.shared.last_activity().0.elapsed() >= timeout {
-            tracing::info!(
-                pid = self.child.pid.as_raw(),
-                "idle timeout: stopping session"
-            );
-            self.begin_stop(EndReason::Idle, kill_at);
-        }
+    /// How long the terminal has been idle: no input, output, attach or
+    /// detach; `None` while a viewer is attached.
+    fn idle_for(&self) -> Option<Duration> {
+        self.viewers
+            .is_empty()
+            .then(|| self.shared.last_activity().0.elapsed())
     }
 
     fn prune(&mut self) {
@@ -710,7 +657,7 @@ impl Actor {
         self.shared.touch();
     }
 
-    fn finish(mut self, code: i32, exit_tx: &watch::Sender<Option<ExitInfo>>) {
+    fn finish(mut self, code: i32, reason: EndReason, exit_tx: &watch::Sender<Option<ExitInfo>>) {
         let final_screen = Bytes::from(self.term.snapshot());
         for ViewerSlot { queue, .. } in &self.viewers {
             // A viewer that fell behind still gets the last screen, then
@@ -723,7 +670,7 @@ impl Actor {
         self.shared.viewers.store(0, Ordering::Relaxed);
         let info = ExitInfo {
             code,
-            reason: self.stop_reason.unwrap_or(EndReason::Exit),
+            reason,
             final_screen,
             at: SystemTime::now(),
         };

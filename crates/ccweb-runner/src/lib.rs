@@ -12,6 +12,7 @@ pub mod chat;
 pub mod contain;
 pub mod dirs;
 pub mod launch;
+mod lifecycle;
 mod output_pipe;
 mod plain_run;
 mod process;
@@ -29,6 +30,7 @@ mod viewer;
 
 pub use actor::{spawn_terminal, EndReason, ExitInfo, SpawnSpec, TerminalConfig, TerminalHandle};
 pub use contain::Containment;
+pub use lifecycle::LifecycleConfig;
 pub use recording::RecordingSpec;
 pub use reports::only_reports;
 pub use sandbox::Sandbox;

@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used)]
 
 use ccweb_runner::chat::{spawn_chat, ChatConfig};
-use ccweb_runner::{spawn_terminal, Containment, EndReason, SpawnSpec, TerminalConfig};
+use ccweb_runner::{
+    spawn_terminal, Containment, EndReason, LifecycleConfig, SpawnSpec, TerminalConfig,
+};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -76,7 +78,10 @@ async fn stop_terminal_kills_everything(containment: Containment, ignore_term: b
     let dir = tempfile::tempdir().unwrap();
     let tracker = TaskTracker::new();
     let config = TerminalConfig {
-        stop_grace: Duration::from_millis(500),
+        lifecycle: LifecycleConfig {
+            stop_grace: Duration::from_millis(500),
+            ..Default::default()
+        },
         ..TerminalConfig::default()
     };
     let h = spawn_terminal(
@@ -137,7 +142,10 @@ async fn stopping_a_chat_session_kills_its_setsid_grandchildren() {
     let dir = tempfile::tempdir().unwrap();
     let tracker = TaskTracker::new();
     let config = ChatConfig {
-        stop_grace: Duration::from_millis(500),
+        lifecycle: LifecycleConfig {
+            stop_grace: Duration::from_millis(500),
+            ..Default::default()
+        },
         ..ChatConfig::default()
     };
     let (h, mut events) = spawn_chat(

@@ -3,7 +3,8 @@
 
 use bytes::Bytes;
 use ccweb_runner::{
-    spawn_terminal, EndReason, SpawnSpec, TerminalConfig, TerminalHandle, ViewerEvent,
+    spawn_terminal, EndReason, LifecycleConfig, SpawnSpec, TerminalConfig, TerminalHandle,
+    ViewerEvent,
 };
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -486,7 +487,10 @@ async fn stop_kills_the_whole_process_group_including_background_children() {
     let (h, _t, _c) = start(
         "trap '' TERM; sleep 1000 & echo child=$!; while true; do sleep 1; done",
         TerminalConfig {
-            stop_grace: Duration::from_millis(500),
+            lifecycle: LifecycleConfig {
+                stop_grace: Duration::from_millis(500),
+                ..Default::default()
+            },
             ..Default::default()
         },
     );
@@ -521,7 +525,10 @@ async fn stop_kills_the_whole_process_group_including_background_children() {
 #[tokio::test]
 async fn idle_session_without_viewers_is_stopped_with_reason_idle() {
     let config = TerminalConfig {
-        idle_timeout: Some(Duration::from_millis(400)),
+        lifecycle: LifecycleConfig {
+            idle_timeout: Some(Duration::from_millis(400)),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let (h, _t, _c) = start("sleep 1000", config);
@@ -534,7 +541,10 @@ async fn idle_session_without_viewers_is_stopped_with_reason_idle() {
 #[tokio::test]
 async fn a_session_with_a_viewer_is_not_idle() {
     let config = TerminalConfig {
-        idle_timeout: Some(Duration::from_millis(300)),
+        lifecycle: LifecycleConfig {
+            idle_timeout: Some(Duration::from_millis(300)),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let (h, _t, _c) = start("sleep 1000", config.clone());
@@ -625,7 +635,10 @@ fn a_program_that_floods_its_terminal_leaves_room_for_other_tasks() {
             .unwrap();
         rt.block_on(async {
             let config = TerminalConfig {
-                stop_grace: Duration::from_millis(200),
+                lifecycle: LifecycleConfig {
+                    stop_grace: Duration::from_millis(200),
+                    ..Default::default()
+                },
                 ..Default::default()
             };
             let (h, _t, _c) = start("exec yes flood-flood-flood", config);

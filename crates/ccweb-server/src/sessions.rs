@@ -18,7 +18,7 @@ use ccweb_runner::launch::{Account, LaunchAs};
 use ccweb_runner::transcript;
 use ccweb_runner::user_files::UserFiles;
 use ccweb_runner::{
-    spawn_terminal, EndReason, ExitInfo, SpawnSpec, TerminalConfig, TerminalHandle,
+    spawn_terminal, EndReason, ExitInfo, LifecycleConfig, SpawnSpec, TerminalConfig, TerminalHandle,
 };
 use ccweb_store::{NewSession, SessionEnd, SessionRecord, Store, User};
 
@@ -772,14 +772,18 @@ impl SessionManager {
         let metrics = &self.inner.metrics;
         let spawn_began = std::time::Instant::now();
         metrics.session_started(record.mode);
+        // Both kinds stop, time out and end alike.
+        let lifecycle = LifecycleConfig {
+            stop_grace: Duration::from_secs(config.stop_grace_secs),
+            idle_timeout: config.idle_timeout(),
+            max_age: config.session_max_age(),
+        };
         let spawned = match record.mode {
             SessionMode::Terminal => {
                 let terminal = TerminalConfig {
                     scrollback_lines: config.scrollback_lines,
                     viewer_queue_bytes: config.viewer_queue_bytes,
-                    stop_grace: Duration::from_secs(config.stop_grace_secs),
-                    idle_timeout: config.idle_timeout(),
-                    max_age: config.session_max_age(),
+                    lifecycle: lifecycle.clone(),
                     recording: crate::export::recording_spec(config, record.id),
                     ..TerminalConfig::default()
                 };
@@ -787,9 +791,7 @@ impl SessionManager {
             }
             SessionMode::Chat => {
                 let chat = ChatConfig {
-                    stop_grace: Duration::from_secs(config.stop_grace_secs),
-                    idle_timeout: config.idle_timeout(),
-                    max_age: config.session_max_age(),
+                    lifecycle: lifecycle.clone(),
                     permission_timeout: (config.permission_timeout_secs > 0)
                         .then(|| Duration::from_secs(config.permission_timeout_secs)),
                     startup_timeout: Duration::from_secs(config.cli_startup_timeout_secs.max(1)),

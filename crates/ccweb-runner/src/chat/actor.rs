@@ -2,7 +2,6 @@
 //! permission requests and its control requests, and emits events.
 
 use ccweb_protocol::chat::{Behavior, ChatEvent, ImageInput, Resolution};
-use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -25,6 +24,7 @@ use super::{
 use crate::actor::{EndReason, ExitInfo, SpawnSpec};
 use crate::contain::{self, Scope};
 use crate::launch::LaunchAs;
+use crate::lifecycle::{exit_code_of, Due, Lifecycle};
 use crate::process::{prepare, spawn_error, spawn_launched};
 use crate::RunnerError;
 
@@ -74,11 +74,12 @@ pub fn spawn_chat(
         shared: shared.clone(),
         exit: exit_rx,
     };
+    let lifecycle = Lifecycle::new(config.lifecycle.clone(), scope, pid, cancel);
     let actor = Actor {
         config,
+        lifecycle,
         child: process,
         stdin: Some(stdin),
-        scope,
         lines: line_rx,
         stderr: err_rx,
         commands: cmd_rx,
@@ -89,14 +90,13 @@ pub fn spawn_chat(
         controls: HashMap::new(),
         next_control: 0,
         slash_commands: Vec::new(),
-        stop_reason: None,
         stderr_events: 0,
         stderr_tail: Vec::new(),
         turns: 0,
         startup_deadline: None,
         held: HashMap::new(),
     };
-    tracker.spawn(actor.run(cancel, reader_cancel, exit_tx));
+    tracker.spawn(actor.run(reader_cancel, exit_tx));
     Ok((handle, event_rx))
 }
 
@@ -236,10 +236,11 @@ const READ_FILE_PREFIX: &str = "read_file ";
 
 struct Actor {
     config: ChatConfig,
+    /// When and how it stops; owns every process of the session (the CLI
+    /// and what it starts).
+    lifecycle: Lifecycle,
     child: Process,
     stdin: Option<Box<dyn AsyncWrite + Send + Sync + Unpin>>,
-    /// Every process of the session (the CLI and what it starts).
-    scope: Scope,
     lines: mpsc::Receiver<Line>,
     stderr: mpsc::Receiver<Line>,
     commands: mpsc::Receiver<Command>,
@@ -253,7 +254,6 @@ struct Actor {
     next_control: u64,
     /// Slash commands the CLI offers in this mode (from `initialize` and `init`).
     slash_commands: Vec<String>,
-    stop_reason: Option<EndReason>,
     stderr_events: usize,
     stderr_tail: Vec<String>,
     /// Turns asked for and not yet ended by a `result` (messages sent
@@ -270,12 +270,7 @@ fn far_future() -> tokio::time::Instant {
 }
 
 impl Actor {
-    async fn run(
-        mut self,
-        cancel: CancellationToken,
-        readers: CancellationToken,
-        exit_tx: watch::Sender<Option<ExitInfo>>,
-    ) {
+    async fn run(mut self, readers: CancellationToken, exit_tx: watch::Sender<Option<ExitInfo>>) {
         self.emit(state_event("starting", false, None, None)).await;
         self.startup_deadline = Some(tokio::time::Instant::now() + self.config.startup_timeout);
         // `initialize` is the readiness signal and lists the slash commands.
@@ -283,40 +278,28 @@ impl Actor {
             .await;
         let mut stdout_open = true;
         let mut stderr_open = true;
-        let mut exit_code: Option<i32> = None;
-        let mut kill_at: Option<tokio::time::Instant> = None;
-        let mut idle_tick = tokio::time::interval(
-            self.config
-                .idle_timeout
-                .map_or(Duration::from_secs(3600), |t| {
-                    (t / 10).clamp(Duration::from_millis(50), Duration::from_secs(30))
-                }),
-        );
-        idle_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let too_old_at = self
-            .config
-            .max_age
-            .map(|age| tokio::time::Instant::now() + age);
         loop {
-            if exit_code.is_some() && !stdout_open && !stderr_open {
+            let exited = self.lifecycle.exit_code().is_some();
+            if exited && !stdout_open && !stderr_open {
                 break;
             }
             let next_deadline = self.pending.values().filter_map(|p| p.deadline).min();
             let next_held = self.held.values().map(|h| h.until).min();
+            let running = self.lifecycle.stop_reason().is_none();
             tokio::select! {
                 // Commands (interrupt, stop, answers), shutdown and the kill
                 // timer first: a CLI that floods stdout must not delay them.
                 biased;
-                Some(cmd) = self.commands.recv() => self.on_command(cmd, &mut kill_at).await,
-                () = cancel.cancelled(), if self.stop_reason.is_none() => self.begin_stop(EndReason::Shutdown, &mut kill_at),
-                () = tokio::time::sleep_until(kill_at.unwrap_or_else(far_future)), if kill_at.is_some() => {
-                    self.scope.kill_now();
-                    kill_at = None;
-                    if exit_code.is_some() {
-                        // Whatever still held the pipes is dead now; stop waiting for them.
-                        readers.cancel();
+                Some(cmd) = self.commands.recv() => self.on_command(cmd).await,
+                due = self.lifecycle.next_due() => match due {
+                    Due::IdleCheck => {
+                        let idle_for = self.idle_for();
+                        self.lifecycle.check_idle(idle_for);
                     }
-                }
+                    // Whatever still held the pipes is dead now; stop waiting for them.
+                    Due::Killed if exited => readers.cancel(),
+                    Due::Killed | Due::GiveUp | Due::Stopping(_) => {}
+                },
                 line = self.lines.recv(), if stdout_open => match line {
                     Some(line) => self.on_stdout(line).await,
                     None => stdout_open = false,
@@ -325,13 +308,10 @@ impl Actor {
                     Some(line) => self.on_stderr(line).await,
                     None => stderr_open = false,
                 },
-                code = self.child.wait(), if exit_code.is_none() => {
-                    exit_code = Some(code);
+                code = self.child.wait(), if !exited => {
                     contain::forget_child(Pid::from_raw(self.shared.pid));
                     // Anything it started goes too; then the pipes close.
-                    self.scope.signal(Signal::SIGTERM);
-                    let grace = tokio::time::Instant::now() + self.config.stop_grace;
-                    kill_at = Some(kill_at.map_or(grace, |k| k.min(grace)));
+                    self.lifecycle.on_exit(code);
                 }
                 () = tokio::time::sleep_until(next_deadline.unwrap_or_else(far_future)), if next_deadline.is_some() => {
                     self.expire_requests().await;
@@ -339,28 +319,17 @@ impl Actor {
                 () = tokio::time::sleep_until(next_held.unwrap_or_else(far_future)), if next_held.is_some() => {
                     self.release_held().await;
                 }
-                () = tokio::time::sleep_until(self.startup_deadline.unwrap_or_else(far_future)), if self.startup_deadline.is_some() && self.stop_reason.is_none() => {
+                () = tokio::time::sleep_until(self.startup_deadline.unwrap_or_else(far_future)), if self.startup_deadline.is_some() && running => {
                     self.startup_deadline = None;
                     let message = format!("the CLI has not answered for {} s; it may be hanging (stop the session to end it)", self.config.startup_timeout.as_secs());
                     self.emit(ChatEvent::Error { code: "cli_unresponsive".into(), message, line: None }).await;
                 }
-                _ = idle_tick.tick(), if self.config.idle_timeout.is_some() && self.stop_reason.is_none() => {
-                    self.check_idle(&mut kill_at);
-                }
-                () = tokio::time::sleep_until(too_old_at.unwrap_or_else(far_future)), if too_old_at.is_some() && self.stop_reason.is_none() => {
-                    tracing::info!(pid = self.shared.pid, "maximum age: stopping session");
-                    self.begin_stop(EndReason::MaxAge, &mut kill_at);
-                }
             }
         }
         readers.cancel();
-        // Nothing of the session outlives it (blocking: waits until the scope is empty).
-        let scope = std::mem::replace(&mut self.scope, Scope::empty());
-        let oom_kills = contain::close(scope).await;
-        if self.stop_reason.is_none() {
-            self.stop_reason = Some(EndReason::of_exit(exit_code.unwrap_or(-1), oom_kills));
-        }
-        self.finish(exit_code.unwrap_or(-1), &exit_tx).await;
+        // Nothing of the session outlives it.
+        let (code, reason) = self.lifecycle.end().await;
+        self.finish(code, reason, &exit_tx).await;
     }
 
     async fn emit(&self, event: ChatEvent) {
@@ -664,11 +633,11 @@ impl Actor {
         }
     }
 
-    async fn on_command(&mut self, cmd: Command, kill_at: &mut Option<tokio::time::Instant>) {
+    async fn on_command(&mut self, cmd: Command) {
         if let Command::Stop { reason } = cmd {
-            return self.begin_stop(reason, kill_at);
+            return self.lifecycle.begin_stop(reason);
         }
-        if self.stop_reason.is_some() || self.stdin.is_none() {
+        if self.lifecycle.stop_reason().is_some() || self.stdin.is_none() {
             let reply = match cmd {
                 Command::UserMessage { reply, .. }
                 | Command::Answer { reply, .. }
@@ -832,33 +801,21 @@ impl Actor {
         self.emit_turn_state().await;
     }
 
-    fn begin_stop(&mut self, reason: EndReason, kill_at: &mut Option<tokio::time::Instant>) {
-        if self.stop_reason.is_some() {
-            return;
-        }
-        self.stop_reason = Some(reason);
-        self.scope.signal(Signal::SIGTERM);
-        *kill_at = Some(tokio::time::Instant::now() + self.config.stop_grace);
-    }
-
-    fn check_idle(&mut self, kill_at: &mut Option<tokio::time::Instant>) {
-        let Some(timeout) = self.config.idle_timeout else {
-            return;
-        };
-        if self.turns > 0
+    /// How long the chat has been idle: no input or output; `None` while
+    /// a turn runs, a permission request waits or a viewer is attached.
+    fn idle_for(&self) -> Option<std::time::Duration> {
+        let busy = self.turns > 0
             || !self.pending.is_empty()
-            || self.shared.viewers.load(Ordering::Relaxed) > 0
-        {
-            return;
-        }
-        if self.shared.last_activity().0.elapsed() >= timeout {
-            tracing::info!(pid = self.shared.pid, "idle timeout: stopping chat session");
-            self.begin_stop(EndReason::Idle, kill_at);
-        }
+            || self.shared.viewers.load(Ordering::Relaxed) > 0;
+        (!busy).then(|| self.shared.last_activity().0.elapsed())
     }
 
-    async fn finish(mut self, code: i32, exit_tx: &watch::Sender<Option<ExitInfo>>) {
-        let reason = self.stop_reason.unwrap_or(EndReason::Exit);
+    async fn finish(
+        mut self,
+        code: i32,
+        reason: EndReason,
+        exit_tx: &watch::Sender<Option<ExitInfo>>,
+    ) {
         for (request_id, _) in std::mem::take(&mut self.pending) {
             let message = Some("the session ended before anyone answered".to_owned());
             self.emit(ChatEvent::PermissionResolved {
@@ -926,12 +883,4 @@ fn state_event(
         exit_code,
         detail,
     }
-}
-
-fn exit_code_of(status: std::process::ExitStatus) -> i32 {
-    use std::os::unix::process::ExitStatusExt;
-    status
-        .code()
-        .or_else(|| status.signal().map(|s| 128 + s))
-        .unwrap_or(-1)
 }

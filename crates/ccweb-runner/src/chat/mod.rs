@@ -43,12 +43,9 @@ pub const PERMISSION_MODES: [&str; 6] = [
 /// Tunables of a chat session.
 #[derive(Debug, Clone)]
 pub struct ChatConfig {
-    /// Between SIGTERM and SIGKILL when stopping.
-    pub stop_grace: Duration,
-    /// Stop after this long without input, output, viewers or pending requests.
-    pub idle_timeout: Option<Duration>,
-    /// Stop after running this long, whatever it is doing.
-    pub max_age: Option<Duration>,
+    /// Stop grace, idle timeout (idle: no input or output, no turn,
+    /// viewer or pending request) and maximum age.
+    pub lifecycle: crate::LifecycleConfig,
     /// Deny a permission request nobody answered in this long.
     pub permission_timeout: Option<Duration>,
     /// Report the CLI as unresponsive when it has not answered `initialize`
@@ -59,9 +56,7 @@ pub struct ChatConfig {
 impl Default for ChatConfig {
     fn default() -> Self {
         Self {
-            stop_grace: Duration::from_secs(5),
-            idle_timeout: None,
-            max_age: None,
+            lifecycle: crate::LifecycleConfig::default(),
             permission_timeout: Some(Duration::from_secs(3600)),
             startup_timeout: Duration::from_secs(60),
         }
