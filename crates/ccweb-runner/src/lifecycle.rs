@@ -257,26 +257,45 @@ mod tests {
         lifecycle: Lifecycle,
         child: tokio::process::Child,
         cancel: CancellationToken,
+        _listed: Listed,
+    }
+
+    /// Takes the child off the direct-children list when the test ends.
+    struct Listed(i32);
+
+    impl Drop for Listed {
+        fn drop(&mut self) {
+            crate::contain::forget_child(nix::unistd::Pid::from_raw(self.0));
+        }
     }
 
     fn fixture(script: &str, config: LifecycleConfig) -> Fixture {
         let mut scope = crate::Containment::process_tree()
             .scope()
             .expect("a process-tree scope");
-        let child = tokio::process::Command::new("/bin/sh")
-            .args(["-c", script])
-            .stdout(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn sh");
-        let pid = child.id().and_then(|p| i32::try_from(p).ok()).expect("pid");
+        // Registered as a direct child while spawned, as the actors do:
+        // other tests in this binary start the orphan reaper, which would
+        // otherwise reap it before `wait` (ECHILD).
+        let (child, pid) = {
+            let mut direct = crate::contain::direct_children();
+            let child = tokio::process::Command::new("/bin/sh")
+                .args(["-c", script])
+                .stdout(Stdio::piped())
+                .process_group(0)
+                .kill_on_drop(true)
+                .spawn()
+                .expect("spawn sh");
+            let pid = child.id().and_then(|p| i32::try_from(p).ok()).expect("pid");
+            direct.push(pid);
+            (child, pid)
+        };
         scope.adopt(nix::unistd::Pid::from_raw(pid)).expect("adopt");
         let cancel = CancellationToken::new();
         Fixture {
             lifecycle: Lifecycle::new(config, scope, pid, cancel.clone()),
             child,
             cancel,
+            _listed: Listed(pid),
         }
     }
 
