@@ -737,14 +737,7 @@ impl SessionManager {
         let launch = match self.inner.isolation.launch_as(&record.owner_name).await {
             Ok(launch) => launch,
             Err(e) => {
-                let end = SessionEnd {
-                    state: SessionState::Failed,
-                    exit_code: None,
-                    end_reason: "error".into(),
-                    ended_at: OffsetDateTime::now_utc(),
-                    final_screen: None,
-                };
-                store.mark_session_ended(record.id, &end).await?;
+                self.mark_failed(record.id).await?;
                 return Err(e);
             }
         };
@@ -813,15 +806,8 @@ impl SessionManager {
         let live = match spawned {
             Ok(live) => live,
             Err(e) => {
-                let end = SessionEnd {
-                    state: SessionState::Failed,
-                    exit_code: None,
-                    end_reason: "error".into(),
-                    ended_at: OffsetDateTime::now_utc(),
-                    final_screen: None,
-                };
                 metrics.session_ended(record.mode, "error");
-                store.mark_session_ended(record.id, &end).await?;
+                self.mark_failed(record.id).await?;
                 tracing::warn!(session = %record.id, error = %e, "spawn failed");
                 return Err(ApiError::SpawnFailed(e.to_string()));
             }
@@ -867,6 +853,19 @@ impl SessionManager {
             .await?
             .ok_or(ApiError::NotFound("session vanished".into()))?;
         Ok(self.info(record))
+    }
+
+    /// Records that session `id` could not start: failed, reason `error`.
+    async fn mark_failed(&self, id: Uuid) -> Result<(), ApiError> {
+        let end = SessionEnd {
+            state: SessionState::Failed,
+            exit_code: None,
+            end_reason: "error".into(),
+            ended_at: OffsetDateTime::now_utc(),
+            final_screen: None,
+        };
+        self.inner.store.mark_session_ended(id, &end).await?;
+        Ok(())
     }
 
     /// Records how a session ended (state, code, reason, last screen, size, activity).
