@@ -37,7 +37,6 @@ pub mod sessions;
 pub mod state;
 pub mod telemetry;
 pub mod transcripts;
-pub mod unix_account;
 pub mod ws;
 
 use std::future::Future;

@@ -1079,7 +1079,7 @@ pub struct UserHome {
 /// decides it: with `isolation = "none"` the sessions' environment
 /// ([`child_env`], the same for every user), read by the server; with
 /// `"unix"` the home of the user's own Unix account
-/// ([`unix_account`](crate::unix_account)), never the server's, read
+/// (`unix_user` / `unix_users`, mapped and checked as the launcher does), never the server's, read
 /// through the launcher as that account (`None` while the account does
 /// not exist or the launcher is not running: nothing to read).
 pub async fn user_claude_home(
@@ -1092,15 +1092,21 @@ pub async fn user_claude_home(
         let path = claude_home(&child_env(config))?;
         return Some(UserHome { path, files });
     }
-    let name = crate::unix_account::account_name(config, user);
-    let found = tokio::task::spawn_blocking(move || crate::unix_account::lookup(&name)).await;
+    // The launcher's own mapping and checks (one set of rules for both).
+    let policy = crate::isolation::account_policy(config, nix::unistd::getuid().as_raw());
+    let user = user.to_owned();
+    let found = tokio::task::spawn_blocking(move || policy.lookup(&user)).await;
     match found {
-        Ok(Ok(account)) => Some(UserHome {
+        Ok(Ok(Some(account))) => Some(UserHome {
             path: account.claude_home(),
             files,
         }),
+        Ok(Ok(None)) => {
+            tracing::debug!("no Unix account yet: no Claude home");
+            None
+        }
         Ok(Err(e)) => {
-            tracing::debug!(user, error = %e, "no Unix account yet: no Claude home");
+            tracing::debug!(error = %e, "no usable Unix account: no Claude home");
             None
         }
         Err(e) => {

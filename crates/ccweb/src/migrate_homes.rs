@@ -21,8 +21,8 @@ use ccweb_runner::transcript::project_dir;
 use ccweb_runner::untrusted::open_beneath;
 use ccweb_store::Store;
 
+use ccweb_runner::launch::Account;
 use ccweb_server::config::Config;
-use ccweb_server::unix_account::{account_name, lookup, Account};
 
 /// One conversation to move.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -58,6 +58,8 @@ pub(crate) async fn run(
     let verb = if dry_run { "would move" } else { "moved" };
     let mut problems = 0;
     let mut handled = BTreeSet::new();
+    // The mapping and checks sessions get (no server account to spare here).
+    let policy = ccweb_server::isolation::account_policy(config, 0);
     for (conversation, users) in &owners {
         let cwd = Path::new(&conversation.working_dir);
         let src_dir = project_dir(shared_home, cwd);
@@ -75,7 +77,13 @@ pub(crate) async fn run(
             problems += 1;
             continue;
         };
-        let account = match lookup(&account_name(config, user)) {
+        let found = policy.lookup(user).and_then(|account| {
+            account.ok_or_else(|| {
+                let name = policy.account_name(user).unwrap_or_default();
+                format!("no Unix account {name}")
+            })
+        });
+        let account = match found {
             Ok(account) => account,
             Err(e) => {
                 writeln!(out, "left {} (user {user}: {e})", src.display())?;

@@ -48,6 +48,13 @@ pub struct Account {
     pub shell: PathBuf,
 }
 
+impl Account {
+    /// The account's Claude home: `~/.claude` (its sessions get its `HOME`).
+    pub fn claude_home(&self) -> PathBuf {
+        self.home.join(".claude")
+    }
+}
+
 /// Whether `name` is a safe Unix login name: `^[a-z_][a-z0-9_-]{0,31}$`.
 pub fn valid_account_name(name: &str) -> bool {
     let mut chars = name.chars();
