@@ -5,10 +5,10 @@
 
 mod common;
 
-use common::{Options, TestServer};
+use common::{project_dir, Options, TestServer};
 use serde_json::json;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -47,16 +47,6 @@ impl Drop for Accounts {
             let _ = Command::new("userdel").arg(name).status();
         }
     }
-}
-
-fn project_dir(home: &Path, cwd: &Path) -> PathBuf {
-    let name: String = cwd
-        .to_str()
-        .unwrap()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    home.join("projects").join(name)
 }
 
 fn line(cwd: &Path, sid: &str, text: &str) -> String {

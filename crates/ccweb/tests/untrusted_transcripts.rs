@@ -5,10 +5,10 @@
 
 mod common;
 
-use common::{call, Options, TestServer};
+use common::{call, project_dir, Options, TestServer};
 use reqwest::Method;
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 /// Longest a request that must not wedge may take.
@@ -22,18 +22,6 @@ async fn server_with_home(home: &Path, extra: &str) -> TestServer {
         serde_json::to_string(home.to_str().unwrap()).unwrap()
     );
     TestServer::start(Options::shell("exec sleep 1000").toml(&toml)).await
-}
-
-/// The CLI's conversation folder for `cwd` (ASCII paths: every other
-/// character becomes `-`).
-fn project_dir(home: &Path, cwd: &Path) -> PathBuf {
-    let name: String = cwd
-        .to_str()
-        .unwrap()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    home.join("projects").join(name)
 }
 
 /// One user prompt record of a conversation run in `cwd`.

@@ -978,6 +978,19 @@ pub fn claude_saved(home: &Path, sid: &str, text: &str) -> bool {
     })
 }
 
+/// The CLI's conversation folder for `cwd` under the Claude home `home`
+/// (ASCII paths: every other character becomes `-`), written out here
+/// rather than taken from ccweb, so tests check ccweb against the CLI's layout.
+pub fn project_dir(home: &Path, cwd: &Path) -> PathBuf {
+    let name: String = cwd
+        .to_str()
+        .unwrap()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    home.join("projects").join(name)
+}
+
 /// One HTTP/1.1 request over a Unix socket, as a reverse proxy sends it
 /// (`proxy_pass http://unix:…`, with `Host` = `host`): returns the status
 /// and the JSON body (`Value::Null` when the body is not JSON).
